@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// The livemig command.
+
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { Command, CommanderError } from "commander";
+import { ScenarioError } from "../scenario/load.js";
+import { UsageError, exitCodes } from "./errors.js";
+import { readScenarioFile, registerSimulate, report, runSimulations } from "./simulate.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+const program = new Command("livemig")
+  .description("predict, run and measure live migration of VMs with passed-through NICs")
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+registerSimulate(program);
+
+program
+  .command("demo")
+  .description("the built-in demo: a busy 4 GiB guest, virtio against the passthrough strategies")
+  .option("--json", "print JSON instead of tables")
+  .action(async (opts: { json?: boolean }) => {
+    const runs = readScenarioFile(join(root, "scenarios", "demo.yaml"));
+    const results = await runSimulations(runs);
+    process.exitCode = report(runs[0].scenario.name, results, !!opts.json);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? 0 : exitCodes.badInput;
+  } else if (e instanceof UsageError || e instanceof ScenarioError) {
+    process.stderr.write(`livemig: ${e.message}\n`);
+    process.exitCode = exitCodes.badInput;
+  } else {
+    throw e;
+  }
+}

@@ -1,0 +1,101 @@
+// `livemig simulate FILE`: predict every run of a scenario.
+
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { strategies } from "../core/strategies/index.js";
+import { loadScenario, type ScenarioRun } from "../scenario/load.js";
+import { simulate } from "../sim/simulate.js";
+import { breakdownTable, changeLine, resultTable, type NamedResult } from "../report/table.js";
+import { UsageError, exitCodes } from "./errors.js";
+import Table from "cli-table3";
+
+export function readScenarioFile(file: string): ScenarioRun[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`${file}: cannot read the scenario file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  return loadScenario(text, file);
+}
+
+export function parseSeed(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new UsageError(`--seed: expected an integer in [0, 2147483647], got "${value}"`);
+  return n;
+}
+
+export async function runSimulations(runs: ScenarioRun[], seed?: number): Promise<NamedResult[]> {
+  const out: NamedResult[] = [];
+  const tty = process.stderr.isTTY;
+  for (const r of runs) {
+    if (tty) process.stderr.write(`simulating ${r.scenario.name} / ${r.variant} ...`);
+    const result = await simulate(r.scenario, {
+      seed,
+      onProgress: tty
+        ? (p) => process.stderr.write(`\rsimulating ${r.scenario.name} / ${r.variant}: pass ${p.pass}, ${(p.remainingBytes / 2 ** 20).toFixed(0)} MiB dirty, t=${(p.t / 1000).toFixed(1)} s   `)
+        : undefined,
+    });
+    if (tty) process.stderr.write("\r\x1b[K");
+    out.push({ variant: r.variant, result });
+  }
+  return out;
+}
+
+/** Prints results; returns the exit code (1 when a migration failed). */
+export function report(name: string, results: NamedResult[], json: boolean): number {
+  if (json) {
+    process.stdout.write(JSON.stringify({ scenario: name, runs: results.map((r) => ({ variant: r.variant, result: r.result })) }) + "\n");
+  } else {
+    process.stdout.write(`scenario ${name}\n${resultTable(results)}\n`);
+    const breakdown = breakdownTable(results);
+    if (breakdown) process.stdout.write(`${breakdown}\n`);
+    if (results.length >= 2) {
+      const base = results[0];
+      for (const other of results.slice(1)) {
+        for (const key of ["guest-visible-downtime", "downtime", "service-downtime", "total-time"] as const) {
+          const a = base.result[key];
+          const b = other.result[key];
+          if (a !== undefined && b !== undefined) process.stdout.write(`${base.variant} -> ${other.variant}: ${changeLine(key, a, b)}\n`);
+        }
+      }
+    }
+    for (const r of results) for (const w of r.result.warnings) process.stdout.write(`${r.variant}: ${w}\n`);
+  }
+  let code: number = exitCodes.ok;
+  for (const r of results) {
+    if (r.result.status === "failed") {
+      process.stderr.write(`${name} / ${r.variant}: migration failed: ${r.result["error-desc"] ?? "unknown reason"}\n`);
+      code = exitCodes.migrationFailed;
+    }
+  }
+  return code;
+}
+
+export function costsTable(): string {
+  const table = new Table({ head: ["strategy", "cost", "default", "unit", "source"], style: { head: [], border: [] }, colWidths: [16, 26, 10, 8, 70], wordWrap: true });
+  for (const s of Object.values(strategies)) {
+    for (const [name, c] of Object.entries(s.costs)) table.push([s.kind, name, String(c.value), c.unit, c.source]);
+  }
+  return table.toString();
+}
+
+export function registerSimulate(program: Command): void {
+  program
+    .command("simulate")
+    .description("predict a migration: every run of a scenario file (base, then each variant)")
+    .argument("[file]", "scenario file (YAML or JSON)")
+    .option("--json", "print one JSON object: {scenario, runs: [{variant, result}]}")
+    .option("--seed <n>", "seed for the workload models (overrides the file's)", parseSeed)
+    .option("--costs", "print every strategy's cost table and exit")
+    .action(async (file: string | undefined, opts: { json?: boolean; seed?: number; costs?: boolean }) => {
+      if (opts.costs) {
+        process.stdout.write(costsTable() + "\n");
+        return;
+      }
+      if (!file) throw new UsageError("simulate: expected a scenario file (or --costs)");
+      const runs = readScenarioFile(file);
+      const results = await runSimulations(runs, opts.seed);
+      process.exitCode = report(runs[0].scenario.name, results, !!opts.json);
+    });
+}

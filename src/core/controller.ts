@@ -1,0 +1,341 @@
+// QEMU's precopy migration (migration/migration.c, migration/ram.c), written once against
+// the ports. See ../../docs/model.md for how each step maps onto QEMU.
+
+import { PageBitmap } from "./bitmap.js";
+import type { Device, DeviceContext } from "./device.js";
+import { announceSchedule, type MigrationParams } from "./params.js";
+import type { Channel, Clock, GuestRam } from "./ports.js";
+import { Timeline, type Counters, type MigrationStatus, type NetState, type Side } from "./timeline.js";
+import { endOfSectionBytes, normalPageBytes, zeroPageBytes } from "./wire.js";
+
+export interface MigrationEnv {
+  clock: Clock;
+  ram: GuestRam;
+  channel: Channel;
+  devices: Device[];
+  params: MigrationParams;
+  /** Receive frames per second reaching the guest's NIC. */
+  rxFramesPerSecond?: number;
+  /** Optional progress callback (terminal progress bars). */
+  onProgress?: (p: { pass: number; remainingBytes: number; bandwidth: number; t: number }) => void;
+}
+
+/** QEMU's BUFFER_DELAY: rate limiting and bandwidth estimation work in 100 ms windows. */
+const windowMs = 100;
+/** Throttle and dirty-rate bookkeeping happen at most once per second (migration_trigger_throttle). */
+const ratePeriodMs = 1000;
+/** failover: wait-unplug polls every 250 ms. */
+const unplugPollMs = 250;
+/** Largest slice of stream sent per await; small enough to keep DMA-vs-send ordering page-exact in practice. */
+const batchBytes = 1 << 20;
+
+export async function migrate(env: MigrationEnv): Promise<Timeline> {
+  const run = new Run(env);
+  await run.execute();
+  return run.timeline;
+}
+
+class Run {
+  readonly timeline = new Timeline();
+  private readonly clock: Clock;
+  private readonly ram: GuestRam;
+  private readonly params: MigrationParams;
+  private readonly bitmap: PageBitmap;
+  private readonly ctx: DeviceContext;
+  private readonly pageBuffer: Uint32Array;
+
+  private counters: Counters = { transferred: 0, duplicate: 0, normal: 0, normalBytes: 0, precopyBytes: 0, downtimeBytes: 0 };
+  private stopped = false;
+  private cursor = 0;
+  private passes = 0;
+  // Bandwidth estimation window (migration_update_counters).
+  private windowStart = 0;
+  private windowStartBytes = 0;
+  private bandwidth = 0; // bytes per ms
+  private threshold = 0; // bytes
+  private expectedDowntime: number;
+  // Dirty-rate period (migration_bitmap_sync / migration_trigger_throttle).
+  private periodStart = 0;
+  private periodStartBytes = 0;
+  private periodDirtyPages = 0;
+  private dirtyRate = 0;
+  private dirtyRateHighCount = 0;
+  private throttle = 0;
+
+  constructor(private readonly env: MigrationEnv) {
+    this.clock = env.clock;
+    this.ram = env.ram;
+    this.params = env.params;
+    this.bitmap = new PageBitmap(env.ram.pageCount);
+    this.expectedDowntime = env.params.downtimeLimitMs;
+    this.pageBuffer = new Uint32Array(Math.ceil(batchBytes / zeroPageBytes()));
+    const timeline = this.timeline;
+    const clock = this.clock;
+    this.ctx = {
+      clock,
+      timeline,
+      ramBytes: env.ram.pageCount * env.ram.pageSize,
+      pageCount: env.ram.pageCount,
+      rxFramesPerSecond: env.rxFramesPerSecond ?? 0,
+      async work(name: string, component: string, side: Side, work: number | (() => Promise<void>)) {
+        const t = clock.now();
+        if (typeof work === "number") {
+          if (work > 0) await clock.sleep(work);
+        } else {
+          await work();
+        }
+        timeline.add({ t, kind: "span", end: clock.now(), name, component, side });
+      },
+      net(state: NetState, reason: string) {
+        timeline.add({ t: clock.now(), kind: "net", state, reason });
+      },
+    };
+  }
+
+  private status(status: MigrationStatus, reason?: string): void {
+    this.timeline.add({ t: this.clock.now(), kind: "status", status, ...(reason ? { reason } : {}) });
+  }
+
+  async execute(): Promise<void> {
+    const { clock, ram, env } = this;
+    const start = clock.now();
+    this.status("setup");
+    for (const d of env.devices) {
+      const reason = d.blockedReason?.();
+      if (reason) {
+        this.status("failed", reason);
+        this.end();
+        return;
+      }
+    }
+    await this.span("setup", "setup", "source", async () => {
+      for (const d of env.devices) await d.setup?.(this.ctx);
+      this.bitmap.setAll();
+      ram.startDirtyLog();
+      this.periodStart = clock.now();
+      await this.sync(false);
+    });
+    if (env.devices.some((d) => d.unplugPending?.())) {
+      this.status("wait-unplug");
+      await this.span("wait-unplug", "setup", "source", async () => {
+        while (env.devices.some((d) => d.unplugPending?.())) await clock.sleep(unplugPollMs);
+      });
+    }
+    this.timeline.add({ t: clock.now(), kind: "setup-done" });
+    this.status("active");
+    this.windowStart = clock.now();
+    this.windowStartBytes = this.counters.transferred;
+
+    for (;;) {
+      const failure = this.giveUpReason(start);
+      if (failure) return this.fail(failure);
+      // migration_iteration_run: the estimate, then the exact figure after a sync.
+      if (this.canSwitchOver()) {
+        await this.sync(false);
+        if (this.canSwitchOver()) break;
+      }
+      await this.iterate();
+    }
+    await this.complete();
+  }
+
+  private canSwitchOver(): boolean {
+    const pending = this.pending();
+    return pending === 0 || pending < this.threshold;
+  }
+
+  private pending(): number {
+    let bytes = this.bitmap.count * this.ram.pageSize;
+    for (const d of this.env.devices) bytes += d.pendingBytes?.() ?? 0;
+    return bytes;
+  }
+
+  private giveUpReason(start: number): string | undefined {
+    const { passes, timeMs } = this.params.giveUp;
+    if (passes !== undefined && this.passes > passes) {
+      return `did not converge after ${passes} passes (dirty-sync-count ${this.passes}); pending ${fmtBytes(this.pending())} stays above the ${fmtBytes(this.threshold)} threshold`;
+    }
+    if (timeMs !== undefined && this.clock.now() - start >= timeMs) {
+      return `did not converge within ${timeMs / 1000} s; pending ${fmtBytes(this.pending())} stays above the ${fmtBytes(this.threshold)} threshold`;
+    }
+    return undefined;
+  }
+
+  /** migration_bitmap_sync: OR the dirty logs into the bitmap; rate bookkeeping; auto-converge. */
+  private async sync(final: boolean): Promise<void> {
+    const { clock, ram } = this;
+    const newly = ram.syncDirtyLog(this.bitmap);
+    for (const d of this.env.devices) await d.sync?.(this.ctx, this.bitmap, final);
+    this.passes++;
+    this.periodDirtyPages += newly;
+    const now = clock.now();
+    if (now - this.periodStart >= ratePeriodMs) {
+      const elapsed = now - this.periodStart;
+      this.dirtyRate = (this.periodDirtyPages * 1000) / elapsed;
+      const sent = this.counters.transferred - this.periodStartBytes;
+      if (this.params.autoConverge && !this.stopped) this.maybeThrottle(this.periodDirtyPages * ram.pageSize, sent);
+      this.periodStart = now;
+      this.periodStartBytes = this.counters.transferred;
+      this.periodDirtyPages = 0;
+    }
+    const dirtyBytes = this.bitmap.count * ram.pageSize;
+    if (this.bandwidth > 0 && this.dirtyRate > 0) this.expectedDowntime = dirtyBytes / this.bandwidth;
+    this.timeline.add({
+      t: now, kind: "sync", pass: this.passes, dirtyPages: this.bitmap.count, newlyDirty: newly,
+      bandwidth: this.bandwidth * 1000, threshold: this.threshold, throttle: this.throttle,
+      dirtyRate: this.dirtyRate, expectedDowntime: this.expectedDowntime, counters: { ...this.counters },
+    });
+    this.env.onProgress?.({ pass: this.passes, remainingBytes: dirtyBytes, bandwidth: this.bandwidth * 1000, t: now });
+  }
+
+  /** Auto-converge: dirtied > threshold share of sent, twice, raises the throttle (cpu_throttle_*). */
+  private maybeThrottle(dirtiedBytes: number, sentBytes: number): void {
+    const t = this.params.throttle;
+    if (dirtiedBytes > sentBytes * t.triggerThreshold && ++this.dirtyRateHighCount >= 2) {
+      this.dirtyRateHighCount = 0;
+      this.throttle = this.throttle === 0 ? t.initial : Math.min(this.throttle + t.increment, t.max);
+      this.throttle = Math.round(this.throttle * 100) / 100;
+      this.ram.setThrottle(this.throttle);
+      this.timeline.add({ t: this.clock.now(), kind: "throttle", fraction: this.throttle });
+    }
+  }
+
+  /** One slice of ram_save_iterate within the current rate-limit window. */
+  private async iterate(): Promise<void> {
+    const { clock } = this;
+    const limit = this.params.maxBandwidth;
+    const budget = limit > 0 ? (limit * windowMs) / 1000 : Infinity;
+    const usedInWindow = this.counters.transferred - this.windowStartBytes;
+    if (usedInWindow >= budget) {
+      // Over budget: wait for the window to end (rate_limit_sem).
+      await clock.sleep(Math.max(0, this.windowStart + windowMs - clock.now()));
+    } else {
+      const sent = await this.sendDirty(Math.min(batchBytes, budget - usedInWindow));
+      if (sent === 0 && this.bitmap.count === 0) {
+        // Nothing dirty yet (threshold still unknown): let the window run out instead of spinning.
+        await clock.sleep(Math.max(0.001, this.windowStart + windowMs - clock.now()));
+      }
+    }
+    const now = clock.now();
+    if (now - this.windowStart >= windowMs) {
+      this.bandwidth = (this.counters.transferred - this.windowStartBytes) / (now - this.windowStart);
+      this.threshold = this.bandwidth * this.params.downtimeLimitMs;
+      this.windowStart = now;
+      this.windowStartBytes = this.counters.transferred;
+    }
+  }
+
+  /** Sends dirty pages from the cursor on, clearing their bits, up to `maxBytes`; returns bytes sent. */
+  private async sendDirty(maxBytes: number): Promise<number> {
+    const { bitmap, ram } = this;
+    const pages = this.pageBuffer;
+    const normalCost = normalPageBytes(ram.pageSize);
+    const zeroCost = zeroPageBytes();
+    let n = 0;
+    let bytes = 0;
+    let zero = 0;
+    while (bytes < maxBytes && n < pages.length) {
+      let p = bitmap.nextSet(this.cursor);
+      if (p < 0) p = bitmap.nextSet(0);
+      if (p < 0) break;
+      bitmap.clear(p);
+      pages[n++] = p;
+      this.cursor = p + 1;
+      if (ram.isZero(p)) {
+        zero++;
+        bytes += zeroCost;
+      } else {
+        bytes += normalCost;
+      }
+    }
+    if (n === 0) return 0;
+    const payload = ram.readPages(pages, n);
+    bytes += endOfSectionBytes;
+    this.count(n - zero, zero, bytes);
+    await this.env.channel.send(bytes, payload);
+    return bytes;
+  }
+
+  private count(normal: number, zero: number, bytes: number): void {
+    const c = this.counters;
+    c.normal += normal;
+    c.duplicate += zero;
+    c.normalBytes += normal * this.ram.pageSize;
+    c.transferred += bytes;
+    if (this.stopped) c.downtimeBytes += bytes;
+    else c.precopyBytes += bytes;
+  }
+
+  private async complete(): Promise<void> {
+    const { clock, ram, env, ctx } = this;
+    this.status("device");
+    this.timeline.add({ t: clock.now(), kind: "vm-stop" });
+    ram.stopVcpus();
+    this.stopped = true;
+    for (const d of env.devices) await d.stop?.(ctx);
+    await this.span("final sync", "final-sync", "source", () => this.sync(true));
+    await this.span("final RAM", "final-ram", "source", async () => {
+      while (this.bitmap.count > 0) await this.sendDirty(batchBytes);
+    });
+    await this.span("device state", "device-state", "source", async () => {
+      let bytes = 0;
+      for (const d of env.devices) bytes += d.stateBytes();
+      if (bytes > 0) {
+        this.counters.transferred += bytes;
+        this.counters.downtimeBytes += bytes;
+        await env.channel.send(bytes);
+      }
+      await env.channel.drain();
+    });
+    for (const d of env.devices) await d.load?.(ctx);
+    for (const d of env.devices) await d.start?.(ctx);
+    const stale = ram.stalePages();
+    this.timeline.add({ t: clock.now(), kind: "verify", stalePages: stale.length, pages: stale.slice(0, 1000) });
+    ram.resumeVcpus();
+    this.timeline.add({ t: clock.now(), kind: "vm-resume" });
+    ram.stopDirtyLog();
+    this.status(stale.length > 0 ? "completed-unsafe" : "completed");
+    const after = env.devices.map((d) => clock.spawn(async () => d.afterResume?.(ctx)));
+    await this.announce();
+    await clock.join(after);
+    this.end();
+  }
+
+  /** Self-announce (qemu_announce_self): a RARP per round at QEMU's schedule. */
+  private async announce(): Promise<void> {
+    const { clock } = this;
+    const resumed = clock.now();
+    let round = 0;
+    for (const delay of announceSchedule(this.params.announce)) {
+      const wait = resumed + delay - clock.now();
+      if (wait > 0) await clock.sleep(wait);
+      this.timeline.add({ t: clock.now(), kind: "announce", round: round++ });
+    }
+  }
+
+  private async fail(reason: string): Promise<void> {
+    this.ram.stopDirtyLog();
+    this.ram.setThrottle(0);
+    for (const d of this.env.devices) await d.abort?.(this.ctx);
+    this.status("failed", reason);
+    this.end();
+  }
+
+  private end(): void {
+    this.timeline.add({ t: this.clock.now(), kind: "end", counters: { ...this.counters } });
+  }
+
+  private async span(name: string, component: string, side: Side, body: () => Promise<void>): Promise<void> {
+    return this.ctx.work(name, component, side, body);
+  }
+}
+
+export function fmtBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (Math.abs(n) >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}

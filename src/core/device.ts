@@ -1,0 +1,61 @@
+// The Device port: a strategy's hooks at each phase of the migration. A strategy is one
+// file in strategies/; its costs are a table a scenario may override.
+
+import type { PageBitmap } from "./bitmap.js";
+import type { Clock } from "./ports.js";
+import type { NetState, Side, Timeline } from "./timeline.js";
+
+export interface DeviceContext {
+  readonly clock: Clock;
+  readonly timeline: Timeline;
+  /** Guest RAM size in bytes (all of it is mapped for DMA). */
+  readonly ramBytes: number;
+  readonly pageCount: number;
+  /**
+   * A piece of work recorded as a span. `work` is a duration in ms (modelled) or a function
+   * doing it for real (live runtime).
+   */
+  work(name: string, component: string, side: Side, work: number | (() => Promise<void>)): Promise<void>;
+  /** The guest's network as a prober sees it. */
+  net(state: NetState, reason: string): void;
+  /** Receive frames per second reaching this NIC (for costs per packet). */
+  readonly rxFramesPerSecond: number;
+}
+
+export interface Device {
+  readonly kind: string;
+  /** Whether the NIC's DMA writes reach the dirty log right now. */
+  dmaLogged(): boolean;
+  /** Set when migration must not start, with QEMU's reason. */
+  blockedReason?(): string | undefined;
+  /** Migration setup on the source (unplug, shadow virtqueues, early pinning at the destination). */
+  setup?(ctx: DeviceContext): Promise<void>;
+  /** True while a hot-unplug requested in setup has not completed (QEMU's wait-unplug). */
+  unplugPending?(): boolean;
+  /** At each dirty-log sync: read the device's own log (cost) and mark pages in `bitmap`. */
+  sync?(ctx: DeviceContext, bitmap: PageBitmap, final: boolean): Promise<void>;
+  /** Device state still to send while precopy runs (VFIO PRE_COPY). */
+  pendingBytes?(): number;
+  /** Source, vCPUs stopped: suspend or quiesce the device. */
+  stop?(ctx: DeviceContext): Promise<void>;
+  /** Bytes of device state sent in the downtime. */
+  stateBytes(): number;
+  /** Destination: load the device state. */
+  load?(ctx: DeviceContext): Promise<void>;
+  /** Destination: start the device so its queues move data (runs before vCPUs resume). */
+  start?(ctx: DeviceContext): Promise<void>;
+  /** Destination, after resume: hot-plug, link-up, fail back (may run past the migration's end). */
+  afterResume?(ctx: DeviceContext): Promise<void>;
+  /** Migration failed or was cancelled: give the source its device back. */
+  abort?(ctx: DeviceContext): Promise<void>;
+}
+
+/** Marks the instant a NIC stops moving guest data on the source (guest-visible downtime starts). */
+export function nicSuspended(ctx: DeviceContext, device: string): void {
+  ctx.timeline.add({ t: ctx.clock.now(), kind: "nic-suspend", device });
+}
+
+/** Marks the instant a NIC's last queue can move data on the destination (guest-visible downtime ends). */
+export function nicReady(ctx: DeviceContext, device: string): void {
+  ctx.timeline.add({ t: ctx.clock.now(), kind: "nic-ready", device });
+}

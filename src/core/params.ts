@@ -1,0 +1,53 @@
+// Migration parameters, with QEMU's names and defaults (migration/options.c).
+
+export interface ThrottleParams {
+  /** cpu-throttle-initial, as a fraction. */
+  initial: number;
+  /** cpu-throttle-increment. */
+  increment: number;
+  /** max-cpu-throttle. */
+  max: number;
+  /** throttle-trigger-threshold: dirtied bytes above this share of sent bytes count as "too fast". */
+  triggerThreshold: number;
+}
+
+export interface AnnounceParams {
+  initialMs: number;
+  maxMs: number;
+  rounds: number;
+  stepMs: number;
+}
+
+export interface MigrationParams {
+  downtimeLimitMs: number;
+  /** Bytes per second; 0 = unlimited. */
+  maxBandwidth: number;
+  autoConverge: boolean;
+  throttle: ThrottleParams;
+  giveUp: { passes?: number; timeMs?: number };
+  announce: AnnounceParams;
+}
+
+export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
+
+export const qemuDefaults: MigrationParams = {
+  downtimeLimitMs: 300,
+  maxBandwidth: 128 * MiB,
+  autoConverge: false,
+  throttle: { initial: 0.2, increment: 0.1, max: 0.99, triggerThreshold: 0.5 },
+  giveUp: {},
+  announce: { initialMs: 50, maxMs: 550, rounds: 5, stepMs: 100 },
+};
+
+/** Delays of the announce rounds after resume: 0, 50, 200, 450, 800 ms with QEMU's defaults. */
+export function announceSchedule(a: AnnounceParams): number[] {
+  const out: number[] = [];
+  let t = 0;
+  for (let round = 0; round < a.rounds; round++) {
+    out.push(t);
+    // QEMU counts rounds down: the k-th gap is initial + k * step, capped at max.
+    t += Math.min(a.initialMs + round * a.stepMs, a.maxMs);
+  }
+  return out;
+}

@@ -1,0 +1,43 @@
+// The ports the migration controller is written against. The simulator implements them on
+// a virtual clock with models; the live runtime on the wall clock with real memory and sockets.
+
+import type { PageBitmap } from "./bitmap.js";
+
+export interface Clock {
+  /** Milliseconds since the clock's origin. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /** Starts `body` as a process running beside the caller. Wait for it with `join`, never a bare await. */
+  spawn<T>(body: () => Promise<T>): Promise<T>;
+  /** Waits until every spawned task has ended; rejects with the first failure. */
+  join<T>(tasks: Promise<T>[]): Promise<T[]>;
+}
+
+export interface GuestRam {
+  readonly pageCount: number;
+  readonly pageSize: number;
+  startDirtyLog(): void;
+  stopDirtyLog(): void;
+  /** Read-and-clear of the dirty log (vCPU writes and tracked DMA) into `into`; returns pages newly set. */
+  syncDirtyLog(into: PageBitmap): number;
+  /** Whether a page is all zeroes (buffer_is_zero): sent as a header and one byte. */
+  isZero(page: number): boolean;
+  /**
+   * Reads pages for sending; from here on the sent copy is what the destination holds.
+   * Returns their contents where a runtime moves real bytes, nothing in the simulator.
+   */
+  readPages(pages: Uint32Array, count: number): Uint8Array | undefined;
+  stopVcpus(): void;
+  resumeVcpus(): void;
+  /** Fraction of each vCPU time slice spent sleeping (auto-converge), 0..0.99. */
+  setThrottle(fraction: number): void;
+  /** Pages whose destination copy differs from the source, ascending. */
+  stalePages(): number[];
+}
+
+export interface Channel {
+  /** Sends `bytes` of migration stream; resolves when the link has taken them (back-pressure). */
+  send(bytes: number, payload?: Uint8Array): Promise<void>;
+  /** Resolves when everything sent so far has arrived at the destination. */
+  drain(): Promise<void>;
+}

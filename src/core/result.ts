@@ -1,0 +1,198 @@
+// A migration result, shaped like QEMU's query-migrate reply, and the one place where its
+// figures are computed from the timeline.
+
+import type { MigrationStatus, Timeline, TimelineEvent } from "./timeline.js";
+
+export interface RamStats {
+  transferred: number;
+  remaining: number;
+  total: number;
+  duplicate: number;
+  normal: number;
+  "normal-bytes": number;
+  "dirty-sync-count": number;
+  mbps: number;
+  "dirty-pages-rate": number;
+  "precopy-bytes": number;
+  "downtime-bytes": number;
+  "page-size": number;
+}
+
+export interface PassRecord {
+  pass: number;
+  /** ms since the migration started. */
+  t: number;
+  "dirty-pages": number;
+  "remaining-bytes": number;
+  "newly-dirty": number;
+  /** Bandwidth estimate in bytes/s and the switch-over threshold in bytes, at the sync. */
+  bandwidth: number;
+  threshold: number;
+  "cpu-throttle-percentage": number;
+  transferred: number;
+}
+
+export interface NetworkStats {
+  /** Time the guest's network ran degraded (failover standby, shadow-virtqueue relay), ms. */
+  "degraded-time": number;
+  "lost-replies": number;
+  "probe-interval": number;
+}
+
+export interface MigrationResult {
+  status: MigrationStatus;
+  "error-desc"?: string;
+  "total-time": number;
+  "setup-time": number;
+  downtime?: number;
+  "expected-downtime": number;
+  "guest-visible-downtime"?: number;
+  "service-downtime"?: number;
+  "downtime-breakdown"?: Record<string, number>;
+  "stale-pages": number;
+  "stale-page-list"?: number[];
+  "cpu-throttle-percentage": number;
+  warnings: string[];
+  ram: RamStats;
+  network?: NetworkStats;
+  passes: PassRecord[];
+  timeline: TimelineEvent[];
+}
+
+export interface ResultContext {
+  ramBytes: number;
+  pageSize: number;
+  probeIntervalMs?: number;
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+export function buildResult(timeline: Timeline, ctx: ResultContext): MigrationResult {
+  const start = timeline.events[0]?.t ?? 0;
+  const rel = (t: number) => round3(t - start);
+  const statuses = timeline.all("status");
+  const final = statuses[statuses.length - 1];
+  const end = timeline.last("end");
+  const counters = end?.counters ?? { transferred: 0, duplicate: 0, normal: 0, normalBytes: 0, precopyBytes: 0, downtimeBytes: 0 };
+  const setupDone = timeline.first("setup-done");
+  const stop = timeline.first("vm-stop");
+  const resume = timeline.first("vm-resume");
+  const syncs = timeline.all("sync");
+  const lastSync = syncs[syncs.length - 1];
+  const verify = timeline.last("verify");
+  const throttles = timeline.all("throttle");
+  const totalEnd = resume?.t ?? end?.t ?? start;
+  const totalTime = rel(totalEnd);
+  const setupTime = setupDone ? rel(setupDone.t) : totalTime;
+  const warnings: string[] = [];
+
+  const result: MigrationResult = {
+    status: final?.status ?? "failed",
+    ...(final?.reason ? { "error-desc": final.reason } : {}),
+    "total-time": totalTime,
+    "setup-time": setupTime,
+    "expected-downtime": round3(lastSync?.expectedDowntime ?? 0),
+    "stale-pages": verify?.stalePages ?? 0,
+    "cpu-throttle-percentage": Math.round((throttles[throttles.length - 1]?.fraction ?? 0) * 100),
+    warnings,
+    ram: {
+      transferred: counters.transferred,
+      remaining: final?.status === "failed" ? (lastSync?.dirtyPages ?? 0) * ctx.pageSize : 0,
+      total: ctx.ramBytes,
+      duplicate: counters.duplicate,
+      normal: counters.normal,
+      "normal-bytes": counters.normalBytes,
+      "dirty-sync-count": syncs.length,
+      mbps: totalTime > setupTime ? round3((counters.transferred * 8) / (totalTime - setupTime) / 1000) : 0,
+      "dirty-pages-rate": Math.round(lastNonZero(syncs.map((s) => s.dirtyRate))),
+      "precopy-bytes": counters.precopyBytes,
+      "downtime-bytes": counters.downtimeBytes,
+      "page-size": ctx.pageSize,
+    },
+    passes: syncs.map((s) => ({
+      pass: s.pass,
+      t: rel(s.t),
+      "dirty-pages": s.dirtyPages,
+      "remaining-bytes": s.dirtyPages * ctx.pageSize,
+      "newly-dirty": s.newlyDirty,
+      bandwidth: Math.round(s.bandwidth),
+      threshold: Math.round(s.threshold),
+      "cpu-throttle-percentage": Math.round(s.throttle * 100),
+      transferred: s.counters.transferred,
+    })),
+    timeline: timeline.events.map((e) => shift(e, start)),
+  };
+
+  if (stop && resume) {
+    result.downtime = round3(resume.t - stop.t);
+    result["downtime-breakdown"] = downtimeBreakdown(timeline, stop.t, resume.t);
+    const suspend = timeline.last("nic-suspend");
+    const ready = timeline.last("nic-ready");
+    if (suspend && ready) result["guest-visible-downtime"] = round3(ready.t - suspend.t);
+  }
+  if (ctx.probeIntervalMs !== undefined && result.status !== "failed") {
+    const gaps = timeline.all("probe-gap");
+    result["service-downtime"] = round3(Math.max(0, ...gaps.map((g) => g.end - g.t)));
+    result.network = {
+      "degraded-time": round3(degradedTime(timeline, end?.t ?? totalEnd)),
+      "lost-replies": gaps.reduce((n, g) => n + g.lost, 0),
+      "probe-interval": ctx.probeIntervalMs,
+    };
+  }
+  if (verify && verify.stalePages > 0) {
+    result["stale-page-list"] = verify.pages;
+    warnings.push(
+      `UNSAFE: ${verify.stalePages} guest pages on the destination differ from the source ` +
+        `(DMA writes the dirty log never saw); the guest resumed with corrupted memory`,
+    );
+  }
+  for (const d of timeline.all("frames-dropped")) warnings.push(`${d.frames} received frames dropped: ${d.reason}`);
+  return result;
+}
+
+/**
+ * Milliseconds per component in [stop, resume]. Spans nest (a device's log read inside the
+ * final sync), so each instant goes to the innermost span covering it; none: "other".
+ */
+function downtimeBreakdown(timeline: Timeline, stop: number, resume: number): Record<string, number> {
+  const spans = timeline.all("span").filter((s) => s.end > stop && s.t < resume && s.end > s.t);
+  const cuts = [...new Set([stop, resume, ...spans.flatMap((s) => [s.t, s.end])])]
+    .filter((t) => t >= stop && t <= resume)
+    .sort((x, y) => x - y);
+  const out: Record<string, number> = {};
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const a = cuts[i];
+    const b = cuts[i + 1];
+    let inner: (typeof spans)[number] | undefined;
+    for (const s of spans) if (s.t <= a && s.end >= b && (!inner || s.end - s.t < inner.end - inner.t)) inner = s;
+    const component = inner?.component ?? "other";
+    out[component] = (out[component] ?? 0) + (b - a);
+  }
+  for (const k of Object.keys(out)) out[k] = round3(out[k]);
+  return out;
+}
+
+function degradedTime(timeline: Timeline, end: number): number {
+  let total = 0;
+  let since: number | undefined;
+  for (const e of timeline.all("net")) {
+    if (e.state === "degraded" && since === undefined) since = e.t;
+    else if (e.state !== "degraded" && since !== undefined) {
+      total += e.t - since;
+      since = undefined;
+    }
+  }
+  if (since !== undefined) total += end - since;
+  return total;
+}
+
+function lastNonZero(xs: number[]): number {
+  for (let i = xs.length - 1; i >= 0; i--) if (xs[i] > 0) return xs[i];
+  return 0;
+}
+
+function shift(e: TimelineEvent, start: number): TimelineEvent {
+  const out = { ...e, t: round3(e.t - start) } as TimelineEvent & { end?: number };
+  if ("end" in e && typeof e.end === "number") out.end = round3(e.end - start);
+  return out;
+}

@@ -1,0 +1,66 @@
+// Everything the controller and the devices do is recorded here as typed events; every
+// figure of a result is computed from this record (see result.ts).
+
+export type MigrationStatus =
+  | "setup" | "wait-unplug" | "active" | "device" | "completed" | "completed-unsafe" | "failed";
+
+/** Cumulative stream counters, snapshotted at each sync and at the end. */
+export interface Counters {
+  transferred: number;
+  duplicate: number;
+  normal: number;
+  normalBytes: number;
+  precopyBytes: number;
+  downtimeBytes: number;
+}
+
+export type Side = "source" | "destination";
+
+/** The guest network as the rest of the world sees it. */
+export type NetState = "up" | "degraded" | "down";
+
+export type TimelineEvent =
+  | { t: number; kind: "status"; status: MigrationStatus; reason?: string }
+  | { t: number; kind: "setup-done" }
+  | {
+      t: number; kind: "sync"; pass: number; dirtyPages: number; newlyDirty: number;
+      bandwidth: number; threshold: number; throttle: number; dirtyRate: number;
+      expectedDowntime: number; counters: Counters;
+    }
+  | { t: number; kind: "throttle"; fraction: number }
+  | { t: number; kind: "vm-stop" }
+  | { t: number; kind: "vm-resume" }
+  /** A piece of work with a duration; `component` names its share of the downtime. */
+  | { t: number; kind: "span"; end: number; name: string; component: string; side: Side; device?: string }
+  | { t: number; kind: "nic-suspend"; device: string }
+  | { t: number; kind: "nic-ready"; device: string }
+  | { t: number; kind: "net"; state: NetState; reason: string }
+  | { t: number; kind: "frames-dropped"; frames: number; reason: string }
+  | { t: number; kind: "announce"; round: number }
+  | { t: number; kind: "probe-gap"; end: number; lost: number }
+  | { t: number; kind: "verify"; stalePages: number; pages: number[] }
+  | { t: number; kind: "end"; counters: Counters };
+
+export type EventKind = TimelineEvent["kind"];
+export type EventOf<K extends EventKind> = Extract<TimelineEvent, { kind: K }>;
+
+export class Timeline {
+  readonly events: TimelineEvent[] = [];
+
+  add(event: TimelineEvent): void {
+    this.events.push(event);
+  }
+
+  all<K extends EventKind>(kind: K): EventOf<K>[] {
+    return this.events.filter((e): e is EventOf<K> => e.kind === kind);
+  }
+
+  first<K extends EventKind>(kind: K): EventOf<K> | undefined {
+    return this.events.find((e): e is EventOf<K> => e.kind === kind);
+  }
+
+  last<K extends EventKind>(kind: K): EventOf<K> | undefined {
+    const all = this.all(kind);
+    return all[all.length - 1];
+  }
+}

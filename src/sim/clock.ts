@@ -1,0 +1,152 @@
+// Virtual time, after SimPy's Environment: a heap of (time, sequence) wake-ups; the run loop
+// pops the earliest, sets `now`, resumes its waiter and waits until every process is blocked
+// on the clock again (a sleep, a join, or its end). Virtual time is therefore exact, and
+// same-time wake-ups run in the order they were scheduled, so runs are deterministic.
+
+import type { Clock } from "../core/ports.js";
+
+interface Wakeup {
+  t: number;
+  seq: number;
+  resume: () => void;
+}
+
+interface TaskState {
+  settled: boolean;
+  ok: boolean;
+  value: unknown;
+  error: unknown;
+  onSettle: (() => void)[];
+}
+
+export class VirtualClock implements Clock {
+  private time = 0;
+  private seq = 0;
+  private readonly heap: Wakeup[] = [];
+  private readonly tasks = new WeakMap<Promise<unknown>, TaskState>();
+  /** Processes running now, i.e. not blocked on the clock. */
+  private running = 0;
+  private idle: (() => void) | undefined;
+
+  now(): number {
+    return this.time;
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (!(ms >= 0)) throw new RangeError(`sleep(${ms}): expected a duration >= 0`);
+    return new Promise((resolve) => {
+      this.schedule(ms, resolve);
+      this.block();
+    });
+  }
+
+  spawn<T>(body: () => Promise<T>): Promise<T> {
+    const state: TaskState = { settled: false, ok: false, value: undefined, error: undefined, onSettle: [] };
+    const task = new Promise<T>((resolve, reject) => {
+      this.schedule(0, () => {
+        body()
+          .then(
+            (value) => Object.assign(state, { ok: true, value }),
+            (error) => Object.assign(state, { ok: false, error }),
+          )
+          .then(() => {
+            state.settled = true;
+            if (state.ok) resolve(state.value as T);
+            else reject(state.error);
+            for (const f of state.onSettle) f();
+            this.block();
+          });
+      });
+    });
+    task.catch(() => undefined); // reported through join or run, not as unhandled
+    this.tasks.set(task, state);
+    return task;
+  }
+
+  join<T>(tasks: Promise<T>[]): Promise<T[]> {
+    const states = tasks.map((t) => {
+      const s = this.tasks.get(t);
+      if (!s) throw new Error("join: not a task spawned on this clock");
+      return s;
+    });
+    return new Promise<T[]>((resolve, reject) => {
+      let woken = false;
+      const wakeWhenAllSettled = () => {
+        if (woken || !states.every((s) => s.settled)) return;
+        woken = true;
+        this.schedule(0, () => {
+          const failed = states.find((s) => !s.ok);
+          if (failed) reject(failed.error);
+          else resolve(states.map((s) => s.value as T));
+        });
+      };
+      for (const s of states) if (!s.settled) s.onSettle.push(wakeWhenAllSettled);
+      wakeWhenAllSettled();
+      this.block();
+    });
+  }
+
+  /** Runs `main` to completion in virtual time and returns its result. */
+  async run<T>(main: () => Promise<T>): Promise<T> {
+    const task = this.spawn(main);
+    const state = this.tasks.get(task)!;
+    while (this.heap.length > 0) {
+      const w = this.pop();
+      this.time = w.t;
+      this.running++;
+      const blocked = new Promise<void>((r) => (this.idle = r));
+      w.resume();
+      await blocked;
+    }
+    if (!state.settled) {
+      throw new Error("virtual clock: deadlock, a process waits on something that is not the clock");
+    }
+    if (!state.ok) throw state.error;
+    return state.value as T;
+  }
+
+  private block(): void {
+    if (--this.running === 0) {
+      const idle = this.idle;
+      this.idle = undefined;
+      idle?.();
+    }
+  }
+
+  private schedule(delay: number, resume: () => void): void {
+    const h = this.heap;
+    h.push({ t: this.time + delay, seq: this.seq++, resume });
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(h[i], h[parent])) break;
+      [h[i], h[parent]] = [h[parent], h[i]];
+      i = parent;
+    }
+  }
+
+  private pop(): Wakeup {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l], h[m])) m = l;
+        if (r < h.length && before(h[r], h[m])) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m], h[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function before(a: Wakeup, b: Wakeup): boolean {
+  return a.t < b.t || (a.t === b.t && a.seq < b.seq);
+}

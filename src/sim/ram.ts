@@ -1,0 +1,154 @@
+// Simulated guest RAM: which pages are non-zero, the vCPU dirty log (as KVM keeps it), and
+// the pages the destination holds a stale copy of. Writes are applied lazily, for the time
+// elapsed since the last look, whenever the controller looks at RAM.
+
+import { PageBitmap } from "../core/bitmap.js";
+import type { Clock, GuestRam } from "../core/ports.js";
+import type { WriteModel } from "./workload.js";
+
+/** NIC receive traffic: frames written by DMA into the driver's receive buffers. */
+export interface RxTraffic {
+  framesPerSecond: number;
+  /** Guest pages holding receive buffers, in the order the ring hands them to the NIC. */
+  bufferPages: Uint32Array;
+  /** Receive buffers per page (two 2 KiB buffers per 4 KiB page for 1500-byte frames). */
+  buffersPerPage: number;
+  /** Whether the dirty log sees this DMA now (the strategy decides). */
+  logged: () => boolean;
+}
+
+export interface SimRamOptions {
+  clock: Clock;
+  pageCount: number;
+  pageSize: number;
+  usedPages: number;
+  writes: WriteModel;
+  rx?: RxTraffic;
+}
+
+export class SimGuestRam implements GuestRam {
+  readonly pageCount: number;
+  readonly pageSize: number;
+  readonly nonZero: PageBitmap;
+  /** The vCPU dirty log: read-and-cleared at every sync. */
+  private readonly log: PageBitmap;
+  /** Pages written behind the dirty log's back since they were last sent. */
+  private readonly stale: PageBitmap;
+  /** Pages sent at least once (a stale write to an unsent page is harmless). */
+  private readonly sent: PageBitmap;
+  private logging = false;
+  private vcpusRunning = true;
+  private throttle = 0;
+  private last = 0;
+  private writeCarry = 0;
+  private frameCarry = 0;
+  private nextBuffer = 0;
+  private dmaFrames = 0;
+  private untrackedFrames = 0;
+
+  constructor(private readonly o: SimRamOptions) {
+    this.pageCount = o.pageCount;
+    this.pageSize = o.pageSize;
+    this.nonZero = new PageBitmap(o.pageCount);
+    this.nonZero.setRange(0, Math.min(o.usedPages, o.pageCount));
+    this.log = new PageBitmap(o.pageCount);
+    this.stale = new PageBitmap(o.pageCount);
+    this.sent = new PageBitmap(o.pageCount);
+    if (o.rx) for (const p of o.rx.bufferPages) this.nonZero.set(p);
+    this.last = o.clock.now();
+  }
+
+  /** Applies the guest's writes and the NIC's DMA for the time since the last call. */
+  advance(): void {
+    const now = this.o.clock.now();
+    const dt = (now - this.last) / 1000;
+    this.last = now;
+    if (dt <= 0 || !this.vcpusRunning) return;
+    const w = this.o.writes;
+    if (w.rate > 0) {
+      const exact = w.rate * (1 - this.throttle) * dt + this.writeCarry;
+      const count = Math.floor(exact);
+      this.writeCarry = exact - count;
+      w.write(count, this.cpuWrite);
+    }
+    const rx = this.o.rx;
+    if (rx && rx.framesPerSecond > 0) {
+      const exact = rx.framesPerSecond * dt + this.frameCarry;
+      const frames = Math.floor(exact);
+      this.frameCarry = exact - frames;
+      const logged = rx.logged();
+      const pages = rx.bufferPages;
+      const perPage = rx.buffersPerPage;
+      this.dmaFrames += frames;
+      if (!logged) this.untrackedFrames += frames;
+      // The ring is circular: more frames than buffers touch every buffer page.
+      const touched = Math.min(frames, pages.length * perPage);
+      for (let i = 0; i < touched; i++) {
+        const page = pages[Math.floor(this.nextBuffer / perPage) % pages.length];
+        this.nextBuffer = (this.nextBuffer + 1) % (pages.length * perPage);
+        if (logged) this.cpuWrite(page);
+        else if (this.sent.test(page)) this.stale.set(page);
+      }
+      this.nextBuffer = (this.nextBuffer + frames - touched) % (pages.length * perPage);
+    }
+  }
+
+  private readonly cpuWrite = (page: number): void => {
+    this.nonZero.set(page);
+    if (this.logging) this.log.set(page);
+  };
+
+  startDirtyLog(): void {
+    this.advance();
+    this.logging = true;
+    this.log.clearAll();
+  }
+
+  stopDirtyLog(): void {
+    this.advance();
+    this.logging = false;
+  }
+
+  syncDirtyLog(into: PageBitmap): number {
+    this.advance();
+    return into.takeFrom(this.log);
+  }
+
+  isZero(page: number): boolean {
+    return !this.nonZero.test(page);
+  }
+
+  readPages(pages: Uint32Array, count: number): undefined {
+    this.advance();
+    for (let i = 0; i < count; i++) {
+      const p = pages[i];
+      this.sent.set(p);
+      this.stale.clear(p);
+    }
+    return undefined;
+  }
+
+  stopVcpus(): void {
+    this.advance();
+    this.vcpusRunning = false;
+  }
+
+  resumeVcpus(): void {
+    this.last = this.o.clock.now();
+    this.vcpusRunning = true;
+  }
+
+  setThrottle(fraction: number): void {
+    this.advance();
+    this.throttle = fraction;
+  }
+
+  stalePages(): number[] {
+    return this.stale.list();
+  }
+
+  /** Receive frames DMA-written so far, and how many of them the dirty log did not see. */
+  dmaStats(): { frames: number; untracked: number } {
+    return { frames: this.dmaFrames, untracked: this.untrackedFrames };
+  }
+}

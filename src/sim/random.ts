@@ -1,0 +1,21 @@
+// Seeded randomness for the models: same seed, same run.
+
+import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
+
+export class Random {
+  private readonly gen;
+
+  constructor(seed: number) {
+    this.gen = xoroshiro128plus(seed);
+  }
+
+  /** Uniform in [0, 1). */
+  float(): number {
+    return (this.gen.next() >>> 0) / 4294967296;
+  }
+
+  /** Uniform integer in [0, n), n <= 2^32. */
+  below(n: number): number {
+    return Math.floor(this.float() * n);
+  }
+}

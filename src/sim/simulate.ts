@@ -1,0 +1,85 @@
+// The simulator: the controller on a virtual clock, with guest RAM, NIC and link models.
+
+import { migrate } from "../core/controller.js";
+import { costValues } from "../core/costs.js";
+import type { Device } from "../core/device.js";
+import { qemuDefaults, type MigrationParams } from "../core/params.js";
+import { buildResult, type MigrationResult } from "../core/result.js";
+import { strategies } from "../core/strategies/index.js";
+import type { Scenario } from "../scenario/schema.js";
+import { VirtualClock } from "./clock.js";
+import { SimLink } from "./link.js";
+import { probe } from "./prober.js";
+import { Random } from "./random.js";
+import { SimGuestRam, type RxTraffic } from "./ram.js";
+import { writeModel, type WorkloadSpec } from "./workload.js";
+
+/** Receive descriptors per queue: the Linux default ring size of ixgbevf, mlx5 and virtio-net. */
+const rxRingEntries = 512;
+/** Receive buffer per descriptor for a standard MTU (a page holds two). */
+const rxBufferBytes = 2048;
+
+export interface SimulateOptions {
+  seed?: number;
+  onProgress?: (p: { pass: number; remainingBytes: number; bandwidth: number; t: number }) => void;
+}
+
+export async function simulate(scenario: Scenario, options: SimulateOptions = {}): Promise<MigrationResult> {
+  const seed = options.seed ?? scenario.seed ?? 1;
+  const { vm } = scenario;
+  const pageSize = vm.pageSize;
+  const pageCount = Math.floor(vm.memory / pageSize);
+  const clock = new VirtualClock();
+  const vmShape = { ramBytes: pageCount * pageSize, pageSize, vcpus: vm.vcpus };
+  const devices: Device[] = scenario.devices.map((entry) => {
+    const strategy = strategies[entry.kind];
+    return strategy.create(entry.options, costValues(strategy.costs, entry.costs), vmShape);
+  });
+  const w = vm.workload;
+  const workload: WorkloadSpec =
+    w.kind === "idle"
+      ? { kind: "idle" }
+      : { ...w, workingSetPages: Math.max(1, Math.min(pageCount, Math.floor(w.workingSet / pageSize))) };
+  const rxSpec = w.rx;
+  let rx: RxTraffic | undefined;
+  if (rxSpec && rxSpec.rate > 0) {
+    const queues = Number(scenario.devices[0].options.queuePairs ?? 1);
+    const buffersPerPage = Math.max(1, Math.floor(pageSize / Math.max(rxBufferBytes, rxSpec.size)));
+    const poolPages = Math.min(pageCount, Math.ceil((rxRingEntries * queues) / buffersPerPage));
+    rx = {
+      framesPerSecond: rxSpec.rate,
+      bufferPages: distinctPages(new Random(seed ^ 0x5eed), pageCount, poolPages),
+      buffersPerPage,
+      logged: () => devices[0].dmaLogged(),
+    };
+  }
+  const ram = new SimGuestRam({
+    clock,
+    pageCount,
+    pageSize,
+    usedPages: Math.floor((vm.used ?? vm.memory) / pageSize),
+    writes: writeModel(workload, 0, new Random(seed)),
+    rx,
+  });
+  const m = scenario.migration;
+  const params: MigrationParams = {
+    ...qemuDefaults,
+    downtimeLimitMs: m.downtimeLimit,
+    maxBandwidth: m.maxBandwidth,
+    autoConverge: m.autoConverge,
+    giveUp: { passes: m.giveUp.passes, timeMs: m.giveUp.time },
+  };
+  const channel = new SimLink(clock, { bandwidth: scenario.link.bandwidth, latencyMs: scenario.link.latency });
+  const timeline = await clock.run(() =>
+    migrate({ clock, ram, channel, devices, params, rxFramesPerSecond: rxSpec?.rate ?? 0, onProgress: options.onProgress }),
+  );
+  const probeInterval = scenario.probe?.interval;
+  if (probeInterval !== undefined) probe(timeline, probeInterval, scenario.link.latency);
+  return buildResult(timeline, { ramBytes: vmShape.ramBytes, pageSize, probeIntervalMs: probeInterval });
+}
+
+function distinctPages(random: Random, pageCount: number, n: number): Uint32Array {
+  const chosen = new Set<number>();
+  while (chosen.size < n) chosen.add(random.below(pageCount));
+  return Uint32Array.from(chosen);
+}

@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { ScenarioError } from "../scenario/load.js";
 import { UsageError, exitCodes } from "./errors.js";
 import { readScenarioFile, registerSimulate, report, runSimulations } from "./simulate.js";
+import { registerMeasure } from "./analyze.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
@@ -16,6 +17,7 @@ const program = new Command("livemig")
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 registerSimulate(program);
+registerMeasure(program);
 
 program
   .command("demo")

@@ -125,6 +125,7 @@ class Run {
     this.status("active");
     this.windowStart = clock.now();
     this.windowStartBytes = this.counters.transferred;
+    await this.sendDevicePreCopy();
 
     for (;;) {
       const failure = this.giveUpReason(start);
@@ -145,9 +146,7 @@ class Run {
   }
 
   private pending(): number {
-    let bytes = this.bitmap.count * this.ram.pageSize;
-    for (const d of this.env.devices) bytes += d.pendingBytes?.() ?? 0;
-    return bytes;
+    return this.bitmap.count * this.ram.pageSize;
   }
 
   private giveUpReason(start: number): string | undefined {
@@ -200,24 +199,36 @@ class Run {
     }
   }
 
+  /** VFIO PRE_COPY: the devices' initial data goes first, counted against the window like RAM. */
+  private async sendDevicePreCopy(): Promise<void> {
+    let bytes = 0;
+    for (const d of this.env.devices) bytes += d.preCopyBytes?.() ?? 0;
+    if (bytes === 0) return;
+    this.counters.transferred += bytes;
+    this.counters.precopyBytes += bytes;
+    await this.span("device pre-copy", "device-precopy", "source", () => this.env.channel.send(bytes));
+  }
+
   /** One slice of ram_save_iterate within the current rate-limit window. */
   private async iterate(): Promise<void> {
     const { clock } = this;
     const limit = this.params.maxBandwidth;
     const budget = limit > 0 ? (limit * windowMs) / 1000 : Infinity;
     const usedInWindow = this.counters.transferred - this.windowStartBytes;
+    const windowEnd = this.windowStart + windowMs;
     if (usedInWindow >= budget) {
       // Over budget: wait for the window to end (rate_limit_sem).
-      await clock.sleep(Math.max(0, this.windowStart + windowMs - clock.now()));
+      await clock.sleep(Math.max(0, windowEnd - clock.now()));
     } else {
       const sent = await this.sendDirty(Math.min(batchBytes, budget - usedInWindow));
       if (sent === 0 && this.bitmap.count === 0) {
         // Nothing dirty yet (threshold still unknown): let the window run out instead of spinning.
-        await clock.sleep(Math.max(0.001, this.windowStart + windowMs - clock.now()));
+        await clock.sleep(Math.max(0, windowEnd - clock.now()));
       }
     }
     const now = clock.now();
-    if (now - this.windowStart >= windowMs) {
+    // A tolerance, so float rounding of windowStart + 100 cannot keep a window open forever.
+    if (now >= windowEnd - 1e-6) {
       this.bandwidth = (this.counters.transferred - this.windowStartBytes) / (now - this.windowStart);
       this.threshold = this.bandwidth * this.params.downtimeLimitMs;
       this.windowStart = now;
@@ -249,7 +260,7 @@ class Run {
       }
     }
     if (n === 0) return 0;
-    const payload = ram.readPages(pages, n);
+    const payload = await ram.readPages(pages, n);
     bytes += endOfSectionBytes;
     this.count(n - zero, zero, bytes);
     await this.env.channel.send(bytes, payload);

@@ -34,8 +34,8 @@ export interface Device {
   unplugPending?(): boolean;
   /** At each dirty-log sync: read the device's own log (cost) and mark pages in `bitmap`. */
   sync?(ctx: DeviceContext, bitmap: PageBitmap, final: boolean): Promise<void>;
-  /** Device state still to send while precopy runs (VFIO PRE_COPY). */
-  pendingBytes?(): number;
+  /** Device state sent while the guest still runs (VFIO PRE_COPY initial data). */
+  preCopyBytes?(): number;
   /** Source, vCPUs stopped: suspend or quiesce the device. */
   stop?(ctx: DeviceContext): Promise<void>;
   /** Bytes of device state sent in the downtime. */

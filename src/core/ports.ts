@@ -23,10 +23,11 @@ export interface GuestRam {
   /** Whether a page is all zeroes (buffer_is_zero): sent as a header and one byte. */
   isZero(page: number): boolean;
   /**
-   * Reads pages for sending; from here on the sent copy is what the destination holds.
-   * Returns their contents where a runtime moves real bytes, nothing in the simulator.
+   * Reads (and zero-checks) pages for sending, which takes the migration thread's time;
+   * from here on the sent copy is what the destination holds. Resolves to their contents
+   * where a runtime moves real bytes, to nothing in the simulator.
    */
-  readPages(pages: Uint32Array, count: number): Uint8Array | undefined;
+  readPages(pages: Uint32Array, count: number): Promise<Uint8Array | undefined>;
   stopVcpus(): void;
   resumeVcpus(): void;
   /** Fraction of each vCPU time slice spent sleeping (auto-converge), 0..0.99. */

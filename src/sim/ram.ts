@@ -24,6 +24,8 @@ export interface SimRamOptions {
   usedPages: number;
   writes: WriteModel;
   rx?: RxTraffic;
+  /** How fast the migration thread reads guest pages (0: free). */
+  memoryReadBytesPerSecond: number;
 }
 
 export class SimGuestRam implements GuestRam {
@@ -118,13 +120,15 @@ export class SimGuestRam implements GuestRam {
     return !this.nonZero.test(page);
   }
 
-  readPages(pages: Uint32Array, count: number): undefined {
+  async readPages(pages: Uint32Array, count: number): Promise<undefined> {
     this.advance();
     for (let i = 0; i < count; i++) {
       const p = pages[i];
       this.sent.set(p);
       this.stale.clear(p);
     }
+    // The migration thread reads every page it sends (zero check, copy to the socket).
+    if (this.o.memoryReadBytesPerSecond > 0) await this.o.clock.sleep((count * this.pageSize * 1000) / this.o.memoryReadBytesPerSecond);
     return undefined;
   }
 

@@ -18,6 +18,11 @@ import { writeModel, type WorkloadSpec } from "./workload.js";
 const rxRingEntries = 512;
 /** Receive buffer per descriptor for a standard MTU (a page holds two). */
 const rxBufferBytes = 2048;
+/**
+ * One core streaming through memory: ~15 GB/s is a server core's read (and rep-stos clear)
+ * bandwidth. The migration thread zero-checks and copies every page at about this rate.
+ */
+export const coreMemoryBytesPerSecond = 15e9;
 
 export interface SimulateOptions {
   seed?: number;
@@ -60,6 +65,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     usedPages: Math.floor((vm.used ?? vm.memory) / pageSize),
     writes: writeModel(workload, 0, new Random(seed)),
     rx,
+    memoryReadBytesPerSecond: coreMemoryBytesPerSecond,
   });
   const m = scenario.migration;
   const params: MigrationParams = {

@@ -1,0 +1,44 @@
+// Simulator speed and memory: simulated seconds per wall second and peak RSS.
+// Run with `npm run bench`; figures go in README.md and docs/benchmarks.md.
+
+import { cpus } from "node:os";
+import { loadScenario } from "../src/scenario/load.js";
+import { simulate } from "../src/sim/simulate.js";
+
+const cases: [string, string][] = [
+  ["4 GiB, uniform 60k pages/s over 512 MiB, auto-converge", `
+name: bench-4g
+vm: {memory: 4GiB, used: 1GiB, workload: {kind: uniform, workingSet: 512MiB, rate: 60000}}
+link: {bandwidth: 10Gbit/s}
+migration: {autoConverge: true, giveUp: {passes: 60, time: 600s}}
+`],
+  ["128 GiB idle", `
+name: bench-128g-idle
+vm: {memory: 128GiB, used: 16GiB, workload: {kind: idle}}
+link: {bandwidth: 25Gbit/s}
+migration: {maxBandwidth: 0}
+`],
+  ["128 GiB, uniform 200k pages/s over 32 GiB (gives up at 300 s)", `
+name: bench-128g-busy
+vm: {memory: 128GiB, workload: {kind: uniform, workingSet: 32GiB, rate: 200000}}
+link: {bandwidth: 25Gbit/s}
+migration: {giveUp: {passes: 30, time: 300s}}
+`],
+];
+
+let peakRss = 0;
+const sample = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, node ${process.version}`);
+for (const [label, yaml] of cases) {
+  peakRss = process.memoryUsage().rss;
+  const scenario = loadScenario(yaml, label)[0].scenario;
+  const t0 = performance.now();
+  const r = await simulate(scenario);
+  const wall = (performance.now() - t0) / 1000;
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const simulated = r["total-time"] / 1000;
+  console.log(
+    `${label}: ${r.status}, ${simulated.toFixed(1)} s simulated in ${wall.toFixed(2)} s wall = ${(simulated / wall).toFixed(0)}x real time, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+  );
+}
+clearInterval(sample);

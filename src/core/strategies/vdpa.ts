@@ -1,0 +1,124 @@
+// vhost-vDPA (ConnectX-6 Dx, mlx5_vdpa). During migration QEMU switches the data queues to
+// shadow virtqueues so it relays (and dirty-logs) every buffer, or the device tracks DMA.
+// The destination must pin and map all guest RAM before its queues start: with the memory
+// listener registered at device start (`at-start`) that is inside the downtime; registered
+// at vhost_vdpa_init (`early`, the 2025 series) it overlaps precopy.
+
+import { z } from "zod";
+import { GiB } from "../params.js";
+import { nicReady, nicSuspended, type DeviceContext } from "../device.js";
+import { defineStrategy } from "./strategy.js";
+
+export const vdpaCosts = {
+  pinningMsPerGiB: {
+    value: 71.6,
+    unit: "ms/GiB",
+    source: "pinning cold destination RAM is dominated by faulting in and zeroing each page: 1 GiB at a single core's ~15 GB/s clear_page store rate; warm 4 KiB pinning alone is ~17 ms/GiB (Li Zhe, reference §11)",
+  },
+  memoryKeyMsPerGiB: {
+    value: 40.96,
+    unit: "ms/GiB",
+    source: "mlx5 builds the memory key's translation table when the driver starts: 8 B per 4 KiB page = 2 MiB of MTT per GiB, fed to firmware in 512 B command mailbox blocks (4096 per GiB) at an assumed 10 us each",
+  },
+  initStallMs: {
+    value: 200,
+    unit: "ms",
+    source: "2025 series: with early registration QEMU cannot answer QMP for ~0.2 s at initialisation",
+  },
+  suspendMsPerQueue: {
+    value: 2,
+    unit: "ms",
+    source: "mlx5 MODIFY_VIRTQ to SUSPEND, one firmware command per queue, issued serially (before Tatulea's parallel suspend); assumed 2 ms",
+  },
+  vqCreateMsPerQueue: {
+    value: 10,
+    unit: "ms",
+    source: "mlx5 CREATE_VIRTQ plus its umem and counters, a few firmware commands per queue; assumed 10 ms",
+  },
+  cvqCommandMs: {
+    value: 5,
+    unit: "ms",
+    source: "one control-virtqueue command restored on the destination (MAC, MQ, offloads, RX mode, VLAN): mlx5_vdpa handles CVQ in a kernel work item and issues firmware commands; assumed",
+  },
+  cvqCommands: {
+    value: 5,
+    unit: "commands",
+    source: "vhost_vdpa_net_load: MAC, MQ, offloads, RX mode (promisc, allmulti); more with VLANs",
+  },
+  vringEnableMsPerQueue: {
+    value: 1,
+    unit: "ms",
+    source: "vhost_vdpa_set_vring_enable_one: one ioctl and a MODIFY_VIRTQ to RDY per queue; assumed",
+  },
+  svqRelayThroughputGbps: {
+    value: 10,
+    unit: "Gbit/s",
+    source: "shadow virtqueues relay every buffer through QEMU's main loop: a single QEMU thread forwards on the order of 10 Gbit/s",
+  },
+  stateBytes: {
+    value: 4096,
+    unit: "B",
+    source: "virtio-net vmstate (config space, queue indices); the device's in-flight state is not migrated",
+  },
+} as const;
+
+export const vdpa = defineStrategy({
+  kind: "vdpa",
+  summary: "vhost-vDPA: shadow virtqueues or device tracking; pinning at-start or early",
+  costs: vdpaCosts,
+  options: z.strictObject({
+    queuePairs: z.int().min(1).max(256).default(8),
+    pinning: z.enum(["at-start", "early"]).default("at-start"),
+    tracking: z.enum(["svq", "device"]).default("svq"),
+  }),
+  create(options, costs, vm) {
+    const dataQueues = options.queuePairs * 2;
+    const queues = dataQueues + 1; // and the control virtqueue
+    const ramGiB = vm.ramBytes / GiB;
+    let earlyPinning: Promise<void> | undefined;
+
+    const pin = (ctx: DeviceContext, name: string) =>
+      ctx.work(name, "pinning", "destination", costs.pinningMsPerGiB * ramGiB);
+    const suspend = (ctx: DeviceContext, why: string) =>
+      ctx.work(`vhost_vdpa_suspend (${why})`, "suspend", "source", costs.suspendMsPerQueue * queues);
+    const createQueues = (ctx: DeviceContext, side: "source" | "destination") =>
+      ctx.work("create virtqueues", "vq-create", side, costs.vqCreateMsPerQueue * queues);
+
+    return {
+      kind: "vdpa",
+      // SVQ: QEMU relays and logs every buffer; device tracking: the device logs its DMA.
+      dmaLogged: () => true,
+      async setup(ctx) {
+        if (options.pinning === "early") {
+          // The listener was registered at vhost_vdpa_init on the destination: pinning runs
+          // beside precopy, after the init stall.
+          earlyPinning = ctx.clock.spawn(async () => {
+            await ctx.work("QMP stall at init", "init-stall", "destination", costs.initStallMs);
+            await pin(ctx, "early pinning");
+          });
+        }
+        if (options.tracking === "svq") {
+          ctx.net("down", "restarting the device with shadow virtqueues");
+          await suspend(ctx, "switch to SVQ");
+          await createQueues(ctx, "source");
+          ctx.net("degraded", `relayed through shadow virtqueues (~${costs.svqRelayThroughputGbps} Gbit/s)`);
+        }
+      },
+      stateBytes: () => costs.stateBytes,
+      async stop(ctx) {
+        await suspend(ctx, "stop");
+        nicSuspended(ctx, "vdpa");
+      },
+      async start(ctx) {
+        if (earlyPinning) await ctx.work("wait for early pinning", "pinning", "destination", () => ctx.clock.join([earlyPinning!]).then(() => undefined));
+        else await pin(ctx, "pinning at device start");
+        await ctx.work("memory key (MTT) creation", "memory-key", "destination", costs.memoryKeyMsPerGiB * ramGiB);
+        await createQueues(ctx, "destination");
+        await ctx.work("control-queue restore", "cvq-restore", "destination", costs.cvqCommandMs * costs.cvqCommands);
+        await ctx.work("vring enable", "vring-enable", "destination", costs.vringEnableMsPerQueue * dataQueues);
+        nicReady(ctx, "vdpa");
+        ctx.net("up", "all queue pairs enabled at the destination");
+      },
+    };
+  },
+});

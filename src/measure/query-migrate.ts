@@ -1,0 +1,197 @@
+// QEMU's query-migrate replies, as saved from QMP or virsh: a bare reply object, a list of
+// polled replies, the {"return": ...} envelope, or JSON lines of a whole QMP transcript
+// (greeting, commands and events are skipped). The last reply is the migration's result.
+
+import { z } from "zod";
+import type { MigrationResult, PassRecord } from "../core/result.js";
+import type { MigrationStatus } from "../core/timeline.js";
+import { readJson, type JsonRecord } from "./json-text.js";
+import { error, warning, type Parsed, type Problem } from "./problems.js";
+
+const count = z.number().nonnegative();
+
+const ramSchema = z.looseObject({
+  transferred: count,
+  remaining: count,
+  total: count,
+  duplicate: count,
+  skipped: count,
+  normal: count,
+  "normal-bytes": count,
+  "dirty-pages-rate": count,
+  mbps: count,
+  "pages-per-second": count,
+  "dirty-sync-count": count,
+  "postcopy-requests": count,
+  "page-size": count,
+  "multifd-bytes": count,
+  "precopy-bytes": count,
+  "downtime-bytes": count,
+  "postcopy-bytes": count,
+  "dirty-sync-missed-zero-copy": count,
+}).partial();
+
+export const queryMigrateReply = z.looseObject({
+  status: z.string(),
+  "setup-time": count.optional(),
+  "total-time": count.optional(),
+  "expected-downtime": count.optional(),
+  downtime: count.optional(),
+  ram: ramSchema.optional(),
+  "cpu-throttle-percentage": count.optional(),
+  "error-desc": z.string().optional(),
+  "blocked-reasons": z.array(z.string()).optional(),
+});
+
+export type QueryMigrateReply = z.infer<typeof queryMigrateReply>;
+
+export interface QueryMigrate {
+  /** The migration as the last reply describes it, in livemig's result type. */
+  result: MigrationResult;
+  /** Every reply, in order, with its line. */
+  replies: { reply: QueryMigrateReply; line: number }[];
+}
+
+// QEMU's MigrationStatus has more states than livemig's result; the nearest one stands in.
+const statusMap = new Map<string, MigrationStatus>(Object.entries({
+  setup: "setup",
+  "wait-unplug": "wait-unplug",
+  active: "active",
+  device: "device",
+  "pre-switchover": "device",
+  completed: "completed",
+  failed: "failed",
+  cancelled: "failed",
+  cancelling: "failed",
+  "postcopy-active": "active",
+  "postcopy-device": "active",
+  "postcopy-paused": "active",
+  "postcopy-recover-setup": "active",
+  "postcopy-recover": "active",
+  colo: "active",
+} satisfies Record<string, MigrationStatus>));
+
+const SHAPE = 'a query-migrate reply {"status": ..., "ram": {...}} or {"return": {...}}';
+
+export function parseQueryMigrate(text: string): Parsed<QueryMigrate | undefined> {
+  const json = readJson(text);
+  const problems: Problem[] = [...json.problems];
+  const replies: QueryMigrate["replies"] = [];
+  for (const rec of json.value) {
+    const items = Array.isArray(rec.value) ? rec.value.map((v, i) => ({ v, path: [i] as PropertyKey[] })) : [{ v: rec.value, path: [] as PropertyKey[] }];
+    for (const { v, path } of items) readReply(rec, v, path, replies, problems);
+  }
+  if (replies.length === 0) {
+    if (!problems.some((p) => p.severity === "error")) problems.push(error(json.value[0]?.line ?? 0, `no query-migrate reply with a status: expected ${SHAPE}`));
+    return { value: undefined, problems };
+  }
+  return { value: { result: toResult(replies.map((r) => r.reply)), replies }, problems };
+}
+
+function readReply(rec: JsonRecord, value: unknown, path: PropertyKey[], out: QueryMigrate["replies"], problems: Problem[]): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    problems.push(error(rec.lineOf(path), `expected ${SHAPE}`));
+    return;
+  }
+  const obj = value as Record<string, unknown>;
+  // QMP transcript lines that are not replies.
+  if ("QMP" in obj || "execute" in obj || "event" in obj) return;
+  if ("error" in obj) {
+    const desc = (obj.error as { desc?: unknown } | null)?.desc;
+    problems.push(warning(rec.lineOf(path), `QMP error reply skipped: ${typeof desc === "string" ? desc : JSON.stringify(obj.error)}`));
+    return;
+  }
+  let body: unknown = obj;
+  let bodyPath = path;
+  if ("return" in obj) {
+    body = obj.return;
+    bodyPath = [...path, "return"];
+    // {"return": {}} acknowledges qmp_capabilities, or is query-migrate before any migration.
+    if (typeof body === "object" && body !== null && Object.keys(body).length === 0) return;
+  }
+  const parsed = queryMigrateReply.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.length ? `${issue.path.join(".")}: ` : "";
+    problems.push(error(rec.lineOf([...bodyPath, ...issue.path]), `expected ${SHAPE}; ${field}${issue.message}`));
+    return;
+  }
+  const reply = parsed.data;
+  if (!statusMap.has(reply.status) && reply.status !== "none") {
+    problems.push(warning(rec.lineOf([...bodyPath, "status"]), `unknown migration status "${reply.status}", read as "active"`));
+  }
+  if (reply.status === "none") {
+    problems.push(warning(rec.lineOf(bodyPath), 'status "none" (no migration) skipped'));
+    return;
+  }
+  out.push({ reply, line: rec.lineOf(bodyPath) });
+}
+
+/**
+ * The last reply, in livemig's result type. Polled replies also give one pass per change of
+ * dirty-sync-count; fields a reply lacks are 0 (QEMU does not report the threshold, nor stale
+ * pages, which only livemig's verification can find).
+ */
+export function toResult(replies: QueryMigrateReply[]): MigrationResult {
+  const last = replies[replies.length - 1];
+  const ram = last.ram ?? {};
+  const status = statusMap.get(last.status) ?? "active";
+  const warnings: string[] = [];
+  if (status !== last.status) warnings.push(`QEMU status "${last.status}" shown as "${status}"`);
+  for (const reason of last["blocked-reasons"] ?? []) warnings.push(`migration blocked: ${reason}`);
+  const result: MigrationResult = {
+    status,
+    "total-time": last["total-time"] ?? 0,
+    "setup-time": last["setup-time"] ?? 0,
+    "expected-downtime": last["expected-downtime"] ?? 0,
+    "stale-pages": 0,
+    "cpu-throttle-percentage": last["cpu-throttle-percentage"] ?? 0,
+    warnings,
+    ram: {
+      transferred: ram.transferred ?? 0,
+      remaining: ram.remaining ?? 0,
+      total: ram.total ?? 0,
+      duplicate: ram.duplicate ?? 0,
+      normal: ram.normal ?? 0,
+      "normal-bytes": ram["normal-bytes"] ?? 0,
+      "dirty-sync-count": ram["dirty-sync-count"] ?? 0,
+      mbps: ram.mbps ?? 0,
+      "dirty-pages-rate": ram["dirty-pages-rate"] ?? 0,
+      "precopy-bytes": ram["precopy-bytes"] ?? 0,
+      "downtime-bytes": ram["downtime-bytes"] ?? 0,
+      "page-size": ram["page-size"] ?? 0,
+    },
+    passes: passesOf(replies),
+    timeline: [],
+  };
+  if (last.downtime !== undefined) result.downtime = last.downtime;
+  if (last["error-desc"] !== undefined) result["error-desc"] = last["error-desc"];
+  else if (last.status === "cancelled" || last.status === "cancelling") result["error-desc"] = `migration ${last.status}`;
+  return result;
+}
+
+function passesOf(replies: QueryMigrateReply[]): PassRecord[] {
+  const passes: PassRecord[] = [];
+  let seen: number | undefined;
+  for (const r of replies) {
+    const sync = r.ram?.["dirty-sync-count"];
+    if (sync === undefined || sync === seen || r["total-time"] === undefined) continue;
+    seen = sync;
+    const pageSize = r.ram?.["page-size"] ?? 0;
+    const remaining = r.ram?.remaining ?? 0;
+    passes.push({
+      pass: sync,
+      t: r["total-time"],
+      "dirty-pages": pageSize > 0 ? Math.round(remaining / pageSize) : 0,
+      "remaining-bytes": remaining,
+      "newly-dirty": 0,
+      // mbps is megabits per second; a pass's bandwidth is in bytes per second.
+      bandwidth: Math.round(((r.ram?.mbps ?? 0) * 1e6) / 8),
+      threshold: 0,
+      "cpu-throttle-percentage": r["cpu-throttle-percentage"] ?? 0,
+      transferred: r.ram?.transferred ?? 0,
+    });
+  }
+  // A single reply is a snapshot, not a series of passes.
+  return passes.length > 1 ? passes : [];
+}

@@ -1,0 +1,218 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { downtime, guestVisibleDowntime, serviceDowntime, type Derived, type LabelledTrace } from "../../src/measure/definitions.js";
+import { parsePing } from "../../src/measure/ping.js";
+import { parseProberLog } from "../../src/measure/prober-log.js";
+import { parseQueryMigrate } from "../../src/measure/query-migrate.js";
+import { parseTrace } from "../../src/measure/trace.js";
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/measure/${name}`, import.meta.url), "utf8");
+const trace = (file: string, text: string): LabelledTrace => ({ file, trace: parseTrace(text).value });
+const lines = (...l: string[]) => l.join("\n") + "\n";
+
+function ms(d: Derived): number {
+  if (!d.ok) throw new Error(`not derived: ${d.why}`);
+  return d.ms;
+}
+function why(d: Derived): string {
+  if (d.ok) throw new Error(`derived ${d.ms} ms`);
+  return d.why;
+}
+
+// A vDPA pair: the source suspends twice (shadow-virtqueue switch, then stop), the destination
+// enables the control queue and two data queues; the last suspend is at 100.000000 s, the
+// last enable at 102.090000 s.
+const source = trace("src.trace", lines(
+  "4390@40.000412:vhost_vdpa_suspend dev: 0x55d4c8a3e9f0",
+  "4390@40.013402:vhost_vdpa_set_vring_enable_one dev: 0x55d4c8a3e9f0, idx: 0, enable: 1, r: 0",
+  "4390@99.999850:vmstate_downtime_checkpoint src-downtime-start",
+  "4390@100.000000:vhost_vdpa_suspend dev: 0x55d4c8a3e9f0",
+  "4390@100.001010:vmstate_downtime_checkpoint src-vm-stopped",
+));
+const destination = trace("dst.trace", lines(
+  "9120@100.016300:vmstate_downtime_checkpoint dst-precopy-loadvm-completed",
+  "9120@102.061100:vhost_vdpa_set_vring_enable_one dev: 0x55e01b7c5b40, idx: 2, enable: 1, r: 0",
+  "9120@102.080000:vhost_vdpa_set_vring_enable_one dev: 0x55e01b7c4a20, idx: 0, enable: 1, r: 0",
+  "9120@102.090000:vhost_vdpa_set_vring_enable_one dev: 0x55e01b7c4a20, idx: 1, enable: 1, r: 0",
+  "9120@102.090850:vmstate_downtime_checkpoint dst-precopy-bh-vm-started",
+));
+
+describe("guestVisibleDowntime (2025: last suspend on the source to last vring enable on the destination)", () => {
+  it("measures 2090 ms from 100.000000 s to 102.090000 s", () => {
+    const d = guestVisibleDowntime(source, destination);
+    expect(ms(d)).toBe(2090);
+    if (d.ok) expect(d.how).toBe("last vhost_vdpa_suspend (src.trace:4) -> last vhost_vdpa_set_vring_enable_one with enable: 1 (dst.trace:4)");
+  });
+
+  it("subtracts the destination clock's lead over the source's", () => {
+    // The same instants, on a destination clock 1500 ms ahead.
+    const ahead = trace("dst.trace", "9120@103.590000:vhost_vdpa_set_vring_enable_one dev: 0x1, idx: 1, enable: 1, r: 0\n");
+    expect(ms(guestVisibleDowntime(source, ahead, 1500))).toBe(2090);
+    expect(ms(guestVisibleDowntime(source, ahead))).toBe(3590);
+  });
+
+  it("refuses an end before the start, pointing at the clocks", () => {
+    const early = trace("dst.trace", "9120@99.500000:vhost_vdpa_set_vring_enable_one dev: 0x1, idx: 1, enable: 1, r: 0\n");
+    expect(why(guestVisibleDowntime(source, early))).toMatch(/500 ms before .*--clock-offset/);
+  });
+
+  it("ignores disables: only enable: 1 ends the downtime", () => {
+    const withDisable = trace("dst.trace", lines(
+      "9120@102.090000:vhost_vdpa_set_vring_enable_one dev: 0x1, idx: 1, enable: 1, r: 0",
+      "9120@105.000000:vhost_vdpa_set_vring_enable_one dev: 0x1, idx: 1, enable: 0, r: 0",
+    ));
+    expect(ms(guestVisibleDowntime(source, withDisable))).toBe(2090);
+  });
+
+  it("reads QEMU before 9.1, where the event was vhost_vdpa_set_vring_ready", () => {
+    const old = trace("dst.trace", "9120@102.090000:vhost_vdpa_set_vring_ready dev: 0x1, idx: 1, r: 0\n");
+    expect(ms(guestVisibleDowntime(source, old))).toBe(2090);
+  });
+
+  it("reads the ISO timestamps of a pair recorded on two hosts", () => {
+    const src = trace("src.trace", fixture("iso/src.trace"));
+    const dst = trace("dst.trace", fixture("iso/dst.trace"));
+    // suspend 18:43:28.089797 on the source; last enable 18:43:27.809797 on a clock 5 s behind
+    expect(ms(guestVisibleDowntime(src, dst, -5000))).toBe(4720);
+  });
+
+  it("warns when a later enable could not be decoded, or the last one failed", () => {
+    const cut = trace("dst.trace", lines(
+      "9120@102.090000:vhost_vdpa_set_vring_enable_one dev: 0x1, idx: 1, enable: 1, r: -22",
+      "9120@102.095000:vhost_vdpa_set_vring_enable_one dev: 0x1, idx: 2, en",
+    ));
+    const d = guestVisibleDowntime(source, cut);
+    expect(ms(d)).toBe(2090);
+    if (d.ok) {
+      expect(d.notes.some((n) => /could not be decoded \(dst.trace:2/.test(n))).toBe(true);
+      expect(d.notes.some((n) => /r: -22/.test(n))).toBe(true);
+    }
+  });
+
+  it("says which trace or event is missing", () => {
+    expect(why(guestVisibleDowntime(source, undefined))).toMatch(/destination trace/);
+    expect(why(guestVisibleDowntime(undefined, destination))).toMatch(/source trace/);
+    expect(why(guestVisibleDowntime(destination, destination))).toMatch(/dst.trace has no vhost_vdpa_suspend/);
+    const untimed = trace("src.trace", "vhost_vdpa_suspend dev: 0x1\n");
+    expect(why(guestVisibleDowntime(untimed, destination))).toMatch(/no timestamp.*-msg timestamp=on/);
+  });
+});
+
+describe("downtime (QEMU's: src-downtime-start to dst-precopy-bh-vm-started)", () => {
+  const reported = { file: "query-migrate.json", result: parseQueryMigrate('{"status":"completed","total-time":9,"downtime":2093}').value!.result };
+
+  it("measures from the checkpoints when both traces have them", () => {
+    // 99.999850 -> 102.090850
+    const d = downtime({ source, destination, reported });
+    expect(ms(d)).toBe(2091);
+    if (d.ok) expect(d.notes[0]).toMatch(/query-migrate reported 2093 ms/);
+  });
+
+  it("falls back on query-migrate's figure, saying why the checkpoints were not used", () => {
+    const d = downtime({ source, reported });
+    expect(ms(d)).toBe(2093);
+    if (d.ok) {
+      expect(d.how).toMatch(/query-migrate/);
+      expect(d.notes[0]).toMatch(/not from the checkpoints: needs the destination trace/);
+    }
+    const onlyReply = downtime({ reported });
+    expect(ms(onlyReply)).toBe(2093);
+    if (onlyReply.ok) expect(onlyReply.notes).toEqual([]);
+  });
+
+  it("says what is missing when neither is there", () => {
+    expect(why(downtime({ source }))).toMatch(/destination trace/);
+    const noCheckpoint = trace("src.trace", "1@1.000000:vhost_vdpa_suspend dev: 0x1\n");
+    expect(why(downtime({ source: noCheckpoint, destination }))).toMatch(/no src-downtime-start/);
+  });
+});
+
+describe("serviceDowntime (2015: the longest gap in the prober's replies)", () => {
+  it("measures send of the first unanswered probe to send of the next answered one (prober)", () => {
+    const text = fixture("probes/prober.jsonl");
+    const records = text.trim().split("\n").map((l) => JSON.parse(l) as { seq: number; sent: number });
+    const s = serviceDowntime("prober.jsonl", parseProberLog(text).value);
+    // the fixture loses probes 101..280
+    expect(s.lostReplies).toBe(180);
+    expect(s.sent).toBe(300);
+    // rounded to the microsecond, like every figure
+    expect(ms(s.downtime)).toBeCloseTo(records[280].sent - records[100].sent, 3);
+    expect(ms(s.downtime)).toBeGreaterThan(179.8);
+    expect(ms(s.downtime)).toBeLessThan(180.2);
+  });
+
+  it("counts lost x interval in plain ping, the interval from the summary", () => {
+    const s = serviceDowntime("ping-2015.txt", parsePing(fixture("probes/ping-2015.txt")).value);
+    expect(s).toMatchObject({ lostReplies: 180, intervalMs: 1, sent: 400 });
+    expect(ms(s.downtime)).toBe(180);
+  });
+
+  it("uses ping -D send times: 3 lost probes at 10 ms make a 30 ms gap", () => {
+    // probes every 10 ms from t=0; 2, 3 and 4 get no reply
+    const text = [1, 5, 6]
+      .map((seq) => {
+        const sent = 1700000000000 + (seq - 1) * 10;
+        const at = sent + 0.2;
+        return `[${Math.floor(at / 1000)}.${String(Math.round((at % 1000) * 1000)).padStart(6, "0")}] 64 bytes from 10.0.0.2: icmp_seq=${seq} ttl=64 time=0.200 ms`;
+      })
+      .join("\n");
+    const s = serviceDowntime("ping.txt", parsePing(text).value, { intervalMs: 10 });
+    expect(s.lostReplies).toBe(3);
+    expect(ms(s.downtime)).toBeCloseTo(30, 6);
+  });
+
+  it("picks the longest of several gaps", () => {
+    const seqs = [1, 2, 5, 6, 7, 20, 21];
+    const text = seqs.map((s) => `64 bytes from 10.0.0.2: icmp_seq=${s} ttl=64 time=0.1 ms`).join("\n");
+    const s = serviceDowntime("ping.txt", parsePing(text).value, { intervalMs: 1 });
+    // gaps: 3..4 (2 probes) and 8..19 (12 probes)
+    expect(s.lostReplies).toBe(14);
+    expect(ms(s.downtime)).toBe(12);
+    if (s.downtime.ok) expect(s.downtime.how).toMatch(/seq 8\.\.19/);
+  });
+
+  it("is 0 when no reply is missing", () => {
+    const text = [1, 2, 3].map((s) => `64 bytes from 10.0.0.2: icmp_seq=${s} ttl=64 time=0.1 ms`).join("\n");
+    const s = serviceDowntime("ping.txt", parsePing(text).value, { intervalMs: 1 });
+    expect(s.lostReplies).toBe(0);
+    expect(ms(s.downtime)).toBe(0);
+  });
+
+  it("counts probes lost at the end, noting them, without calling them the longest gap", () => {
+    const text = [
+      ...[1, 2, 4].map((s) => `64 bytes from 10.0.0.2: icmp_seq=${s} ttl=64 time=0.1 ms`),
+      "6 packets transmitted, 3 received, 50% packet loss, time 5ms",
+    ].join("\n");
+    const s = serviceDowntime("ping.txt", parsePing(text).value);
+    // 3 lost inside, 5 and 6 lost at the end; interval 5 ms / 5 = 1 ms
+    expect(s.lostReplies).toBe(3);
+    expect(ms(s.downtime)).toBe(1);
+    if (s.downtime.ok) expect(s.downtime.notes[0]).toMatch(/last 2 probe/);
+  });
+
+  it("counts probes lost before the first reply when the log starts with ping's header", () => {
+    const reply = (seq: number) => `64 bytes from 10.0.0.2: icmp_seq=${seq} ttl=64 time=0.1 ms`;
+    const whole = serviceDowntime("ping.txt", parsePing(["PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data.", reply(5), reply(6)].join("\n")).value, { intervalMs: 1 });
+    // seqs 1..4 never answered
+    expect(whole.lostReplies).toBe(4);
+    expect(ms(whole.downtime)).toBe(4);
+    // without the header the log may have been cut: count from the first probe shown
+    const cut = serviceDowntime("ping.txt", parsePing([reply(5), reply(6)].join("\n")).value, { intervalMs: 1 });
+    expect(cut.lostReplies).toBe(0);
+  });
+
+  it("cannot measure plain ping without an interval, but still counts losses", () => {
+    const text = [1, 4].map((s) => `64 bytes from 10.0.0.2: icmp_seq=${s} ttl=64 time=0.1 ms`).join("\n");
+    const s = serviceDowntime("ping.txt", parsePing(text).value);
+    expect(s.lostReplies).toBe(2);
+    expect(why(s.downtime)).toMatch(/--interval/);
+  });
+
+  it("counts across icmp_seq wrapping at 65536", () => {
+    const text = [65534, 65535, 2, 3].map((s) => `64 bytes from 10.0.0.2: icmp_seq=${s} ttl=64 time=0.1 ms`).join("\n");
+    const s = serviceDowntime("ping.txt", parsePing(text).value, { intervalMs: 1 });
+    // 0 and 1 after 65535 were lost
+    expect(s.lostReplies).toBe(2);
+    expect(ms(s.downtime)).toBe(2);
+  });
+});

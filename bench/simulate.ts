@@ -12,7 +12,12 @@ vm: {memory: 4GiB, used: 1GiB, workload: {kind: uniform, workingSet: 512MiB, rat
 link: {bandwidth: 10Gbit/s}
 migration: {autoConverge: true, giveUp: {passes: 60, time: 600s}}
 `],
-  ["128 GiB idle", `
+  ["128 GiB idle (16 GiB used), QEMU's default 128 MiB/s cap", `
+name: bench-128g-idle-capped
+vm: {memory: 128GiB, used: 16GiB, workload: {kind: idle}}
+link: {bandwidth: 25Gbit/s}
+`],
+  ["128 GiB idle (16 GiB used), unlimited over 25 Gbit/s", `
 name: bench-128g-idle
 vm: {memory: 128GiB, used: 16GiB, workload: {kind: idle}}
 link: {bandwidth: 25Gbit/s}

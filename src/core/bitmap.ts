@@ -84,6 +84,47 @@ export class PageBitmap {
     return page < this.size ? page : -1;
   }
 
+  /**
+   * Clears and collects up to `max` set pages at or after `from`, in order, into
+   * `out[offset...]`; returns how many. `collectEnd` is then where a next call should start.
+   * Works a word at a time: the migration's send loop runs through every page of RAM.
+   */
+  collect(from: number, out: Uint32Array, offset: number, max: number): number {
+    const words = this.words;
+    let n = 0;
+    let i = from >>> 5;
+    let w = i < words.length ? words[i] & (0xffffffff << (from & 31)) : 0;
+    while (n < max) {
+      while (w === 0) {
+        if (++i >= words.length) {
+          this.setCount -= n;
+          this.collectEnd = this.size;
+          return n;
+        }
+        w = words[i];
+      }
+      let taken = 0;
+      while (w !== 0 && n < max) {
+        const bit = w & -w;
+        out[offset + n++] = (i << 5) + (31 - Math.clz32(bit));
+        taken |= bit;
+        w ^= bit;
+      }
+      words[i] &= ~taken;
+      if (w !== 0) {
+        this.setCount -= n;
+        this.collectEnd = out[offset + n - 1] + 1;
+        return n;
+      }
+    }
+    this.setCount -= n;
+    this.collectEnd = n > 0 ? out[offset + n - 1] + 1 : from;
+    return n;
+  }
+
+  /** Where the last `collect` stopped. */
+  collectEnd = 0;
+
   /** Pages set in both bitmaps. */
   countAnd(other: PageBitmap): number {
     let n = 0;

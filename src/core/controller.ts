@@ -236,7 +236,7 @@ class Run {
     }
   }
 
-  /** Sends dirty pages from the cursor on, clearing their bits, up to `maxBytes`; returns bytes sent. */
+  /** Sends dirty pages from the cursor on, clearing their bits, up to about `maxBytes`; returns bytes sent. */
   private async sendDirty(maxBytes: number): Promise<number> {
     const { bitmap, ram } = this;
     const pages = this.pageBuffer;
@@ -245,19 +245,27 @@ class Run {
     let n = 0;
     let bytes = 0;
     let zero = 0;
+    let wrapped = false;
+    // In runs of up to 32 pages: the overshoot past maxBytes is at most 31 pages, and the
+    // window's accounting carries it, as QEMU's rate limit does.
     while (bytes < maxBytes && n < pages.length) {
-      let p = bitmap.nextSet(this.cursor);
-      if (p < 0) p = bitmap.nextSet(0);
-      if (p < 0) break;
-      bitmap.clear(p);
-      pages[n++] = p;
-      this.cursor = p + 1;
-      if (ram.isZero(p)) {
-        zero++;
-        bytes += zeroCost;
-      } else {
-        bytes += normalCost;
+      const got = bitmap.collect(this.cursor, pages, n, Math.min(32, pages.length - n));
+      this.cursor = bitmap.collectEnd;
+      if (got === 0) {
+        if (wrapped || bitmap.count === 0) break;
+        wrapped = true; // the walk wraps to the start of RAM, as ram_find_and_save_block does
+        this.cursor = 0;
+        continue;
       }
+      for (let k = n; k < n + got; k++) {
+        if (ram.isZero(pages[k])) {
+          zero++;
+          bytes += zeroCost;
+        } else {
+          bytes += normalCost;
+        }
+      }
+      n += got;
     }
     if (n === 0) return 0;
     const payload = await ram.readPages(pages, n);

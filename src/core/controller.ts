@@ -2,6 +2,7 @@
 // the ports. See ../../docs/model.md for how each step maps onto QEMU.
 
 import { PageBitmap } from "./bitmap.js";
+import { formatBytes } from "./format.js";
 import type { Device, DeviceContext } from "./device.js";
 import { announceSchedule, type MigrationParams } from "./params.js";
 import type { Channel, Clock, GuestRam } from "./ports.js";
@@ -152,10 +153,10 @@ class Run {
   private giveUpReason(start: number): string | undefined {
     const { passes, timeMs } = this.params.giveUp;
     if (passes !== undefined && this.passes > passes) {
-      return `did not converge after ${passes} passes (dirty-sync-count ${this.passes}); pending ${fmtBytes(this.pending())} stays above the ${fmtBytes(this.threshold)} threshold`;
+      return `did not converge after ${passes} passes (dirty-sync-count ${this.passes}); pending ${formatBytes(this.pending())} stays above the ${formatBytes(this.threshold)} threshold`;
     }
     if (timeMs !== undefined && this.clock.now() - start >= timeMs) {
-      return `did not converge within ${timeMs / 1000} s; pending ${fmtBytes(this.pending())} stays above the ${fmtBytes(this.threshold)} threshold`;
+      return `did not converge within ${timeMs / 1000} s; pending ${formatBytes(this.pending())} stays above the ${formatBytes(this.threshold)} threshold`;
     }
     return undefined;
   }
@@ -347,14 +348,4 @@ class Run {
   private async span(name: string, component: string, side: Side, body: () => Promise<void>): Promise<void> {
     return this.ctx.work(name, component, side, body);
   }
-}
-
-export function fmtBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (Math.abs(n) >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }

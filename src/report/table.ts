@@ -1,26 +1,14 @@
 // Terminal tables of results: one row per variant, and the seed-style comparison line.
 
 import Table from "cli-table3";
+import { formatBytes as bytes, formatMs as seconds } from "../core/format.js";
 import type { MigrationResult } from "../core/result.js";
+
+export { bytes, seconds };
 
 export interface NamedResult {
   variant: string;
   result: MigrationResult;
-}
-
-export function seconds(ms: number | undefined): string {
-  if (ms === undefined) return "-";
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
-}
-
-export function bytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 2)} ${units[i]}`;
 }
 
 export function resultTable(runs: NamedResult[]): string {

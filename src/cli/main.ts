@@ -26,7 +26,8 @@ program
   .action(async (opts: { json?: boolean }) => {
     const runs = readScenarioFile(join(root, "scenarios", "demo.yaml"));
     const results = await runSimulations(runs);
-    process.exitCode = report(runs[0].scenario.name, results, !!opts.json);
+    // The demo shows a failing run on purpose (the give-up rule); that is not an error of the demo.
+    report(runs[0].scenario.name, results, !!opts.json);
   });
 
 try {

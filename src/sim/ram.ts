@@ -36,8 +36,10 @@ export class SimGuestRam implements GuestRam {
   private readonly log: PageBitmap;
   /** Pages written behind the dirty log's back since they were last sent. */
   private readonly stale: PageBitmap;
-  /** Pages sent at least once (a stale write to an unsent page is harmless). */
+  /** Receive-buffer pages sent at least once (a stale write to an unsent page is harmless). */
   private readonly sent: PageBitmap;
+  /** The receive-buffer pages, where the NIC's DMA lands. */
+  private readonly rxPages: PageBitmap | undefined;
   private logging = false;
   private vcpusRunning = true;
   private throttle = 0;
@@ -56,7 +58,13 @@ export class SimGuestRam implements GuestRam {
     this.log = new PageBitmap(o.pageCount);
     this.stale = new PageBitmap(o.pageCount);
     this.sent = new PageBitmap(o.pageCount);
-    if (o.rx) for (const p of o.rx.bufferPages) this.nonZero.set(p);
+    if (o.rx) {
+      this.rxPages = new PageBitmap(o.pageCount);
+      for (const p of o.rx.bufferPages) {
+        this.nonZero.set(p);
+        this.rxPages.set(p);
+      }
+    }
     this.last = o.clock.now();
   }
 
@@ -122,10 +130,16 @@ export class SimGuestRam implements GuestRam {
 
   async readPages(pages: Uint32Array, count: number): Promise<undefined> {
     this.advance();
-    for (let i = 0; i < count; i++) {
-      const p = pages[i];
-      this.sent.set(p);
-      this.stale.clear(p);
+    // Only receive buffers take untracked DMA, so only they need the sent/stale bookkeeping.
+    const rxPages = this.rxPages;
+    if (rxPages) {
+      for (let i = 0; i < count; i++) {
+        const p = pages[i];
+        if (rxPages.test(p)) {
+          this.sent.set(p);
+          this.stale.clear(p);
+        }
+      }
     }
     // The migration thread reads every page it sends (zero check, copy to the socket).
     if (this.o.memoryReadBytesPerSecond > 0) await this.o.clock.sleep((count * this.pageSize * 1000) / this.o.memoryReadBytesPerSecond);

@@ -9,9 +9,11 @@ import { firstError, located, summarizeWarnings } from "../measure/problems.js";
 import { comparisonReport, runReport, runsReport } from "../measure/render.js";
 import { analyzeRun, runsOf, type AnalyzeOptions, type FileGroup, type RunAnalysis } from "../measure/runs.js";
 import { UsageError } from "./errors.js";
+import { writeHtml } from "./simulate.js";
 
 interface MeasureOptions {
   json?: boolean;
+  html?: string;
   clockOffset?: number;
   interval?: number;
 }
@@ -90,11 +92,13 @@ export function registerMeasure(program: Command): void {
     .description("measure real migrations: downtime figures from QEMU trace logs, ping/prober logs and query-migrate replies")
     .argument("<files...>", "files, directories (one run per source/destination pair) or quoted globs")
     .option("--json", "print one JSON object: {runs, summary, notes, warnings}")
+    .option("--html <file>", "also write an HTML report with plots to FILE")
     .option("--clock-offset <ms>", "how far the destination host's clock is ahead of the source's, in ms", parseMs("--clock-offset", false))
     .option("--interval <ms>", "the probing interval, in ms, for ping logs without -D", parseMs("--interval", true))
-    .action((files: string[], opts: MeasureOptions) => {
+    .action(async (files: string[], opts: MeasureOptions) => {
       const { runs, notes, warnings } = asUsageErrors(() => analyzeArguments(files, analyzeOptions(opts)));
       const summary = summarizeRuns(runs);
+      if (opts.html) await writeHtml(opts.html, { title: `livemig analyze ${files.join(" ")}`, runs: [], measured: [{ label: "runs", runs }] });
       if (opts.json) {
         process.stdout.write(JSON.stringify({ runs, summary, notes, warnings }) + "\n");
         return;
@@ -111,14 +115,19 @@ export function registerMeasure(program: Command): void {
     .argument("<a>", "the runs before (baseline)")
     .argument("<b>", "the runs after")
     .option("--json", "print one JSON object: {a, b, rows, unmatched}")
+    .option("--html <file>", "also write an HTML report with plots to FILE")
     .option("--clock-offset <ms>", "how far the destination host's clock is ahead of the source's, in ms", parseMs("--clock-offset", false))
     .option("--interval <ms>", "the probing interval, in ms, for ping logs without -D", parseMs("--interval", true))
-    .action((a: string, b: string, opts: MeasureOptions) => {
+    .action(async (a: string, b: string, opts: MeasureOptions) => {
       const options = analyzeOptions(opts);
       const setA = asUsageErrors(() => analyzeArguments([a], options));
       const setB = asUsageErrors(() => analyzeArguments([b], options));
       const comparison = compareRuns(setA.runs, setB.runs);
       const warnings = [...setA.warnings, ...setB.warnings];
+      if (opts.html) {
+        const measured = [{ label: a, runs: setA.runs }, { label: b, runs: setB.runs }];
+        await writeHtml(opts.html, { title: `livemig compare ${a} ${b}`, runs: [], measured, comparison: { a, b, rows: comparison.rows } });
+      }
       if (opts.json) {
         const side = (label: string, set: typeof setA) => ({ label, runs: set.runs.length, notes: set.notes });
         process.stdout.write(JSON.stringify({ a: side(a, setA), b: side(b, setB), ...comparison, warnings }) + "\n");

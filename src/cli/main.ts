@@ -8,6 +8,7 @@ import { ScenarioError } from "../scenario/load.js";
 import { UsageError, exitCodes } from "./errors.js";
 import { readScenarioFile, registerSimulate, report, runSimulations } from "./simulate.js";
 import { registerMeasure } from "./analyze.js";
+import { registerServe } from "./serve.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
@@ -18,6 +19,7 @@ const program = new Command("livemig")
 
 registerSimulate(program);
 registerMeasure(program);
+registerServe(program);
 
 program
   .command("demo")

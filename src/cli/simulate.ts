@@ -7,6 +7,7 @@ import { loadScenario, type ScenarioRun } from "../scenario/load.js";
 import { simulate } from "../sim/simulate.js";
 import { breakdownTable, changeLine, resultTable, type NamedResult } from "../report/table.js";
 import { UsageError, exitCodes } from "./errors.js";
+import { writeHtmlReport, type ReportInput } from "../report/html/index.js";
 import Table from "cli-table3";
 
 export function readScenarioFile(file: string): ScenarioRun[] {
@@ -72,6 +73,17 @@ export function report(name: string, results: NamedResult[], json: boolean): num
   return code;
 }
 
+/** `--html FILE` of every command; a file that cannot be written is the user's error. */
+export async function writeHtml(file: string, input: ReportInput): Promise<void> {
+  try {
+    await writeHtmlReport(file, input);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code) throw new UsageError(`--html ${file}: cannot write the report (${code})`);
+    throw e;
+  }
+}
+
 export function costsTable(): string {
   const table = new Table({ head: ["strategy", "cost", "default", "unit", "source"], style: { head: [], border: [] }, colWidths: [16, 26, 10, 8, 70], wordWrap: true });
   for (const s of Object.values(strategies)) {
@@ -88,7 +100,8 @@ export function registerSimulate(program: Command): void {
     .option("--json", "print one JSON object: {scenario, runs: [{variant, result}]}")
     .option("--seed <n>", "seed for the workload models (overrides the file's)", parseSeed)
     .option("--costs", "print every strategy's cost table and exit")
-    .action(async (file: string | undefined, opts: { json?: boolean; seed?: number; costs?: boolean }) => {
+    .option("--html <file>", "also write an HTML report with plots to FILE")
+    .action(async (file: string | undefined, opts: { json?: boolean; seed?: number; costs?: boolean; html?: string }) => {
       if (opts.costs) {
         process.stdout.write(costsTable() + "\n");
         return;
@@ -96,6 +109,7 @@ export function registerSimulate(program: Command): void {
       if (!file) throw new UsageError("simulate: expected a scenario file (or --costs)");
       const runs = readScenarioFile(file);
       const results = await runSimulations(runs, opts.seed);
+      if (opts.html) await writeHtml(opts.html, { title: `livemig simulate ${runs[0].scenario.name}`, runs: results });
       process.exitCode = report(runs[0].scenario.name, results, !!opts.json);
     });
 }

@@ -1,0 +1,67 @@
+// `livemig serve [--port N]`: the what-if page (built into dist/web/ by `npm run build`),
+// on the loopback address only.
+
+import { existsSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import { UsageError } from "./errors.js";
+
+/** dist/src/cli/serve.js -> dist/web/ */
+const webRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "web");
+
+/** The only files served: nothing else on disk can be reached through a URL. */
+const files: Record<string, { file: string; type: string }> = {
+  "/": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
+  "/worker.js": { file: "worker.js", type: "text/javascript; charset=utf-8" },
+  "/app.js.map": { file: "app.js.map", type: "application/json" },
+  "/worker.js.map": { file: "worker.js.map", type: "application/json" },
+};
+
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new UsageError(`--port: expected an integer in [0, 65535] (0: any free port), got "${value}"`);
+  }
+  return n;
+}
+
+export function startServer(port: number, host = "127.0.0.1"): Promise<Server> {
+  if (!existsSync(join(webRoot, "index.html"))) {
+    throw new UsageError(`serve: the what-if page is not built (${webRoot} is missing): run npm run build`);
+  }
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const entry = files[path];
+    if (!entry || (req.method !== "GET" && req.method !== "HEAD")) {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      return;
+    }
+    const body = readFileSync(join(webRoot, entry.file));
+    res.writeHead(200, { "content-type": entry.type, "cache-control": "no-cache" }).end(req.method === "HEAD" ? undefined : body);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) => {
+      const why =
+        e.code === "EADDRINUSE" ? "is in use" : e.code === "EACCES" ? "needs privileges this user lacks" : `cannot be listened on (${e.code ?? e.message})`;
+      reject(new UsageError(`serve: port ${port} ${why}; choose another with --port`));
+    });
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("serve the what-if page: the simulator in the browser, plots that follow the controls")
+    .option("--port <n>", "port on 127.0.0.1 (0: any free port)", parsePort, 8080)
+    .action(async (opts: { port: number }) => {
+      const server = await startServer(opts.port);
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : opts.port;
+      process.stdout.write(`livemig: the what-if page is at http://127.0.0.1:${port}/ (Ctrl-C to stop)\n`);
+    });
+}

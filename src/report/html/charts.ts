@@ -1,0 +1,47 @@
+// Which plots a set of runs gets: the side-by-side ones, then each run's own. Shared by the
+// HTML report (rendered to SVG) and the what-if page (drawn in the browser).
+
+import type { TopLevelSpec } from "vega-lite";
+import { breakdownRows, downtimeRows, type NamedRun } from "./figures.js";
+import { passRows } from "./passes.js";
+import { categoryOrder, phaseBars, phaseMarks, switchOverRange } from "./phases.js";
+import { proberSeries } from "./prober.js";
+import { breakdownSpec, downtimesSpec, passesSpec, proberSpec, timelineSpec } from "./specs.js";
+
+export type ChartKind = "downtimes" | "breakdown" | "timeline" | "switch-over" | "passes" | "prober";
+
+export interface Chart {
+  kind: ChartKind;
+  spec: TopLevelSpec;
+}
+
+/** The colour order of phases and components over all the runs of a report. */
+export function categoriesOf(runs: NamedRun[]): string[] {
+  const order = categoryOrder(runs.flatMap((r) => phaseBars(r.result)));
+  // Time in the downtime that no span covers is "other": it needs a colour too.
+  const extra = breakdownRows(runs).map((b) => b.component).filter((c) => !order.includes(c));
+  return [...order, ...new Set(extra)];
+}
+
+export function summaryCharts(runs: NamedRun[], categories = categoriesOf(runs)): Chart[] {
+  const order = runs.map((r) => r.name);
+  const charts: Chart[] = [];
+  const downtimes = downtimeRows(runs);
+  if (downtimes.length > 0) charts.push({ kind: "downtimes", spec: downtimesSpec("The three downtimes", downtimes, order) });
+  const breakdown = breakdownRows(runs);
+  if (breakdown.length > 0) charts.push({ kind: "breakdown", spec: breakdownSpec("Where the downtime goes", breakdown, order, categories) });
+  return charts;
+}
+
+export function runCharts({ name, result }: NamedRun, categories: string[]): Chart[] {
+  const charts: Chart[] = [];
+  const bars = phaseBars(result);
+  const marks = phaseMarks(result);
+  charts.push({ kind: "timeline", spec: timelineSpec(`${name}: phases`, bars, marks, categories) });
+  const range = switchOverRange(result);
+  if (range) charts.push({ kind: "switch-over", spec: timelineSpec(`${name}: the switch-over`, bars, marks, categories, range) });
+  if (result.passes.length > 0) charts.push({ kind: "passes", spec: passesSpec(`${name}: remaining dirty memory and bandwidth per pass`, passRows(result)) });
+  const prober = proberSeries(result);
+  if (prober) charts.push({ kind: "prober", spec: proberSpec(`${name}: prober replies`, prober) });
+  return charts;
+}

@@ -1,0 +1,138 @@
+// The what-if page (livemig serve) in Chromium: loads clean, follows its controls, lays a
+// result file beside the prediction; and serve's own errors.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { collectErrors, launchChromium, markCounts, screenshotPath, type OpenBrowser } from "./chromium.js";
+
+let chromium: OpenBrowser;
+let server: ChildProcess;
+let url: string;
+
+beforeAll(async () => {
+  server = spawn("node", ["dist/src/cli/main.js", "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    server.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
+      if (m) resolve(m[0]);
+    });
+    server.on("exit", (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+  });
+  chromium = await launchChromium();
+}, 30_000);
+
+afterAll(async () => {
+  await chromium?.close();
+  server?.kill();
+}, 30_000);
+
+const updates = (page: Page) => page.evaluate(() => (window as unknown as { whatIf: { updates: number } }).whatIf.updates);
+const plottedDowntimes = (page: Page) =>
+  page.$$eval('figure[data-plot="downtimes"] .role-mark text', (ts) => ts.map((t) => t.textContent).join(" "));
+
+async function settled(page: Page, after: number) {
+  await page.waitForFunction((n) => (window as unknown as { whatIf: { updates: number } }).whatIf.updates > n, after, { timeout: 20_000 });
+}
+
+describe("livemig serve: the what-if page", () => {
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    page = await chromium.context.newPage();
+    errors = collectErrors(page);
+    await page.goto(url);
+    await settled(page, 0);
+  }, 30_000);
+
+  it("loads with no console error and draws its plots", async () => {
+    expect(errors).toEqual([]);
+    const counts = await markCounts(page);
+    expect(counts.map((c) => c.plot)).toContain("downtimes");
+    expect(counts.filter((c) => c.plot === "switch-over")).toHaveLength(2);
+    for (const c of counts) expect(c.marks, c.plot).toBeGreaterThan(3);
+    expect(page.url()).toMatch(/#s=[A-Za-z0-9_-]+$/);
+  }, 30_000);
+
+  it("moving a control changes the plotted downtime and the shareable URL", async () => {
+    const before = await plottedDowntimes(page);
+    const hash = new URL(page.url()).hash;
+    const n = await updates(page);
+    await page.locator("#control-memory").fill("24");
+    await settled(page, n);
+    const after = await plottedDowntimes(page);
+    expect(after).not.toBe(before);
+    expect(await page.inputValue("#scenario")).toMatch(/memory: 24GiB/);
+    const shared = page.url();
+    expect(new URL(shared).hash).not.toBe(hash);
+
+    // The URL alone brings the same scenario back.
+    const other = await chromium.context.newPage();
+    await other.goto(shared);
+    await settled(other, 0);
+    expect(await other.inputValue("#scenario")).toBe(await page.inputValue("#scenario"));
+    expect(await plottedDowntimes(other)).toBe(after);
+    await other.close();
+  }, 30_000);
+
+  it("lays a loaded result JSON beside the prediction", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "livemig-web-"));
+    const file = join(dir, "measured.json");
+    const r = spawnSync("node", ["dist/src/cli/main.js", "simulate", "scenarios/2025-vdpa-39g.yaml", "--json"], { encoding: "utf8" });
+    writeFileSync(file, r.stdout);
+    await page.setInputFiles("#load", file);
+    await page.waitForFunction(() => document.getElementById("loaded")!.textContent!.includes("measured.json"));
+    await page.waitForSelector('figure[data-run="early (measured.json)"] svg');
+    const legend = await page.$$eval('figure[data-plot="downtimes"] .role-legend-label text', (ts) => ts.map((t) => t.textContent));
+    expect(legend).toEqual(expect.arrayContaining(["base", "early", "base (measured.json)", "early (measured.json)"]));
+
+    const analyze = join(dir, "analyze.json");
+    writeFileSync(analyze, spawnSync("node", ["dist/src/cli/main.js", "analyze", "test/fixtures/measure/vdpa-pair/", "--json"], { encoding: "utf8" }).stdout);
+    await page.setInputFiles("#load", analyze);
+    await page.waitForFunction(() => document.getElementById("loaded")!.textContent!.includes("analyze.json"));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('figure[data-plot="downtimes"] .role-legend-label text')].some((t) => t.textContent === "measured 1 (analyze.json)"),
+    );
+    await page.screenshot({ path: screenshotPath("whatif.png") });
+    expect(errors).toEqual([]);
+  }, 30_000);
+
+  it("a 16 GiB guest updates fast enough to follow a control (figure logged)", async () => {
+    const fresh = await chromium.context.newPage();
+    await fresh.goto(url);
+    await settled(fresh, 0);
+    const totals: number[] = [];
+    for (const gib of [16, 17, 16, 17, 16, 17]) {
+      const n = await updates(fresh);
+      await fresh.locator("#control-memory").fill(String(gib));
+      await settled(fresh, n);
+      totals.push(await fresh.evaluate(() => (window as unknown as { whatIf: { totalMs: number } }).whatIf.totalMs));
+    }
+    // Timing is a benchmark's job, not a test's: only a gross regression fails here.
+    console.log(`what-if update, 16 GiB guest, 2 runs: ${totals.map((t) => t.toFixed(0)).join(", ")} ms`);
+    expect(Math.min(...totals)).toBeLessThan(5000);
+    await fresh.close();
+  }, 30_000);
+});
+
+describe("livemig serve: errors", () => {
+  it("a bad port or a port in use: one line, exit 2", async () => {
+    const bad = spawnSync("node", ["dist/src/cli/main.js", "serve", "--port", "70000"], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim()).toBe('livemig: --port: expected an integer in [0, 65535] (0: any free port), got "70000"');
+
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as { port: number }).port;
+    const busy = spawnSync("node", ["dist/src/cli/main.js", "serve", "--port", String(port)], { encoding: "utf8", timeout: 10_000 });
+    taken.close();
+    expect(busy.status).toBe(2);
+    expect(busy.stderr.trim()).toBe(`livemig: serve: port ${port} is in use; choose another with --port`);
+  }, 30_000);
+});

@@ -1,0 +1,130 @@
+// The what-if controls. Each reads its value from the validated scenario and writes it into
+// the scenario text (the editor's YAML stays the one source of truth, comments kept).
+
+import { isMap, isSeq, parseDocument, type Document } from "yaml";
+import type { Scenario } from "../src/scenario/schema.js";
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+
+export interface RangeControl {
+  kind: "range";
+  id: string;
+  label: string;
+  unit: string;
+  min: number;
+  max: number;
+  step: number;
+  read(s: Scenario): number;
+  write(doc: Document, value: number, s: Scenario): void;
+}
+
+export interface SelectControl {
+  kind: "select";
+  id: string;
+  label: string;
+  options: string[];
+  read(s: Scenario): string | undefined;
+  write(doc: Document, value: string, s: Scenario): void;
+}
+
+export type Control = RangeControl | SelectControl;
+
+function flow(doc: Document, value: unknown) {
+  const node = doc.createNode(value);
+  if (isMap(node) || isSeq(node)) node.flow = true;
+  return node;
+}
+
+/** A workload with a rate and a working set: an idle guest becomes uniform when one is set. */
+function setWorkload(doc: Document, s: Scenario, key: "rate" | "workingSet", value: number | string) {
+  const w = s.vm.workload;
+  if (w.kind === "idle") {
+    const fresh: Record<string, unknown> = { kind: "uniform", workingSet: "1GiB", rate: 0 };
+    if (doc.getIn(["vm", "workload", "rx"]) !== undefined) fresh.rx = (doc.getIn(["vm", "workload", "rx"], true) as { toJSON(): unknown }).toJSON();
+    doc.setIn(["vm", "workload"], flow(doc, fresh));
+  }
+  doc.setIn(["vm", "workload", key], value);
+}
+
+const strategyKinds = ["virtio", "vf-failover", "vf-enlightened", "vf-tracked", "vdpa", "vf"];
+
+export const controls: Control[] = [
+  {
+    kind: "range", id: "memory", label: "RAM", unit: "GiB", min: 1, max: 256, step: 1,
+    read: (s) => s.vm.memory / GiB,
+    write: (doc, v, s) => {
+      doc.setIn(["vm", "memory"], `${v}GiB`);
+      if (s.vm.used !== undefined && s.vm.used > v * GiB) doc.setIn(["vm", "used"], `${v}GiB`);
+    },
+  },
+  {
+    kind: "range", id: "rate", label: "dirty rate", unit: "pages/s", min: 0, max: 400000, step: 5000,
+    read: (s) => (s.vm.workload.kind === "idle" ? 0 : s.vm.workload.rate),
+    write: (doc, v, s) => setWorkload(doc, s, "rate", v),
+  },
+  {
+    kind: "range", id: "workingSet", label: "working set", unit: "GiB", min: 0.25, max: 64, step: 0.25,
+    read: (s) => (s.vm.workload.kind === "idle" ? 1 : s.vm.workload.workingSet / GiB),
+    write: (doc, v, s) => setWorkload(doc, s, "workingSet", `${v}GiB`),
+  },
+  {
+    kind: "range", id: "rx", label: "receive traffic", unit: "kpps", min: 0, max: 2000, step: 10,
+    read: (s) => (s.vm.workload.rx?.rate ?? 0) / 1000,
+    write: (doc, v, s) => {
+      if (v === 0) doc.deleteIn(["vm", "workload", "rx"]);
+      else doc.setIn(["vm", "workload", "rx"], flow(doc, { rate: `${v}kpps`, size: `${s.vm.workload.rx?.size ?? 1500}B` }));
+    },
+  },
+  {
+    kind: "range", id: "bandwidth", label: "link bandwidth", unit: "Gbit/s", min: 1, max: 400, step: 1,
+    read: (s) => (s.link.bandwidth * 8) / 1e9,
+    write: (doc, v) => doc.setIn(["link", "bandwidth"], `${v}Gbit/s`),
+  },
+  {
+    kind: "range", id: "downtimeLimit", label: "downtime limit", unit: "ms", min: 10, max: 3000, step: 10,
+    read: (s) => s.migration.downtimeLimit,
+    write: (doc, v) => doc.setIn(["migration", "downtimeLimit"], `${v}ms`),
+  },
+  {
+    kind: "range", id: "maxBandwidth", label: "max bandwidth (0 = unlimited)", unit: "MiB/s", min: 0, max: 12800, step: 64,
+    read: (s) => s.migration.maxBandwidth / MiB,
+    write: (doc, v) => doc.setIn(["migration", "maxBandwidth"], v === 0 ? 0 : `${v}MiB/s`),
+  },
+  {
+    kind: "select", id: "strategy", label: "strategy", options: strategyKinds,
+    read: (s) => s.devices[0].kind,
+    write: (doc, v) => {
+      const device = v === "vdpa" ? { kind: "vdpa", queuePairs: 8, pinning: "at-start", tracking: "svq" } : { kind: v };
+      doc.setIn(["devices", 0], flow(doc, device));
+      dropDeviceVariants(doc);
+    },
+  },
+  {
+    kind: "select", id: "pinning", label: "vdpa pinning", options: ["at-start", "early"],
+    read: (s) => (s.devices[0].kind === "vdpa" ? String(s.devices[0].options.pinning ?? "at-start") : undefined),
+    write: (doc, v, s) => {
+      if (s.devices[0].kind === "vdpa") doc.setIn(["devices", 0, "pinning"], v);
+    },
+  },
+];
+
+/** Variants that set the first device's options would not fit a different device. */
+function dropDeviceVariants(doc: Document) {
+  const variants = doc.get("variants", true);
+  if (!isSeq(variants)) return;
+  variants.items = variants.items.filter((item) => {
+    const set = (item as { toJSON?: () => unknown }).toJSON?.() as { set?: Record<string, unknown> } | undefined;
+    return !Object.keys(set?.set ?? {}).some((path) => path.startsWith("devices."));
+  });
+  if (variants.items.length === 0) doc.delete("variants");
+}
+
+/** The scenario text with one control's value written into it. */
+export function applyControl(yaml: string, control: Control, value: number | string, scenario: Scenario): string {
+  const doc = parseDocument(yaml);
+  if (control.kind === "range") control.write(doc, Number(value), scenario);
+  else control.write(doc, String(value), scenario);
+  // No folding: flow mappings stay on their one line.
+  return doc.toString({ lineWidth: 0 });
+}

@@ -9,6 +9,7 @@ import { UsageError, exitCodes } from "./errors.js";
 import { readScenarioFile, registerSimulate, report, runSimulations } from "./simulate.js";
 import { registerMeasure } from "./analyze.js";
 import { registerServe } from "./serve.js";
+import { registerQemu } from "./qemu.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
@@ -20,6 +21,7 @@ const program = new Command("livemig")
 registerSimulate(program);
 registerMeasure(program);
 registerServe(program);
+registerQemu(program);
 
 program
   .command("demo")

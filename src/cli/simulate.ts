@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { strategies } from "../core/strategies/index.js";
 import { loadScenario, type ScenarioRun } from "../scenario/load.js";
-import { simulate } from "../sim/simulate.js";
+import { simulate, type MachineProfile } from "../sim/simulate.js";
+import { ProfileError, readProfile } from "../qemu/profile.js";
 import { breakdownTable, changeLine, resultTable, type NamedResult } from "../report/table.js";
 import { UsageError, exitCodes } from "./errors.js";
 import { writeHtmlReport, type ReportInput } from "../report/html/index.js";
@@ -26,13 +27,14 @@ export function parseSeed(value: string): number {
   return n;
 }
 
-export async function runSimulations(runs: ScenarioRun[], seed?: number): Promise<NamedResult[]> {
+export async function runSimulations(runs: ScenarioRun[], seed?: number, profile?: MachineProfile): Promise<NamedResult[]> {
   const out: NamedResult[] = [];
   const tty = process.stderr.isTTY;
   for (const r of runs) {
     if (tty) process.stderr.write(`simulating ${r.scenario.name} / ${r.variant} ...`);
     const result = await simulate(r.scenario, {
       seed,
+      ...(profile ? { profile } : {}),
       onProgress: tty
         ? (p) => process.stderr.write(`\rsimulating ${r.scenario.name} / ${r.variant}: pass ${p.pass}, ${(p.remainingBytes / 2 ** 20).toFixed(0)} MiB dirty, t=${(p.t / 1000).toFixed(1)} s   `)
         : undefined,
@@ -101,14 +103,21 @@ export function registerSimulate(program: Command): void {
     .option("--seed <n>", "seed for the workload models (overrides the file's)", parseSeed)
     .option("--costs", "print every strategy's cost table and exit")
     .option("--html <file>", "also write an HTML report with plots to FILE")
-    .action(async (file: string | undefined, opts: { json?: boolean; seed?: number; costs?: boolean; html?: string }) => {
+    .option("--profile <file>", "machine profile (from livemig calibrate): this host's page read rate, stream rate, setup and switch-over costs")
+    .action(async (file: string | undefined, opts: { json?: boolean; seed?: number; costs?: boolean; html?: string; profile?: string }) => {
       if (opts.costs) {
         process.stdout.write(costsTable() + "\n");
         return;
       }
       if (!file) throw new UsageError("simulate: expected a scenario file (or --costs)");
       const runs = readScenarioFile(file);
-      const results = await runSimulations(runs, opts.seed);
+      let profile: MachineProfile | undefined;
+      try {
+        profile = opts.profile ? readProfile(opts.profile) : undefined;
+      } catch (e) {
+        throw e instanceof ProfileError ? new UsageError(e.message) : e;
+      }
+      const results = await runSimulations(runs, opts.seed, profile);
       if (opts.html) await writeHtml(opts.html, { title: `livemig simulate ${runs[0].scenario.name}`, runs: results });
       process.exitCode = report(runs[0].scenario.name, results, !!opts.json);
     });

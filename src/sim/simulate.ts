@@ -24,8 +24,24 @@ const rxBufferBytes = 2048;
  */
 export const coreMemoryBytesPerSecond = 15e9;
 
+/**
+ * A machine profile (fitted by `livemig calibrate` from real runs): physical rates and fixed
+ * costs of one host that replace the simulator's defaults. Absent fields keep the defaults.
+ */
+export interface MachineProfile {
+  /** Replaces coreMemoryBytesPerSecond: how fast the migration thread reads and zero-checks pages. */
+  pageReadBytesPerSecond?: number;
+  /** Bytes/s the stream can carry end to end (copy, socket, destination load); caps the link. */
+  copyBytesPerSecond?: number;
+  /** Fixed work in the setup phase (before the first pass), ms. */
+  setupMs?: number;
+  /** Fixed work inside the downtime (device state save and load, VM start), ms. */
+  switchoverMs?: number;
+}
+
 export interface SimulateOptions {
   seed?: number;
+  profile?: MachineProfile;
   onProgress?: (p: { pass: number; remainingBytes: number; bandwidth: number; t: number }) => void;
 }
 
@@ -40,6 +56,8 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     const strategy = strategies[entry.kind];
     return strategy.create(entry.options, costValues(strategy.costs, entry.costs), vmShape);
   });
+  const profile = options.profile;
+  if (profile && (profile.setupMs || profile.switchoverMs)) devices.push(machineCosts(profile.setupMs ?? 0, profile.switchoverMs ?? 0));
   const w = vm.workload;
   const workload: WorkloadSpec =
     w.kind === "idle"
@@ -65,7 +83,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     usedPages: Math.floor((vm.used ?? vm.memory) / pageSize),
     writes: writeModel(workload, 0, new Random(seed)),
     rx,
-    memoryReadBytesPerSecond: coreMemoryBytesPerSecond,
+    memoryReadBytesPerSecond: profile?.pageReadBytesPerSecond ?? coreMemoryBytesPerSecond,
   });
   const m = scenario.migration;
   const params: MigrationParams = {
@@ -75,13 +93,26 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     autoConverge: m.autoConverge,
     giveUp: { passes: m.giveUp.passes, timeMs: m.giveUp.time },
   };
-  const channel = new SimLink(clock, { bandwidth: scenario.link.bandwidth, latencyMs: scenario.link.latency });
+  const copy = profile?.copyBytesPerSecond;
+  const bandwidth = copy !== undefined && copy > 0 ? Math.min(scenario.link.bandwidth, copy) : scenario.link.bandwidth;
+  const channel = new SimLink(clock, { bandwidth, latencyMs: scenario.link.latency });
   const timeline = await clock.run(() =>
     migrate({ clock, ram, channel, devices, params, rxFramesPerSecond: rxSpec?.rate ?? 0, onProgress: options.onProgress }),
   );
   const probeInterval = scenario.probe?.interval;
   if (probeInterval !== undefined) probe(timeline, probeInterval, scenario.link.latency);
   return buildResult(timeline, { ramBytes: vmShape.ramBytes, pageSize, probeIntervalMs: probeInterval });
+}
+
+/** The profile's fixed costs, as a participant with a setup and a switch-over hook. */
+function machineCosts(setupMs: number, switchoverMs: number): Device {
+  return {
+    kind: "machine",
+    dmaLogged: () => true,
+    stateBytes: () => 0,
+    setup: (ctx) => ctx.work("machine setup", "setup", "source", setupMs),
+    load: (ctx) => ctx.work("machine switch-over", "switch-over", "destination", switchoverMs),
+  };
 }
 
 function distinctPages(random: Random, pageCount: number, n: number): Uint32Array {

@@ -1,0 +1,237 @@
+// One real migration: boot the source guest, start the destination with -incoming defer,
+// set the scenario's parameters over QMP, migrate over loopback TCP, poll query-migrate every
+// 50 ms, give up as the scenario says, then check the destination guest is alive and intact.
+
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatBytes } from "../core/format.js";
+import type { MigrationResult } from "../core/result.js";
+import { queryMigrateReply, toResult, type QueryMigrateReply } from "../measure/query-migrate.js";
+import type { Heartbeat } from "./console.js";
+import type { GuestImage } from "./guest.js";
+import { checkHealth, type Health } from "./health.js";
+import type { QemuPlan } from "./plan.js";
+import { QemuRunError, QemuVm } from "./vm.js";
+
+/** guestperf's polling interval (reference §13). */
+const pollMs = 50;
+/** A migration without a give-up rule still ends: this is far beyond any sensible run here. */
+const safetyLimitMs = 600_000;
+/** QEMU trace events worth keeping with --trace (those livemig analyze reads, and the passes). */
+const traceEvents = ["migrate_set_state", "migrate_pending", "migrate_transferred", "migration_bitmap_sync_*", "migration_completion_*", "migration_thread_*", "savevm_state_*", "vmstate_downtime_*"];
+
+export interface GuestReport {
+  /** Page writes per second the scenario asked for. */
+  "target-rate": number;
+  /** What the guest achieved in the second before the migration started. */
+  "rate-before": number;
+  /** What it achieved on the source while the migration ran (throttling included). */
+  "rate-during": number;
+  /** Heartbeats and pages verified on the destination after the switch-over. */
+  "heartbeats-after": number;
+  "verified-pages-after": number;
+  healthy: boolean;
+}
+
+export interface QemuRun {
+  result: MigrationResult;
+  guest: GuestReport;
+  /** The run's files (consoles, logs, QMP transcript, replies), when kept. */
+  dir?: string;
+}
+
+export interface MigrationRunOptions {
+  binary: string;
+  image: GuestImage;
+  plan: QemuPlan;
+  /** Keep the run's files here, with QEMU traces enabled. */
+  traceDir?: string;
+  bootTimeoutMs?: number;
+  healthTimeoutMs?: number;
+  onStatus?: (line: string) => void;
+}
+
+export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
+  const dir = o.traceDir ?? mkdtempSync(join(tmpdir(), "livemig-qemu-"));
+  mkdirSync(dir, { recursive: true });
+  const transcriptPath = join(dir, "qmp.log");
+  const transcript = o.traceDir ? (line: string) => appendFileSync(transcriptPath, `${Date.now()} ${line}\n`) : undefined;
+  const vmOptions = { binary: o.binary, dir, image: o.image, guest: o.plan.guest, transcript, traceEvents: o.traceDir ? traceEvents : undefined };
+  const vms: QemuVm[] = [];
+  try {
+    o.onStatus?.("booting the source guest");
+    const source = await QemuVm.start({ ...vmOptions, role: "source" });
+    vms.push(source);
+    await waitForWarmGuest(source, o.bootTimeoutMs ?? bootTimeout(o.plan));
+    const before = source.console.lastHeartbeat();
+
+    const destination = await QemuVm.start({ ...vmOptions, role: "destination", incoming: true });
+    vms.push(destination);
+    const port = await freePort();
+    const uri = `tcp:127.0.0.1:${port}`;
+    await destination.qmp.execute("migrate-incoming", { uri });
+    await configure(source, o.plan);
+
+    o.onStatus?.("migrating");
+    const polled = await migrateAndPoll(source, destination, uri, o.plan, o.onStatus);
+    writeFileSync(join(dir, "query-migrate.jsonl"), polled.replies.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const result = toResult(polled.replies);
+    if (polled.gaveUp) result["error-desc"] = polled.gaveUp;
+    source.console.poll();
+    const last = source.console.lastHeartbeat();
+    const guest: GuestReport = {
+      "target-rate": o.plan.guest.rate,
+      "rate-before": before?.achieved ?? 0,
+      "rate-during": rateBetween(before, last),
+      "heartbeats-after": 0,
+      "verified-pages-after": 0,
+      healthy: true,
+    };
+    if (result.status === "completed") {
+      o.onStatus?.("checking the destination guest");
+      const health = await checkHealth(destination, last, o.plan.guest.workingSetBytes > 0, o.healthTimeoutMs ?? 8000);
+      applyHealth(result, guest, health);
+    }
+    return { result, guest, ...(o.traceDir ? { dir } : {}) };
+  } finally {
+    await Promise.all(vms.map((vm) => vm.stop()));
+    if (!o.traceDir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function bootTimeout(plan: QemuPlan): number {
+  // The kernel boots in ~5 s under TCG; populating the working set takes a few s per GiB.
+  return 90_000 + (plan.guest.workingSetBytes / 2 ** 30) * 30_000;
+}
+
+/** Waits for the workload's READY line and a second of heartbeats (its achieved rate). */
+async function waitForWarmGuest(vm: QemuVm, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = vm.console.poll();
+    if (state.error) throw new QemuRunError(`the source guest's workload failed: ${state.error}`);
+    if (state.alarms.length) throw new QemuRunError(`the source guest failed before the migration: ${state.alarms[0]}`);
+    const hb = vm.console.lastHeartbeat();
+    if (state.ready && hb && hb.seq > 11) return;
+    if (!vm.alive) throw new QemuRunError(vm.deathNote());
+    if (Date.now() > deadline) {
+      const tail = state.tail.slice(-3).join(" | ") || "(nothing on its console)";
+      throw new QemuRunError(`the source guest did not boot within ${Math.round(timeoutMs / 1000)} s; console: ${tail}`);
+    }
+    await sleep(100);
+  }
+}
+
+async function configure(source: QemuVm, plan: QemuPlan): Promise<void> {
+  const m = plan.migration;
+  await source.qmp.execute("migrate-set-capabilities", {
+    capabilities: [
+      { capability: "events", state: true },
+      { capability: "auto-converge", state: m.autoConverge },
+    ],
+  });
+  await source.qmp.execute("migrate-set-parameters", {
+    "downtime-limit": Math.round(m.downtimeLimitMs),
+    "max-bandwidth": Math.round(m.maxBandwidth),
+  });
+}
+
+interface Polled {
+  replies: QueryMigrateReply[];
+  /** Set when livemig cancelled the migration by the scenario's give-up rule. */
+  gaveUp?: string;
+}
+
+const finalStatuses = new Set(["completed", "failed", "cancelled"]);
+
+async function migrateAndPoll(source: QemuVm, destination: QemuVm, uri: string, plan: QemuPlan, onStatus?: (line: string) => void): Promise<Polled> {
+  const replies: QueryMigrateReply[] = [];
+  let gaveUp: string | undefined;
+  let lastSync = -1;
+  let settleUntil: number | undefined;
+  const started = Date.now();
+  await source.qmp.execute("migrate", { uri });
+  for (;;) {
+    if (!source.alive) throw new QemuRunError(source.deathNote());
+    const raw = await source.qmp.execute<unknown>("query-migrate");
+    const parsed = queryMigrateReply.safeParse(raw);
+    if (!parsed.success) throw new QemuRunError(`query-migrate answered something unexpected: ${JSON.stringify(raw).slice(0, 200)}`);
+    let reply = parsed.data;
+    // A cancelled or failed migration's last reply may lack the counters: keep the last ones seen.
+    const previous = replies[replies.length - 1];
+    if ((reply.status === "cancelled" || reply.status === "failed") && !reply.ram && previous) {
+      reply = { ...previous, ...reply, ram: previous.ram };
+    }
+    replies.push(reply);
+    source.console.poll();
+    const sync = reply.ram?.["dirty-sync-count"] ?? 0;
+    if (sync !== lastSync) {
+      lastSync = sync;
+      onStatus?.(`pass ${sync}: ${formatBytes(reply.ram?.remaining ?? 0)} pending, ${(reply.ram?.mbps ?? 0).toFixed(0)} Mbit/s`);
+    }
+    // QEMU 7.2 sets "completed" a moment before it computes total-time and downtime: the
+    // first completed reply may carry zeros. Poll again until the figures are in.
+    if (reply.status === "completed" && !reply["total-time"] && settleUntil === undefined) settleUntil = Date.now() + 2000;
+    if (finalStatuses.has(reply.status) && (reply.status !== "completed" || reply["total-time"] || Date.now() > (settleUntil ?? 0))) break;
+    if (reply.status === "completed") {
+      replies.pop();
+      await sleep(5);
+      continue;
+    }
+    if (!destination.alive && reply.status !== "completed") {
+      // The source notices a dead peer only when its socket breaks; say why now.
+      await source.qmp.execute("migrate_cancel").catch(() => {});
+      throw new QemuRunError(destination.deathNote());
+    }
+    if (gaveUp === undefined) {
+      gaveUp = giveUpReason(reply, plan, Date.now() - started);
+      if (gaveUp !== undefined) await source.qmp.execute("migrate_cancel");
+    }
+    await sleep(pollMs);
+  }
+  return gaveUp === undefined ? { replies } : { replies, gaveUp };
+}
+
+/** The simulator's give-up rule (src/core/controller.ts), on QEMU's counters. */
+function giveUpReason(reply: QueryMigrateReply, plan: QemuPlan, elapsedMs: number): string | undefined {
+  const { passes, timeMs } = plan.migration.giveUp;
+  const sync = reply.ram?.["dirty-sync-count"] ?? 0;
+  const pending = formatBytes(reply.ram?.remaining ?? 0);
+  const total = reply["total-time"] ?? elapsedMs;
+  if (passes !== undefined && sync > passes) return `did not converge after ${passes} passes (dirty-sync-count ${sync}); ${pending} still pending; livemig cancelled it`;
+  if (timeMs !== undefined && total >= timeMs) return `did not converge within ${timeMs / 1000} s; ${pending} still pending; livemig cancelled it`;
+  if (elapsedMs >= safetyLimitMs) return `still running after ${safetyLimitMs / 1000} s (livemig's safety limit; the scenario has no giveUp); livemig cancelled it`;
+  return undefined;
+}
+
+function applyHealth(result: MigrationResult, guest: GuestReport, health: Health): void {
+  guest["heartbeats-after"] = health.heartbeatsAfter;
+  guest["verified-pages-after"] = health.verifiedPages;
+  guest.healthy = health.healthy;
+  result["stale-pages"] = health.lostPages;
+  if (health.healthy) return;
+  result.status = "completed-unsafe";
+  result.warnings.push(`UNSAFE: QEMU reported the migration completed, but the destination guest ${health.problem}`);
+  for (const line of health.evidence) result.warnings.push(`destination console: ${line}`);
+}
+
+function rateBetween(a: Heartbeat | undefined, b: Heartbeat | undefined): number {
+  if (!a || !b || b.t <= a.t) return a?.achieved ?? 0;
+  return Math.round(((b.writes - a.writes) * 1000) / (b.t - a.t));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+

@@ -1,0 +1,60 @@
+// What of a scenario a real QEMU run can honour. The guest, its workload and the migration
+// parameters map onto QEMU; fields it cannot honour are an error naming each of them.
+
+import type { Scenario } from "../scenario/schema.js";
+import type { GuestParams } from "./vm.js";
+
+/** Room the guest's kernel and initramfs need beside the working set. */
+const kernelReserveBytes = 160 * 2 ** 20;
+
+export interface QemuPlan {
+  guest: GuestParams;
+  migration: {
+    downtimeLimitMs: number;
+    /** Bytes per second; 0 = unlimited (QEMU's own meaning of 0). */
+    maxBandwidth: number;
+    autoConverge: boolean;
+    giveUp: { passes?: number; timeMs?: number };
+  };
+  /** Fields that are read but cannot matter on this machine (the loopback link, the prober). */
+  notes: string[];
+}
+
+export class UnsupportedScenarioError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "UnsupportedScenarioError";
+  }
+}
+
+export function planFor(s: Scenario, where: string): QemuPlan {
+  const problems: string[] = [];
+  s.devices.forEach((d, i) => {
+    if (d.kind !== "virtio") problems.push(`${where}: devices.${i}.kind: QEMU here can only run an emulated virtio NIC, not "${d.kind}" (no passthrough device on this machine)`);
+  });
+  const w = s.vm.workload;
+  if (w.rx && w.rx.rate > 0) problems.push(`${where}: vm.workload.rx: receive traffic cannot be generated into a real guest yet; remove it`);
+  if (w.kind !== "idle" && w.kind !== "uniform") problems.push(`${where}: vm.workload.kind: the test guest writes "idle" or "uniform" only, not "${w.kind}"`);
+  if (s.vm.pageSize !== 4096) problems.push(`${where}: vm.pageSize: x86 QEMU migrates 4 KiB pages, not ${s.vm.pageSize} B`);
+  if (s.vm.memory % 2 ** 20 !== 0) problems.push(`${where}: vm.memory: QEMU takes whole MiB, got ${s.vm.memory} B`);
+  const workingSet = w.kind === "uniform" ? w.workingSet : 0;
+  const rate = w.kind === "uniform" ? w.rate : 0;
+  if (workingSet > 0 && workingSet + kernelReserveBytes > s.vm.memory) {
+    problems.push(`${where}: vm.workload.workingSet: ${workingSet / 2 ** 20} MiB leaves less than ${kernelReserveBytes / 2 ** 20} MiB of vm.memory for the guest's kernel`);
+  }
+  if (problems.length) throw new UnsupportedScenarioError(problems);
+
+  const notes = [`link: the migration runs over loopback TCP on this machine; ${s.link.bandwidth * 8 / 1e9} Gbit/s is not imposed`];
+  if (s.vm.used !== undefined) notes.push("vm.used: the real guest's non-zero memory is what its kernel and working set touch");
+  if (s.probe) notes.push("probe: no prober runs against the real guest; service-downtime is not measured");
+  return {
+    guest: { memoryBytes: s.vm.memory, vcpus: s.vm.vcpus, workingSetBytes: workingSet, rate, seed: s.seed ?? 1 },
+    migration: {
+      downtimeLimitMs: s.migration.downtimeLimit,
+      maxBandwidth: s.migration.maxBandwidth,
+      autoConverge: s.migration.autoConverge,
+      giveUp: { passes: s.migration.giveUp.passes, timeMs: s.migration.giveUp.time },
+    },
+    notes,
+  };
+}

@@ -1,0 +1,74 @@
+// Machine profiles: the file `livemig calibrate` writes and `simulate --profile` reads.
+// Physical terms only (per-page read rate, stream throughput, fixed setup and switch-over
+// costs), so a profile fitted on idle guests also holds for busy ones.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { stringify, parse } from "yaml";
+import { z } from "zod";
+import type { MachineProfile } from "../sim/simulate.js";
+
+export class ProfileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProfileError";
+  }
+}
+
+const positive = z.number().positive().finite();
+const nonNegative = z.number().nonnegative().finite();
+
+export const profileSchema = z.strictObject({
+  /** Where and from what it was fitted; informative. */
+  machine: z.string().optional(),
+  fittedFrom: z.array(z.string()).optional(),
+  pageReadBytesPerSecond: positive.optional(),
+  copyBytesPerSecond: positive.optional(),
+  setupMs: nonNegative.optional(),
+  switchoverMs: nonNegative.optional(),
+});
+
+export type ProfileFile = z.infer<typeof profileSchema>;
+
+export function readProfile(file: string): MachineProfile {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ProfileError(`${file}: cannot read the profile (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (e) {
+    throw new ProfileError(`${file}: not YAML: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const parsed = profileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.length ? issue.path.join(".") : "(top level)";
+    const what = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}` : issue.message;
+    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, setupMs, switchoverMs)`);
+  }
+  const p = parsed.data;
+  const out: MachineProfile = {};
+  if (p.pageReadBytesPerSecond !== undefined) out.pageReadBytesPerSecond = p.pageReadBytesPerSecond;
+  if (p.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = p.copyBytesPerSecond;
+  if (p.setupMs !== undefined) out.setupMs = p.setupMs;
+  if (p.switchoverMs !== undefined) out.switchoverMs = p.switchoverMs;
+  return out;
+}
+
+export function writeProfile(file: string, profile: MachineProfile, about: { machine: string; fittedFrom: string[] }): void {
+  const body: ProfileFile = { machine: about.machine, fittedFrom: about.fittedFrom, ...roundProfile(profile) };
+  const header = "# livemig machine profile, fitted by `livemig calibrate` from idle QEMU runs.\n# Use: livemig simulate SCENARIO --profile THIS_FILE\n";
+  writeFileSync(file, header + stringify(body));
+}
+
+function roundProfile(p: MachineProfile): MachineProfile {
+  const out: MachineProfile = {};
+  if (p.pageReadBytesPerSecond !== undefined) out.pageReadBytesPerSecond = Math.round(p.pageReadBytesPerSecond);
+  if (p.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = Math.round(p.copyBytesPerSecond);
+  if (p.setupMs !== undefined) out.setupMs = Math.round(p.setupMs * 1000) / 1000;
+  if (p.switchoverMs !== undefined) out.switchoverMs = Math.round(p.switchoverMs * 1000) / 1000;
+  return out;
+}

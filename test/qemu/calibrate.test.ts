@@ -1,0 +1,100 @@
+// The machine-profile fit (livemig calibrate) and simulate --profile.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { MigrationResult } from "../../src/core/result.js";
+import { fitProfile, idleProblem, type IdleRun } from "../../src/qemu/calibrate.js";
+import { ProfileError, readProfile, writeProfile } from "../../src/qemu/profile.js";
+import { simulate } from "../../src/sim/simulate.js";
+import { GiB, MiB, run, scenario } from "../helpers.js";
+
+const idleYaml = (memory: string, used: string) => `
+name: idle
+vm: {memory: ${memory}, used: ${used}}
+link: {bandwidth: 100Gbit/s}
+migration: {maxBandwidth: 0}
+`;
+
+/** A run of the simulator itself under a known profile: the fit must find that profile again. */
+async function syntheticRun(memory: string, used: string, truth: Parameters<typeof simulate>[1]): Promise<IdleRun> {
+  const s = scenario(idleYaml(memory, used));
+  return { label: memory, scenario: s, result: await simulate(s, truth) };
+}
+
+describe("fitProfile", () => {
+  it("recovers the page read rate, stream rate and fixed costs the runs were made with", async () => {
+    const profile = { pageReadBytesPerSecond: 600 * MiB, copyBytesPerSecond: 150 * MiB, setupMs: 4, switchoverMs: 20 };
+    const runs = [
+      await syntheticRun("1GiB", "100MiB", { profile }),
+      await syntheticRun("2GiB", "120MiB", { profile }),
+      await syntheticRun("4GiB", "400MiB", { profile }),
+    ];
+    const fit = fitProfile(runs);
+    expect(fit.profile.setupMs).toBeCloseTo(4, 0);
+    expect(fit.profile.pageReadBytesPerSecond! / profile.pageReadBytesPerSecond).toBeGreaterThan(0.8);
+    expect(fit.profile.pageReadBytesPerSecond! / profile.pageReadBytesPerSecond).toBeLessThan(1.25);
+    expect(fit.profile.copyBytesPerSecond! / profile.copyBytesPerSecond).toBeGreaterThan(0.8);
+    expect(fit.profile.copyBytesPerSecond! / profile.copyBytesPerSecond).toBeLessThan(1.25);
+    // The simulated downtime holds the final pass too, so the fitted switch-over is at least the true one.
+    expect(fit.profile.switchoverMs).toBeGreaterThanOrEqual(20);
+    for (const r of fit.residuals) expect(Math.abs(r.fittedMs - r.measuredMs) / r.measuredMs).toBeLessThan(0.1);
+  });
+
+  it("falls back to one read rate when the runs cannot tell zero and normal pages apart", async () => {
+    const profile = { pageReadBytesPerSecond: 1000 * MiB };
+    const fit = fitProfile([await syntheticRun("1GiB", "100MiB", { profile })]);
+    expect(fit.notes.join(" ")).toMatch(/could not be told apart/);
+    expect(fit.profile.copyBytesPerSecond).toBeUndefined();
+    expect(fit.profile.pageReadBytesPerSecond).toBeGreaterThan(0);
+  });
+
+  it("takes idle, completed runs only", async () => {
+    const busy = await run(`
+name: busy
+vm: {memory: 1GiB, workload: {kind: uniform, workingSet: 128MiB, rate: 1000}}
+link: {bandwidth: 10Gbit/s}
+`);
+    const s = scenario(`
+name: busy
+vm: {memory: 1GiB, workload: {kind: uniform, workingSet: 128MiB, rate: 1000}}
+link: {bandwidth: 10Gbit/s}
+`);
+    expect(idleProblem({ label: "b", scenario: s, result: busy })).toMatch(/not idle/);
+    const idle = scenario(idleYaml("1GiB", "100MiB"));
+    const failed = { ...busy, status: "failed" } as MigrationResult;
+    expect(idleProblem({ label: "f", scenario: idle, result: failed })).toMatch(/status failed/);
+  });
+});
+
+describe("simulate --profile", () => {
+  it("leaves results unchanged without a profile and slows the run with a slower machine", async () => {
+    const s = scenario(idleYaml("1GiB", "200MiB"));
+    const plain = await simulate(s);
+    const empty = await simulate(s, { profile: {} });
+    expect(JSON.stringify(empty)).toBe(JSON.stringify(plain));
+    const slow = await simulate(s, { profile: { pageReadBytesPerSecond: 500 * MiB, copyBytesPerSecond: 100 * MiB, setupMs: 10, switchoverMs: 30 } });
+    expect(slow["total-time"]).toBeGreaterThan(plain["total-time"] * 5);
+    expect(slow["setup-time"]).toBeGreaterThanOrEqual(10);
+    expect(slow.downtime!).toBeGreaterThanOrEqual(30);
+    expect(slow["downtime-breakdown"]?.["switch-over"]).toBeCloseTo(30, 3);
+    expect(slow.ram.total).toBe(GiB);
+  });
+
+  it("reads and writes profile files, naming a bad field", () => {
+    const dir = mkdtempSync(join(tmpdir(), "livemig-profile-"));
+    try {
+      const file = join(dir, "p.yaml");
+      writeProfile(file, { pageReadBytesPerSecond: 1e9, setupMs: 1.5 }, { machine: "m", fittedFrom: ["a"] });
+      expect(readProfile(file)).toEqual({ pageReadBytesPerSecond: 1e9, setupMs: 1.5 });
+      writeFileSync(file, "pageReadBytesPerSecond: -1\n");
+      expect(() => readProfile(file)).toThrow(ProfileError);
+      expect(() => readProfile(file)).toThrow(/pageReadBytesPerSecond/);
+      writeFileSync(file, "pageRate: 5\n");
+      expect(() => readProfile(file)).toThrow(/unknown key\(s\) pageRate/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

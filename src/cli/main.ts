@@ -8,8 +8,9 @@ import { ScenarioError } from "../scenario/load.js";
 import { UsageError, exitCodes } from "./errors.js";
 import { readScenarioFile, registerSimulate, report, runSimulations } from "./simulate.js";
 import { registerMeasure } from "./analyze.js";
-import { registerServe } from "./serve.js";
+import { registerRun } from "./run.js";
 import { registerQemu } from "./qemu.js";
+import { registerServe } from "./serve.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
@@ -20,8 +21,9 @@ const program = new Command("livemig")
 
 registerSimulate(program);
 registerMeasure(program);
-registerServe(program);
+registerRun(program);
 registerQemu(program);
+registerServe(program);
 
 program
   .command("demo")

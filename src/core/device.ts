@@ -20,6 +20,11 @@ export interface DeviceContext {
   net(state: NetState, reason: string): void;
   /** Receive frames per second reaching this NIC (for costs per packet). */
   readonly rxFramesPerSecond: number;
+  /**
+   * Pins (faults in and maps) all of the destination's guest RAM for real. Absent in the
+   * simulator, where pinning is a modelled duration; the live runtime provides it.
+   */
+  readonly pin?: () => Promise<void>;
 }
 
 export interface Device {

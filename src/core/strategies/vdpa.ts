@@ -77,8 +77,9 @@ export const vdpa = defineStrategy({
     const ramGiB = vm.ramBytes / GiB;
     let earlyPinning: Promise<void> | undefined;
 
+    // Modelled, unless the runtime pins for real (the live engine touches every page).
     const pin = (ctx: DeviceContext, name: string) =>
-      ctx.work(name, "pinning", "destination", costs.pinningMsPerGiB * ramGiB);
+      ctx.work(name, "pinning", "destination", ctx.pin ?? costs.pinningMsPerGiB * ramGiB);
     const suspend = (ctx: DeviceContext, why: string) =>
       ctx.work(`vhost_vdpa_suspend (${why})`, "suspend", "source", costs.suspendMsPerQueue * queues);
     const createQueues = (ctx: DeviceContext, side: "source" | "destination") =>

@@ -1,0 +1,69 @@
+// A strategy's Device, run live: the same hooks with the same costs, and the marks they make
+// drive the real NIC. `nic-suspend` stops the source NIC; `nic-ready` starts the destination
+// NIC; a "down" network before the switch-over takes the source NIC's link down until the
+// strategy brings it back; pinning is real work at the destination (DeviceContext.pin).
+
+import type { Device, DeviceContext } from "../core/device.js";
+import type { EventKind, Timeline, TimelineEvent } from "../core/timeline.js";
+import { Command } from "./protocol.js";
+import type { Guest } from "./guest/guest.js";
+import type { Nic } from "./nic.js";
+import type { SourceSession } from "./source.js";
+
+export interface LiveDeviceParts {
+  guest: Guest;
+  nic: Nic;
+  session: SourceSession;
+}
+
+export function liveDevice(inner: Device, parts: LiveDeviceParts): Device {
+  const { guest, nic, session } = parts;
+  const onEvent = (e: TimelineEvent) => {
+    if (e.kind === "nic-suspend") nic.suspend();
+    else if (e.kind === "nic-ready") session.post(Command.NicStart);
+  };
+  const live = (ctx: DeviceContext): DeviceContext => ({
+    ...ctx,
+    timeline: tap(ctx.timeline, onEvent),
+    net(state, reason) {
+      ctx.net(state, reason);
+      if (!guest.vcpusRunning) return;
+      if (state === "down") nic.linkDown();
+      else if (nic.state === "link-down") nic.run();
+    },
+    pin: () => session.pin(),
+  });
+  const wrapped: Device = {
+    kind: inner.kind,
+    dmaLogged: () => inner.dmaLogged(),
+    blockedReason: inner.blockedReason && (() => inner.blockedReason!()),
+    unplugPending: inner.unplugPending && (() => inner.unplugPending!()),
+    preCopyBytes: inner.preCopyBytes && (() => inner.preCopyBytes!()),
+    stateBytes: () => inner.stateBytes(),
+    async abort(ctx) {
+      await inner.abort?.(live(ctx));
+      if (nic.state !== "running") nic.run();
+    },
+  };
+  if (inner.setup) wrapped.setup = (ctx) => inner.setup!(live(ctx));
+  if (inner.sync) wrapped.sync = (ctx, bitmap, final) => inner.sync!(live(ctx), bitmap, final);
+  if (inner.stop) wrapped.stop = (ctx) => inner.stop!(live(ctx));
+  if (inner.load) wrapped.load = (ctx) => inner.load!(live(ctx));
+  if (inner.start) wrapped.start = (ctx) => inner.start!(live(ctx));
+  if (inner.afterResume) wrapped.afterResume = (ctx) => inner.afterResume!(live(ctx));
+  return wrapped;
+}
+
+/** The controller's timeline, with `on` called for every event a device adds. */
+function tap(t: Timeline, on: (e: TimelineEvent) => void): Timeline {
+  return {
+    events: t.events,
+    add(e: TimelineEvent) {
+      t.add(e);
+      on(e);
+    },
+    all: <K extends EventKind>(k: K) => t.all(k),
+    first: <K extends EventKind>(k: K) => t.first(k),
+    last: <K extends EventKind>(k: K) => t.last(k),
+  };
+}

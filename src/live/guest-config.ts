@@ -1,0 +1,35 @@
+// What the source tells the destination about the guest in Config: enough to build an
+// identical, stopped guest and its NIC. Checked on arrival: it comes from the network.
+
+import type { WorkloadSpec } from "../sim/workload.js";
+import { maxVcpus, minPages } from "./guest/layout.js";
+import { ProtocolError } from "./protocol.js";
+
+export interface GuestConfig {
+  pageCount: number;
+  vcpus: number;
+  workload: WorkloadSpec;
+  seed: number;
+  mac: string;
+  /** The guest network's switch, as the destination can reach it. */
+  switch: { host: string; port: number };
+}
+
+/** The largest guest a destination accepts (the live engine's RAM limit). */
+export const maxGuestPages = (4 * 2 ** 30) / 4096;
+
+export function checkGuestConfig(c: GuestConfig): GuestConfig {
+  const int = (v: unknown, lo: number, hi: number) => typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi;
+  const bad = (what: string) => new ProtocolError(`malformed Config: ${what}`);
+  if (!int(c?.pageCount, minPages, maxGuestPages)) throw bad(`pageCount must be an integer in [${minPages}, ${maxGuestPages}]`);
+  if (!int(c.vcpus, 1, maxVcpus)) throw bad(`vcpus must be an integer in [1, ${maxVcpus}]`);
+  if (!int(c.seed, 0, 2 ** 32)) throw bad("seed must be an integer");
+  if (typeof c.mac !== "string" || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(c.mac)) throw bad("mac must be a MAC address");
+  if (typeof c.switch?.host !== "string" || !int(c.switch.port, 1, 65535)) throw bad("switch must be {host, port}");
+  const w = c.workload as { kind?: unknown; workingSetPages?: unknown; rate?: unknown };
+  if (!["idle", "uniform", "hotcold", "zipf", "scan"].includes(w?.kind as string)) throw bad("workload.kind is not a workload");
+  if (w.kind !== "idle" && (!int(w.workingSetPages, 1, c.pageCount) || typeof w.rate !== "number" || !(w.rate >= 0))) {
+    throw bad("workload needs workingSetPages within the guest and a rate >= 0");
+  }
+  return c;
+}

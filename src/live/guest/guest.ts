@@ -1,0 +1,163 @@
+// The emulated guest: RAM as a SharedArrayBuffer, a shared dirty log, and vCPU threads.
+// The hypervisor side (this class) stops and resumes them for real, throttles them, reads
+// and clears the dirty log, and raises the NIC's interrupt on vCPU 0.
+
+import { Worker } from "node:worker_threads";
+import { PageBitmap } from "../../core/bitmap.js";
+import type { WorkloadSpec } from "../../sim/workload.js";
+import { ctl, ctlWords, nicLayout, pageSize, vcpuState, wordsPerPage, type NicLayout } from "./layout.js";
+import { ramBuffer } from "./pages.js";
+import type { VcpuConfig } from "./vcpu.js";
+
+export interface GuestOptions {
+  pageCount: number;
+  vcpus: number;
+  workload: WorkloadSpec;
+  seed: number;
+  mac: Uint8Array;
+  /** Source: pages [0, usedPages) hold data at boot and the driver probes the NIC. */
+  boot?: { usedPages: number };
+  /** Destination: the vCPUs exist but stay stopped until the migration completes. */
+  startStopped?: boolean;
+}
+
+/** How long a stop may wait for the vCPUs to park before the guest is declared hung. */
+const parkTimeoutMs = 2000;
+
+export class Guest {
+  readonly pageCount: number;
+  readonly ram: SharedArrayBuffer;
+  readonly words: Int32Array;
+  readonly bytes: Uint8Array;
+  /** The same memory as a Buffer, for memcmp and copies. */
+  readonly buffer: Buffer;
+  readonly nic: NicLayout;
+  private readonly log: Int32Array;
+  private readonly control: Int32Array;
+  private readonly scratch: PageBitmap;
+  private readonly workers: Worker[] = [];
+  private kickHandler: () => void = () => undefined;
+  private running: boolean;
+
+  private constructor(readonly options: GuestOptions) {
+    this.pageCount = options.pageCount;
+    this.ram = new SharedArrayBuffer(options.pageCount * pageSize);
+    this.words = new Int32Array(this.ram);
+    this.bytes = new Uint8Array(this.ram);
+    this.buffer = ramBuffer(this.ram);
+    this.nic = nicLayout(options.pageCount);
+    this.log = new Int32Array(new SharedArrayBuffer(Math.ceil(options.pageCount / 32) * 4));
+    this.control = new Int32Array(new SharedArrayBuffer(ctlWords * 4));
+    this.scratch = new PageBitmap(options.pageCount);
+    this.running = !options.startStopped;
+    Atomics.store(this.control, ctl.state, this.running ? vcpuState.running : vcpuState.stopped);
+  }
+
+  static async create(options: GuestOptions): Promise<Guest> {
+    const guest = new Guest(options);
+    if (options.boot) guest.fill(options.boot.usedPages);
+    await guest.spawnVcpus();
+    if (options.startStopped) guest.waitParked(options.vcpus);
+    return guest;
+  }
+
+  /** Boot-time contents: every used page holds data (its number, so no two pages are alike). */
+  private fill(usedPages: number): void {
+    for (let p = 0; p < Math.min(usedPages, this.nic.base); p++) this.words[p * wordsPerPage] = p + 1;
+  }
+
+  private async spawnVcpus(): Promise<void> {
+    const o = this.options;
+    const ready: Promise<void>[] = [];
+    for (let index = 0; index < o.vcpus; index++) {
+      const data: VcpuConfig = {
+        index, vcpus: o.vcpus, ram: this.ram, log: this.log.buffer as SharedArrayBuffer, ctl: this.control.buffer as SharedArrayBuffer,
+        pageCount: o.pageCount, workload: o.workload, seed: o.seed, mac: o.mac, initDriver: !!o.boot,
+      };
+      const worker = new Worker(new URL("./vcpu.js", import.meta.url), { workerData: data });
+      ready.push(
+        new Promise((resolve, reject) => {
+          worker.once("error", reject);
+          worker.on("message", (m) => (m === "ready" ? resolve() : m === "kick" ? this.kickHandler() : undefined));
+        }),
+      );
+      this.workers.push(worker);
+    }
+    await Promise.all(ready);
+  }
+
+  get vcpusRunning(): boolean {
+    return this.running;
+  }
+
+  /** The driver's doorbell (a vCPU wrote the transmit ring). */
+  onKick(handler: () => void): void {
+    this.kickHandler = handler;
+  }
+
+  /** The NIC's interrupt: wakes vCPU 0, which runs the driver. */
+  interrupt(): void {
+    this.wake(0);
+  }
+
+  private wake(vcpu: number): void {
+    Atomics.add(this.control, ctl.wake + vcpu, 1);
+    Atomics.notify(this.control, ctl.wake + vcpu);
+  }
+
+  private wakeAll(): void {
+    for (let i = 0; i < this.workers.length; i++) this.wake(i);
+  }
+
+  /** pause_all_vcpus: returns once every vCPU has parked (blocking, as QEMU's does). */
+  stop(): void {
+    if (!this.running) return;
+    Atomics.store(this.control, ctl.state, vcpuState.stopped);
+    this.wakeAll();
+    this.waitParked(this.workers.length);
+    this.running = false;
+  }
+
+  private waitParked(n: number): void {
+    const deadline = performance.now() + parkTimeoutMs;
+    for (let p = Atomics.load(this.control, ctl.parked); p < n; p = Atomics.load(this.control, ctl.parked)) {
+      if (performance.now() > deadline) throw new Error(`vCPUs did not stop within ${parkTimeoutMs} ms (${p} of ${n} parked)`);
+      Atomics.wait(this.control, ctl.parked, p, 20);
+    }
+  }
+
+  resume(): void {
+    if (this.running) return;
+    Atomics.store(this.control, ctl.state, vcpuState.running);
+    this.wakeAll();
+    this.running = true;
+  }
+
+  /** Fraction of each time slice the vCPUs sleep (auto-converge). */
+  setThrottle(fraction: number): void {
+    Atomics.store(this.control, ctl.throttlePpm, Math.round(fraction * 1e6));
+    this.wakeAll();
+  }
+
+  /** Marks a page written by the hypervisor (the NIC's DMA when the strategy tracks it). */
+  markDirty(page: number): void {
+    Atomics.or(this.log, page >>> 5, 1 << (page & 31));
+  }
+
+  clearDirtyLog(): void {
+    for (let i = 0; i < this.log.length; i++) Atomics.store(this.log, i, 0);
+  }
+
+  /** Read-and-clear of the dirty log into `into`; returns the pages newly set there. */
+  syncDirtyLog(into: PageBitmap): number {
+    const words = this.scratch.words;
+    for (let i = 0; i < this.log.length; i++) words[i] = Atomics.load(this.log, i) === 0 ? 0 : Atomics.exchange(this.log, i, 0);
+    return into.takeFrom(this.scratch);
+  }
+
+  async shutdown(): Promise<void> {
+    Atomics.store(this.control, ctl.state, vcpuState.exiting);
+    this.wakeAll();
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,75 @@
+// Where things live in the emulated guest: the control words shared by the hypervisor and
+// its vCPU threads, and the NIC's rings and buffers at the top of guest RAM. The guest's
+// driver keeps its ring positions in guest RAM too, so they migrate with it.
+
+/** The live engine runs 4 KiB pages (x86's base page). */
+export const pageSize = 4096;
+export const wordsPerPage = pageSize / 4;
+
+/** Indices into the control words (an Int32Array over its own SharedArrayBuffer). */
+export const ctl = {
+  /** running | stopped | exiting */
+  state: 0,
+  /** auto-converge throttle, parts per million of each time slice spent asleep */
+  throttlePpm: 1,
+  /** vCPUs parked after a stop request */
+  parked: 2,
+  /** vCPU i waits on word wake + i: anyone needing its attention bumps and notifies it */
+  wake: 8,
+} as const;
+export const ctlWords = 64;
+export const maxVcpus = ctlWords - ctl.wake;
+
+export const vcpuState = { running: 0, stopped: 1, exiting: 2 } as const;
+
+/** Receive descriptors and transmit descriptors (a Linux driver's default receive ring). */
+export const rxEntries = 512;
+export const txEntries = 64;
+/** One buffer per descriptor, two per page; a frame larger than this does not fit. */
+export const bufferBytes = 2048;
+/** Word offset, inside a ring page, of the per-slot frame lengths. */
+export const lensWord = 16;
+
+/**
+ * The NIC region, from page `base` to the end of RAM: four ring pages, then the buffers.
+ * A split ring as virtio has it: what the driver writes (avail) and what the device writes
+ * (used) are on different pages, so untracked DMA leaves exactly the device's pages stale.
+ */
+export interface NicLayout {
+  base: number;
+  /** driver: word 0 = buffers posted (avail index), word 1 = frames consumed */
+  rxAvailPage: number;
+  /** device: word 0 = frames written (used index), lens from word 16 */
+  rxUsedPage: number;
+  /** driver: word 0 = frames queued (avail index), lens from word 16 */
+  txAvailPage: number;
+  /** device: word 0 = frames sent (used index) */
+  txUsedPage: number;
+  rxBufferPage: number;
+  txBufferPage: number;
+  pages: number;
+}
+
+export function nicLayout(pageCount: number): NicLayout {
+  const perPage = pageSize / bufferBytes;
+  const pages = 4 + rxEntries / perPage + txEntries / perPage;
+  const base = pageCount - pages;
+  return {
+    base,
+    rxAvailPage: base,
+    rxUsedPage: base + 1,
+    txAvailPage: base + 2,
+    txUsedPage: base + 3,
+    rxBufferPage: base + 4,
+    txBufferPage: base + 4 + rxEntries / perPage,
+    pages,
+  };
+}
+
+/** Byte offset of receive (or transmit) buffer `slot`. */
+export function bufferOffset(firstPage: number, slot: number): number {
+  return firstPage * pageSize + slot * bufferBytes;
+}
+
+/** The smallest guest the layout fits in, with room for the workload. */
+export const minPages = 1024;

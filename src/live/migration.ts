@@ -1,0 +1,166 @@
+// One live migration: the guest network, a running source guest with its NIC, a destination
+// (a local process, or `--dest`), and QEMU's precopy driven by the same controller as the
+// simulator, through the wall-clock ports. Every figure comes from the timeline, as in a
+// simulation, plus what was measured for real: the prober's gaps and the page comparison.
+
+import { migrate } from "../core/controller.js";
+import { costValues } from "../core/costs.js";
+import type { Device } from "../core/device.js";
+import { qemuDefaults, type MigrationParams } from "../core/params.js";
+import { buildResult, type MigrationResult } from "../core/result.js";
+import { strategies } from "../core/strategies/index.js";
+import { Timeline } from "../core/timeline.js";
+import type { Scenario } from "../scenario/schema.js";
+import type { WorkloadSpec } from "../sim/workload.js";
+import { WallClock } from "./clock.js";
+import { liveDevice } from "./device.js";
+import { Fabric } from "./fabric.js";
+import { Guest } from "./guest/guest.js";
+import { RamHasher } from "./guest/hasher.js";
+import { nicLayout, pageSize } from "./guest/layout.js";
+import { startLocalDestination, type LocalDestination } from "./local-destination.js";
+import { Nic } from "./nic.js";
+import { addProbeGaps, answered } from "./prober.js";
+import { LiveChannel, LiveGuestRam, SourceSession } from "./source.js";
+
+export interface LiveRunOptions {
+  /** A destination started with `livemig dest`; by default one is started on loopback. */
+  dest?: { host: string; port: number };
+  secret?: Buffer;
+  seed?: number;
+  onProgress?: (p: { pass: number; remainingBytes: number; bandwidth: number; t: number }) => void;
+  /** For tests of the refusal path: speak another protocol version. */
+  protocolVersion?: number;
+}
+
+export const guestMac = "52:54:00:12:34:56";
+/** The guest runs (writing, answering pings) this long before the migration starts. */
+const warmUpMs = 300;
+/** After a failure: how long the prober checks that the source guest still answers. */
+const livenessCheckMs = 300;
+
+export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promise<MigrationResult> {
+  const clock = new WallClock();
+  const { vm } = scenario;
+  const seed = o.seed ?? scenario.seed ?? 1;
+  const pageCount = Math.floor(vm.memory / pageSize);
+  const layout = nicLayout(pageCount);
+  const vmShape = { ramBytes: pageCount * pageSize, pageSize, vcpus: vm.vcpus };
+  const devices: Device[] = scenario.devices.map((entry) => {
+    const strategy = strategies[entry.kind];
+    return strategy.create(entry.options, costValues(strategy.costs, entry.costs), vmShape);
+  });
+  const w = vm.workload;
+  // The working set stays below the NIC's region: the driver's buffers are not the workload's.
+  const workload: WorkloadSpec =
+    w.kind === "idle" ? { kind: "idle" } : { ...w, workingSetPages: Math.max(1, Math.min(layout.base, Math.floor(w.workingSet / pageSize))) };
+  const probeInterval = scenario.probe?.interval ?? 1;
+  const cleanup: (() => unknown)[] = [];
+  try {
+    const fabric = await Fabric.start(o.dest ? "0.0.0.0" : "127.0.0.1");
+    cleanup.push(() => fabric.close());
+    const mac = Uint8Array.from(guestMac.split(":").map((h) => parseInt(h, 16)));
+    const guest = await Guest.create({ pageCount, vcpus: vm.vcpus, workload, seed, mac, boot: { usedPages: Math.floor((vm.used ?? vm.memory) / pageSize) } });
+    cleanup.push(() => guest.shutdown());
+    const nic = new Nic(guest, { mac, switchAddress: { host: "127.0.0.1", port: fabric.port }, dmaLogged: () => devices[0].dmaLogged() });
+    await nic.open();
+    cleanup.push(() => nic.close());
+    nic.run();
+    nic.announce(); // the switch learns where the guest is
+    fabric.probe(guestMac, probeInterval);
+    if (w.rx && w.rx.rate > 0) fabric.traffic(guestMac, w.rx.rate, w.rx.size);
+
+    let local: LocalDestination | undefined;
+    if (!o.dest) {
+      local = await startLocalDestination();
+      cleanup.push(async () => {
+        const timer = setTimeout(() => local!.stop(), 2000);
+        await local!.exited;
+        clearTimeout(timer);
+      });
+    }
+    await clock.sleep(warmUpMs);
+
+    let timeline: Timeline;
+    let session: SourceSession | undefined;
+    let ram: LiveGuestRam | undefined;
+    try {
+      session = await SourceSession.open(o.dest ?? local!.address, o.secret ?? local!.secret, { bandwidth: scenario.link.bandwidth, latencyMs: scenario.link.latency }, o.protocolVersion);
+      const switchHost = o.dest ? (session.conn.socket.localAddress ?? "127.0.0.1").replace(/^::ffff:/, "") : "127.0.0.1";
+      await session.config({ pageCount, vcpus: vm.vcpus, workload, seed, mac: guestMac, switch: { host: switchHost, port: fabric.port } });
+      const hasher = new RamHasher(guest);
+      cleanup.push(() => hasher.close());
+      const params = migrationParams(scenario);
+      const liveRam = new LiveGuestRam(guest, session, hasher, params.announce);
+      ram = liveRam;
+      const s = session;
+      timeline = await migrate({
+        clock,
+        ram,
+        channel: new LiveChannel(session, () => nic.saveState(), () => liveRam.verify()),
+        devices: devices.map((d) => liveDevice(d, { guest, nic, session: s })),
+        params,
+        rxFramesPerSecond: w.rx?.rate ?? 0,
+        onProgress: o.onProgress,
+      });
+    } catch (e) {
+      timeline = failedTimeline(clock.now(), (e as Error).message);
+    }
+    if (ram?.verifyWait) {
+      // The page comparison is this engine's instrument, not QEMU's: shown as its own share of
+      // the downtime (inside the device-state span, whose drain it follows).
+      timeline.add({ t: ram.verifyWait.t, kind: "span", end: ram.verifyWait.end, name: "compare page hashes", component: "verify", side: "source" });
+    }
+    const start = timeline.events[0].t;
+    const end = timeline.last("end")?.t ?? clock.now();
+    const status = timeline.last("status")?.status;
+    let liveness: { sent: number; answered: number } | undefined;
+    let restoredAt = 0;
+    if (status === "failed") {
+      session?.abandon(timeline.last("status")?.reason ?? "failed");
+      // A failed migration leaves the source running: vCPUs, throttle and NIC as before.
+      guest.resume();
+      guest.setThrottle(0);
+      if (nic.state !== "running") nic.run();
+      restoredAt = clock.now();
+      await clock.sleep(livenessCheckMs);
+    } else if (session) {
+      await session.end();
+    }
+    const { record } = await fabric.stopProbe();
+    if (status === "failed") liveness = answered(record, restoredAt, clock.now());
+    else addProbeGaps(timeline, record, start, end);
+
+    const result = buildResult(timeline, { ramBytes: vmShape.ramBytes, pageSize, probeIntervalMs: probeInterval });
+    if (liveness) {
+      result.warnings.push(
+        liveness.answered > 0
+          ? `the source guest kept running: it answered ${liveness.answered} of ${liveness.sent} pings after the failure`
+          : `the source guest did not answer any of ${liveness.sent} pings after the failure`,
+      );
+    }
+    return result;
+  } finally {
+    for (const f of cleanup.reverse()) await f();
+  }
+}
+
+function migrationParams(scenario: Scenario): MigrationParams {
+  const m = scenario.migration;
+  return {
+    ...qemuDefaults,
+    downtimeLimitMs: m.downtimeLimit,
+    maxBandwidth: m.maxBandwidth,
+    autoConverge: m.autoConverge,
+    giveUp: { passes: m.giveUp.passes, timeMs: m.giveUp.time },
+  };
+}
+
+/** A migration that failed before (or outside) the controller: setup, then failed with the reason. */
+function failedTimeline(t: number, reason: string): Timeline {
+  const timeline = new Timeline();
+  timeline.add({ t, kind: "status", status: "setup" });
+  timeline.add({ t, kind: "status", status: "failed", reason });
+  timeline.add({ t, kind: "end", counters: { transferred: 0, duplicate: 0, normal: 0, normalBytes: 0, precopyBytes: 0, downtimeBytes: 0 } });
+  return timeline;
+}

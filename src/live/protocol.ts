@@ -1,0 +1,226 @@
+// The migration protocol between a source and a destination, after Cloud Hypervisor's
+// vm-migration/src/protocol.rs: typed commands in length-prefixed frames over one TCP
+// connection, answered (when they need an answer) by a Reply or an Error with the same id.
+//
+// Every frame: a 12-byte header, then `length` bytes of payload.
+//
+//   0        1        2        4                8                12
+//   +--------+--------+--------+----------------+----------------+---------
+//   | type   | 0      | 0      | id (u32 BE)    | length (u32 BE)| payload
+//   +--------+--------+--------+----------------+----------------+---------
+//
+// id 0: no reply wanted. Anything else is refused as malformed: an unknown type, a non-zero
+// reserved byte, a payload over 64 MiB, a frame out of order, a Start without the magic.
+//
+// Versioning: `version` travels in Start and Challenge. A peer accepts exactly its own
+// version; any change to a frame's layout or meaning, or a new command, bumps it.
+//
+// Authentication: a shared secret, never sent. Each side proves it holds it by answering
+// the other's random nonce with HMAC-SHA256(secret, role || nonce).
+//
+//   source                                               destination
+//     |--- Start {magic, version, nonce_s} ------------------->|  AwaitStart
+//     |<-- Challenge {magic, version, nonce_d,                 |
+//     |              HMAC(secret, "destination" || nonce_s)} --|  (source checks it)
+//     |--- Auth {HMAC(secret, "source" || nonce_d)} ---------->|  AwaitAuth
+//     |<-- Reply ----------------------------------------------|  (or Error, then close)
+//     |--- Config {guest shape, workload, NIC, switch} ------->|  AwaitConfig: RAM allocated,
+//     |<-- Reply ----------------------------------------------|  vCPUs created (stopped)
+//     |--- Memory {RAM section} ... (no replies) ------------->|  Receiving
+//     |--- Pin -----------> ... <------------------- Reply ----|  (vdpa: touches all RAM)
+//     |--- State {device state} ------------------------------>|
+//     |--- Sync ----------------------------------> <-- Reply -|  everything before it applied
+//     |--- Verify --------------------------------> <-- Reply -|  {per-page hashes}
+//     |--- NicStart (the strategy's nic-ready) --------------->|
+//     |--- Complete {announce schedule} ---------------------->|  Running: vCPUs resumed; a
+//     |                                                        |  RARP at 0, 50, 200, 450, 800 ms
+//     |--- End ------------------------------------> <-- Reply |  guest stopped; Done
+//     |--- Abandon {reason} (any time before End) ------------>|  Aborted: RAM freed
+//
+// The receiver (destination) state machine:
+//
+//   AwaitStart --Start ok--> AwaitAuth --Auth ok--> AwaitConfig --Config--> Receiving
+//   Receiving  --Memory | State | Pin | Sync | Verify | NicStart--> Receiving
+//   Receiving  --Complete--> Running --NicStart | Sync--> Running --End--> Done
+//   any state  --Abandon | malformed frame | wrong version | bad HMAC | close--> Aborted
+//
+// Aborted and Done free the guest; the destination then waits for the next source.
+
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+
+export const protocolVersion = 1;
+export const magic = Buffer.from("livemig\0", "latin1");
+export const headerBytes = 12;
+export const maxPayloadBytes = 64 << 20;
+const nonceBytes = 16;
+const macBytes = 32;
+
+export const Command = {
+  Start: 1,
+  Challenge: 2,
+  Auth: 3,
+  Config: 4,
+  Memory: 5,
+  State: 6,
+  Pin: 7,
+  Sync: 8,
+  Verify: 9,
+  NicStart: 10,
+  Complete: 11,
+  End: 12,
+  Abandon: 13,
+  Reply: 0x80,
+  Error: 0x81,
+} as const;
+export type CommandType = (typeof Command)[keyof typeof Command];
+const commandNames = new Map<number, string>(Object.entries(Command).map(([k, v]) => [v, k]));
+
+export function commandName(type: number): string {
+  return commandNames.get(type) ?? `0x${type.toString(16).padStart(2, "0")}`;
+}
+
+export interface Frame {
+  type: CommandType;
+  id: number;
+  payload: Buffer;
+}
+
+/** A peer broke the protocol: a malformed frame, a wrong version, a failed authentication. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+export function encodeFrame(type: CommandType, id: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
+  const out = Buffer.allocUnsafe(headerBytes + payload.length);
+  out.writeUInt8(type, 0);
+  out.writeUInt8(0, 1);
+  out.writeUInt16BE(0, 2);
+  out.writeUInt32BE(id >>> 0, 4);
+  out.writeUInt32BE(payload.length, 8);
+  out.set(payload, headerBytes);
+  return out;
+}
+
+export function jsonPayload(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value), "utf8");
+}
+
+export function parseJson<T>(frame: Frame): T {
+  try {
+    return JSON.parse(frame.payload.toString("utf8")) as T;
+  } catch {
+    throw new ProtocolError(`malformed ${commandName(frame.type)} frame: its payload is not JSON`);
+  }
+}
+
+/** Cuts a byte stream into frames; throws ProtocolError at the first malformed header. */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const out: Frame[] = [];
+    for (;;) {
+      if (this.buffered < headerBytes) break;
+      const head = this.peek(headerBytes);
+      const type = head.readUInt8(0);
+      if (!commandNames.has(type)) throw new ProtocolError(`malformed frame: unknown command ${commandName(type)}`);
+      if (head.readUInt8(1) !== 0 || head.readUInt16BE(2) !== 0) throw new ProtocolError("malformed frame: reserved header bytes are not zero");
+      const length = head.readUInt32BE(8);
+      if (length > maxPayloadBytes) throw new ProtocolError(`malformed frame: ${commandName(type)} payload of ${length} bytes exceeds ${maxPayloadBytes}`);
+      if (this.buffered < headerBytes + length) break;
+      const whole = this.take(headerBytes + length);
+      out.push({ type: type as CommandType, id: head.readUInt32BE(4), payload: whole.subarray(headerBytes) });
+    }
+    return out;
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0].subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    if (this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks)];
+    const first = this.chunks[0];
+    const out = first.subarray(0, n);
+    if (first.length === n) this.chunks.shift();
+    else this.chunks[0] = first.subarray(n);
+    this.buffered -= n;
+    return out;
+  }
+}
+
+// The handshake.
+
+export type Role = "source" | "destination";
+
+export function newNonce(): Buffer {
+  return randomBytes(nonceBytes);
+}
+
+function proof(secret: Buffer, role: Role, nonce: Buffer): Buffer {
+  return createHmac("sha256", secret).update(role).update(nonce).digest();
+}
+
+export function verifyProof(secret: Buffer, role: Role, nonce: Buffer, mac: Buffer): boolean {
+  const expected = proof(secret, role, nonce);
+  return mac.length === expected.length && timingSafeEqual(mac, expected);
+}
+
+export function startPayload(nonce: Buffer, version = protocolVersion): Buffer {
+  const v = Buffer.alloc(2);
+  v.writeUInt16BE(version);
+  return Buffer.concat([magic, v, nonce]);
+}
+
+/** Checks a Start or Challenge's magic and version; returns what follows them. */
+function readGreeting(frame: Frame, what: string): { version: number; rest: Buffer } {
+  const p = frame.payload;
+  if (p.length < magic.length + 2 || !p.subarray(0, magic.length).equals(magic)) {
+    throw new ProtocolError(`malformed ${what}: not a livemig peer (no protocol magic)`);
+  }
+  return { version: p.readUInt16BE(magic.length), rest: p.subarray(magic.length + 2) };
+}
+
+function checkVersion(version: number, peer: Role): void {
+  if (version !== protocolVersion) {
+    throw new ProtocolError(`the ${peer} speaks protocol version ${version}; this ${peer === "source" ? "destination" : "source"} speaks version ${protocolVersion}`);
+  }
+}
+
+export function readStart(frame: Frame): Buffer {
+  if (frame.type !== Command.Start) throw new ProtocolError(`malformed handshake: expected Start, got ${commandName(frame.type)}`);
+  const { version, rest } = readGreeting(frame, "Start");
+  checkVersion(version, "source");
+  if (rest.length !== nonceBytes) throw new ProtocolError("malformed Start: bad nonce length");
+  return rest;
+}
+
+export function challengePayload(secret: Buffer, sourceNonce: Buffer, nonce: Buffer): Buffer {
+  const v = Buffer.alloc(2);
+  v.writeUInt16BE(protocolVersion);
+  return Buffer.concat([magic, v, nonce, proof(secret, "destination", sourceNonce)]);
+}
+
+/** Source side: checks the destination's Challenge; returns its nonce to answer. */
+export function readChallenge(frame: Frame, secret: Buffer, sourceNonce: Buffer): Buffer {
+  if (frame.type === Command.Error) throw new ProtocolError(`the destination refused: ${frame.payload.toString("utf8")}`);
+  if (frame.type !== Command.Challenge) throw new ProtocolError(`malformed handshake: expected Challenge, got ${commandName(frame.type)}`);
+  const { version, rest } = readGreeting(frame, "Challenge");
+  checkVersion(version, "destination");
+  if (rest.length !== nonceBytes + macBytes) throw new ProtocolError("malformed Challenge: bad length");
+  if (!verifyProof(secret, "destination", sourceNonce, rest.subarray(nonceBytes))) {
+    throw new ProtocolError("authentication failed: the destination's proof does not match this secret (the two sides do not share it)");
+  }
+  return rest.subarray(0, nonceBytes);
+}
+
+export function authPayload(secret: Buffer, destinationNonce: Buffer): Buffer {
+  return proof(secret, "source", destinationNonce);
+}

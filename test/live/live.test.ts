@@ -1,0 +1,174 @@
+// The live engine with real processes and sockets: `livemig run` on loopback, `livemig dest`,
+// and peers that get the protocol wrong. Built by `npm test` before vitest runs.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { connect, createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Command, FrameReader, encodeFrame, newNonce, startPayload, type Frame } from "../../src/live/protocol.js";
+
+const dir = mkdtempSync(join(tmpdir(), "livemig-live-"));
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function livemig(...args: string[]): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn("node", ["dist/src/cli/main.js", ...args]);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+async function liveJson(...args: string[]) {
+  const r = await livemig("run", ...args, "--json");
+  expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
+  return { ...r, out: JSON.parse(r.stdout) };
+}
+
+const guest = (workload: string, devices: string, extra = "") => `
+name: live-test
+vm: {memory: 64MiB, used: 24MiB, vcpus: 1, workload: ${workload}}
+link: {bandwidth: 1Gbit/s}
+migration: {maxBandwidth: 0}
+probe: {interval: 1ms}
+devices: [${devices}]
+${extra}`;
+
+describe("livemig run (loopback, real processes)", () => {
+  it("migrates a running virtio guest: completed, no stale pages, a measured service downtime", async () => {
+    const s = file("virtio.yaml", guest("{kind: uniform, workingSet: 8MiB, rate: 4000}", "{kind: virtio}"));
+    const { status, out } = await liveJson(s);
+    expect(status).toBe(0);
+    const r = out.runs[0].result;
+    expect(r.status).toBe("completed");
+    expect(r["stale-pages"]).toBe(0);
+    expect(r.downtime).toBeGreaterThan(0);
+    expect(r["service-downtime"]).toBeGreaterThanOrEqual(1);
+    expect(r["service-downtime"]).toBeLessThan(2000);
+    expect(r.ram.transferred).toBeGreaterThan(24 * 2 ** 20);
+    expect(r.timeline.some((e: { kind: string }) => e.kind === "probe-gap")).toBe(true);
+    expect(r.timeline.filter((e: { kind: string }) => e.kind === "announce")).toHaveLength(5);
+  }, 60_000);
+
+  it("vf-enlightened without DMA tracking loses receive DMA: stale pages, completed-unsafe", async () => {
+    const s = file("enl.yaml", guest("{kind: uniform, workingSet: 8MiB, rate: 2000, rx: {rate: 2kpps, size: 1000B}}", "{kind: vf-enlightened, trackDma: false}"));
+    const { status, out } = await liveJson(s, "--predict");
+    expect(status).toBe(0);
+    const { result, predicted } = out.runs[0];
+    expect(result.status).toBe("completed-unsafe");
+    expect(result["stale-pages"]).toBeGreaterThan(0);
+    expect(result["stale-page-list"].length).toBe(result["stale-pages"]);
+    expect(result.warnings.join("\n")).toMatch(/UNSAFE/);
+    expect(predicted.status).toBe("completed-unsafe"); // --predict: the simulator's result beside it
+  }, 60_000);
+
+  it("vdpa: pinning at-start is inside the downtime, early pinning is not", async () => {
+    const s = file(
+      "vdpa.yaml",
+      `name: live-vdpa
+vm: {memory: 192MiB, used: 48MiB, vcpus: 1, workload: {kind: idle}}
+link: {bandwidth: 500Mbit/s}
+migration: {maxBandwidth: 0}
+probe: {interval: 1ms}
+devices: [{kind: vdpa, queuePairs: 1, pinning: at-start, tracking: device, initStallMs: 50}]
+variants: [{name: early, set: {devices.0.pinning: early}}]
+`,
+    );
+    const { status, out } = await liveJson(s);
+    expect(status).toBe(0);
+    const [atStart, early] = out.runs.map((r: { result: Record<string, never> }) => r.result) as Record<string, any>[];
+    expect(atStart.status).toBe("completed");
+    expect(early.status).toBe("completed");
+    const pinAtStart = atStart["downtime-breakdown"].pinning;
+    const pinEarly = early["downtime-breakdown"].pinning ?? 0;
+    expect(pinAtStart).toBeGreaterThan(20); // touching ~144 MiB of cold pages
+    expect(pinAtStart).toBeGreaterThan(pinEarly + 15);
+    expect(atStart.downtime).toBeGreaterThan(early.downtime);
+  }, 90_000);
+
+  it("fields the live engine cannot honour are an error naming them (exit 2)", async () => {
+    const s = file("tracked.yaml", guest("{kind: idle}", "{kind: vf-tracked}"));
+    const r = await livemig("run", s);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`livemig: ${s}: devices.0.kind: the live engine runs virtio, vf-enlightened, vdpa; "vf-tracked" is simulated only`);
+    const p = file("pin.yaml", guest("{kind: idle}", "{kind: vdpa, pinningMsPerGiB: 10}"));
+    expect((await livemig("run", p)).stderr).toMatch(/devices\.0\.pinningMsPerGiB: the live engine pins for real/);
+  }, 30_000);
+});
+
+describe("refused peers: the source guest keeps running", () => {
+  let dest: ChildProcess;
+  let port = 0;
+  const scenario = () => file("small.yaml", guest("{kind: uniform, workingSet: 4MiB, rate: 1000}", "{kind: virtio}"));
+
+  beforeAll(async () => {
+    const secret = file("a.secret", "the-right-secret\n");
+    dest = spawn("node", ["dist/src/cli/main.js", "dest", "--listen", "127.0.0.1:0", "--secret-file", secret]);
+    port = await new Promise<number>((resolve) => {
+      let out = "";
+      dest.stdout!.on("data", (d) => {
+        out += d;
+        const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+    });
+  });
+  afterAll(() => dest.kill());
+
+  it("a source with the wrong secret is refused; the migration fails and the guest runs on", async () => {
+    const r = await livemig("run", scenario(), "--dest", `127.0.0.1:${port}`, "--secret-file", file("b.secret", "not-the-secret"));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/migration failed: authentication failed/);
+    expect(r.stdout).toMatch(/the source guest kept running: it answered \d+ of \d+ pings/);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+  }, 30_000);
+
+  it("a source speaking another protocol version is refused with both versions named", async () => {
+    const r = await livemig("run", scenario(), "--dest", `127.0.0.1:${port}`, "--secret-file", join(dir, "a.secret"), "--protocol-version", "7");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/the source speaks protocol version 7; this destination speaks version 1/);
+    expect(r.stdout).toMatch(/the source guest kept running/);
+  }, 30_000);
+
+  it("the destination answers garbage and a wrong version with an Error frame, and keeps listening", async () => {
+    const ask = (bytes: Buffer) =>
+      new Promise<Frame[]>((resolve) => {
+        const reader = new FrameReader();
+        const frames: Frame[] = [];
+        const s = connect(port, "127.0.0.1", () => s.write(bytes));
+        s.on("data", (d) => frames.push(...reader.push(d)));
+        s.on("close", () => resolve(frames));
+      });
+    const garbage = await ask(Buffer.from("GET / HTTP/1.0\r\n\r\n"));
+    expect(garbage[0].type).toBe(Command.Error);
+    expect(garbage[0].payload.toString()).toBe("malformed frame: unknown command 0x47");
+    const version = await ask(encodeFrame(Command.Start, 0, startPayload(newNonce(), 9)));
+    expect(version[0].type).toBe(Command.Error);
+    expect(version[0].payload.toString()).toMatch(/the source speaks protocol version 9; this destination speaks version 1/);
+  }, 30_000);
+
+  it("a destination that answers garbage is refused; the source guest runs on", async () => {
+    const fake = createServer((s) => s.on("data", () => s.write("HTTP/1.1 400 Bad Request\r\n\r\n")));
+    await new Promise<void>((r) => fake.listen(0, "127.0.0.1", () => r()));
+    const fakePort = (fake.address() as AddressInfo).port;
+    const r = await livemig("run", scenario(), "--dest", `127.0.0.1:${fakePort}`, "--secret-file", join(dir, "a.secret"));
+    fake.close();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/migration failed: malformed frame: unknown command 0x48 \(from destination 127\.0\.0\.1:\d+\)/);
+    expect(r.stdout).toMatch(/the source guest kept running/);
+  }, 30_000);
+});

@@ -12,6 +12,12 @@ import { registerRun } from "./run.js";
 import { registerQemu } from "./qemu.js";
 import { registerServe } from "./serve.js";
 
+// A reader that goes away (`livemig ... | head`) ends the command quietly, not with a stack trace.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+  throw e;
+});
+
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 const program = new Command("livemig")

@@ -4,12 +4,10 @@
 // simulation, plus what was measured for real: the prober's gaps and the page comparison.
 
 import { migrate } from "../core/controller.js";
-import { costValues } from "../core/costs.js";
 import type { Device } from "../core/device.js";
-import { qemuDefaults, type MigrationParams } from "../core/params.js";
 import { buildResult, type MigrationResult } from "../core/result.js";
-import { strategies } from "../core/strategies/index.js";
 import { Timeline } from "../core/timeline.js";
+import { createDevices, migrationParams } from "../scenario/assemble.js";
 import type { Scenario } from "../scenario/schema.js";
 import type { WorkloadSpec } from "../sim/workload.js";
 import { WallClock } from "./clock.js";
@@ -46,10 +44,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
   const pageCount = Math.floor(vm.memory / pageSize);
   const layout = nicLayout(pageCount);
   const vmShape = { ramBytes: pageCount * pageSize, pageSize, vcpus: vm.vcpus };
-  const devices: Device[] = scenario.devices.map((entry) => {
-    const strategy = strategies[entry.kind];
-    return strategy.create(entry.options, costValues(strategy.costs, entry.costs), vmShape);
-  });
+  const devices: Device[] = createDevices(scenario, vmShape);
   const w = vm.workload;
   // The working set stays below the NIC's region: the driver's buffers are not the workload's.
   const workload: WorkloadSpec =
@@ -143,17 +138,6 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
   } finally {
     for (const f of cleanup.reverse()) await f();
   }
-}
-
-function migrationParams(scenario: Scenario): MigrationParams {
-  const m = scenario.migration;
-  return {
-    ...qemuDefaults,
-    downtimeLimitMs: m.downtimeLimit,
-    maxBandwidth: m.maxBandwidth,
-    autoConverge: m.autoConverge,
-    giveUp: { passes: m.giveUp.passes, timeMs: m.giveUp.time },
-  };
 }
 
 /** A migration that failed before (or outside) the controller: setup, then failed with the reason. */

@@ -1,11 +1,9 @@
 // The simulator: the controller on a virtual clock, with guest RAM, NIC and link models.
 
 import { migrate } from "../core/controller.js";
-import { costValues } from "../core/costs.js";
 import type { Device } from "../core/device.js";
-import { qemuDefaults, type MigrationParams } from "../core/params.js";
 import { buildResult, type MigrationResult } from "../core/result.js";
-import { strategies } from "../core/strategies/index.js";
+import { createDevices, migrationParams } from "../scenario/assemble.js";
 import type { Scenario } from "../scenario/schema.js";
 import { VirtualClock } from "./clock.js";
 import { SimLink } from "./link.js";
@@ -52,10 +50,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
   const pageCount = Math.floor(vm.memory / pageSize);
   const clock = new VirtualClock();
   const vmShape = { ramBytes: pageCount * pageSize, pageSize, vcpus: vm.vcpus };
-  const devices: Device[] = scenario.devices.map((entry) => {
-    const strategy = strategies[entry.kind];
-    return strategy.create(entry.options, costValues(strategy.costs, entry.costs), vmShape);
-  });
+  const devices: Device[] = createDevices(scenario, vmShape);
   const profile = options.profile;
   if (profile && (profile.setupMs || profile.switchoverMs)) devices.push(machineCosts(profile.setupMs ?? 0, profile.switchoverMs ?? 0));
   const w = vm.workload;
@@ -85,14 +80,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     rx,
     memoryReadBytesPerSecond: profile?.pageReadBytesPerSecond ?? coreMemoryBytesPerSecond,
   });
-  const m = scenario.migration;
-  const params: MigrationParams = {
-    ...qemuDefaults,
-    downtimeLimitMs: m.downtimeLimit,
-    maxBandwidth: m.maxBandwidth,
-    autoConverge: m.autoConverge,
-    giveUp: { passes: m.giveUp.passes, timeMs: m.giveUp.time },
-  };
+  const params = migrationParams(scenario);
   const copy = profile?.copyBytesPerSecond;
   const bandwidth = copy !== undefined && copy > 0 ? Math.min(scenario.link.bandwidth, copy) : scenario.link.bandwidth;
   const channel = new SimLink(clock, { bandwidth, latencyMs: scenario.link.latency });

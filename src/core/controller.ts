@@ -247,10 +247,11 @@ class Run {
     let bytes = 0;
     let zero = 0;
     let wrapped = false;
-    // In runs of up to 32 pages: the overshoot past maxBytes is at most 31 pages, and the
-    // window's accounting carries it, as QEMU's rate limit does.
+    // Each run takes as many pages as fit the rest of maxBytes even if none is zero, so
+    // a slice overshoots by less than one page (the window's accounting carries that).
     while (bytes < maxBytes && n < pages.length) {
-      const got = bitmap.collect(this.cursor, pages, n, Math.min(32, pages.length - n));
+      const fit = Math.max(1, Math.floor((maxBytes - bytes) / normalCost));
+      const got = bitmap.collect(this.cursor, pages, n, Math.min(fit, pages.length - n));
       this.cursor = bitmap.collectEnd;
       if (got === 0) {
         if (wrapped || bitmap.count === 0) break;

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
 import type { MigrationResult } from "../core/result.js";
 import { listenDestination } from "../live/destination.js";
-import { runLive } from "../live/migration.js";
+import { runLive, type LinkEmulation } from "../live/migration.js";
 import { liveProblems } from "../live/support.js";
 import { ScenarioError } from "../scenario/load.js";
 import { simulate } from "../sim/simulate.js";
@@ -27,6 +27,9 @@ function parseAddress(option: string, allowAnyPort: boolean) {
   };
 }
 
+/** Both commands take the shared secret the same way: a file of text, trimmed, at least 8 characters. */
+const secretFileHelp = "file holding the secret shared by source and destination (text, trimmed, at least 8 characters)";
+
 function readSecretFile(file: string): Buffer {
   let text: string;
   try {
@@ -46,6 +49,14 @@ interface RunOptions {
   secretFile?: string;
   seed?: number;
   protocolVersion?: number;
+  emulateLink: LinkEmulation;
+}
+
+const linkEmulations: LinkEmulation[] = ["both", "bandwidth", "latency", "none"];
+
+function parseEmulation(value: string): LinkEmulation {
+  if (!(linkEmulations as string[]).includes(value)) throw new UsageError(`--emulate-link: expected one of ${linkEmulations.join(", ")}, got "${value}"`);
+  return value as LinkEmulation;
 }
 
 export function registerRun(program: Command): void {
@@ -56,14 +67,21 @@ export function registerRun(program: Command): void {
     .option("--json", "print one JSON object: {scenario, runs: [{variant, result}]} (and predicted with --predict)")
     .option("--predict", "also simulate the scenario and print measured and predicted side by side")
     .option("--dest <host:port>", "a destination started with `livemig dest` (needs --secret-file)", parseAddress("--dest", false))
-    .option("--secret-file <file>", "the secret shared with the destination")
+    .option("--secret-file <file>", `with --dest: ${secretFileHelp}`)
+    .option(
+      "--emulate-link <which>",
+      "which of the scenario's link.bandwidth and link.latency the sender emulates: both, bandwidth, latency, none (when the network between the hosts is the link, e.g. tc-shaped)",
+      parseEmulation,
+      "both",
+    )
     .option("--seed <n>", "seed for the workload (overrides the file's)", parseSeed)
     .addOption(new Option("--protocol-version <n>", "speak another protocol version (tests the refusal)").argParser(Number).hideHelp())
     .action(async (file: string, opts: RunOptions) => {
       const runs = readScenarioFile(file);
       const problems = runs.flatMap((r) => liveProblems(r.scenario, r.variant === "base" ? "" : ` (variant "${r.variant}")`));
       if (problems.length > 0) throw new ScenarioError([...new Set(problems)].map((p) => `${file}: ${p}`));
-      if (opts.dest && !opts.secretFile) throw new UsageError("--dest: needs --secret-file with the destination's shared secret");
+      if (opts.dest && !opts.secretFile) throw new UsageError("--dest: needs --secret-file FILE, the secret the destination was started with");
+      if (!opts.dest && opts.secretFile) throw new UsageError("--secret-file: only with --dest (a loopback run starts its own destination with a fresh secret)");
       const secret = opts.secretFile ? readSecretFile(opts.secretFile) : undefined;
       const tty = process.stderr.isTTY;
       const measured: NamedResult[] = [];
@@ -76,6 +94,7 @@ export function registerRun(program: Command): void {
           secret,
           seed: opts.seed,
           protocolVersion: opts.protocolVersion,
+          emulateLink: opts.emulateLink,
           onProgress: tty
             ? (p) => process.stderr.write(`\r\x1b[Krunning ${label} live: pass ${p.pass}, ${(p.remainingBytes / 2 ** 20).toFixed(1)} MiB remaining, ${(p.bandwidth / 2 ** 20).toFixed(0)} MiB/s`)
             : undefined,
@@ -92,9 +111,10 @@ export function registerRun(program: Command): void {
     .command("dest")
     .description("the destination of `livemig run --dest`: receives migrations and runs the guest")
     .requiredOption("--listen <host:port>", "address to listen on (port 0: any free port)", parseAddress("--listen", true))
-    .requiredOption("--secret-file <file>", "the secret shared with the source")
+    .option("--secret-file <file>", secretFileHelp)
     .option("--once", "exit after the first source")
-    .action(async (opts: { listen: Address; secretFile: string; once?: boolean }) => {
+    .action(async (opts: { listen: Address; secretFile?: string; once?: boolean }) => {
+      if (!opts.secretFile) throw new UsageError("--secret-file: needs FILE, the secret the source will give to `livemig run --dest`");
       const secret = readSecretFile(opts.secretFile);
       let dest;
       try {

@@ -173,7 +173,6 @@ function expectState(state: ReceiverState, wanted: ReceiverState, f: Frame): voi
 /** The guest being received: its RAM (with a running hash per page), vCPUs and NIC. */
 class Incoming {
   readonly hashes: Uint32Array;
-  private readonly timers: NodeJS.Timeout[] = [];
 
   private constructor(
     readonly guest: Guest,
@@ -217,14 +216,13 @@ class Incoming {
     }
   }
 
-  /** qemu_announce_self, on the destination once the guest runs: a RARP per round. */
+  /** qemu_announce_self, on the destination once the guest runs: a RARP per round (timed by the NIC's thread). */
   announce(a: AnnounceParams): void {
-    for (const delay of announceSchedule(a)) this.timers.push(setTimeout(() => this.nic.announce(), delay));
+    this.nic.announce(announceSchedule(a));
   }
 
   async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    this.nic.close();
+    await this.nic.close();
     await this.guest.shutdown();
   }
 }

@@ -18,15 +18,26 @@ export interface LiveDeviceParts {
 
 export function liveDevice(inner: Device, parts: LiveDeviceParts): Device {
   const { guest, nic, session } = parts;
+  // The NIC's thread reads the strategy's dmaLogged() from a register: refreshed whenever the
+  // strategy may have changed its mind (an event it adds, a network change, a hook's end).
   const onEvent = (e: TimelineEvent) => {
+    nic.syncDmaLogged();
     if (e.kind === "nic-suspend") nic.suspend();
     else if (e.kind === "nic-ready") session.post(Command.NicStart);
+  };
+  const after = <A extends unknown[]>(hook: (...a: A) => Promise<void>) => async (...a: A) => {
+    try {
+      await hook(...a);
+    } finally {
+      nic.syncDmaLogged();
+    }
   };
   const live = (ctx: DeviceContext): DeviceContext => ({
     ...ctx,
     timeline: tap(ctx.timeline, onEvent),
     net(state, reason) {
       ctx.net(state, reason);
+      nic.syncDmaLogged();
       if (!guest.vcpusRunning) return;
       if (state === "down") nic.linkDown();
       else if (nic.state === "link-down") nic.run();
@@ -45,12 +56,12 @@ export function liveDevice(inner: Device, parts: LiveDeviceParts): Device {
       if (nic.state !== "running") nic.run();
     },
   };
-  if (inner.setup) wrapped.setup = (ctx) => inner.setup!(live(ctx));
-  if (inner.sync) wrapped.sync = (ctx, bitmap, final) => inner.sync!(live(ctx), bitmap, final);
-  if (inner.stop) wrapped.stop = (ctx) => inner.stop!(live(ctx));
-  if (inner.load) wrapped.load = (ctx) => inner.load!(live(ctx));
-  if (inner.start) wrapped.start = (ctx) => inner.start!(live(ctx));
-  if (inner.afterResume) wrapped.afterResume = (ctx) => inner.afterResume!(live(ctx));
+  if (inner.setup) wrapped.setup = after((ctx) => inner.setup!(live(ctx)));
+  if (inner.sync) wrapped.sync = after((ctx, bitmap, final) => inner.sync!(live(ctx), bitmap, final));
+  if (inner.stop) wrapped.stop = after((ctx) => inner.stop!(live(ctx)));
+  if (inner.load) wrapped.load = after((ctx) => inner.load!(live(ctx)));
+  if (inner.start) wrapped.start = after((ctx) => inner.start!(live(ctx)));
+  if (inner.afterResume) wrapped.afterResume = after((ctx) => inner.afterResume!(live(ctx)));
   return wrapped;
 }
 

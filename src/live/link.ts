@@ -7,13 +7,16 @@ import type { Socket } from "node:net";
 
 /** Lateness of the timers the sender may make up for with a short burst (ms). */
 const burstMs = 2;
-/** Bytes the socket may hold before the sender waits for it to drain. */
+/** Bytes the delay line and the socket may hold together before the sender waits for them. */
 const socketHighWater = 4 << 20;
 
 export class ShapedLink {
   private nextFree = 0;
   private readonly delayLine: { at: number; bytes: Buffer }[] = [];
+  private delayedBytes = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Senders waiting for the delay line and the socket to go below the high-water mark. */
+  private waiters: (() => void)[] = [];
 
   constructor(
     private readonly socket: Socket,
@@ -32,21 +35,26 @@ export class ShapedLink {
     }
     if (this.latencyMs > 0) {
       this.delayLine.push({ at: Math.max(start, now) + this.latencyMs, bytes });
+      this.delayedBytes += bytes.length;
       this.pump();
     } else {
       this.socket.write(bytes);
     }
     const wait = this.nextFree - performance.now();
     if (wait > 0.5) await new Promise((r) => setTimeout(r, wait));
-    if (this.socket.writableLength > socketHighWater && !this.socket.destroyed) {
+    // Back-pressure from whatever is slower than the bucket (the machine, or a network that
+    // is itself shaped): bytes in the delay line count as well as those in the socket.
+    while (this.delayedBytes + this.socket.writableLength > socketHighWater && !this.socket.destroyed) {
       await new Promise<void>((resolve) => {
         const done = () => {
           this.socket.off("drain", done);
           this.socket.off("close", done);
+          this.waiters = this.waiters.filter((w) => w !== done);
           resolve();
         };
         this.socket.on("drain", done);
         this.socket.on("close", done);
+        if (this.delayedBytes > 0) this.waiters.push(done);
       });
     }
   }
@@ -54,7 +62,14 @@ export class ShapedLink {
   private pump(): void {
     if (this.timer) return;
     const now = performance.now();
-    while (this.delayLine.length > 0 && this.delayLine[0].at <= now) this.socket.write(this.delayLine.shift()!.bytes);
+    let moved = false;
+    while (this.delayLine.length > 0 && this.delayLine[0].at <= now) {
+      const { bytes } = this.delayLine.shift()!;
+      this.delayedBytes -= bytes.length;
+      this.socket.write(bytes);
+      moved = true;
+    }
+    if (moved) for (const w of [...this.waiters]) w();
     if (this.delayLine.length > 0) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -66,5 +81,6 @@ export class ShapedLink {
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    for (const w of [...this.waiters]) w();
   }
 }

@@ -29,7 +29,14 @@ export interface LiveRunOptions {
   onProgress?: (p: { pass: number; remainingBytes: number; bandwidth: number; t: number }) => void;
   /** For tests of the refusal path: speak another protocol version. */
   protocolVersion?: number;
+  /**
+   * Which of the scenario's link properties the sender emulates (token bucket, delay line).
+   * Default both; across hosts whose network is itself the link (tc-shaped), fewer or none.
+   */
+  emulateLink?: LinkEmulation;
 }
+
+export type LinkEmulation = "both" | "bandwidth" | "latency" | "none";
 
 export const guestMac = "52:54:00:12:34:56";
 /** The guest runs (writing, answering pings) this long before the migration starts. */
@@ -80,7 +87,12 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
     let session: SourceSession | undefined;
     let ram: LiveGuestRam | undefined;
     try {
-      session = await SourceSession.open(o.dest ?? local!.address, o.secret ?? local!.secret, { bandwidth: scenario.link.bandwidth, latencyMs: scenario.link.latency }, o.protocolVersion);
+      const emulate = o.emulateLink ?? "both";
+      const shape = {
+        bandwidth: emulate === "both" || emulate === "bandwidth" ? scenario.link.bandwidth : Infinity,
+        latencyMs: emulate === "both" || emulate === "latency" ? scenario.link.latency : 0,
+      };
+      session = await SourceSession.open(o.dest ?? local!.address, o.secret ?? local!.secret, shape, o.protocolVersion);
       const switchHost = o.dest ? (session.conn.socket.localAddress ?? "127.0.0.1").replace(/^::ffff:/, "") : "127.0.0.1";
       await session.config({ pageCount, vcpus: vm.vcpus, workload, seed, mac: guestMac, switch: { host: switchHost, port: fabric.port } });
       const hasher = new RamHasher(guest);
@@ -123,10 +135,21 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       await session.end();
     }
     const { record } = await fabric.stopProbe();
+    let resumedAnswers: { sent: number; answered: number } | undefined;
     if (status === "failed") liveness = answered(record, restoredAt, clock.now());
-    else addProbeGaps(timeline, record, start, end);
+    else {
+      addProbeGaps(timeline, record, start, end);
+      const resumed = timeline.last("vm-resume")?.t;
+      // The controller ends after the announce rounds (800 ms): time enough to be answered.
+      if (resumed !== undefined) resumedAnswers = answered(record, resumed, end);
+    }
 
     const result = buildResult(timeline, { ramBytes: vmShape.ramBytes, pageSize, probeIntervalMs: probeInterval });
+    if (resumedAnswers && resumedAnswers.sent > 0 && resumedAnswers.answered === 0) {
+      result.warnings.push(
+        `the guest answered none of ${resumedAnswers.sent} pings after it resumed at the destination: can the destination reach the guest network's switch (UDP port ${fabric.port} on this host)?`,
+      );
+    }
     if (liveness) {
       result.warnings.push(
         liveness.answered > 0

@@ -1,16 +1,16 @@
-// The emulated NIC, in the hypervisor process. It is attached to the guest network's switch
-// by a UDP socket; received frames are written by "DMA" into the driver's receive buffers
-// in guest RAM, which reaches the dirty log only when the strategy tracks DMA. Frames the
-// driver queues on the transmit ring go out when it rings the doorbell.
+// The emulated NIC, as the hypervisor drives it. Its data path (receive by DMA into guest
+// RAM, transmit from the driver's ring) runs in a thread of its own, nic-worker.ts; this
+// handle shares with it a block of registers (state, DMA logging, ring positions, counters)
+// and tells it what to announce.
 //
 // States: `running` moves frames; `link-down` (a strategy's "network down", e.g. the
 // restart into shadow virtqueues) and `suspended` (stopped for the switch-over) drop what
-// arrives, and hold what is to be sent until the NIC runs again.
+// arrives, and hold what is to be sent until the NIC runs again. Leaving `running` returns
+// only once no DMA is in flight (see nic-worker.ts), so a suspend is as final as QEMU's.
 
-import { createSocket, type Socket } from "node:dgram";
-import { frameType, rarpFrame } from "./frame.js";
+import { Worker } from "node:worker_threads";
 import type { Guest } from "./guest/guest.js";
-import { bufferBytes, bufferOffset, lensWord, pageSize, rxEntries, txEntries, wordsPerPage } from "./guest/layout.js";
+import { ctl } from "./guest/layout.js";
 
 export interface NicOptions {
   mac: Uint8Array;
@@ -27,126 +27,126 @@ export interface NicDeviceState {
   txNext: number;
 }
 
+/** The shared registers (an Int32Array), by index. */
+export const nicReg = {
+  state: 0,
+  /** 1 while the NIC's thread touches guest RAM */
+  busy: 1,
+  /** 1 while its DMA writes are to be marked in the dirty log */
+  dmaLogged: 2,
+  rxNext: 3,
+  txNext: 4,
+  rx: 5,
+  rxDropped: 6,
+  rxUnlogged: 7,
+  tx: 8,
+} as const;
+const regCount = 16;
+export const nicRun = { suspended: 0, running: 1, linkDown: 2 } as const;
+const stateNames: NicState[] = ["suspended", "running", "link-down"];
+
+export interface NicWorkerData {
+  ram: SharedArrayBuffer;
+  log: SharedArrayBuffer;
+  ctl: SharedArrayBuffer;
+  regs: SharedArrayBuffer;
+  pageCount: number;
+  mac: Uint8Array;
+  switchAddress: { host: string; port: number };
+}
+
+export type NicCommand = { cmd: "announce"; delays: number[] };
+
+/** How long leaving `running` may wait for a DMA in flight before the NIC is declared hung. */
+const quiesceTimeoutMs = 2000;
+
 export class Nic {
-  state: NicState = "suspended";
-  readonly stats = { rx: 0, rxDropped: 0, rxUnlogged: 0, tx: 0 };
-  private socket: Socket | undefined;
-  private rxNext = 0;
-  private txNext = 0;
-  /** Frames to send once the NIC runs (announcements made while the link is down). */
-  private held: Uint8Array[] = [];
+  private readonly regs = new Int32Array(new SharedArrayBuffer(regCount * 4));
+  private worker: Worker | undefined;
 
   constructor(
     private readonly guest: Guest,
     private readonly o: NicOptions,
-  ) {
-    guest.onKick(() => this.transmit());
+  ) {}
+
+  /** Starts the NIC's thread (suspended) and binds its socket. */
+  async open(): Promise<void> {
+    this.syncDmaLogged();
+    const data: NicWorkerData = {
+      ram: this.guest.ram,
+      log: this.guest.log.buffer as SharedArrayBuffer,
+      ctl: this.guest.control.buffer as SharedArrayBuffer,
+      regs: this.regs.buffer as SharedArrayBuffer,
+      pageCount: this.guest.pageCount,
+      mac: this.o.mac,
+      switchAddress: this.o.switchAddress,
+    };
+    const worker = new Worker(new URL("./nic-worker.js", import.meta.url), { workerData: data });
+    await new Promise<void>((resolve, reject) => {
+      worker.once("error", reject);
+      worker.once("message", () => resolve());
+    });
+    this.worker = worker;
   }
 
-  async open(): Promise<void> {
-    const socket = createSocket("udp4");
-    socket.on("message", (m) => this.receive(new Uint8Array(m.buffer, m.byteOffset, m.length)));
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind(0, undefined, () => resolve());
-    });
-    socket.on("error", () => undefined); // a send to a vanished switch is a lost frame
-    this.socket = socket;
+  get state(): NicState {
+    return stateNames[Atomics.load(this.regs, nicReg.state)];
+  }
+
+  get stats(): { rx: number; rxDropped: number; rxUnlogged: number; tx: number } {
+    const r = (i: number) => Atomics.load(this.regs, i);
+    return { rx: r(nicReg.rx), rxDropped: r(nicReg.rxDropped), rxUnlogged: r(nicReg.rxUnlogged), tx: r(nicReg.tx) };
+  }
+
+  /** Re-reads the strategy's `dmaLogged` into the register the NIC's thread checks per write. */
+  syncDmaLogged(): void {
+    Atomics.store(this.regs, nicReg.dmaLogged, this.o.dmaLogged() ? 1 : 0);
   }
 
   /** Starts (or restarts) moving frames: first whatever the driver queued meanwhile. */
   run(): void {
-    this.state = "running";
-    const held = this.held;
-    this.held = [];
-    for (const f of held) this.send(f);
-    this.transmit();
+    this.syncDmaLogged();
+    Atomics.store(this.regs, nicReg.state, nicRun.running);
+    Atomics.add(this.guest.control, ctl.doorbell, 1);
+    Atomics.notify(this.guest.control, ctl.doorbell);
   }
 
   suspend(): void {
-    this.state = "suspended";
+    Atomics.store(this.regs, nicReg.state, nicRun.suspended);
+    this.quiesce();
   }
 
   linkDown(): void {
-    if (this.state === "running") this.state = "link-down";
+    if (Atomics.compareExchange(this.regs, nicReg.state, nicRun.running, nicRun.linkDown) === nicRun.running) this.quiesce();
   }
 
-  /** qemu_announce_self: a broadcast RARP from the guest's MAC, so the switch learns its port. */
-  announce(): void {
-    const f = rarpFrame(this.o.mac);
-    if (this.state === "running") this.send(f);
-    else this.held.push(f);
+  /** qemu_announce_self: a broadcast RARP from the guest's MAC after each delay (ms from now). */
+  announce(delays: number[] = [0]): void {
+    this.worker?.postMessage({ cmd: "announce", delays } satisfies NicCommand);
   }
 
   saveState(): NicDeviceState {
-    return { rxNext: this.rxNext, txNext: this.txNext };
+    return { rxNext: Atomics.load(this.regs, nicReg.rxNext), txNext: Atomics.load(this.regs, nicReg.txNext) };
   }
 
   loadState(s: NicDeviceState): void {
-    this.rxNext = s.rxNext | 0;
-    this.txNext = s.txNext | 0;
+    Atomics.store(this.regs, nicReg.rxNext, s.rxNext | 0);
+    Atomics.store(this.regs, nicReg.txNext, s.txNext | 0);
   }
 
-  close(): void {
-    this.socket?.close();
-    this.socket = undefined;
+  async close(): Promise<void> {
+    Atomics.store(this.regs, nicReg.state, nicRun.suspended);
+    const w = this.worker;
+    this.worker = undefined;
+    await w?.terminate();
   }
 
-  private dma(page: number): void {
-    if (this.o.dmaLogged()) this.guest.markDirty(page);
-  }
-
-  private receive(frame: Uint8Array): void {
-    if (this.state !== "running" || frame.length > bufferBytes || frameType(frame) < 0) {
-      this.stats.rxDropped++;
-      return;
+  /** Waits until the NIC's thread is not touching guest RAM (it will not start again). */
+  private quiesce(): void {
+    const deadline = performance.now() + quiesceTimeoutMs;
+    while (Atomics.load(this.regs, nicReg.busy) !== 0) {
+      if (performance.now() > deadline) throw new Error(`the NIC did not quiesce within ${quiesceTimeoutMs} ms`);
+      Atomics.wait(this.regs, nicReg.busy, 1, 5);
     }
-    const { words, bytes, nic } = this.guest;
-    const availWord = nic.rxAvailPage * wordsPerPage;
-    if (((this.rxNext - Atomics.load(words, availWord)) | 0) >= 0) {
-      this.stats.rxDropped++; // no buffer posted
-      return;
-    }
-    const slot = (this.rxNext >>> 0) % rxEntries;
-    const at = bufferOffset(nic.rxBufferPage, slot);
-    bytes.set(frame, at);
-    this.dma(Math.floor(at / pageSize));
-    const used = nic.rxUsedPage * wordsPerPage;
-    words[used + lensWord + slot] = frame.length;
-    this.rxNext = (this.rxNext + 1) | 0;
-    Atomics.store(words, used, this.rxNext);
-    this.dma(nic.rxUsedPage);
-    if (!this.o.dmaLogged()) this.stats.rxUnlogged++;
-    this.stats.rx++;
-    this.guest.interrupt();
-  }
-
-  private transmit(): void {
-    if (this.state !== "running") return;
-    const { words, bytes, nic } = this.guest;
-    const availWord = nic.txAvailPage * wordsPerPage;
-    const avail = Atomics.load(words, availWord);
-    let pending = (avail - this.txNext) | 0;
-    if (pending < 0 || pending > txEntries) pending = 0; // a ring that cannot be: send nothing
-    for (; pending > 0; pending--) {
-      const slot = (this.txNext >>> 0) % txEntries;
-      const len = words[availWord + lensWord + slot];
-      if (len >= 14 && len <= bufferBytes) {
-        const at = bufferOffset(nic.txBufferPage, slot);
-        this.send(bytes.slice(at, at + len));
-      }
-      this.txNext = (this.txNext + 1) | 0;
-    }
-    const used = nic.txUsedPage * wordsPerPage;
-    if (Atomics.load(words, used) !== this.txNext) {
-      Atomics.store(words, used, this.txNext);
-      this.dma(nic.txUsedPage);
-    }
-  }
-
-  private send(frame: Uint8Array): void {
-    if (!this.socket) return;
-    this.stats.tx++;
-    this.socket.send(frame, this.o.switchAddress.port, this.o.switchAddress.host);
   }
 }

@@ -5,7 +5,7 @@ import type { Scenario } from "../scenario/schema.js";
 import { maxGuestPages } from "./guest-config.js";
 import { bufferBytes, maxVcpus, minPages, pageSize } from "./guest/layout.js";
 
-export const liveStrategies = ["virtio", "vf-enlightened", "vdpa"];
+export const liveStrategies = ["virtio", "vf-enlightened", "vf-tracked", "vf-failover", "vdpa"];
 /** Page writes per second the vCPU threads sustain on a small machine. */
 export const maxWriteRate = 2_000_000;
 /** Receive frames per second the traffic thread and the NIC sustain. */

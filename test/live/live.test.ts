@@ -100,13 +100,59 @@ variants: [{name: early, set: {devices.0.pinning: early}}]
     expect(atStart.downtime).toBeGreaterThan(early.downtime);
   }, 90_000);
 
+  it("vf-failover: link down at setup, the standby path is dirty-logged, hot-plug after resume; vf-tracked logs DMA", async () => {
+    const rx = "{kind: uniform, workingSet: 8MiB, rate: 2000, rx: {rate: 3kpps, size: 1000B}}";
+    const fo = file("failover.yaml", guest(rx, "{kind: vf-failover, unplugMs: 400, hotplugMs: 100, driverProbeMs: 50, linkUpMs: 50}"));
+    const tr = file("tracked.yaml", guest(rx, "{kind: vf-tracked}", "variants: [{name: untracked, set: {devices.0.trackDma: false}}]"));
+    const [f, t] = await Promise.all([liveJson(fo), liveJson(tr)]);
+    expect(f.status).toBe(0);
+    const r = f.out.runs[0].result;
+    expect(r.status).toBe("completed");
+    expect(r["stale-pages"]).toBe(0); // the standby path's DMA reached the dirty log
+    expect(r["setup-time"]).toBeGreaterThanOrEqual(400); // wait-unplug
+    type Ev = { kind: string; t: number; end?: number; state?: string; name?: string };
+    const tl = r.timeline as Ev[];
+    expect(tl.filter((e) => e.kind === "net").map((e) => e.state)).toEqual(["down", "degraded", "up"]);
+    const down = tl.find((e) => e.kind === "net")!.t;
+    const setupDone = tl.find((e) => e.kind === "setup-done")!.t;
+    // The NIC's link was down while net_failover switched to the standby: the prober saw it.
+    expect(tl.some((e) => e.kind === "probe-gap" && e.t >= down - 2 && e.t < setupDone)).toBe(true);
+    const resume = tl.find((e) => e.kind === "vm-resume")!.t;
+    expect(tl.find((e) => e.kind === "span" && e.name === "VF hot-plug")!.t).toBeGreaterThanOrEqual(resume);
+
+    expect(t.status).toBe(0);
+    const [tracked, untracked] = t.out.runs.map((x: { result: Record<string, never> }) => x.result) as Record<string, any>[];
+    expect(tracked.status).toBe("completed");
+    expect(tracked["stale-pages"]).toBe(0);
+    expect(untracked.status).toBe("completed-unsafe");
+    expect(untracked["stale-pages"]).toBeGreaterThan(0);
+  }, 60_000);
+
   it("fields the live engine cannot honour are an error naming them (exit 2)", async () => {
-    const s = file("tracked.yaml", guest("{kind: idle}", "{kind: vf-tracked}"));
+    const s = file("vf.yaml", guest("{kind: idle}", "{kind: vf, force: true}"));
     const r = await livemig("run", s);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe(`livemig: ${s}: devices.0.kind: the live engine runs virtio, vf-enlightened, vdpa; "vf-tracked" is simulated only`);
+    expect(r.stderr.trim()).toBe(`livemig: ${s}: devices.0.kind: the live engine runs virtio, vf-enlightened, vf-tracked, vf-failover, vdpa; "vf" is simulated only`);
     const p = file("pin.yaml", guest("{kind: idle}", "{kind: vdpa, pinningMsPerGiB: 10}"));
     expect((await livemig("run", p)).stderr).toMatch(/devices\.0\.pinningMsPerGiB: the live engine pins for real/);
+  }, 30_000);
+
+  it("run and dest take the shared secret the same way; misuse is one line, exit 2", async () => {
+    const s = file("opts.yaml", guest("{kind: idle}", "{kind: virtio}"));
+    const short = file("short.secret", "abc\n");
+    const cases: [string[], string][] = [
+      [["dest", "--listen", "127.0.0.1:0"], "livemig: --secret-file: needs FILE, the secret the source will give to `livemig run --dest`"],
+      [["run", s, "--dest", "127.0.0.1:4444"], "livemig: --dest: needs --secret-file FILE, the secret the destination was started with"],
+      [["run", s, "--secret-file", short], "livemig: --secret-file: only with --dest (a loopback run starts its own destination with a fresh secret)"],
+      [["run", s, "--dest", "127.0.0.1:4444", "--secret-file", short], `livemig: --secret-file ${short}: expected a shared secret of at least 8 characters`],
+      [["dest", "--listen", "127.0.0.1:0", "--secret-file", short], `livemig: --secret-file ${short}: expected a shared secret of at least 8 characters`],
+      [["run", s, "--emulate-link", "tc"], 'livemig: --emulate-link: expected one of both, bandwidth, latency, none, got "tc"'],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => livemig(...args)));
+    runs.forEach((r, i) => {
+      expect(r.stderr.trim()).toBe(cases[i][1]);
+      expect(r.status).toBe(2);
+    });
   }, 30_000);
 });
 

@@ -1,6 +1,8 @@
 // The emulated guest: RAM as a SharedArrayBuffer, a shared dirty log, and vCPU threads.
 // The hypervisor side (this class) stops and resumes them for real, throttles them, reads
-// and clears the dirty log, and raises the NIC's interrupt on vCPU 0.
+// and clears the dirty log. The NIC (its own thread, nic-worker.ts) shares the RAM, the dirty
+// log and the control words: it raises its interrupt by waking vCPU 0, and the driver rings
+// its doorbell there.
 
 import { Worker } from "node:worker_threads";
 import { PageBitmap } from "../../core/bitmap.js";
@@ -32,11 +34,12 @@ export class Guest {
   /** The same memory as a Buffer, for memcmp and copies. */
   readonly buffer: Buffer;
   readonly nic: NicLayout;
-  private readonly log: Int32Array;
-  private readonly control: Int32Array;
+  /** One bit per page, set by whoever writes it (vCPUs; the NIC when its DMA is logged). */
+  readonly log: Int32Array;
+  /** The control words (layout.ts `ctl`), shared with the vCPU and NIC threads. */
+  readonly control: Int32Array;
   private readonly scratch: PageBitmap;
   private readonly workers: Worker[] = [];
-  private kickHandler: () => void = () => undefined;
   private running: boolean;
 
   private constructor(readonly options: GuestOptions) {
@@ -78,7 +81,7 @@ export class Guest {
       ready.push(
         new Promise((resolve, reject) => {
           worker.once("error", reject);
-          worker.on("message", (m) => (m === "ready" ? resolve() : m === "kick" ? this.kickHandler() : undefined));
+          worker.on("message", (m) => (m === "ready" ? resolve() : undefined));
         }),
       );
       this.workers.push(worker);
@@ -88,16 +91,6 @@ export class Guest {
 
   get vcpusRunning(): boolean {
     return this.running;
-  }
-
-  /** The driver's doorbell (a vCPU wrote the transmit ring). */
-  onKick(handler: () => void): void {
-    this.kickHandler = handler;
-  }
-
-  /** The NIC's interrupt: wakes vCPU 0, which runs the driver. */
-  interrupt(): void {
-    this.wake(0);
   }
 
   private wake(vcpu: number): void {
@@ -137,11 +130,6 @@ export class Guest {
   setThrottle(fraction: number): void {
     Atomics.store(this.control, ctl.throttlePpm, Math.round(fraction * 1e6));
     this.wakeAll();
-  }
-
-  /** Marks a page written by the hypervisor (the NIC's DMA when the strategy tracks it). */
-  markDirty(page: number): void {
-    Atomics.or(this.log, page >>> 5, 1 << (page & 31));
   }
 
   clearDirtyLog(): void {

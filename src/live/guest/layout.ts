@@ -14,6 +14,8 @@ export const ctl = {
   throttlePpm: 1,
   /** vCPUs parked after a stop request */
   parked: 2,
+  /** the NIC's doorbell: the driver bumps and notifies it when it queued frames to send */
+  doorbell: 3,
   /** vCPU i waits on word wake + i: anyone needing its attention bumps and notifies it */
   wake: 8,
 } as const;

@@ -165,3 +165,40 @@ link: {bandwidth: 10Gbit/s}
     expect(await dirty("zipf")).toBeLessThan((await dirty("uniform")) * 0.8);
   });
 });
+
+describe("a stream that breaks", () => {
+  it("ends failed with the reason and the partial counters", async () => {
+    const { VirtualClock } = await import("../src/sim/clock.js");
+    const { SimGuestRam } = await import("../src/sim/ram.js");
+    const { writeModel } = await import("../src/sim/workload.js");
+    const { Random } = await import("../src/sim/random.js");
+    const { migrate } = await import("../src/core/controller.js");
+    const { qemuDefaults } = await import("../src/core/params.js");
+    const { buildResult } = await import("../src/core/result.js");
+    const { virtio } = await import("../src/core/strategies/virtio.js");
+    const clock = new VirtualClock();
+    const pageCount = (256 * MiB) / 4096;
+    const ram = new SimGuestRam({
+      clock, pageCount, pageSize: 4096, usedPages: pageCount,
+      writes: writeModel({ kind: "uniform", workingSetPages: 1024, rate: 1000 }, 0, new Random(1)),
+      memoryReadBytesPerSecond: 0,
+    });
+    let sent = 0;
+    const channel = {
+      async send(bytes: number) {
+        sent += bytes;
+        if (sent > 64 * MiB) throw new Error("connection reset by peer");
+        await clock.sleep(bytes / 1e6);
+      },
+      async drain() {},
+    };
+    const device = virtio.create({ queuePairs: 1 }, { stateBytes: 4096, loadUsPerQueue: 1, vhostStartMs: 1 }, { ramBytes: 256 * MiB, pageSize: 4096, vcpus: 1 });
+    const timeline = await clock.run(() => migrate({ clock, ram, channel, devices: [device], params: qemuDefaults }));
+    const r = buildResult(timeline, { ramBytes: 256 * MiB, pageSize: 4096 });
+    expect(r.status).toBe("failed");
+    expect(r["error-desc"]).toBe("migration aborted: connection reset by peer");
+    expect(r.ram.transferred).toBeGreaterThan(60 * MiB);
+    expect(r.ram.transferred).toBeLessThan(70 * MiB);
+    expect(r.downtime).toBeUndefined();
+  });
+});

@@ -47,6 +47,7 @@ class Run {
 
   private counters: Counters = { transferred: 0, duplicate: 0, normal: 0, normalBytes: 0, precopyBytes: 0, downtimeBytes: 0 };
   private stopped = false;
+  private resumed = false;
   private cursor = 0;
   private passes = 0;
   // Bandwidth estimation window (migration_update_counters).
@@ -97,7 +98,21 @@ class Run {
     this.timeline.add({ t: this.clock.now(), kind: "status", status, ...(reason ? { reason } : {}) });
   }
 
+  /**
+   * A stream or device error ends the migration as QEMU ends it: `failed` with the reason,
+   * the source guest running again. After the destination has resumed it is a bug: rethrown.
+   */
   async execute(): Promise<void> {
+    try {
+      await this.migrate();
+    } catch (e) {
+      if (this.resumed) throw e;
+      if (this.stopped) this.ram.resumeVcpus();
+      await this.fail(`migration aborted: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private async migrate(): Promise<void> {
     const { clock, ram, env } = this;
     const start = clock.now();
     this.status("setup");
@@ -313,6 +328,7 @@ class Run {
     const stale = ram.stalePages();
     this.timeline.add({ t: clock.now(), kind: "verify", stalePages: stale.length, pages: stale.slice(0, 1000) });
     ram.resumeVcpus();
+    this.resumed = true;
     this.timeline.add({ t: clock.now(), kind: "vm-resume" });
     ram.stopDirtyLog();
     this.status(stale.length > 0 ? "completed-unsafe" : "completed");
@@ -337,8 +353,12 @@ class Run {
   private async fail(reason: string): Promise<void> {
     this.ram.stopDirtyLog();
     this.ram.setThrottle(0);
-    for (const d of this.env.devices) await d.abort?.(this.ctx);
-    this.status("failed", reason);
+    const problems: string[] = [];
+    for (const d of this.env.devices) {
+      // One device failing to give its NIC back must not keep the others from trying.
+      await d.abort?.(this.ctx).catch((e: unknown) => problems.push(`${d.kind}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    this.status("failed", problems.length ? `${reason}; abort: ${problems.join("; ")}` : reason);
     this.end();
   }
 

@@ -35,9 +35,24 @@ export interface GuestReport {
   healthy: boolean;
 }
 
+/** One query-migrate poll while the migration was active: what calibration fits per interval. */
+export interface Sample {
+  /** total-time, ms. */
+  t: number;
+  transferred: number;
+  /** Zero pages sent so far (query-migrate's `duplicate`). */
+  duplicate: number;
+  normal: number;
+  sync: number;
+}
+
 export interface QemuRun {
   result: MigrationResult;
   guest: GuestReport;
+  /** The polls of the active phase, every ~50 ms. */
+  samples: Sample[];
+  /** Whether the destination's RAM was faulted in before the migration (-mem-prealloc). */
+  destinationPrealloc: boolean;
   /** The run's files (consoles, logs, QMP transcript, replies), when kept. */
   dir?: string;
 }
@@ -51,6 +66,14 @@ export interface MigrationRunOptions {
   bootTimeoutMs?: number;
   healthTimeoutMs?: number;
   onStatus?: (line: string) => void;
+  /** -mem-prealloc on the destination; default on, off with LIVEMIG_DEST_PREALLOC=0 (see VmOptions.prealloc). */
+  preallocDestination?: boolean;
+}
+
+/** The default for MigrationRunOptions.preallocDestination. */
+export function preallocByDefault(): boolean {
+  const v = process.env.LIVEMIG_DEST_PREALLOC;
+  return v === undefined || !["0", "off", "no", "false"].includes(v.toLowerCase());
 }
 
 export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
@@ -67,7 +90,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
     await waitForWarmGuest(source, o.bootTimeoutMs ?? bootTimeout(o.plan));
     const before = source.console.lastHeartbeat();
 
-    const destination = await QemuVm.start({ ...vmOptions, role: "destination", incoming: true });
+    const prealloc = o.preallocDestination ?? preallocByDefault();
+    const destination = await QemuVm.start({ ...vmOptions, role: "destination", incoming: true, prealloc });
     vms.push(destination);
     const port = await freePort();
     const uri = `tcp:127.0.0.1:${port}`;
@@ -94,7 +118,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
       const health = await checkHealth(destination, last, o.plan.guest.workingSetBytes > 0, o.healthTimeoutMs ?? 8000);
       applyHealth(result, guest, health);
     }
-    return { result, guest, ...(o.traceDir ? { dir } : {}) };
+    return { result, guest, samples: samplesOf(polled.replies), destinationPrealloc: prealloc, ...(o.traceDir ? { dir } : {}) };
   } finally {
     await Promise.all(vms.map((vm) => vm.stop()));
     if (!o.traceDir) rmSync(dir, { recursive: true, force: true });
@@ -180,7 +204,8 @@ async function migrateAndPoll(source: QemuVm, destination: QemuVm, uri: string, 
       await sleep(5);
       continue;
     }
-    if (!destination.alive && reply.status !== "completed") {
+    // Once livemig has cancelled, the destination quits on the cut stream: that is no error.
+    if (!destination.alive && reply.status !== "completed" && gaveUp === undefined) {
       // The source notices a dead peer only when its socket breaks; say why now.
       await source.qmp.execute("migrate_cancel").catch(() => {});
       throw new QemuRunError(destination.deathNote());
@@ -215,6 +240,15 @@ function applyHealth(result: MigrationResult, guest: GuestReport, health: Health
   result.status = "completed-unsafe";
   result.warnings.push(`UNSAFE: QEMU reported the migration completed, but the destination guest ${health.problem}`);
   for (const line of health.evidence) result.warnings.push(`destination console: ${line}`);
+}
+
+function samplesOf(replies: QueryMigrateReply[]): Sample[] {
+  const out: Sample[] = [];
+  for (const r of replies) {
+    if (r.status !== "active" || r["total-time"] === undefined || !r.ram) continue;
+    out.push({ t: r["total-time"], transferred: r.ram.transferred ?? 0, duplicate: r.ram.duplicate ?? 0, normal: r.ram.normal ?? 0, sync: r.ram["dirty-sync-count"] ?? 0 });
+  }
+  return out;
 }
 
 function rateBetween(a: Heartbeat | undefined, b: Heartbeat | undefined): number {

@@ -1,6 +1,11 @@
 // Machine profiles: the file `livemig calibrate` writes and `simulate --profile` reads.
-// Physical terms only (per-page read rate, stream throughput, fixed setup and switch-over
-// costs), so a profile fitted on idle guests also holds for busy ones.
+// Physical terms only, so a profile fitted on idle guests also holds for busy ones:
+// - pageReadBytesPerSecond: every page is read and zero-checked (4 KiB); this is all a zero
+//   page costs (its 9 wire bytes aside);
+// - copyBytesPerSecond: the stream a normal page's 4105 bytes go through (copy, socket,
+//   destination load) on top of its read;
+// - setupMs, switchoverMs: fixed costs before the first pass and inside the downtime.
+// `livemig calibrate` fits the two rates from the query-migrate polls of idle runs.
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { stringify, parse } from "yaml";

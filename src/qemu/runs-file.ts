@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { MigrationResult } from "../core/result.js";
 import type { Scenario } from "../scenario/schema.js";
-import type { GuestReport } from "./migration.js";
+import type { GuestReport, Sample } from "./migration.js";
 
 export interface MeasuredRun {
   variant: string;
@@ -13,6 +13,10 @@ export interface MeasuredRun {
   scenario: Scenario;
   result: MigrationResult;
   guest: GuestReport;
+  /** query-migrate every ~50 ms while active (absent in files from before they were kept). */
+  samples?: Sample[];
+  /** The destination's RAM was preallocated (-mem-prealloc); absent: it was not. */
+  destinationPrealloc?: boolean;
 }
 
 export interface RunsFile {
@@ -38,6 +42,8 @@ const measuredRun = z.looseObject({
     "setup-time": z.number(),
     ram: z.looseObject({ duplicate: z.number(), normal: z.number(), transferred: z.number() }),
   }),
+  samples: z.array(z.object({ t: z.number(), transferred: z.number(), duplicate: z.number(), normal: z.number(), sync: z.number() })).optional(),
+  destinationPrealloc: z.boolean().optional(),
 });
 
 const runsFile = z.looseObject({ scenario: z.string(), qemu: z.string(), runs: z.array(measuredRun) });
@@ -67,5 +73,20 @@ export function readRunsFile(file: string): RunsFile {
     const issue = parsed.error.issues[0];
     throw new RunsFileError(`${file}: ${issue.path.join(".") || "(top level)"}: ${issue.message}; expected the output of livemig qemu --json`);
   }
-  return parsed.data as unknown as RunsFile;
+  const runs = parsed.data as unknown as RunsFile;
+  for (const run of runs.runs) remember(run);
+  return runs;
+}
+
+// `livemig calibrate` hands fitProfile each run's result only; the polls it read with that
+// result stay reachable from it here.
+const extras = new WeakMap<MigrationResult, { samples?: Sample[]; destinationPrealloc?: boolean }>();
+
+/** Keeps a run's polls and destination setup where measurementOf(run.result) finds them. */
+export function remember(run: MeasuredRun): void {
+  extras.set(run.result, { samples: run.samples, destinationPrealloc: run.destinationPrealloc });
+}
+
+export function measurementOf(result: MigrationResult): { samples?: Sample[]; destinationPrealloc?: boolean } {
+  return extras.get(result) ?? {};
 }

@@ -42,6 +42,40 @@ describe("fitProfile", () => {
     for (const r of fit.residuals) expect(Math.abs(r.fittedMs - r.measuredMs) / r.measuredMs).toBeLessThan(0.1);
   });
 
+  it("separates the zero-page and normal-page costs from the polls of the runs", async () => {
+    // Known costs: 0.4 us per zero page, 4 us per normal page; polls of either kind, as an
+    // idle guest's first pass shows them (kernel pages, then long stretches of zero pages),
+    // one of them held up by another process.
+    const zeroMs = 0.4e-3;
+    const normalMs = 4e-3;
+    const runs: IdleRun[] = [];
+    for (const memory of ["1GiB", "2GiB"]) {
+      const s = scenario(idleYaml(memory, "100MiB"));
+      const result = await simulate(s);
+      const samples = [];
+      let t = 5, zero = 0, normal = 0;
+      for (let i = 0; i < 12; i++) {
+        const dz = i % 3 === 1 ? 100_000 + 1000 * i : 100 * i;
+        const dn = i % 3 === 1 ? 500 : 10_000 + 300 * i;
+        zero += dz;
+        normal += dn;
+        t += dz * zeroMs + dn * normalMs;
+        samples.push({ t: t + (i === 5 ? 30 : 0), transferred: zero * 9 + normal * 4105, duplicate: zero, normal, sync: 1 });
+      }
+      Object.assign(result, { "setup-time": 5, "total-time": t + 10, downtime: 10 });
+      Object.assign(result.ram, { duplicate: zero, normal });
+      runs.push({ label: memory, scenario: s, result, samples, destinationPrealloc: true });
+    }
+    const fit = fitProfile(runs);
+    expect(fit.perPage.zeroUs).toBeCloseTo(0.4, 2);
+    expect(fit.perPage.normalUs).toBeCloseTo(4, 1);
+    expect(fit.perPage.points).toBe(26);
+    // A zero page is a 4 KiB read (and a 9-byte header); a normal page adds 4105 bytes of stream.
+    expect(fit.profile.pageReadBytesPerSecond! / (4096 / 0.4e-6)).toBeCloseTo(1, 1);
+    expect(fit.profile.copyBytesPerSecond! / (4096 / 3.6e-6)).toBeCloseTo(1, 1);
+    expect(fit.notes.join(" ")).not.toMatch(/preallocated/);
+  });
+
   it("falls back to one read rate when the runs cannot tell zero and normal pages apart", async () => {
     const profile = { pageReadBytesPerSecond: 1000 * MiB };
     const fit = fitProfile([await syntheticRun("1GiB", "100MiB", { profile })]);

@@ -59,6 +59,12 @@ describe.skipIf(!haveQemu)("real QEMU migrations (TCG)", () => {
     expect(run.result.ram["dirty-sync-count"]).toBeGreaterThanOrEqual(2);
     expect(run.guest.healthy).toBe(true);
     expect(run.guest["heartbeats-after"]).toBeGreaterThanOrEqual(5);
+    // The polls calibration fits on: counters that only grow, in time order.
+    expect(run.samples.length).toBeGreaterThanOrEqual(1);
+    for (let i = 1; i < run.samples.length; i++) {
+      expect(run.samples[i].t).toBeGreaterThanOrEqual(run.samples[i - 1].t);
+      expect(run.samples[i].duplicate + run.samples[i].normal).toBeGreaterThanOrEqual(run.samples[i - 1].duplicate + run.samples[i - 1].normal);
+    }
     expect(out.predictions[0].result.status).toBe("completed");
     expect(liveCount()).toBe(0);
   }, 150_000);

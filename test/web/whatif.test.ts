@@ -103,22 +103,60 @@ describe("livemig serve: the what-if page", () => {
     expect(errors).toEqual([]);
   }, 30_000);
 
-  it("a 16 GiB guest updates fast enough to follow a control (figure logged)", async () => {
+  it("a burst of control moves ends with the last one plotted", async () => {
+    const burst = await chromium.context.newPage();
+    const burstErrors = collectErrors(burst);
+    await burst.goto(url);
+    await settled(burst, 0);
+    // Ten moves 10 ms apart, faster than a simulation: the ones that wait are coalesced and
+    // the results of superseded ones dropped, but the last one is always simulated and drawn.
+    await burst.evaluate(async () => {
+      const input = document.getElementById("control-memory") as HTMLInputElement;
+      for (let gib = 20; gib < 30; gib++) {
+        input.value = String(gib);
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    });
+    await burst.waitForFunction(() => (window as unknown as { whatIf: { scenario: string } }).whatIf.scenario === location.hash, undefined, { timeout: 20_000 });
+    expect(await burst.inputValue("#scenario")).toMatch(/memory: 29GiB/);
+    expect(await burst.$eval("#control-memory", (i) => i.previousElementSibling?.querySelector("output")?.textContent)).toBe("29 GiB");
+    const drawn = await plottedDowntimes(burst);
+
+    // The same as the plots of a page opened on that scenario.
+    const fresh = await chromium.context.newPage();
+    await fresh.goto(burst.url());
+    await settled(fresh, 0);
+    expect(await plottedDowntimes(fresh)).toBe(drawn);
+    expect(burstErrors).toEqual([]);
+    await fresh.close();
+    await burst.close();
+  }, 60_000);
+
+  it("a 16 GiB guest updates fast enough to follow a control (figures logged)", async () => {
     const fresh = await chromium.context.newPage();
     await fresh.goto(url);
     await settled(fresh, 0);
-    const totals: number[] = [];
-    for (const gib of [16, 17, 16, 17, 16, 17]) {
+    const timings: { totalMs: number; paintedMs: number; simulateMs: number }[] = [];
+    // Six moves to warm up, then 24 timed: each from the control's input event to every plot
+    // drawn (totalMs) and to the frame after (paintedMs), as window.whatIf says.
+    for (let i = 0; i < 30; i++) {
       const n = await updates(fresh);
-      await fresh.locator("#control-memory").fill(String(gib));
+      await fresh.locator("#control-memory").fill(String(16 + (i % 2)));
       await settled(fresh, n);
-      totals.push(await fresh.evaluate(() => (window as unknown as { whatIf: { totalMs: number } }).whatIf.totalMs));
+      if (i >= 6) timings.push(await fresh.evaluate(() => (window as unknown as { whatIf: { totalMs: number; paintedMs: number; simulateMs: number } }).whatIf));
     }
-    // Timing is a benchmark's job, not a test's: only a gross regression fails here.
-    console.log(`what-if update, 16 GiB guest, 2 runs: ${totals.map((t) => t.toFixed(0)).join(", ")} ms`);
-    expect(Math.min(...totals)).toBeLessThan(5000);
+    const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.ceil(q * xs.length) - 1];
+    const line = (key: keyof (typeof timings)[number]) => {
+      const xs = timings.map((t) => t[key]);
+      return `${key} median ${quantile(xs, 0.5).toFixed(0)} p95 ${quantile(xs, 0.95).toFixed(0)}`;
+    };
+    // Timing is a benchmark's job, not a test's (docs/report.md has the figures): only a gross
+    // regression fails here.
+    console.log(`what-if update, 16 GiB guest, 2 runs, ${timings.length} moves (ms): ${line("simulateMs")}; ${line("totalMs")}; ${line("paintedMs")}`);
+    expect(quantile(timings.map((t) => t.totalMs), 0.5)).toBeLessThan(5000);
     await fresh.close();
-  }, 30_000);
+  }, 60_000);
 });
 
 describe("livemig serve: errors", () => {

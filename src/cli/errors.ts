@@ -8,3 +8,15 @@ export class UsageError extends Error {
 }
 
 export const exitCodes = { ok: 0, migrationFailed: 1, badInput: 2 } as const;
+
+/** Says on stderr which runs failed and why; returns the command's exit code. */
+export function exitCodeOf(name: string, runs: { variant: string; result: { status: string; "error-desc"?: string } }[]): number {
+  let code: number = exitCodes.ok;
+  for (const r of runs) {
+    if (r.result.status === "failed") {
+      process.stderr.write(`${name} / ${r.variant}: migration failed: ${r.result["error-desc"] ?? "unknown reason"}\n`);
+      code = exitCodes.migrationFailed;
+    }
+  }
+  return code;
+}

@@ -10,7 +10,7 @@ import { liveProblems } from "../live/support.js";
 import { ScenarioError } from "../scenario/load.js";
 import { simulate } from "../sim/simulate.js";
 import { breakdownTable, changeLine, resultTable, type NamedResult } from "../report/table.js";
-import { UsageError, exitCodes } from "./errors.js";
+import { UsageError, exitCodeOf } from "./errors.js";
 import { parseSeed, readScenarioFile, report } from "./simulate.js";
 
 interface Address {
@@ -151,15 +151,4 @@ function reportSideBySide(name: string, measured: NamedResult[], predicted: Name
     });
   }
   return exitCodeOf(name, measured.map((m) => ({ variant: m.variant, result: m.result })));
-}
-
-function exitCodeOf(name: string, runs: { variant: string; result: MigrationResult }[]): number {
-  let code: number = exitCodes.ok;
-  for (const r of runs) {
-    if (r.result.status === "failed") {
-      process.stderr.write(`${name} / ${r.variant}: migration failed: ${r.result["error-desc"] ?? "unknown reason"}\n`);
-      code = exitCodes.migrationFailed;
-    }
-  }
-  return code;
 }

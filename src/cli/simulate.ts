@@ -7,7 +7,7 @@ import { loadScenario, type ScenarioRun } from "../scenario/load.js";
 import { simulate, type MachineProfile } from "../sim/simulate.js";
 import { ProfileError, readProfile } from "../qemu/profile.js";
 import { breakdownTable, changeLine, resultTable, type NamedResult } from "../report/table.js";
-import { UsageError, exitCodes } from "./errors.js";
+import { UsageError, exitCodeOf } from "./errors.js";
 import { writeHtmlReport, type ReportInput } from "../report/html/index.js";
 import Table from "cli-table3";
 
@@ -65,14 +65,7 @@ export function report(name: string, results: NamedResult[], json: boolean): num
     }
     for (const r of results) for (const w of r.result.warnings) process.stdout.write(`${r.variant}: ${w}\n`);
   }
-  let code: number = exitCodes.ok;
-  for (const r of results) {
-    if (r.result.status === "failed") {
-      process.stderr.write(`${name} / ${r.variant}: migration failed: ${r.result["error-desc"] ?? "unknown reason"}\n`);
-      code = exitCodes.migrationFailed;
-    }
-  }
-  return code;
+  return exitCodeOf(name, results);
 }
 
 /** `--html FILE` of every command; a file that cannot be written is the user's error. */

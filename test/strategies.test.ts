@@ -85,10 +85,10 @@ describe("2025: vDPA, 8 queue pairs, pinning at start vs early, one cost table",
     expect(within(r128.base["guest-visible-downtime"]!, 14720, 0.1)).toBe(true);
   });
 
-  it("early is within 10 % at 128G (5.83 s) and within 15 % at 39G (2.09 s)", () => {
-    // 39G comes out ~13 % low: docs/model.md, "What the 2025 figures say".
+  it("early is within 10 % at 128G (5.83 s) and within 12 % at 39G (2.09 s)", () => {
+    // 39G comes out 11 % low: docs/model.md, "What the 2025 figures say".
     expect(within(r128.early["guest-visible-downtime"]!, 5830, 0.1)).toBe(true);
-    expect(within(r39.early["guest-visible-downtime"]!, 2090, 0.15)).toBe(true);
+    expect(within(r39.early["guest-visible-downtime"]!, 2090, 0.12)).toBe(true);
   });
 
   it("early pinning leaves the downtime, and what remains still grows with RAM", () => {
@@ -96,7 +96,9 @@ describe("2025: vDPA, 8 queue pairs, pinning at start vs early, one cost table",
     expect(r39.early["downtime-breakdown"]!.pinning ?? 0).toBeLessThan(50);
     const perGiB = (r128.early["guest-visible-downtime"]! - r39.early["guest-visible-downtime"]!) / (128 - 39);
     expect(perGiB).toBeGreaterThan(20);
-    expect(r128.early["downtime-breakdown"]!["memory-key"]).toBeGreaterThan(r39.early["downtime-breakdown"]!["memory-key"] * 3);
+    // The part that grows is the source unpinning guest RAM after suspend, not the destination.
+    expect(r128.early["downtime-breakdown"]!.unpinning).toBeGreaterThan(r39.early["downtime-breakdown"]!.unpinning * 3);
+    expect(r39.early["downtime-breakdown"]!["memory-key"] ?? 0).toBe(0);
   });
 });
 

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatMs } from "../../src/core/format.js";
 import { launchChromium, markCounts, collectErrors, screenshotPath, type OpenBrowser } from "../web/chromium.js";
 
 let chromium: OpenBrowser;
@@ -21,6 +22,8 @@ describe("simulate --html in Chromium", () => {
     const out = join(mkdtempSync(join(tmpdir(), "livemig-report-")), "out.html");
     const r = spawnSync("node", ["dist/src/cli/main.js", "simulate", "scenarios/2025-vdpa-39g.yaml", "--html", out], { encoding: "utf8" });
     expect(r.status).toBe(0);
+    const json = spawnSync("node", ["dist/src/cli/main.js", "simulate", "scenarios/2025-vdpa-39g.yaml", "--json"], { encoding: "utf8" });
+    const [base, early] = (JSON.parse(json.stdout) as { runs: { result: Record<string, number> }[] }).runs.map((run) => run.result);
 
     const page = await chromium.context.newPage();
     const errors = collectErrors(page);
@@ -36,13 +39,14 @@ describe("simulate --html in Chromium", () => {
 
     const windows = await page.$$eval("section.run", (runs) => runs.map((s) => [(s as HTMLElement).dataset.run, s.querySelector("ul.windows")?.textContent ?? ""]));
     expect(windows.map((w) => w[0])).toEqual(["base", "early"]);
-    expect(windows[0][1]).toContain("guest-visible-downtime 4.60 s");
-    expect(windows[1][1]).toContain("guest-visible-downtime 1.81 s");
+    expect(windows[0][1]).toContain(`guest-visible-downtime ${formatMs(base["guest-visible-downtime"])}`);
+    expect(windows[1][1]).toContain(`guest-visible-downtime ${formatMs(early["guest-visible-downtime"])}`);
+    expect(base["guest-visible-downtime"]).toBeGreaterThan(2 * early["guest-visible-downtime"]);
     // The breakdown bar of the at-start run has a pinning block; early's has none.
     const legend = await page.$$eval('figure[data-plot="breakdown"] .role-legend-label text', (ts) => ts.map((t) => t.textContent));
     expect(legend).toContain("pinning");
     const table = await page.$$eval("table tr", (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
-    expect(table.find((row) => row[0] === "downtime")).toEqual(["downtime", "4.63 s", "1.84 s"]);
+    expect(table.find((row) => row[0] === "downtime")).toEqual(["downtime", formatMs(base.downtime), formatMs(early.downtime)]);
 
     await page.screenshot({ path: screenshotPath("report.png"), fullPage: false, clip: { x: 0, y: 0, width: 1400, height: 1000 } });
     expect(errors).toEqual([]);

@@ -2,7 +2,9 @@
 // shadow virtqueues so it relays (and dirty-logs) every buffer, or the device tracks DMA.
 // The destination must pin and map all guest RAM before its queues start: with the memory
 // listener registered at device start (`at-start`) that is inside the downtime; registered
-// at vhost_vdpa_init (`early`, the 2025 series) it overlaps precopy.
+// at vhost_vdpa_init (`early`, the 2025 series) it overlaps precopy. Either way the source,
+// once suspended, resets the device, which unregisters the listener and unpins all guest RAM
+// page by page before the device state leaves: that part of the downtime stays.
 
 import { z } from "zod";
 import { GiB } from "../params.js";
@@ -16,9 +18,14 @@ export const vdpaCosts = {
     source: "pinning cold destination RAM is dominated by faulting in and zeroing each page: 1 GiB at a single core's ~15 GB/s clear_page store rate; warm 4 KiB pinning alone is ~17 ms/GiB (Li Zhe, reference §11)",
   },
   memoryKeyMsPerGiB: {
-    value: 40.96,
+    value: 0.08,
     unit: "ms/GiB",
-    source: "mlx5 builds the memory key's translation table when the driver starts: 8 B per 4 KiB page = 2 MiB of MTT per GiB, fed to firmware in 512 B command mailbox blocks (4096 per GiB) at an assumed 10 us each",
+    source: "mlx5 builds the memory key when the map is set (set_map at the batch end): one 8 B MTT entry per contiguous unit, 2 MiB for THP-backed guest RAM = 4 KiB of MTT per GiB, 8 command mailbox blocks of 512 B at an assumed 10 us each (4 KiB backing would be 512x that)",
+  },
+  unpinMsPerGiB: {
+    value: 42,
+    unit: "ms/GiB",
+    source: "source: the reset after suspend unregisters the memory listener; vhost_vdpa_pa_unmap marks dirty and unpins every 4 KiB page (~160 ns each: page lock, flags and refcount atomics on a struct page not in cache). No public per-page figure: the value is the 2025 series' own slope with early pinning, (5.83 - 2.09) s / 89 GiB; its at-start slope (112 ms/GiB = this + pinning) checks it",
   },
   initStallMs: {
     value: 200,
@@ -26,14 +33,14 @@ export const vdpaCosts = {
     source: "2025 series: with early registration QEMU cannot answer QMP for ~0.2 s at initialisation",
   },
   suspendMsPerQueue: {
-    value: 2,
+    value: 1.16,
     unit: "ms",
-    source: "mlx5 MODIFY_VIRTQ to SUSPEND, one firmware command per queue, issued serially (before Tatulea's parallel suspend); assumed 2 ms",
+    source: "Tatulea, \"vdpa/mlx5: Parallelize device suspend/resume\" (2024): mlx5_vdpa_suspend took 37 ms for 32 hardware VQs (16 queue pairs, ConnectX-6 Dx) before the commands went in parallel",
   },
   vqCreateMsPerQueue: {
-    value: 10,
+    value: 11.6,
     unit: "ms",
-    source: "mlx5 CREATE_VIRTQ plus its umem and counters, a few firmware commands per queue; assumed 10 ms",
+    source: "Tatulea, \"vdpa/mlx5: Pre-create HW VQs to reduce LM downtime\" (2024): VQ resource creation + resume ~370 ms for 16 queue pairs (32 VQs) on ConnectX-6 Dx before pre-creation",
   },
   cvqCommandMs: {
     value: 5,
@@ -72,18 +79,21 @@ export const vdpa = defineStrategy({
     tracking: z.enum(["svq", "device"]).default("svq"),
   }),
   create(options, costs, vm) {
+    // mlx5_vdpa emulates the control virtqueue in the driver: only data queues are hardware.
     const dataQueues = options.queuePairs * 2;
-    const queues = dataQueues + 1; // and the control virtqueue
     const ramGiB = vm.ramBytes / GiB;
     let earlyPinning: Promise<void> | undefined;
 
     // Modelled, unless the runtime pins for real (the live engine touches every page).
     const pin = (ctx: DeviceContext, name: string) =>
       ctx.work(name, "pinning", "destination", ctx.pin ?? costs.pinningMsPerGiB * ramGiB);
+    // set_map ends the batch: mlx5 builds the memory key right after the pages are pinned.
+    const memoryKey = (ctx: DeviceContext) =>
+      ctx.work("memory key (MTT) creation", "memory-key", "destination", costs.memoryKeyMsPerGiB * ramGiB);
     const suspend = (ctx: DeviceContext, why: string) =>
-      ctx.work(`vhost_vdpa_suspend (${why})`, "suspend", "source", costs.suspendMsPerQueue * queues);
+      ctx.work(`vhost_vdpa_suspend (${why})`, "suspend", "source", costs.suspendMsPerQueue * dataQueues);
     const createQueues = (ctx: DeviceContext, side: "source" | "destination") =>
-      ctx.work("create virtqueues", "vq-create", side, costs.vqCreateMsPerQueue * queues);
+      ctx.work("create virtqueues", "vq-create", side, costs.vqCreateMsPerQueue * dataQueues);
 
     return {
       kind: "vdpa",
@@ -96,6 +106,7 @@ export const vdpa = defineStrategy({
           earlyPinning = ctx.clock.spawn(async () => {
             await ctx.work("QMP stall at init", "init-stall", "destination", costs.initStallMs);
             await pin(ctx, "early pinning");
+            await memoryKey(ctx);
           });
         }
         if (options.tracking === "svq") {
@@ -109,11 +120,14 @@ export const vdpa = defineStrategy({
       async stop(ctx) {
         await suspend(ctx, "stop");
         nicSuspended(ctx, "vdpa");
+        await ctx.work("reset: unmap and unpin guest RAM", "unpinning", "source", costs.unpinMsPerGiB * ramGiB);
       },
       async start(ctx) {
         if (earlyPinning) await ctx.work("wait for early pinning", "pinning", "destination", () => ctx.clock.join([earlyPinning!]).then(() => undefined));
-        else await pin(ctx, "pinning at device start");
-        await ctx.work("memory key (MTT) creation", "memory-key", "destination", costs.memoryKeyMsPerGiB * ramGiB);
+        else {
+          await pin(ctx, "pinning at device start");
+          await memoryKey(ctx);
+        }
         await createQueues(ctx, "destination");
         await ctx.work("control-queue restore", "cvq-restore", "destination", costs.cvqCommandMs * costs.cvqCommands);
         await ctx.work("vring enable", "vring-enable", "destination", costs.vringEnableMsPerQueue * dataQueues);

@@ -9,12 +9,25 @@ export class UsageError extends Error {
 
 export const exitCodes = { ok: 0, migrationFailed: 1, badInput: 2 } as const;
 
-/** Says on stderr which runs failed and why; returns the command's exit code. */
-export function exitCodeOf(name: string, runs: { variant: string; result: { status: string; "error-desc"?: string } }[]): number {
+interface RunOutcome {
+  variant: string;
+  result: { status: string; "error-desc"?: string; "stale-pages"?: number; warnings?: string[] };
+}
+
+/**
+ * Says on stderr which runs failed or completed unsafely, and why; returns the command's exit
+ * code. A migration that left the destination's copy wrong is no success: exit 1 like a failure.
+ */
+export function exitCodeOf(name: string, runs: RunOutcome[]): number {
   let code: number = exitCodes.ok;
   for (const r of runs) {
     if (r.result.status === "failed") {
       process.stderr.write(`${name} / ${r.variant}: migration failed: ${r.result["error-desc"] ?? "unknown reason"}\n`);
+      code = exitCodes.migrationFailed;
+    } else if (r.result.status === "completed-unsafe") {
+      // The result's own warning says "UNSAFE: ..." and why.
+      const why = r.result.warnings?.find((w) => w.startsWith("UNSAFE")) ?? `UNSAFE: ${r.result["stale-pages"] ?? "some"} stale pages`;
+      process.stderr.write(`${name} / ${r.variant}: completed, ${why}\n`);
       code = exitCodes.migrationFailed;
     }
   }

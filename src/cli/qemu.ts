@@ -18,7 +18,7 @@ import { readRunsFile, RunsFileError, type MeasuredRun, type RunsFile } from "..
 import { runSession } from "../qemu/session.js";
 import { QemuMissingError, QemuRunError } from "../qemu/vm.js";
 import { QmpCommandError, QmpConnectionError } from "../qemu/qmp.js";
-import { UsageError, exitCodes } from "./errors.js";
+import { UsageError, exitCodeOf, exitCodes } from "./errors.js";
 import { readScenarioFile } from "./simulate.js";
 
 interface QemuOptions {
@@ -132,9 +132,7 @@ export function registerQemu(program: Command): void {
           if (file.predictions) process.stdout.write(predictionReport(file) + "\n");
           for (const n of notes) process.stdout.write(`note: ${n}\n`);
         }
-        for (const run of file.runs) {
-          if (run.result.status === "failed" || run.result.status === "completed-unsafe") process.exitCode = exitCodes.migrationFailed;
-        }
+        process.exitCode = exitCodeOf(file.scenario, file.runs.map((run) => ({ variant: `${run.variant} run ${run.run}`, result: run.result })));
       } catch (e) {
         if (tty) process.stderr.write("\r\x1b[K");
         asCommandErrors(e);

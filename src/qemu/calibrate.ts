@@ -49,9 +49,19 @@ export class CalibrationError extends Error {
   }
 }
 
+/**
+ * Whether a guest writes nothing while it migrates: an idle guest, or one whose working set
+ * was filled before the migration and is not rewritten (`uniform` at rate 0). The filled ones
+ * give the normal-page cost that an idle guest's few kernel pages cannot pin down.
+ */
+export function isIdle(scenario: Scenario): boolean {
+  const w = scenario.vm.workload;
+  return w.kind === "idle" || (w.kind === "uniform" && w.rate === 0);
+}
+
 /** Whether a run may calibrate: an idle guest whose migration completed. */
 export function idleProblem(run: IdleRun): string | undefined {
-  if (run.scenario.vm.workload.kind !== "idle") return `workload "${run.scenario.vm.workload.kind}" is not idle (busy runs are what a profile must predict)`;
+  if (!isIdle(run.scenario)) return `workload "${run.scenario.vm.workload.kind}" writes during the migration (busy runs are what a profile must predict)`;
   if (run.result.status !== "completed") return `status ${run.result.status}`;
   if (run.result.downtime === undefined) return "no downtime reported";
   return undefined;

@@ -10,7 +10,7 @@ import { loadScenario } from "../scenario/load.js";
 import type { Scenario } from "../scenario/schema.js";
 import { median } from "../measure/stats.js";
 import type { MachineProfile } from "../sim/simulate.js";
-import { fitProfile, idleProblem, type Fit, type IdleRun } from "./calibrate.js";
+import { fitProfile, idleProblem, isIdle, type Fit, type IdleRun } from "./calibrate.js";
 import { ensureGuest, projectRoot } from "./guest.js";
 import { runMigration } from "./migration.js";
 import { planFor } from "./plan.js";
@@ -78,7 +78,7 @@ const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
 function describeCell(s: Scenario): string[] {
   const w = s.vm.workload;
   const cap = s.migration.maxBandwidth === 0 ? "unlimited" : `${Math.round(s.migration.maxBandwidth / 2 ** 20)} MiB/s`;
-  const ws = w.kind === "uniform" ? `${mib(w.workingSet)} @ ${(w.rate / 1000).toFixed(0)}k/s` : "idle";
+  const ws = w.kind !== "uniform" ? "idle" : w.rate === 0 ? `${mib(w.workingSet)} filled, idle` : `${mib(w.workingSet)} @ ${(w.rate / 1000).toFixed(0)}k/s`;
   return [`${s.vm.memory / 2 ** 30} GiB`, ws, cap, `${s.migration.downtimeLimit} ms${s.migration.autoConverge ? ", auto-converge" : ""}`];
 }
 
@@ -123,7 +123,7 @@ function render(rows: Row[], fit: Fit, profile: MachineProfile, qemu: string): s
     const pConv = converged(row.predicted);
     verdicts++;
     if (mConv === pConv) verdictsRight++;
-    const kind = row.scenario.vm.workload.kind === "idle" ? "idle" : "busy";
+    const kind = isIdle(row.scenario) ? "idle" : "busy";
     const completed = results.filter(converged);
     const mTotal = completed.length ? median(completed.map((r) => r["total-time"])) : undefined;
     const mDown = completed.length ? median(completed.map((r) => r.downtime ?? 0)) : undefined;
@@ -136,7 +136,7 @@ function render(rows: Row[], fit: Fit, profile: MachineProfile, qemu: string): s
     const failedNote = (r: MigrationResult) => (converged(r) ? "yes" : "no");
     table.push(
       `| ${row.cell} | ${describeCell(row.scenario).slice(0, 1)} | ${describeCell(row.scenario)[1]} | ${describeCell(row.scenario)[2]} | ${describeCell(row.scenario)[3]} | ` +
-        `${row.scenario.vm.workload.kind === "idle" ? "-" : `${(row.rate / 1000).toFixed(1)}k/s`} | ${mConv ? sec(mTotal) : "gave up"} | ${pConv ? sec(row.predicted["total-time"]) : "gives up"} | ${fmtPct(eTotal)} | ` +
+        `${isIdle(row.scenario) ? "-" : `${(row.rate / 1000).toFixed(1)}k/s`} | ${mConv ? sec(mTotal) : "gave up"} | ${pConv ? sec(row.predicted["total-time"]) : "gives up"} | ${fmtPct(eTotal)} | ` +
         `${mConv ? sec(mDown) : "-"} | ${pConv ? sec(row.predicted.downtime) : "-"} | ${fmtPct(eDown)} | ${passes} | ${mConv ? "yes" : "no"} / ${failedNote(row.predicted)}${mConv === pConv ? "" : " **MISMATCH**"} | ${health} |`,
     );
   }
@@ -220,9 +220,19 @@ These figures come from one-off runs with \`livemig qemu ... --trace DIR\` (quer
   over 4 MiB (its vCPU never halts) migrates like an idle one (248-251 ms for 1 GiB), and
   a nice-19 spinner keeping both host cores awake does not speed an idle run up (270-394 ms
   against 240-685 ms without).
-- **Uncapped busy guests are predicted within the scatter.** Outside the matrix, with the
-  profile above: a 1 GiB guest writing 1k pages/s over 256 MiB, uncapped, took 466 and 605 ms
-  (predicted 555 ms); the 4 MiB spinning guest took 248 and 251 ms (predicted 274 ms).
+- **Filled idle guests pin the cost of a normal page.** An idle guest's own non-zero pages
+  (24-40k kernel pages) are too few to separate a normal page from a zero page: fitted on
+  them alone, a normal page came out at 4.92 us, and every busy cell capped at 1000 MiB/s was
+  predicted 24-39 % too slow. A 1 GiB guest that filled 512 MiB and then idled (153k normal
+  pages) took 553 and 667 ms uncapped, ~3.5 us a page all told; the matrix now has four such
+  cells, and the fit on all idle cells gives the per-page costs above.
+- **Busy guests without a cap are slower than the model (not in the matrix; left open).** A
+  1 GiB guest writing 20k pages/s over 256 MiB with a 30 ms limit took 586, 727 and 887 ms
+  uncapped and 400, 457 and 537 ms capped at 1000 MiB/s; the profile above predicts 332 and
+  450 ms. Uncapped, its polls show 6-16k normal pages per 53 ms, capped 12-19k (at the cap).
+  A busy TCG vCPU, the source's migration thread and the destination's receiving thread are
+  three busy threads on two cores; an idle guest's vCPU halts, and a capped migration thread
+  sleeps part of each window. The simulator has no term for a host's cores.
 - **Noise.** The machine's two cores are shared with other work: the same idle 1 GiB run
   took 187-685 ms on one afternoon, with polls where nothing moved for 50-170 ms. The median
   of a few runs per cell damps that scatter in the error figures without removing it; the
@@ -234,7 +244,7 @@ function findings(rows: Row[], fit: Fit, errors: { busy: { total: number[] } }, 
   const busy = errors.busy.total;
   const busyMedian = busy.length ? median(busy) : NaN;
   const met = busy.length > 0 && busyMedian <= 15 && right === all;
-  const idleTotals = rows.filter((r) => r.scenario.vm.workload.kind === "idle").flatMap((r) => r.measured.filter((m) => converged(m.result)).map((m) => m.result));
+  const idleTotals = rows.filter((r) => isIdle(r.scenario)).flatMap((r) => r.measured.filter((m) => converged(m.result)).map((m) => m.result));
   const zeroPerGiB = (fit.perPage.zeroUs * 262144) / 1000;
   const mismatches = rows.filter((r) => (r.measured.filter((m) => converged(m.result)).length > r.measured.length / 2) !== converged(r.predicted)).map((r) => r.cell);
   const lines = [
@@ -242,9 +252,8 @@ function findings(rows: Row[], fit: Fit, errors: { busy: { total: number[] } }, 
       `Busy median error ${Number.isFinite(busyMedian) ? `${busyMedian.toFixed(1)} %` : "-"} over ${busy.length} cells; verdicts ${right} of ${all}` +
       `${mismatches.length ? ` (wrong: ${mismatches.join(", ")})` : ""}.`,
     `- **Per page, from idle runs only:** a zero page ${fit.perPage.zeroUs.toFixed(2)} us (${zeroPerGiB.toFixed(0)} ms per GiB of zero pages), a normal page ` +
-      `${fit.perPage.normalUs.toFixed(2)} us (~${((4096 / fit.perPage.normalUs) * 1e6 / 2 ** 20).toFixed(0)} MiB/s of guest RAM). Busy runs capped at 1000 MiB/s ` +
-      `(3.9 us a normal page) run at about their cap; capped at 100 MiB/s, entirely at it.`,
-    ...pacedFaster(rows),
+      `${fit.perPage.normalUs.toFixed(2)} us (~${((4096 / fit.perPage.normalUs) * 1e6 / 2 ** 20).toFixed(0)} MiB/s of guest RAM). ${capLines(rows, fit)}`,
+    ...capEffect(rows),
     `- **Downtime is not predicted well:** idle downtimes are ${Math.min(...idleTotals.map((r) => r.downtime ?? 0))}-${Math.max(...idleTotals.map((r) => r.downtime ?? 0))} ms, ` +
       "mostly scheduling on the shared cores; the switch-over cost is their median, and QEMU counts a zero page as 4 KiB pending where it sends 9 bytes.",
   ];
@@ -252,29 +261,46 @@ function findings(rows: Row[], fit: Fit, errors: { busy: { total: number[] } }, 
 }
 
 /**
- * An idle guest under a cap the machine can reach against the same guest uncapped: on this
- * machine the capped (paced) run is the faster one, which no per-page cost can give.
+ * The same idle guest with and without a cap the machine can reach: what the cap's pacing
+ * changes, measured against predicted, judged against the uncapped runs' own scatter.
  */
-function pacedFaster(rows: Row[]): string[] {
-  const idle = rows.filter((r) => r.scenario.vm.workload.kind === "idle");
+function capEffect(rows: Row[]): string[] {
+  const idle = rows.filter((r) => isIdle(r.scenario));
+  const totals = (r: Row) => r.measured.filter((m) => converged(m.result)).map((m) => m.result["total-time"]);
   const out: string[] = [];
   for (const capped of idle.filter((r) => r.scenario.migration.maxBandwidth >= 500 * 2 ** 20)) {
-    const free = idle.find((r) => r.scenario.migration.maxBandwidth === 0 && r.scenario.vm.memory === capped.scenario.vm.memory);
+    const free = idle.find((r) => r.scenario.migration.maxBandwidth === 0 && r.scenario.vm.memory === capped.scenario.vm.memory && isSameFill(r, capped));
     if (!free) continue;
-    const totals = (r: Row) => r.measured.filter((m) => converged(m.result)).map((m) => m.result["total-time"]);
     const c = totals(capped);
     const f = totals(free);
-    if (!c.length || !f.length || median(c) >= median(f)) continue;
-    const busyCapped = rows.filter((r) => r.scenario.vm.workload.kind !== "idle" && r.scenario.migration.maxBandwidth === capped.scenario.migration.maxBandwidth).map((r) => r.cell);
+    if (!c.length || !f.length) continue;
+    const change = (a: number, b: number) => `${a >= b ? "+" : ""}${(((a - b) / b) * 100).toFixed(0)} %`;
+    const scatter = (Math.max(...f) - Math.min(...f)) / median(f);
+    const gap = Math.abs(median(c) - median(f)) / median(f);
     out.push(
-      `- **A cap the machine can reach makes QEMU faster here, not slower.** ${capped.cell}: ${c.join(", ")} ms; the same guest uncapped ` +
-        `(${free.cell}): ${f.join(", ")} ms. The per-page costs are fitted on uncapped runs (a capped run's time holds the rate limit's sleeps), ` +
-        `so the busy cells with the same cap (${busyCapped.join(", ")}) are predicted too slow; their polls show the pages going in bursts of ` +
-        "~2.5 us a normal page, then the window's sleep. Why pacing helps (shallower socket queues, fewer wake-ups of the destination's " +
-        "thread, the shared cores) is not established, and a term for it would need capped idle cells of several sizes: not done.",
+      `- **The cap's effect, ${capped.cell} against ${free.cell}:** ${c.join(", ")} ms against ${f.join(", ")} ms ` +
+        `(${change(median(c), median(f))}, ${gap <= scatter ? "within" : "beyond"} the uncapped runs' scatter); predicted ` +
+        `${change(capped.predicted["total-time"], free.predicted["total-time"])}.`,
     );
   }
   return out;
+}
+
+/** What each busy cap allows per normal page, against the machine's own per-page cost. */
+function capLines(rows: Row[], fit: Fit): string {
+  const caps = [...new Set(rows.filter((r) => !isIdle(r.scenario) && r.scenario.migration.maxBandwidth > 0).map((r) => r.scenario.migration.maxBandwidth))].sort((a, b) => b - a);
+  return caps
+    .map((cap) => {
+      const usPerPage = (4096 / cap) * 1e6;
+      const bound = usPerPage > fit.perPage.normalUs ? "the cap, not the machine, sets their pace" : "the machine, not the cap, sets their pace";
+      return `Busy cells capped at ${(cap / 2 ** 20).toFixed(0)} MiB/s allow ${usPerPage.toFixed(1)} us a normal page: ${bound}.`;
+    })
+    .join(" ");
+}
+
+function isSameFill(a: Row, b: Row): boolean {
+  const fill = (r: Row) => (r.scenario.vm.workload.kind === "uniform" ? r.scenario.vm.workload.workingSet : 0);
+  return fill(a) === fill(b);
 }
 
 function profileLine(p: MachineProfile): string {

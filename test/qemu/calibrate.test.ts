@@ -95,10 +95,17 @@ name: busy
 vm: {memory: 1GiB, workload: {kind: uniform, workingSet: 128MiB, rate: 1000}}
 link: {bandwidth: 10Gbit/s}
 `);
-    expect(idleProblem({ label: "b", scenario: s, result: busy })).toMatch(/not idle/);
+    expect(idleProblem({ label: "b", scenario: s, result: busy })).toMatch(/writes during the migration/);
     const idle = scenario(idleYaml("1GiB", "100MiB"));
     const failed = { ...busy, status: "failed" } as MigrationResult;
     expect(idleProblem({ label: "f", scenario: idle, result: failed })).toMatch(/status failed/);
+    // A guest that filled its working set and then stopped writing is idle during the migration.
+    const filled = scenario(`
+name: filled
+vm: {memory: 1GiB, workload: {kind: uniform, workingSet: 512MiB, rate: 0}}
+link: {bandwidth: 10Gbit/s}
+`);
+    expect(idleProblem({ label: "i", scenario: filled, result: await simulate(filled) })).toBeUndefined();
   });
 });
 

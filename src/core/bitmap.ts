@@ -50,8 +50,28 @@ export class PageBitmap {
     this.setCount = 0;
   }
 
+  /** Sets pages [from, to), a word at a time (a 1 TiB guest's used RAM is millions of pages). */
   setRange(from: number, to: number): void {
-    for (let p = from; p < to; p++) this.set(p);
+    if (from >= to) return;
+    const words = this.words;
+    for (let i = from >>> 5; i <= (to - 1) >>> 5; i++) {
+      const mask = rangeMask(i, from, to);
+      const w = words[i];
+      this.setCount += popcount(mask & ~w);
+      words[i] = w | mask;
+    }
+  }
+
+  /** Clears pages [from, to), a word at a time. */
+  clearRange(from: number, to: number): void {
+    if (from >= to) return;
+    const words = this.words;
+    for (let i = from >>> 5; i <= (to - 1) >>> 5; i++) {
+      const mask = rangeMask(i, from, to);
+      const w = words[i];
+      this.setCount -= popcount(mask & w);
+      words[i] = w & ~mask;
+    }
   }
 
   /** ORs `other` into this bitmap and clears `other` (read-and-clear); returns the bits newly set here. */
@@ -71,59 +91,34 @@ export class PageBitmap {
     return added;
   }
 
-  /** Index of the first set bit at or after `from`, or -1. */
-  nextSet(from: number): number {
-    if (from >= this.size) return -1;
+  /** Index of the first set bit in [from, to), or -1. */
+  nextSet(from: number, to = this.size): number {
+    if (from >= to) return -1;
+    const last = (to - 1) >>> 5;
     let i = from >>> 5;
     let w = this.words[i] & (0xffffffff << (from & 31));
     while (w === 0) {
-      if (++i >= this.words.length) return -1;
+      if (++i > last) return -1;
       w = this.words[i];
     }
     const page = (i << 5) + (31 - Math.clz32(w & -w));
-    return page < this.size ? page : -1;
+    return page < to ? page : -1;
   }
 
-  /**
-   * Clears and collects up to `max` set pages at or after `from`, in order, into
-   * `out[offset...]`; returns how many. `collectEnd` is then where a next call should start.
-   * Works a word at a time: the migration's send loop runs through every page of RAM.
-   */
-  collect(from: number, out: Uint32Array, offset: number, max: number): number {
+  /** Consecutive pages from `from` on, at most `max`, whose bits are all `set` (0 if `from`'s is not); a word at a time. */
+  runLength(from: number, max: number, set: boolean): number {
+    const to = Math.min(from + max, this.size);
+    if (from >= to) return 0;
     const words = this.words;
-    let n = 0;
+    const last = (to - 1) >>> 5;
+    // Flipped so that the run's bits read as zeroes: it ends at the first one.
+    const flip = set ? 0xffffffff : 0;
     let i = from >>> 5;
-    let w = i < words.length ? words[i] & (0xffffffff << (from & 31)) : 0;
-    while (n < max) {
-      while (w === 0) {
-        if (++i >= words.length) {
-          this.setCount -= n;
-          this.collectEnd = this.size;
-          return n;
-        }
-        w = words[i];
-      }
-      let taken = 0;
-      while (w !== 0 && n < max) {
-        const bit = w & -w;
-        out[offset + n++] = (i << 5) + (31 - Math.clz32(bit));
-        taken |= bit;
-        w ^= bit;
-      }
-      words[i] &= ~taken;
-      if (w !== 0) {
-        this.setCount -= n;
-        this.collectEnd = out[offset + n - 1] + 1;
-        return n;
-      }
-    }
-    this.setCount -= n;
-    this.collectEnd = n > 0 ? out[offset + n - 1] + 1 : from;
-    return n;
+    let other = (words[i] ^ flip) & (0xffffffff << (from & 31));
+    while (other === 0 && i < last) other = words[++i] ^ flip;
+    if (other === 0) return to - from;
+    return Math.min(to, (i << 5) + (31 - Math.clz32(other & -other))) - from;
   }
-
-  /** Where the last `collect` stopped. */
-  collectEnd = 0;
 
   /** Pages set in both bitmaps. */
   countAnd(other: PageBitmap): number {
@@ -140,6 +135,52 @@ export class PageBitmap {
     const out: number[] = [];
     for (let p = this.nextSet(0); p >= 0 && out.length < limit; p = this.nextSet(p + 1)) out.push(p);
     return out;
+  }
+}
+
+/** The bits of the word holding page `to - 1` that are below `to`. */
+function lowBits(to: number): number {
+  return 0xffffffff >>> (31 - ((to - 1) & 31));
+}
+
+/** The bits of word `i` that are pages in [from, to). */
+function rangeMask(i: number, from: number, to: number): number {
+  const above = i === from >>> 5 ? 0xffffffff << (from & 31) : 0xffffffff;
+  return i === (to - 1) >>> 5 ? above & lowBits(to) : above;
+}
+
+/**
+ * Pages in send order, as runs of consecutive pages: run i is `lengths[i]` pages from
+ * `starts[i]`. A slice of the migration stream is a few runs, not thousands of page numbers.
+ */
+export class PageRuns {
+  readonly starts: Uint32Array;
+  readonly lengths: Uint32Array;
+  /** Runs held. */
+  count = 0;
+  /** Pages held: the sum of the lengths. */
+  pages = 0;
+
+  /** `capacity` runs: as many as the pages a slice may hold, in case none is next to another. */
+  constructor(capacity: number) {
+    this.starts = new Uint32Array(capacity);
+    this.lengths = new Uint32Array(capacity);
+  }
+
+  clear(): void {
+    this.count = 0;
+    this.pages = 0;
+  }
+
+  /** Appends pages [start, start + length), joined to the last run when they continue it. */
+  add(start: number, length: number): void {
+    const last = this.count - 1;
+    if (last >= 0 && this.starts[last] + this.lengths[last] === start) this.lengths[last] += length;
+    else {
+      this.starts[this.count] = start;
+      this.lengths[this.count++] = length;
+    }
+    this.pages += length;
   }
 }
 

@@ -1,7 +1,7 @@
 // QEMU's precopy migration (migration/migration.c, migration/ram.c), written once against
 // the ports. See ../../docs/model.md for how each step maps onto QEMU.
 
-import { PageBitmap } from "./bitmap.js";
+import { PageBitmap, PageRuns } from "./bitmap.js";
 import { formatBytes } from "./format.js";
 import type { Device, DeviceContext } from "./device.js";
 import { announceSchedule, type MigrationParams } from "./params.js";
@@ -29,6 +29,8 @@ const ratePeriodMs = 1000;
 const unplugPollMs = 250;
 /** Largest slice of stream sent per await; small enough to keep DMA-vs-send ordering page-exact in practice. */
 const batchBytes = 1 << 20;
+/** Most pages in one slice: a slice of zero pages only. */
+const slicePages = Math.ceil(batchBytes / zeroPageBytes());
 
 export async function migrate(env: MigrationEnv): Promise<Timeline> {
   const run = new Run(env);
@@ -43,7 +45,8 @@ class Run {
   private readonly params: MigrationParams;
   private readonly bitmap: PageBitmap;
   private readonly ctx: DeviceContext;
-  private readonly pageBuffer: Uint32Array;
+  /** The pages of the slice being sent. */
+  private readonly slice: PageRuns;
 
   private counters: Counters = { transferred: 0, duplicate: 0, normal: 0, normalBytes: 0, precopyBytes: 0, downtimeBytes: 0 };
   private stopped = false;
@@ -70,7 +73,7 @@ class Run {
     this.params = env.params;
     this.bitmap = new PageBitmap(env.ram.pageCount);
     this.expectedDowntime = env.params.downtimeLimitMs;
-    this.pageBuffer = new Uint32Array(Math.ceil(batchBytes / zeroPageBytes()));
+    this.slice = new PageRuns(slicePages);
     const timeline = this.timeline;
     const clock = this.clock;
     this.ctx = {
@@ -252,44 +255,64 @@ class Run {
     }
   }
 
-  /** Sends dirty pages from the cursor on, clearing their bits, up to about `maxBytes`; returns bytes sent. */
+  /**
+   * Sends dirty pages from the cursor on, clearing their bits, up to the page that brings the
+   * slice to `maxBytes` (so it overshoots by less than a page; the window's accounting carries
+   * that) or to `slicePages` pages; returns bytes sent.
+   */
   private async sendDirty(maxBytes: number): Promise<number> {
     const { bitmap, ram } = this;
-    const pages = this.pageBuffer;
     const normalCost = normalPageBytes(ram.pageSize);
     const zeroCost = zeroPageBytes();
-    let n = 0;
     let bytes = 0;
     let zero = 0;
+    let pages = 0;
     let wrapped = false;
-    // Each run takes as many pages as fit the rest of maxBytes even if none is zero, so
-    // a slice overshoots by less than one page (the window's accounting carries that).
-    while (bytes < maxBytes && n < pages.length) {
-      const fit = Math.max(1, Math.floor((maxBytes - bytes) / normalCost));
-      const got = bitmap.collect(this.cursor, pages, n, Math.min(fit, pages.length - n));
-      this.cursor = bitmap.collectEnd;
-      if (got === 0) {
+    this.slice.clear();
+    while (bytes < maxBytes && pages < slicePages) {
+      const start = bitmap.nextSet(this.cursor);
+      if (start < 0) {
+        this.cursor = bitmap.size;
         if (wrapped || bitmap.count === 0) break;
         wrapped = true; // the walk wraps to the start of RAM, as ram_find_and_save_block does
         this.cursor = 0;
         continue;
       }
-      for (let k = n; k < n + got; k++) {
-        if (ram.isZero(pages[k])) {
-          zero++;
-          bytes += zeroCost;
-        } else {
-          bytes += normalCost;
-        }
+      // Dirty pages from `start` that are all zero or all non-zero cost the same each, so they
+      // are taken at once: as many as there are, up to the one that fills the slice. Looked
+      // for a chunk at a time, doubling, so neither scan runs far past where the other ends.
+      const isZero = ram.isZero(start);
+      const cost = isZero ? zeroCost : normalCost;
+      const fill = Math.min(slicePages - pages, Math.ceil((maxBytes - bytes) / cost));
+      let n = 0;
+      for (let chunk = 32; ; chunk *= 2) {
+        const most = Math.min(chunk, fill - n);
+        const run = this.runOfKind(start + n, bitmap.runLength(start + n, most, true), isZero);
+        n += run;
+        if (run < most || n === fill) break;
       }
-      n += got;
+      bitmap.clearRange(start, start + n);
+      this.slice.add(start, n);
+      this.cursor = start + n;
+      pages += n;
+      bytes += n * cost;
+      if (isZero) zero += n;
     }
-    if (n === 0) return 0;
-    const payload = await ram.readPages(pages, n);
+    if (pages === 0) return 0;
+    const payload = await ram.readPages(this.slice);
     bytes += endOfSectionBytes;
-    this.count(n - zero, zero, bytes);
+    this.count(pages - zero, zero, bytes);
     await this.env.channel.send(bytes, payload);
     return bytes;
+  }
+
+  /** Pages from `from` on, at most `max`, all zero or all non-zero: by the word where the RAM can, else page by page. */
+  private runOfKind(from: number, max: number, zero: boolean): number {
+    const ram = this.ram;
+    if (ram.runOfKind) return ram.runOfKind(from, max, zero);
+    let n = 0;
+    while (n < max && ram.isZero(from + n) === zero) n++;
+    return n;
   }
 
   private count(normal: number, zero: number, bytes: number): void {

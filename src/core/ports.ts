@@ -1,7 +1,7 @@
 // The ports the migration controller is written against. The simulator implements them on
 // a virtual clock with models; the live runtime on the wall clock with real memory and sockets.
 
-import type { PageBitmap } from "./bitmap.js";
+import type { PageBitmap, PageRuns } from "./bitmap.js";
 
 export interface Clock {
   /** Milliseconds since the clock's origin. */
@@ -23,11 +23,17 @@ export interface GuestRam {
   /** Whether a page is all zeroes (buffer_is_zero): sent as a header and one byte. */
   isZero(page: number): boolean;
   /**
-   * Reads (and zero-checks) pages for sending, which takes the migration thread's time;
-   * from here on the sent copy is what the destination holds. Resolves to their contents
-   * where a runtime moves real bytes, to nothing in the simulator.
+   * How many pages from `from` on, at most `max`, are all zero (`zero`) or all non-zero (0 if
+   * `from` is not). Optional: a runtime that keeps a map of non-zero pages answers a word of
+   * it at a time, so that the sender need not ask `isZero` page by page.
    */
-  readPages(pages: Uint32Array, count: number): Promise<Uint8Array | undefined>;
+  runOfKind?(from: number, max: number, zero: boolean): number;
+  /**
+   * Reads (and zero-checks) pages for sending, in the order of `runs`, which takes the
+   * migration thread's time; from here on the sent copy is what the destination holds.
+   * Resolves to their contents where a runtime moves real bytes, to nothing in the simulator.
+   */
+  readPages(runs: PageRuns): Promise<Uint8Array | undefined>;
   stopVcpus(): void;
   resumeVcpus(): void;
   /** Fraction of each vCPU time slice spent sleeping (auto-converge), 0..0.99. */

@@ -3,6 +3,7 @@
 // contents; an 8-byte end-of-section marker closes each slice. The controller counts bytes
 // with the same sizes (src/core/wire.ts), so counted and sent bytes agree.
 
+import type { PageRuns } from "../core/bitmap.js";
 import { endOfSectionBytes, pageHeaderBytes } from "../core/wire.js";
 import { isZeroPage } from "./guest/pages.js";
 
@@ -17,26 +18,31 @@ function writeHeader(view: DataView, at: number, page: number, pageSize: number,
   view.setUint32(at + 4, offset >>> 0);
 }
 
-/** Encodes `count` pages of `ram` (copying them: from here on the copy is what is sent). */
-export function encodePages(ram: Buffer, pageSize: number, pages: Uint32Array, count: number): Uint8Array {
+/** Encodes the pages of `runs`, in order (copying them: from here on the copy is what is sent). */
+export function encodePages(ram: Buffer, pageSize: number, runs: PageRuns): Uint8Array {
   let size = endOfSectionBytes;
-  const zero = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    zero[i] = isZeroPage(ram, pages[i]) ? 1 : 0;
-    size += pageHeaderBytes + (zero[i] ? 1 : pageSize);
+  const zero = new Uint8Array(runs.pages);
+  let i = 0;
+  for (let r = 0; r < runs.count; r++) {
+    for (let page = runs.starts[r], end = page + runs.lengths[r]; page < end; page++, i++) {
+      zero[i] = isZeroPage(ram, page) ? 1 : 0;
+      size += pageHeaderBytes + (zero[i] ? 1 : pageSize);
+    }
   }
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   let at = 0;
-  for (let i = 0; i < count; i++) {
-    const page = pages[i];
-    writeHeader(view, at, page, pageSize, zero[i] ? flagZero : flagPage);
-    at += pageHeaderBytes;
-    if (zero[i]) {
-      out[at++] = 0;
-    } else {
-      out.set(ram.subarray(page * pageSize, (page + 1) * pageSize), at);
-      at += pageSize;
+  i = 0;
+  for (let r = 0; r < runs.count; r++) {
+    for (let page = runs.starts[r], end = page + runs.lengths[r]; page < end; page++, i++) {
+      writeHeader(view, at, page, pageSize, zero[i] ? flagZero : flagPage);
+      at += pageHeaderBytes;
+      if (zero[i]) {
+        out[at++] = 0;
+      } else {
+        out.set(ram.subarray(page * pageSize, (page + 1) * pageSize), at);
+        at += pageSize;
+      }
     }
   }
   writeHeader(view, at, 0, pageSize, flagEos);

@@ -2,7 +2,7 @@
 // ports need), and those ports: the guest's RAM as the controller sees it, and the channel.
 
 import { connect } from "node:net";
-import type { PageBitmap } from "../core/bitmap.js";
+import type { PageBitmap, PageRuns } from "../core/bitmap.js";
 import type { AnnounceParams } from "../core/params.js";
 import type { Channel, GuestRam } from "../core/ports.js";
 import { Connection } from "./connection.js";
@@ -140,8 +140,8 @@ export class LiveGuestRam implements GuestRam {
     return isZeroPage(this.guest.buffer, page);
   }
 
-  async readPages(pages: Uint32Array, count: number): Promise<Uint8Array> {
-    return encodePages(this.guest.buffer, pageSize, pages, count);
+  async readPages(runs: PageRuns): Promise<Uint8Array> {
+    return encodePages(this.guest.buffer, pageSize, runs);
   }
 
   stopVcpus(): void {

@@ -2,7 +2,7 @@
 // the pages the destination holds a stale copy of. Writes are applied lazily, for the time
 // elapsed since the last look, whenever the controller looks at RAM.
 
-import { PageBitmap } from "../core/bitmap.js";
+import { PageBitmap, type PageRuns } from "../core/bitmap.js";
 import type { Clock, GuestRam } from "../core/ports.js";
 import type { WriteModel } from "./workload.js";
 
@@ -128,21 +128,25 @@ export class SimGuestRam implements GuestRam {
     return !this.nonZero.test(page);
   }
 
-  async readPages(pages: Uint32Array, count: number): Promise<undefined> {
+  runOfKind(from: number, max: number, zero: boolean): number {
+    return this.nonZero.runLength(from, max, !zero);
+  }
+
+  async readPages(runs: PageRuns): Promise<undefined> {
     this.advance();
     // Only receive buffers take untracked DMA, so only they need the sent/stale bookkeeping.
     const rxPages = this.rxPages;
     if (rxPages) {
-      for (let i = 0; i < count; i++) {
-        const p = pages[i];
-        if (rxPages.test(p)) {
+      for (let r = 0; r < runs.count; r++) {
+        const end = runs.starts[r] + runs.lengths[r];
+        for (let p = rxPages.nextSet(runs.starts[r], end); p >= 0; p = rxPages.nextSet(p + 1, end)) {
           this.sent.set(p);
           this.stale.clear(p);
         }
       }
     }
     // The migration thread reads every page it sends (zero check, copy to the socket).
-    if (this.o.memoryReadBytesPerSecond > 0) await this.o.clock.sleep((count * this.pageSize * 1000) / this.o.memoryReadBytesPerSecond);
+    if (this.o.memoryReadBytesPerSecond > 0) await this.o.clock.sleep((runs.pages * this.pageSize * 1000) / this.o.memoryReadBytesPerSecond);
     return undefined;
   }
 

@@ -1,0 +1,77 @@
+// The page bitmap's word-at-a-time operations against a plain array of booleans.
+
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { PageBitmap, PageRuns } from "../src/core/bitmap.js";
+
+type Op =
+  | { kind: "set" | "clear"; page: number }
+  | { kind: "setRange" | "clearRange"; from: number; to: number };
+
+const size = 200; // several words, and a last word only partly used
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constantFrom("set" as const, "clear" as const), page: fc.nat(size - 1) }),
+  fc
+    .record({ kind: fc.constantFrom("setRange" as const, "clearRange" as const), a: fc.nat(size), b: fc.nat(size) })
+    .map(({ kind, a, b }) => ({ kind, from: Math.min(a, b), to: Math.max(a, b) })),
+);
+
+function apply(ops: Op[]): { bitmap: PageBitmap; model: boolean[] } {
+  const bitmap = new PageBitmap(size);
+  const model = new Array<boolean>(size).fill(false);
+  for (const o of ops) {
+    if (o.kind === "set" || o.kind === "clear") {
+      o.kind === "set" ? bitmap.set(o.page) : bitmap.clear(o.page);
+      model[o.page] = o.kind === "set";
+    } else {
+      o.kind === "setRange" ? bitmap.setRange(o.from, o.to) : bitmap.clearRange(o.from, o.to);
+      for (let p = o.from; p < o.to; p++) model[p] = o.kind === "setRange";
+    }
+  }
+  return { bitmap, model };
+}
+
+describe("PageBitmap", () => {
+  it("setRange and clearRange agree with page-by-page updates, count included", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
+        const { bitmap, model } = apply(ops);
+        for (let p = 0; p < size; p++) expect(bitmap.test(p)).toBe(model[p]);
+        expect(bitmap.count).toBe(model.filter(Boolean).length);
+      }),
+    );
+  });
+
+  it("nextSet finds the first set page in [from, to), runLength the run of one kind from a page", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), fc.nat(size), fc.nat(size), fc.nat(size), (ops, a, b, max) => {
+        const { bitmap, model } = apply(ops);
+        const from = Math.min(a, b);
+        const to = Math.max(a, b);
+        const first = model.findIndex((v, p) => v && p >= from && p < to);
+        expect(bitmap.nextSet(from, to)).toBe(first);
+        for (const kind of [true, false]) {
+          let n = 0;
+          while (n < max && from + n < size && model[from + n] === kind) n++;
+          expect(bitmap.runLength(from, max, kind)).toBe(n);
+        }
+      }),
+    );
+  });
+});
+
+describe("PageRuns", () => {
+  it("joins pages that continue the last run and counts every page", () => {
+    const runs = new PageRuns(8);
+    runs.add(10, 3);
+    runs.add(13, 2); // continues 10..12
+    runs.add(40, 1);
+    expect(runs.count).toBe(2);
+    expect([...runs.starts.subarray(0, 2)]).toEqual([10, 40]);
+    expect([...runs.lengths.subarray(0, 2)]).toEqual([5, 1]);
+    expect(runs.pages).toBe(6);
+    runs.clear();
+    expect(runs.pages).toBe(0);
+  });
+});

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { MigrationResult } from "../../src/core/result.js";
 import { fitProfile, idleProblem, type IdleRun } from "../../src/qemu/calibrate.js";
 import { ProfileError, readProfile, writeProfile } from "../../src/qemu/profile.js";
-import { simulate } from "../../src/sim/simulate.js";
+import { simulate, type MachineProfile } from "../../src/sim/simulate.js";
 import { GiB, MiB, run, scenario } from "../helpers.js";
 
 const idleYaml = (memory: string, used: string) => `
@@ -23,14 +23,15 @@ async function syntheticRun(memory: string, used: string, truth: Parameters<type
   return { label: memory, scenario: s, result: await simulate(s, truth) };
 }
 
+/** Idle runs of three sizes, each with its own share of non-zero pages, under one profile. */
+async function threeSizes(profile: MachineProfile): Promise<IdleRun[]> {
+  return [await syntheticRun("1GiB", "100MiB", { profile }), await syntheticRun("2GiB", "120MiB", { profile }), await syntheticRun("4GiB", "400MiB", { profile })];
+}
+
 describe("fitProfile", () => {
   it("recovers the page read rate, stream rate and fixed costs the runs were made with", async () => {
     const profile = { pageReadBytesPerSecond: 600 * MiB, copyBytesPerSecond: 150 * MiB, setupMs: 4, switchoverMs: 20 };
-    const runs = [
-      await syntheticRun("1GiB", "100MiB", { profile }),
-      await syntheticRun("2GiB", "120MiB", { profile }),
-      await syntheticRun("4GiB", "400MiB", { profile }),
-    ];
+    const runs = await threeSizes(profile);
     const fit = fitProfile(runs);
     expect(fit.profile.setupMs).toBeCloseTo(4, 0);
     expect(fit.profile.pageReadBytesPerSecond! / profile.pageReadBytesPerSecond).toBeGreaterThan(0.8);
@@ -44,11 +45,7 @@ describe("fitProfile", () => {
 
   it("takes the switch-over cost from runs whose final pass was bare, not from long final passes", async () => {
     const profile = { pageReadBytesPerSecond: 600 * MiB, copyBytesPerSecond: 150 * MiB, setupMs: 4, switchoverMs: 5 };
-    const runs = [
-      await syntheticRun("1GiB", "100MiB", { profile }),
-      await syntheticRun("2GiB", "120MiB", { profile }),
-      await syntheticRun("4GiB", "400MiB", { profile }),
-    ];
+    const runs = await threeSizes(profile);
     // Two runs that switched over early and sent 40 MiB inside the downtime, as QEMU does when
     // its threshold is still high from a window of normal pages.
     for (const r of runs.slice(1)) {

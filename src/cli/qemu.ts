@@ -13,7 +13,7 @@ import { median } from "../measure/stats.js";
 import { CalibrationError, fitProfile, idleProblem, type IdleRun } from "../qemu/calibrate.js";
 import { GuestBuildError } from "../qemu/guest.js";
 import { UnsupportedScenarioError } from "../qemu/plan.js";
-import { ProfileError, readProfile, writeProfile } from "../qemu/profile.js";
+import { figureLine, ProfileError, readProfile, writeProfile } from "../qemu/profile.js";
 import { readRunsFile, RunsFileError, type MeasuredRun, type RunsFile } from "../qemu/runs-file.js";
 import { runSession } from "../qemu/session.js";
 import { QemuMissingError, QemuRunError } from "../qemu/vm.js";
@@ -152,17 +152,18 @@ export function registerQemu(program: Command): void {
             const label = `${f}#${run.variant}[${run.run}]`;
             const problem = idleProblem({ label, scenario: run.scenario, result: run.result });
             if (problem) process.stderr.write(`livemig: note: ${label}: not used: ${problem}\n`);
-            else idle.push({ label, scenario: run.scenario, result: run.result });
+            else idle.push({ label, scenario: run.scenario, result: run.result, samples: run.samples, destinationPrealloc: run.destinationPrealloc });
           }
         }
         const fit = fitProfile(idle);
-        writeProfile(opts.output, fit.profile, { machine: hostname(), fittedFrom: idle.map((r) => r.label) });
-        const p = fit.profile;
-        process.stdout.write(
-          `profile ${opts.output} from ${idle.length} idle run(s): page read ${mbps(p.pageReadBytesPerSecond)}, stream ${mbps(p.copyBytesPerSecond)}, ` +
-            `setup ${p.setupMs?.toFixed(1)} ms, switch-over ${p.switchoverMs?.toFixed(1)} ms\n`,
-        );
-        for (const r of fit.residuals) process.stdout.write(`  ${r.label}: precopy ${r.measuredMs.toFixed(0)} ms measured, ${r.fittedMs.toFixed(0)} ms fitted\n`);
+        writeProfile(opts.output, fit.profile, { machine: hostname(), fittedFrom: idle.map((r) => r.label), figures: fit.figures });
+        process.stdout.write(`profile ${opts.output} from ${idle.length} idle run(s) (${fit.capBoundIntervals} poll interval(s) left out where the cap may have bound):\n`);
+        for (const f of fit.figures) process.stdout.write(`  ${figureLine(f)}\n`);
+        process.stdout.write("precopy per training run:\n");
+        for (const r of fit.residuals) {
+          const off = r.measuredMs > 0 ? `${(((r.fittedMs - r.measuredMs) / r.measuredMs) * 100).toFixed(0)} %` : "-";
+          process.stdout.write(`  ${r.label}: ${r.measuredMs.toFixed(0)} ms measured, ${r.fittedMs.toFixed(0)} ms fitted (${off})\n`);
+        }
         for (const n of fit.notes) process.stdout.write(`note: ${n}\n`);
       } catch (e) {
         asCommandErrors(e);
@@ -170,4 +171,4 @@ export function registerQemu(program: Command): void {
     });
 }
 
-const mbps = (bytesPerSecond: number | undefined) => (bytesPerSecond === undefined ? "unlimited" : `${(bytesPerSecond / 2 ** 20).toFixed(0)} MiB/s`);
+

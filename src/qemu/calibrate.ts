@@ -1,18 +1,21 @@
 // Fits a machine profile from measured idle runs. An idle guest's migration is all machine:
 // its precopy time is a cost per zero page (read 4 KiB and find it zero, send a 9-byte
-// header) plus a cost per normal page (read it and push 4 KiB through the stream), and the
-// rest is fixed setup and switch-over work. Busy runs are what the profile must then predict,
-// so they are never used here.
+// header), a cost per normal page (read it and push 4 KiB through the stream), and, where the
+// destination did not preallocate its RAM, a cost per page on its first arrival there (the
+// destination faults in and zeroes fresh memory). The rest is fixed setup and switch-over
+// work. Busy runs are what the profile must then predict, so they are never used here.
 //
-// The two per-page costs come from the query-migrate polls (every ~50 ms): at each poll, the
-// precopy time so far against the zero and normal pages sent so far. An idle guest's first
+// The per-page costs come from the query-migrate polls (every ~50 ms). A set max-bandwidth
+// is not a binding one: each poll interval is judged on its own, and only intervals where the
+// rate limiter cannot have slept give page costs (see capMayHaveBound). An idle guest's first
 // pass has long stretches of either kind (kernel pages, then hundreds of MiB of zero pages),
-// so the polls separate them where the run totals cannot (every run has about the same mix).
-// Cumulative points rather than per-interval differences: the destination works through a
-// run of zero pages after the source has sent them (9 bytes each, a few MiB of socket buffer
-// hold ~100k), so the cost of a zero run lands in the next interval's normal pages; the
-// cumulative time carries that lag as a bounded error instead. Least absolute deviations,
-// since the two cores are shared and a run slowed by another process is an outlier.
+// so the intervals separate the costs where the run totals cannot (every run has about the
+// same mix). Cumulative points rather than per-interval differences: the destination works
+// through a run of zero pages after the source has sent them (9 bytes each, a few MiB of
+// socket buffer hold ~100k), so the cost of a zero run lands in the next interval's normal
+// pages; summing the kept intervals carries that lag as a bounded error instead. Least
+// absolute deviations, since the two cores are shared and a run slowed by another process
+// is an outlier. When the runs cannot determine a figure, calibration says which and stops.
 
 import type { MigrationResult } from "../core/result.js";
 import type { Scenario } from "../scenario/schema.js";
@@ -27,21 +30,35 @@ export interface IdleRun {
   label: string;
   scenario: Scenario;
   result: MigrationResult;
-  /** The run's query-migrate polls; without them only the run totals are fitted. */
+  /** The run's query-migrate polls; without them the whole precopy is one interval. */
   samples?: Sample[];
-  /** Whether the destination's RAM was preallocated (its first-touch cost out of the run). */
+  /** Whether the destination's RAM was preallocated (no first-touch cost); absent: it was not. */
   destinationPrealloc?: boolean;
+}
+
+/** One fitted figure and what supports it. */
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  /** How many poll intervals (or runs, for the fixed costs) it was fitted from. */
+  support: number;
+  supportUnit: "intervals" | "runs";
 }
 
 export interface Fit {
   profile: MachineProfile;
-  /** Per run: the precopy time measured and as the fitted rates give it. */
+  figures: Figure[];
+  /** Per run: the precopy time measured and as the fitted costs (and the run's cap) give it. */
   residuals: { label: string; measuredMs: number; fittedMs: number }[];
-  /** Per-page costs, microseconds: a zero page, a normal page; and how many intervals gave them. */
-  perPage: { zeroUs: number; normalUs: number; points: number };
+  /** Per-page costs, microseconds, and how many poll intervals (where the cap did not bind) gave them. */
+  perPage: { zeroUs: number; normalUs: number; firstTouchUs?: number; points: number };
+  /** Poll intervals left out because the rate limiter may have slept in them. */
+  capBoundIntervals: number;
   notes: string[];
 }
 
+/** The runs cannot give a profile (bad or too little input): the user's to fix, exit 2. */
 export class CalibrationError extends Error {
   constructor(message: string) {
     super(message);
@@ -56,7 +73,7 @@ export class CalibrationError extends Error {
  */
 export function isIdle(scenario: Scenario): boolean {
   const w = scenario.vm.workload;
-  return w.kind === "idle" || (w.kind === "uniform" && w.rate === 0);
+  return w.kind === "idle" || w.rate === 0;
 }
 
 /** Whether a run may calibrate: an idle guest whose migration completed. */
@@ -67,19 +84,91 @@ export function idleProblem(run: IdleRun): string | undefined {
   return undefined;
 }
 
-/** Where a run stood at one poll: precopy time so far and the pages it had sent. */
+/** QEMU's BUFFER_DELAY: the rate limiter's budget is max-bandwidth / 10 per 100 ms window. */
+export const rateLimitWindowMs = 100;
+
+/** Where a run stood at one poll: precopy time so far, the pages and bytes it had sent, its pass. */
 export interface Point {
   ms: number;
   zero: number;
   normal: number;
+  bytes: number;
+  sync: number;
 }
 
 /** A run's polls as points from the end of setup, and its end of precopy (before the downtime). */
 export function pointsOf(result: MigrationResult, samples: Sample[]): Point[] {
   const setup = result["setup-time"];
-  const out = samples.filter((s) => s.t > setup).map((s) => ({ ms: s.t - setup, zero: s.duplicate, normal: s.normal }));
-  if (result.downtime !== undefined) out.push({ ms: Math.max(0, result["total-time"] - setup - result.downtime), zero: result.ram.duplicate, normal: result.ram.normal });
+  const out: Point[] = [{ ms: 0, zero: 0, normal: 0, bytes: 0, sync: 1 }];
+  for (const s of samples) if (s.t > setup) out.push({ ms: s.t - setup, zero: s.duplicate, normal: s.normal, bytes: s.transferred, sync: s.sync });
+  if (result.downtime !== undefined) {
+    // The run's counters include the final pass; its pages are nearly all normal ones.
+    const finalBytes = result.ram["downtime-bytes"] ?? 0;
+    const last = out[out.length - 1];
+    out.push({
+      ms: Math.max(last.ms, result["total-time"] - setup - result.downtime),
+      zero: Math.max(last.zero, result.ram.duplicate),
+      normal: Math.max(last.normal, result.ram.normal - Math.floor(finalBytes / normalPageBytes(4096))),
+      bytes: Math.max(last.bytes, result.ram.transferred - finalBytes),
+      sync: last.sync,
+    });
+  }
   return out;
+}
+
+/** One poll interval: its duration, what it sent, and whether the rate limiter may have slept in it. */
+interface Interval {
+  ms: number;
+  zero: number;
+  /** Normal pages the destination already held memory for (preallocated, or a re-send). */
+  warm: number;
+  /** Normal pages arriving for the first time at a destination that did not preallocate. */
+  cold: number;
+  bytes: number;
+  capBound: boolean;
+}
+
+/**
+ * Whether QEMU's rate limiter may have slept during [start, end] of a run capped at `cap`
+ * bytes/s. It sleeps only once a 100 ms window has carried its budget (cap / 10), and then
+ * until that window ends; so a sleep inside the interval needs a budget's worth of bytes
+ * sent between 100 ms before the interval and its end. Where that is not so, the interval's
+ * time is all page cost, whatever the cap is set to.
+ */
+function capMayHaveBound(points: Point[], i: number, capBytesPerSecond: number): boolean {
+  if (capBytesPerSecond <= 0) return false;
+  const budget = (capBytesPerSecond * rateLimitWindowMs) / 1000;
+  const from = points[i - 1].ms - rateLimitWindowMs;
+  let j = i - 1;
+  while (j > 0 && points[j].ms > from) j--; // the interval ending at points[j + 1] overlaps the span
+  return points[i].bytes - points[j].bytes >= budget;
+}
+
+function intervalsOf(points: Point[], capBytesPerSecond: number, coldDestination: boolean): Interval[] {
+  const out: Interval[] = [];
+  for (let i = 1; i < points.length; i++) {
+    const a = points[i - 1];
+    const b = points[i];
+    const normal = b.normal - a.normal;
+    // Pass 1 (sync count 1) sends each page for the first time; later passes re-send.
+    const first = coldDestination && a.sync <= 1;
+    out.push({
+      ms: b.ms - a.ms,
+      zero: b.zero - a.zero,
+      warm: first ? 0 : normal,
+      cold: first ? normal : 0,
+      bytes: b.bytes - a.bytes,
+      capBound: capMayHaveBound(points, i, capBytesPerSecond),
+    });
+  }
+  return out;
+}
+
+interface RunIntervals {
+  label: string;
+  cap: number;
+  measuredMs: number;
+  intervals: Interval[];
 }
 
 export function fitProfile(runs: IdleRun[]): Fit {
@@ -88,79 +177,105 @@ export function fitProfile(runs: IdleRun[]): Fit {
   const pageSize = 4096;
   const setupMs = median(runs.map((r) => r.result["setup-time"]));
 
-  // Precopy time = a * zero pages + k * normal pages (no intercept: the fixed parts are out).
-  // Runs whose cap was the bottleneck for their normal pages would bias k: fit on the others.
-  const rows = runs.map((r) => ({
-    label: r.label,
-    zero: r.result.ram.duplicate,
-    normal: r.result.ram.normal,
-    ms: Math.max(0, r.result["total-time"] - r.result["setup-time"] - (r.result.downtime ?? 0)),
-    capMs: r.scenario.migration.maxBandwidth > 0 ? (r.result.ram.transferred * 1000) / r.scenario.migration.maxBandwidth : 0,
-    capped: r.scenario.migration.maxBandwidth > 0,
-    samples: r.samples ?? measurementOf(r.result).samples,
-    prealloc: r.destinationPrealloc ?? measurementOf(r.result).destinationPrealloc,
-  }));
-  if (rows.some((r) => r.prealloc === false)) {
-    notes.push("some runs' destination was not preallocated: their normal pages carry the host's first-touch cost, which busy runs' re-sent pages do not");
+  const perRun: RunIntervals[] = runs.map((r) => {
+    const extra = measurementOf(r.result);
+    // Without polls the whole precopy is one interval.
+    const samples = r.samples ?? extra.samples ?? [];
+    const prealloc = r.destinationPrealloc ?? extra.destinationPrealloc ?? false;
+    const points = pointsOf(r.result, samples);
+    return {
+      label: r.label,
+      cap: r.scenario.migration.maxBandwidth,
+      measuredMs: points[points.length - 1].ms,
+      intervals: intervalsOf(points, r.scenario.migration.maxBandwidth, !prealloc),
+    };
+  });
+  const kept = perRun.flatMap((r) => r.intervals.filter((i) => !i.capBound));
+  const capBoundIntervals = perRun.reduce((s, r) => s + r.intervals.filter((i) => i.capBound).length, 0);
+  const support = {
+    zero: kept.filter((i) => i.zero > 0).length,
+    warm: kept.filter((i) => i.warm > 0).length,
+    cold: kept.filter((i) => i.cold > 0).length,
+  };
+  const fullyBound = perRun.filter((r) => r.intervals.length > 0 && r.intervals.every((i) => i.capBound)).map((r) => r.label);
+  if (fullyBound.length) notes.push(`the cap may have bound in every interval of ${fullyBound.join(", ")}: no page cost from ${fullyBound.length > 1 ? "them" : "it"}`);
+  const missing: string[] = [];
+  if (support.zero === 0) missing.push("no poll interval where the cap did not bind sent zero pages (the zero-page cost)");
+  if (support.warm === 0) {
+    missing.push(
+      support.cold > 0
+        ? "every normal page in an interval where the cap did not bind arrived for the first time at a destination without preallocation, so the normal-page cost cannot be told from the first-touch cost (add idle runs with migration.destinationPrealloc: true)"
+        : "no poll interval where the cap did not bind sent normal pages (the normal-page cost; add an uncapped idle run, or one whose guest filled memory first)",
+    );
   }
-  let a = NaN;
-  let k = NaN;
-  let pointCount = 0; // polls (and run ends) the per-page costs came from
-  // From the polls, where there are any. A rate limit's sleeps would count as page costs:
-  // uncapped runs only, unless every run was capped.
-  const withSamples = rows.filter((r) => r.samples && r.samples.length > 0);
-  const uncappedSampled = withSamples.filter((r) => !r.capped);
-  const sampled = uncappedSampled.length > 0 ? uncappedSampled : withSamples;
-  if (sampled.length > 0) {
-    const points = sampled.flatMap((r) => pointsOf(runs.find((x) => x.label === r.label)!.result, r.samples!));
-    const fitted = leastAbsolute2(points);
-    if (fitted) {
-      ({ a, k } = fitted);
-      pointCount = points.length;
-      if (uncappedSampled.length === 0) notes.push("every run was capped: the per-page costs are upper bounds");
-    } else {
-      notes.push("the polls could not separate zero and normal pages: fitted on the run totals");
+  if (missing.length) throw new CalibrationError(`cannot calibrate: ${missing.join("; ")}`);
+
+  // Cumulative points per run over its kept intervals: ms = a zero + k warm + (k + f) cold.
+  const columns = support.cold > 0 ? 3 : 2;
+  const points: { x: number[]; y: number }[] = [];
+  for (const r of perRun) {
+    const sum = { ms: 0, zero: 0, warm: 0, cold: 0 };
+    for (const i of r.intervals) {
+      if (i.capBound) continue;
+      sum.ms += i.ms;
+      sum.zero += i.zero;
+      sum.warm += i.warm;
+      sum.cold += i.cold;
+      points.push({ x: [sum.zero, sum.warm, sum.cold].slice(0, columns), y: sum.ms });
     }
   }
-  if (!Number.isFinite(a)) {
-    const uncapped = rows.filter((r) => r.capMs < 0.5 * r.ms);
-    const used = uncapped.length > 0 ? uncapped : rows;
-    if (uncapped.length === 0) notes.push("every run was limited by its max-bandwidth: the per-page costs are upper bounds");
-    ({ a, k } = leastSquares2(used));
-    if (!(a > 0) || !(k >= a)) {
-      // The unconstrained fit is not physical (a negative cost, or a normal page cheaper than a
-      // zero one): keep the better of the two one-cost fits that are.
-      const perPageAll = fit1(used.map((r) => ({ x: r.zero + r.normal, y: r.ms })));
-      const normalOnly = fit1(used.map((r) => ({ x: r.normal, y: r.ms })));
-      const sse = (ca: number, ck: number) => sum(used.map((r) => (ca * r.zero + ck * r.normal - r.ms) ** 2));
-      const zeroFloor = normalOnly * 1e-3; // a zero page still costs a little to read
-      if (sse(perPageAll, perPageAll) <= sse(zeroFloor, normalOnly)) {
-        a = k = perPageAll;
-        notes.push("zero and normal pages could not be told apart (too few runs or too little spread): one read rate for both, no stream limit");
-      } else {
-        a = zeroFloor;
-        k = normalOnly;
-        notes.push("the runs' precopy time follows their normal pages only: zero pages taken as nearly free");
-      }
-    }
+  if (points.length <= columns) {
+    throw new CalibrationError(`cannot calibrate: ${points.length} poll interval(s) where the cap did not bind, at least ${columns + 1} needed for ${columns} per-page costs`);
   }
+  const c = leastAbsolute(points, columns);
+  if (!c) throw new CalibrationError("cannot calibrate: in the intervals where the cap did not bind, zero and normal pages come in the same proportion, so their costs cannot be told apart (add an idle guest that filled memory first, or one of another size)");
+  const [a, k] = c;
+  if (!(a > 0) || !(k > a)) {
+    throw new CalibrationError(`cannot calibrate: the fit gives a zero page ${(a * 1000).toFixed(2)} us and a normal page ${(k * 1000).toFixed(2)} us; the runs do not determine positive costs with a normal page dearer than a zero one`);
+  }
+  let firstTouch = columns === 3 ? c[2] - k : undefined;
+  if (firstTouch !== undefined && firstTouch < 0) {
+    notes.push(`the first-touch cost fitted negative (${(firstTouch * 1000).toFixed(2)} us a page): taken as 0`);
+    firstTouch = 0;
+  }
+
   // a = page/R + zeroBytes/C and k = page/R + normalBytes/C, in ms per page.
   const zeroBytes = zeroPageBytes();
   const normalBytes = normalPageBytes(pageSize);
   const copyMsPerByte = (k - a) / (normalBytes - zeroBytes);
   const readMsPerPage = Math.max(a - zeroBytes * copyMsPerByte, a * 0.01);
-  // QEMU 7.2's downtime is the source's: stop, final pass, device state. Even an idle guest
-  // can have tens of MiB left for the final pass (QEMU switches over once what is left fits
-  // the limit at the last window's rate), so the fixed part shows only in runs whose final
-  // pass carried next to nothing; without any, the final pass's pages come off at their cost.
+  // QEMU's downtime is the source's: stop, final pass, device state. Even an idle guest can
+  // have tens of MiB left for the final pass (QEMU switches over once what is left fits the
+  // limit at the last window's rate), so the fixed part shows only in runs whose final pass
+  // carried next to nothing; without any, the final pass's pages come off at their cost.
   const bare = runs.filter((r) => (r.result.ram["downtime-bytes"] ?? Infinity) <= bareFinalPassBytes);
   const switchoverMs = bare.length
     ? median(bare.map((r) => r.result.downtime ?? 0))
     : median(runs.map((r) => Math.max(0, (r.result.downtime ?? 0) - k * finalPassNormalPages(r.result, normalBytes))));
   const profile: MachineProfile = { pageReadBytesPerSecond: (pageSize * 1000) / readMsPerPage, setupMs, switchoverMs };
   if (copyMsPerByte > 0) profile.copyBytesPerSecond = 1000 / copyMsPerByte;
-  const residuals = rows.map((r) => ({ label: r.label, measuredMs: r.ms, fittedMs: a * r.zero + k * r.normal }));
-  return { profile, residuals, perPage: { zeroUs: a * 1000, normalUs: k * 1000, points: pointCount }, notes };
+  if (firstTouch !== undefined) profile.firstTouchUsPerPage = firstTouch * 1000;
+
+  const cost = (i: Interval) => a * i.zero + k * i.warm + (k + (firstTouch ?? 0)) * i.cold;
+  // Where the limiter may have slept, the interval took at least what its bytes take at the cap.
+  const fittedMs = (r: RunIntervals) => r.intervals.reduce((s, i) => s + (i.capBound ? Math.max(cost(i), (i.bytes * 1000) / r.cap) : cost(i)), 0);
+  const residuals = perRun.map((r) => ({ label: r.label, measuredMs: r.measuredMs, fittedMs: fittedMs(r) }));
+  const figures: Figure[] = [
+    { name: "zero page", value: a * 1000, unit: "us", support: support.zero, supportUnit: "intervals" },
+    { name: "normal page", value: k * 1000, unit: "us", support: support.warm, supportUnit: "intervals" },
+    ...(firstTouch !== undefined ? [{ name: "first touch at the destination", value: firstTouch * 1000, unit: "us a page", support: support.cold, supportUnit: "intervals" as const }] : []),
+    { name: "setup", value: setupMs, unit: "ms", support: runs.length, supportUnit: "runs" },
+    { name: "switch-over", value: switchoverMs, unit: "ms", support: bare.length || runs.length, supportUnit: "runs" },
+  ];
+  if (!bare.length) notes.push("no run had a bare final pass: the switch-over cost is each downtime less its final pass at the normal-page cost");
+  return {
+    profile,
+    figures,
+    residuals,
+    perPage: { zeroUs: a * 1000, normalUs: k * 1000, ...(firstTouch !== undefined ? { firstTouchUs: firstTouch * 1000 } : {}), points: points.length },
+    capBoundIntervals,
+    notes,
+  };
 }
 
 /** A final pass this small (device state and a few pages) costs under a millisecond here. */
@@ -171,42 +286,44 @@ function finalPassNormalPages(result: MigrationResult, normalBytes: number): num
   return (result.ram["downtime-bytes"] ?? 0) / normalBytes;
 }
 
-/** ms = a * zero + k * normal, least absolute deviations (iteratively reweighted least squares). */
-function leastAbsolute2(points: Point[]): { a: number; k: number } | undefined {
-  if (points.length < 3) return undefined;
+/** y = c . x without intercept, least absolute deviations (iteratively reweighted least squares). */
+function leastAbsolute(points: { x: number[]; y: number }[], n: number): number[] | undefined {
   let weights = points.map(() => 1);
-  let fit = { a: NaN, k: NaN };
+  let fit: number[] | undefined;
   for (let round = 0; round < 50; round++) {
-    const next = leastSquares2(points, weights);
-    if (!Number.isFinite(next.a)) return undefined;
+    const next = leastSquares(points, n, weights);
+    if (!next) return undefined;
     fit = next;
     // 0.5 ms: below the polls' resolution a residual is as good as none.
-    weights = points.map((p) => 1 / Math.max(0.5, Math.abs(p.ms - fit.a * p.zero - fit.k * p.normal)));
+    weights = points.map((p) => 1 / Math.max(0.5, Math.abs(p.y - dot(next, p.x))));
   }
-  return fit.a > 0 && fit.k > fit.a ? fit : undefined;
+  return fit;
 }
 
-/** Least squares of y = c x without intercept. */
-function fit1(rows: { x: number; y: number }[]): number {
-  const sxx = sum(rows.map((r) => r.x * r.x));
-  return sxx > 0 ? sum(rows.map((r) => r.x * r.y)) / sxx : 0;
-}
-
-/** Least squares of y = a x1 + k x2 without intercept, optionally weighted. */
-function leastSquares2(rows: { zero: number; normal: number; ms: number }[], weights?: number[]): { a: number; k: number } {
-  let s11 = 0, s12 = 0, s22 = 0, s1y = 0, s2y = 0;
-  rows.forEach((r, i) => {
-    const w = weights?.[i] ?? 1;
-    s11 += w * r.zero * r.zero;
-    s12 += w * r.zero * r.normal;
-    s22 += w * r.normal * r.normal;
-    s1y += w * r.zero * r.ms;
-    s2y += w * r.normal * r.ms;
+/** Weighted least squares of y = c . x without intercept (normal equations, Gaussian elimination). */
+function leastSquares(points: { x: number[]; y: number }[], n: number, weights: number[]): number[] | undefined {
+  const m = Array.from({ length: n }, () => new Array<number>(n + 1).fill(0));
+  points.forEach((p, r) => {
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) m[i][j] += weights[r] * p.x[i] * p.x[j];
+      m[i][n] += weights[r] * p.x[i] * p.y;
+    }
   });
-  const det = s11 * s22 - s12 * s12;
-  // Nearly collinear regressors (every run has the same mix of pages): no separate answer.
-  if (Math.abs(det) < 1e-9 * s11 * s22 || det === 0) return { a: NaN, k: NaN };
-  return { a: (s1y * s22 - s2y * s12) / det, k: (s2y * s11 - s1y * s12) / det };
+  const scale = m.map((row, i) => Math.sqrt(row[i]) || 1);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= n; j++) m[i][j] /= scale[i] * (j < n ? scale[j] : 1);
+  for (let col = 0; col < n; col++) {
+    let pivot = col;
+    for (let r = col + 1; r < n; r++) if (Math.abs(m[r][col]) > Math.abs(m[pivot][col])) pivot = r;
+    // Nearly collinear regressors (every interval has the same mix of pages): no separate answer.
+    if (Math.abs(m[pivot][col]) < 1e-9) return undefined;
+    [m[col], m[pivot]] = [m[pivot], m[col]];
+    for (let r = 0; r < n; r++) {
+      if (r === col) continue;
+      const f = m[r][col] / m[col][col];
+      for (let j = col; j <= n; j++) m[r][j] -= f * m[col][j];
+    }
+  }
+  return m.map((row, i) => row[n] / row[i] / scale[i]);
 }
 
-const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
+const dot = (c: number[], x: number[]) => c.reduce((s, ci, i) => s + ci * x[i], 0);

@@ -4,13 +4,17 @@
 //   page costs (its 9 wire bytes aside);
 // - copyBytesPerSecond: the stream a normal page's 4105 bytes go through (copy, socket,
 //   destination load) on top of its read;
+// - firstTouchUsPerPage: a page's first arrival at a destination that did not preallocate
+//   its RAM (fault in and zero fresh memory); absent when the runs had no such destination;
 // - setupMs, switchoverMs: fixed costs before the first pass and inside the downtime.
-// `livemig calibrate` fits the two rates from the query-migrate polls of idle runs.
+// `livemig calibrate` fits the per-page costs from the query-migrate polls of idle runs;
+// `fitted` says, per figure, what it came from.
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { stringify, parse } from "yaml";
 import { z } from "zod";
 import type { MachineProfile } from "../sim/simulate.js";
+import type { Figure } from "./calibrate.js";
 
 export class ProfileError extends Error {
   constructor(message: string) {
@@ -26,8 +30,10 @@ export const profileSchema = z.strictObject({
   /** Where and from what it was fitted; informative. */
   machine: z.string().optional(),
   fittedFrom: z.array(z.string()).optional(),
+  fitted: z.array(z.string()).optional(),
   pageReadBytesPerSecond: positive.optional(),
   copyBytesPerSecond: positive.optional(),
+  firstTouchUsPerPage: nonNegative.optional(),
   setupMs: nonNegative.optional(),
   switchoverMs: nonNegative.optional(),
 });
@@ -52,19 +58,20 @@ export function readProfile(file: string): MachineProfile {
     const issue = parsed.error.issues[0];
     const field = issue.path.length ? issue.path.join(".") : "(top level)";
     const what = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}` : issue.message;
-    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, setupMs, switchoverMs)`);
+    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, setupMs, switchoverMs)`);
   }
   const p = parsed.data;
   const out: MachineProfile = {};
   if (p.pageReadBytesPerSecond !== undefined) out.pageReadBytesPerSecond = p.pageReadBytesPerSecond;
   if (p.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = p.copyBytesPerSecond;
+  if (p.firstTouchUsPerPage !== undefined) out.firstTouchUsPerPage = p.firstTouchUsPerPage;
   if (p.setupMs !== undefined) out.setupMs = p.setupMs;
   if (p.switchoverMs !== undefined) out.switchoverMs = p.switchoverMs;
   return out;
 }
 
-export function writeProfile(file: string, profile: MachineProfile, about: { machine: string; fittedFrom: string[] }): void {
-  const body: ProfileFile = { machine: about.machine, fittedFrom: about.fittedFrom, ...roundProfile(profile) };
+export function writeProfile(file: string, profile: MachineProfile, about: { machine: string; fittedFrom: string[]; figures?: Figure[] }): void {
+  const body: ProfileFile = { machine: about.machine, fittedFrom: about.fittedFrom, ...(about.figures ? { fitted: about.figures.map(figureLine) } : {}), ...roundProfile(profile) };
   const header = "# livemig machine profile, fitted by `livemig calibrate` from idle QEMU runs.\n# Use: livemig simulate SCENARIO --profile THIS_FILE\n";
   writeFileSync(file, header + stringify(body));
 }
@@ -73,7 +80,14 @@ function roundProfile(p: MachineProfile): MachineProfile {
   const out: MachineProfile = {};
   if (p.pageReadBytesPerSecond !== undefined) out.pageReadBytesPerSecond = Math.round(p.pageReadBytesPerSecond);
   if (p.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = Math.round(p.copyBytesPerSecond);
+  if (p.firstTouchUsPerPage !== undefined) out.firstTouchUsPerPage = Math.round(p.firstTouchUsPerPage * 1000) / 1000;
   if (p.setupMs !== undefined) out.setupMs = Math.round(p.setupMs * 1000) / 1000;
   if (p.switchoverMs !== undefined) out.switchoverMs = Math.round(p.switchoverMs * 1000) / 1000;
   return out;
+}
+
+/** One fitted figure and its support, as calibrate prints it and the profile file keeps it. */
+export function figureLine(f: Figure): string {
+  const value = f.unit === "ms" ? f.value.toFixed(1) : f.value.toFixed(3);
+  return `${f.name}: ${value} ${f.unit} (from ${f.support} ${f.supportUnit === "runs" ? "run(s)" : "poll interval(s) where the cap did not bind"})`;
 }

@@ -31,6 +31,12 @@ export interface MachineProfile {
   pageReadBytesPerSecond?: number;
   /** Bytes/s the stream can carry end to end (copy, socket, destination load); caps the link. */
   copyBytesPerSecond?: number;
+  /**
+   * What a page costs on its first arrival at a destination that did not preallocate its RAM
+   * (the kernel faults in and zeroes fresh memory), microseconds. Fitted where the calibration
+   * runs' destinations were not preallocated.
+   */
+  firstTouchUsPerPage?: number;
   /** Fixed work in the setup phase (before the first pass), ms. */
   setupMs?: number;
   /** Fixed work inside the downtime (device state save and load, VM start), ms. */

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { MigrationResult } from "../../src/core/result.js";
-import { fitProfile, idleProblem, type IdleRun } from "../../src/qemu/calibrate.js";
+import { CalibrationError, fitProfile, idleProblem, type IdleRun } from "../../src/qemu/calibrate.js";
+import type { Sample } from "../../src/qemu/migration.js";
 import { ProfileError, readProfile, writeProfile } from "../../src/qemu/profile.js";
 import { simulate, type MachineProfile } from "../../src/sim/simulate.js";
 import { GiB, MiB, run, scenario } from "../helpers.js";
@@ -20,7 +21,8 @@ migration: {maxBandwidth: 0}
 /** A run of the simulator itself under a known profile: the fit must find that profile again. */
 async function syntheticRun(memory: string, used: string, truth: Parameters<typeof simulate>[1]): Promise<IdleRun> {
   const s = scenario(idleYaml(memory, used));
-  return { label: memory, scenario: s, result: await simulate(s, truth) };
+  // The simulator's destination holds its memory already: a preallocated one.
+  return { label: memory, scenario: s, result: await simulate(s, truth), destinationPrealloc: true };
 }
 
 /** Idle runs of three sizes, each with its own share of non-zero pages, under one profile. */
@@ -92,12 +94,46 @@ describe("fitProfile", () => {
     expect(fit.notes.join(" ")).not.toMatch(/preallocated/);
   });
 
-  it("falls back to one read rate when the runs cannot tell zero and normal pages apart", async () => {
+  it("says what is missing when the runs cannot determine the per-page costs", async () => {
     const profile = { pageReadBytesPerSecond: 1000 * MiB };
-    const fit = fitProfile([await syntheticRun("1GiB", "100MiB", { profile })]);
-    expect(fit.notes.join(" ")).toMatch(/could not be told apart/);
-    expect(fit.profile.copyBytesPerSecond).toBeUndefined();
-    expect(fit.profile.pageReadBytesPerSecond).toBeGreaterThan(0);
+    const one = await syntheticRun("1GiB", "100MiB", { profile });
+    expect(() => fitProfile([one])).toThrow(CalibrationError);
+    expect(() => fitProfile([one])).toThrow(/1 poll interval\(s\) where the cap did not bind, at least 3 needed/);
+    // Every page of a cold destination's first pass: the normal-page cost is not separable.
+    const cold = qemuLikeRun({ label: "cold", memoryPages: 262144, cap: 0, prealloc: false, ...truth, firstTouchUs: 8 });
+    expect(() => fitProfile([cold])).toThrow(/cannot be told from the first-touch cost/);
+  });
+
+  it("never takes a rate limiter's sleeps for page cost: capped runs give the machine's own costs", () => {
+    // Every run capped, as a user's runs may all be; the cap bound in some intervals only.
+    const runs = [
+      qemuLikeRun({ label: "1g-100m", memoryPages: 262144, cap: 100 * MiB, prealloc: true, ...truth }),
+      qemuLikeRun({ label: "2g-1000m", memoryPages: 524288, cap: 1000 * MiB, prealloc: true, ...truth }),
+      qemuLikeRun({ label: "1g-fill-1000m", memoryPages: 262144, fillPages: 131072, cap: 1000 * MiB, prealloc: true, ...truth }),
+    ];
+    // The sleeps are real: the capped runs took far longer than their pages cost.
+    const pageMs = (r: IdleRun) => (r.result.ram.duplicate * truth.zeroUs + r.result.ram.normal * truth.normalUs) / 1000;
+    expect(runs[0].result["total-time"]).toBeGreaterThan(2 * pageMs(runs[0]));
+    const fit = fitProfile(runs);
+    expect(fit.capBoundIntervals).toBeGreaterThan(0);
+    expect(fit.perPage.zeroUs / truth.zeroUs).toBeCloseTo(1, 1);
+    expect(fit.perPage.normalUs / truth.normalUs).toBeCloseTo(1, 1);
+    // The fitted costs with each run's cap give back each run's own precopy.
+    for (const r of fit.residuals) expect(Math.abs(r.fittedMs - r.measuredMs) / r.measuredMs).toBeLessThan(0.1);
+  });
+
+  it("fits the first-touch cost of a destination that did not preallocate, within 5 %", () => {
+    const firstTouchUs = 6;
+    const runs = [
+      qemuLikeRun({ label: "warm-1g", memoryPages: 262144, fillPages: 65536, cap: 0, prealloc: true, ...truth }),
+      qemuLikeRun({ label: "warm-2g", memoryPages: 524288, cap: 0, prealloc: true, ...truth }),
+      qemuLikeRun({ label: "cold-1g", memoryPages: 262144, fillPages: 65536, cap: 0, prealloc: false, ...truth, firstTouchUs }),
+      qemuLikeRun({ label: "cold-2g-1000m", memoryPages: 524288, fillPages: 131072, cap: 1000 * MiB, prealloc: false, ...truth, firstTouchUs }),
+    ];
+    const fit = fitProfile(runs);
+    expect(Math.abs(fit.profile.firstTouchUsPerPage! / firstTouchUs - 1)).toBeLessThan(0.05);
+    expect(Math.abs(fit.perPage.normalUs / truth.normalUs - 1)).toBeLessThan(0.05);
+    expect(fit.figures.find((f) => f.name.startsWith("first touch"))!.support).toBeGreaterThan(0);
   });
 
   it("takes idle, completed runs only", async () => {
@@ -155,3 +191,61 @@ describe("simulate --profile", () => {
     }
   });
 });
+
+/** The machine the synthetic QEMU-like runs were made on: microseconds per page. */
+const truth = { zeroUs: 0.4, normalUs: 3 };
+
+/**
+ * An idle guest's first pass as QEMU sends it, page by page in address order: per-page costs
+ * (plus the first-touch cost of a destination without preallocation), QEMU's rate limiter
+ * (a budget of cap / 10 per 100 ms window, then a sleep to the window's end) and a
+ * query-migrate poll every 50 ms. Kernel clusters at the bottom, a third of the way in and at
+ * the top (as idle Linux guests show them), the filled working set above the first.
+ */
+function qemuLikeRun(o: { label: string; memoryPages: number; fillPages?: number; cap: number; prealloc: boolean; zeroUs: number; normalUs: number; firstTouchUs?: number }): IdleRun {
+  const kernel = 10_000;
+  const third = Math.floor(o.memoryPages / 3);
+  const isNormal = (p: number) => p < kernel + (o.fillPages ?? 0) || (p >= third && p < third + kernel) || p >= o.memoryPages - 8192;
+  const budget = o.cap > 0 ? o.cap / 10 : Infinity;
+  const setupMs = 2;
+  let t = setupMs, bytes = 0, zero = 0, normal = 0, windowStart = t, windowBytes = 0, nextPoll = 50;
+  const samples: Sample[] = [];
+  const pollUntil = (until: number) => {
+    for (; nextPoll <= until; nextPoll += 50) samples.push({ t: nextPoll, transferred: bytes, duplicate: zero, normal, sync: 1 });
+  };
+  for (let p = 0; p < o.memoryPages; p += 64) {
+    // 64 pages at a time, as QEMU checks its rate limit every few pages.
+    const n = Math.min(64, o.memoryPages - p);
+    const normalHere = isNormal(p) ? n : 0;
+    const zeroHere = n - normalHere;
+    const ms = (zeroHere * o.zeroUs + normalHere * (o.normalUs + (o.prealloc ? 0 : (o.firstTouchUs ?? 0)))) / 1000;
+    const chunkBytes = zeroHere * 9 + normalHere * 4105;
+    t += ms;
+    pollUntil(t - 1e-9);
+    bytes += chunkBytes;
+    zero += zeroHere;
+    normal += normalHere;
+    windowBytes += chunkBytes;
+    if (windowBytes >= budget) {
+      t = Math.max(t, windowStart + 100); // sleep to the end of the window
+      pollUntil(t - 1e-9);
+    }
+    if (t >= windowStart + 100) {
+      windowStart = t;
+      windowBytes = 0;
+    }
+  }
+  const downtime = 3;
+  const total = t + downtime;
+  const s = scenario(`
+name: ${o.label}
+vm: {memory: ${o.memoryPages * 4}KiB}
+link: {bandwidth: 100Gbit/s}
+migration: {maxBandwidth: ${o.cap}B/s}
+`);
+  const base = {
+    status: "completed", "total-time": Math.round(total), "setup-time": setupMs, downtime,
+    ram: { total: o.memoryPages * 4096, duplicate: zero, normal, transferred: bytes, "downtime-bytes": 0, "precopy-bytes": bytes, "dirty-sync-count": 2 },
+  };
+  return { label: o.label, scenario: s, result: base as unknown as MigrationResult, samples, destinationPrealloc: o.prealloc };
+}

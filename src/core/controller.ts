@@ -3,7 +3,7 @@
 
 import { PageBitmap, PageRuns } from "./bitmap.js";
 import { formatBytes } from "./format.js";
-import type { Device, DeviceContext } from "./device.js";
+import type { DestinationMemory, Device, DeviceContext } from "./device.js";
 import { announceSchedule, type MigrationParams } from "./params.js";
 import type { Channel, Clock, GuestRam } from "./ports.js";
 import { Timeline, type Counters, type MigrationStatus, type NetState, type Side } from "./timeline.js";
@@ -17,6 +17,8 @@ export interface MigrationEnv {
   params: MigrationParams;
   /** Receive frames per second reaching the guest's NIC. */
   rxFramesPerSecond?: number;
+  /** The destination's host memory, where it is modelled (vDPA pinning populates it). */
+  destinationMemory?: DestinationMemory;
   /** Optional progress callback (terminal progress bars). */
   onProgress?: (p: { pass: number; remainingBytes: number; bandwidth: number; t: number }) => void;
 }
@@ -82,6 +84,7 @@ class Run {
       ramBytes: env.ram.pageCount * env.ram.pageSize,
       pageCount: env.ram.pageCount,
       rxFramesPerSecond: env.rxFramesPerSecond ?? 0,
+      destinationMemory: env.destinationMemory,
       async work(name: string, component: string, side: Side, work: number | (() => Promise<void>)) {
         const t = clock.now();
         if (typeof work === "number") {

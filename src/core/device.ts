@@ -25,6 +25,17 @@ export interface DeviceContext {
    * simulator, where pinning is a modelled duration; the live runtime provides it.
    */
   readonly pin?: () => Promise<void>;
+  /**
+   * The destination's host memory, where the simulator models it (the scenario says whether
+   * the destination preallocates, or the machine profile has a first-touch cost).
+   */
+  readonly destinationMemory?: DestinationMemory;
+}
+
+/** Which destination pages are backed by host memory yet (faulted in and zeroed). */
+export interface DestinationMemory {
+  /** Populates every page not yet populated; returns the work it takes, ms. */
+  populateAll(): number;
 }
 
 export interface Device {

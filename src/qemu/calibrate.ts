@@ -181,7 +181,7 @@ export function fitProfile(runs: IdleRun[]): Fit {
     const extra = measurementOf(r.result);
     // Without polls the whole precopy is one interval.
     const samples = r.samples ?? extra.samples ?? [];
-    const prealloc = r.destinationPrealloc ?? extra.destinationPrealloc ?? false;
+    const prealloc = r.destinationPrealloc ?? extra.destinationPrealloc ?? r.scenario.migration.destinationPrealloc ?? false;
     const points = pointsOf(r.result, samples);
     return {
       label: r.label,

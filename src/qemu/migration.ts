@@ -66,14 +66,6 @@ export interface MigrationRunOptions {
   bootTimeoutMs?: number;
   healthTimeoutMs?: number;
   onStatus?: (line: string) => void;
-  /** -mem-prealloc on the destination; default on, off with LIVEMIG_DEST_PREALLOC=0 (see VmOptions.prealloc). */
-  preallocDestination?: boolean;
-}
-
-/** The default for MigrationRunOptions.preallocDestination. */
-export function preallocByDefault(): boolean {
-  const v = process.env.LIVEMIG_DEST_PREALLOC;
-  return v === undefined || !["0", "off", "no", "false"].includes(v.toLowerCase());
 }
 
 export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
@@ -90,7 +82,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
     await waitForWarmGuest(source, o.bootTimeoutMs ?? bootTimeout(o.plan));
     const before = source.console.lastHeartbeat();
 
-    const prealloc = o.preallocDestination ?? preallocByDefault();
+    // The scenario's migration.destinationPrealloc (see VmOptions.prealloc).
+    const prealloc = o.plan.migration.destinationPrealloc;
     const destination = await QemuVm.start({ ...vmOptions, role: "destination", incoming: true, prealloc });
     vms.push(destination);
     const port = await freePort();

@@ -14,6 +14,8 @@ export interface QemuPlan {
     /** Bytes per second; 0 = unlimited (QEMU's own meaning of 0). */
     maxBandwidth: number;
     autoConverge: boolean;
+    /** Start the destination with -mem-prealloc (QEMU's default, and the scenario's, is not to). */
+    destinationPrealloc: boolean;
     giveUp: { passes?: number; timeMs?: number };
   };
   /** Fields that are read but cannot matter on this machine (the loopback link, the prober). */
@@ -53,6 +55,7 @@ export function planFor(s: Scenario, where: string): QemuPlan {
       downtimeLimitMs: s.migration.downtimeLimit,
       maxBandwidth: s.migration.maxBandwidth,
       autoConverge: s.migration.autoConverge,
+      destinationPrealloc: s.migration.destinationPrealloc ?? false,
       giveUp: { passes: s.migration.giveUp.passes, timeMs: s.migration.giveUp.time },
     },
     notes,

@@ -89,6 +89,8 @@ export const scenarioSchema = z.strictObject({
       downtimeLimit: duration.default(300),
       maxBandwidth: bandwidth.default(128 * 2 ** 20),
       autoConverge: z.boolean().default(false),
+      /** The destination QEMU preallocates guest RAM (-mem-prealloc); absent: it does not, as QEMU. */
+      destinationPrealloc: z.boolean().optional(),
       giveUp: z.strictObject({ passes: number(1, Infinity, true).optional(), time: duration.optional() }).default({}),
     })
     .default({ downtimeLimit: 300, maxBandwidth: 128 * 2 ** 20, autoConverge: false, giveUp: {} }),

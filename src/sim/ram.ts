@@ -4,6 +4,7 @@
 
 import { PageBitmap, type PageRuns } from "../core/bitmap.js";
 import type { Clock, GuestRam } from "../core/ports.js";
+import type { SimDestinationMemory } from "./destination.js";
 import type { WriteModel } from "./workload.js";
 
 /** NIC receive traffic: frames written by DMA into the driver's receive buffers. */
@@ -26,6 +27,8 @@ export interface SimRamOptions {
   rx?: RxTraffic;
   /** How fast the migration thread reads guest pages (0: free). */
   memoryReadBytesPerSecond: number;
+  /** The destination's host memory, where modelled: a page's first arrival populates it. */
+  destination?: SimDestinationMemory;
 }
 
 export class SimGuestRam implements GuestRam {
@@ -147,6 +150,9 @@ export class SimGuestRam implements GuestRam {
     }
     // The migration thread reads every page it sends (zero check, copy to the socket).
     if (this.o.memoryReadBytesPerSecond > 0) await this.o.clock.sleep((runs.pages * this.pageSize * 1000) / this.o.memoryReadBytesPerSecond);
+    // The stream is one pipeline: the destination's first touch of fresh memory holds it up.
+    const firstTouchMs = this.o.destination?.arrive(runs, this.nonZero) ?? 0;
+    if (firstTouchMs > 0) await this.o.clock.sleep(firstTouchMs);
     return undefined;
   }
 

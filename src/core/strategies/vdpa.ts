@@ -84,9 +84,11 @@ export const vdpa = defineStrategy({
     const ramGiB = vm.ramBytes / GiB;
     let earlyPinning: Promise<void> | undefined;
 
-    // Modelled, unless the runtime pins for real (the live engine touches every page).
+    // Modelled, unless the runtime pins for real (the live engine touches every page). Where
+    // the destination's memory is modelled, pinning populates the pages not yet populated
+    // (fault + zero, the same work as a page's first arrival); otherwise all RAM is cold.
     const pin = (ctx: DeviceContext, name: string) =>
-      ctx.work(name, "pinning", "destination", ctx.pin ?? costs.pinningMsPerGiB * ramGiB);
+      ctx.work(name, "pinning", "destination", ctx.pin ?? (ctx.destinationMemory ? () => ctx.clock.sleep(ctx.destinationMemory!.populateAll()) : costs.pinningMsPerGiB * ramGiB));
     // set_map ends the batch: mlx5 builds the memory key right after the pages are pinned.
     const memoryKey = (ctx: DeviceContext) =>
       ctx.work("memory key (MTT) creation", "memory-key", "destination", costs.memoryKeyMsPerGiB * ramGiB);

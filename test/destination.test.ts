@@ -1,0 +1,53 @@
+// The destination's host memory: a page's first arrival at a destination that did not
+// preallocate costs a fault and a clear; vDPA pinning does the same work for the rest.
+
+import { describe, expect, it } from "vitest";
+import type { MigrationResult } from "../src/core/result.js";
+import { fitProfile } from "../src/qemu/calibrate.js";
+import { simulate, type MachineProfile } from "../src/sim/simulate.js";
+import { MiB, scenario } from "./helpers.js";
+
+const idle = (memory: string, used: string, prealloc?: boolean, devices = "") => `
+name: idle
+vm: {memory: ${memory}, used: ${used}}
+link: {bandwidth: 100Gbit/s}
+migration: {maxBandwidth: 0${prealloc === undefined ? "" : `, destinationPrealloc: ${prealloc}`}}
+${devices}`;
+
+const precopyMs = (r: MigrationResult) => r["total-time"] - r["setup-time"] - r.downtime!;
+const profile: MachineProfile = { pageReadBytesPerSecond: 2000 * MiB, copyBytesPerSecond: 1000 * MiB, firstTouchUsPerPage: 5 };
+
+describe("destination first touch", () => {
+  it("costs each normal page once on a destination without preallocation, nothing on a preallocated one", async () => {
+    const cold = await simulate(scenario(idle("1GiB", "256MiB", false)), { profile });
+    const warm = await simulate(scenario(idle("1GiB", "256MiB", true)), { profile });
+    const pages = (256 * MiB) / 4096;
+    expect(precopyMs(cold) - precopyMs(warm)).toBeCloseTo((pages * 5) / 1000, -1);
+    // Absent, the destination is QEMU's default: not preallocated.
+    const absent = await simulate(scenario(idle("1GiB", "256MiB")), { profile });
+    expect(absent["total-time"]).toBe(cold["total-time"]);
+  });
+
+  it("vDPA early pinning pre-populates the destination, so the precopy pays no first touch after it", async () => {
+    const vdpa = (pinning: string) => `devices: [{kind: vdpa, queuePairs: 1, pinning: ${pinning}, tracking: device}]`;
+    const slow: MachineProfile = { ...profile, firstTouchUsPerPage: 20 };
+    const atStart = await simulate(scenario(idle("1GiB", "512MiB", false, vdpa("at-start"))), { profile: slow });
+    const early = await simulate(scenario(idle("1GiB", "512MiB", false, vdpa("early"))), { profile: slow });
+    expect(precopyMs(early)).toBeLessThan(precopyMs(atStart) * 0.6);
+    // At start, pinning populates only what the precopy did not: the zero half of RAM.
+    const halfRamMs = ((512 * MiB) / 4096) * 20 / 1000;
+    expect(atStart["downtime-breakdown"]!.pinning).toBeCloseTo(halfRamMs, -1);
+  });
+
+  it("calibrate recovers the first-touch cost the simulator ran with, within 5 %", async () => {
+    const runs = [];
+    for (const [memory, used] of [["1GiB", "300MiB"], ["2GiB", "200MiB"], ["3GiB", "900MiB"]]) {
+      for (const prealloc of [true, false]) {
+        const s = scenario(idle(memory, used, prealloc));
+        runs.push({ label: `${memory}-${prealloc}`, scenario: s, result: await simulate(s, { profile }), destinationPrealloc: prealloc });
+      }
+    }
+    const fit = fitProfile(runs);
+    expect(Math.abs(fit.profile.firstTouchUsPerPage! / 5 - 1)).toBeLessThan(0.05);
+  });
+});

@@ -53,7 +53,8 @@ function runLine(run: MeasuredRun): string {
   const rate = g["target-rate"] > 0 ? `, guest wrote ${(g["rate-during"] / 1000).toFixed(1)}k pages/s (asked ${(g["target-rate"] / 1000).toFixed(1)}k)` : "";
   const down = r.downtime !== undefined ? `, downtime ${formatValue(r.downtime, "ms")}` : "";
   const why = r["error-desc"] ? `: ${r["error-desc"]}` : "";
-  return `${run.variant} run ${run.run}: ${r.status}${why}; total ${formatValue(r["total-time"], "ms")}${down}, ${r.ram["dirty-sync-count"]} passes${rate}`;
+  const qemu = run.qemu?.match(/version (\S+)/)?.[1];
+  return `${run.variant} run ${run.run}: ${r.status}${why}; total ${formatValue(r["total-time"], "ms")}${down}, ${r.ram["dirty-sync-count"]} passes${rate}${qemu ? ` (QEMU ${qemu})` : ""}`;
 }
 
 /** Measured medians beside the prediction, per variant. */

@@ -13,6 +13,8 @@ export interface MeasuredRun {
   scenario: Scenario;
   result: MigrationResult;
   guest: GuestReport;
+  /** The QEMU that ran it (its --version line), e.g. "QEMU emulator version 10.0.2 (...)". */
+  qemu?: string;
   /** query-migrate every ~50 ms while active (absent in files from before they were kept). */
   samples?: Sample[];
   /** The destination's RAM was preallocated (-mem-prealloc); absent: it was not. */

@@ -43,7 +43,7 @@ async function measure(): Promise<{ runs: MeasuredRun[]; qemu: string }> {
       const started = Date.now();
       const run = await runMigration({ binary: qemu.binary, image, plan });
       log(`${cell.variant} [${i}]: ${run.result.status} total ${run.result["total-time"]} ms downtime ${run.result.downtime ?? "-"} ms passes ${run.result.ram["dirty-sync-count"]} (${((Date.now() - started) / 1000).toFixed(0)} s wall)`);
-      runs.push({ variant: cell.variant, run: i, scenario: cell.scenario, result: run.result, guest: run.guest, samples: run.samples, destinationPrealloc: run.destinationPrealloc });
+      runs.push({ variant: cell.variant, run: i, scenario: cell.scenario, result: run.result, guest: run.guest, qemu: qemu.version, samples: run.samples, destinationPrealloc: run.destinationPrealloc });
     }
   }
   mkdirSync(cacheDir, { recursive: true });

@@ -49,6 +49,9 @@ describe.skipIf(!haveQemu)("real QEMU migrations (TCG)", () => {
     const out = JSON.parse(r.stdout);
     expect(out.qemu).toMatch(/QEMU emulator version/);
     const [run] = out.runs;
+    // Every run says which QEMU ran it, and how the destination was started (the scenario's field).
+    expect(run.qemu).toBe(out.qemu);
+    expect(run.destinationPrealloc).toBe(true);
     expect(run.result.status).toBe("completed");
     expect(run.result["total-time"]).toBeGreaterThan(0);
     expect(run.result.downtime).toBeGreaterThan(0);

@@ -1,16 +1,19 @@
 /*
  * livemig's guest workload: the initramfs's main program, run by /init as PID 1's child.
  *
- * It writes pages at a fixed rate over a working set (uniform random pages), like
- * livemig's `uniform` workload model, and keeps a generation counter per page in a
+ * It writes pages at a fixed rate over a working set, choosing them as livemig's workload
+ * models do (`uniform`, `scan` or `hotcold`, src/sim/workload.ts), and keeps a generation counter per page in a
  * separate array, so that it can verify, continuously, that every page still holds the
  * last value written to it. A write lost by live migration (the dirty log missed it, the
  * destination got the old copy) shows as a page whose content is older than its counter.
  *
  * Parameters come from the kernel command line:
  *   livemig.ws=BYTES    working set (0: idle, only the heartbeat)
- *   livemig.rate=N      page writes per second (uniform over the working set)
+ *   livemig.rate=N      page writes per second over the working set
  *   livemig.seed=N      PRNG seed
+ *   livemig.pattern=N   0 uniform random pages, 1 scan (sequential, wrapping),
+ *                       2 hotcold (the first hotpct % of the set gets hotshare % of the writes)
+ *   livemig.hotpct=N, livemig.hotshare=N   hotcold's shares, in percent (default 10, 90)
  *
  * Console lines (one every ~100 ms; the host parses them, see src/qemu/console.ts):
  *   LIVEMIG READY ws=<bytes> pages=<n> rate=<target>
@@ -55,6 +58,24 @@ static uint64_t param(const char *cmdline, const char *name, uint64_t fallback) 
   return strtoull(p + strlen(name), NULL, 10);
 }
 
+enum { PATTERN_UNIFORM, PATTERN_SCAN, PATTERN_HOTCOLD };
+
+/* The next page to write, as the workload model of the same name picks it. */
+static uint64_t next_page(int pattern, uint64_t pages, uint64_t hot, uint64_t hotshare, uint64_t *scan) {
+  switch (pattern) {
+    case PATTERN_SCAN: {
+      uint64_t p = *scan;
+      *scan = p + 1 == pages ? 0 : p + 1;
+      return p;
+    }
+    case PATTERN_HOTCOLD:
+      if (next_random() % 100 < hotshare || hot >= pages) return next_random() % hot;
+      return hot + next_random() % (pages - hot);
+    default:
+      return next_random() % pages;
+  }
+}
+
 /* What a page holds after its g-th write: its index and the generation, never zero. */
 static inline uint64_t stamp(uint64_t page, uint32_t generation) {
   return ((uint64_t)generation << 32) | page;
@@ -71,6 +92,11 @@ int main(void) {
   uint64_t rate = param(cmdline, "livemig.rate=", 0);
   rng_state = param(cmdline, "livemig.seed=", 1) * 0x9E3779B97F4A7C15ULL + 1;
   uint64_t pages = ws / PAGE;
+  int pattern = (int)param(cmdline, "livemig.pattern=", PATTERN_UNIFORM);
+  uint64_t hot = pages * param(cmdline, "livemig.hotpct=", 10) / 100;
+  if (hot == 0) hot = 1;
+  uint64_t hotshare = param(cmdline, "livemig.hotshare=", 90);
+  uint64_t scan = 0;
   setvbuf(stdout, NULL, _IOLBF, 0);
 
   uint8_t *mem = NULL;
@@ -106,7 +132,7 @@ int main(void) {
       while (writes < due) {
         uint64_t chunk = due - writes < 64 ? due - writes : 64;
         for (uint64_t i = 0; i < chunk; i++) {
-          uint64_t p = next_random() % pages;
+          uint64_t p = next_page(pattern, pages, hot, hotshare, &scan);
           uint32_t g = ++gen[p];
           *(volatile uint64_t *)(mem + p * PAGE) = stamp(p, g);
         }

@@ -36,11 +36,18 @@ export function planFor(s: Scenario, where: string): QemuPlan {
   });
   const w = s.vm.workload;
   if (w.rx && w.rx.rate > 0) problems.push(`${where}: vm.workload.rx: receive traffic cannot be generated into a real guest yet; remove it`);
-  if (w.kind !== "idle" && w.kind !== "uniform") problems.push(`${where}: vm.workload.kind: the test guest writes "idle" or "uniform" only, not "${w.kind}"`);
+  if (w.kind !== "idle" && w.kind !== "uniform" && w.kind !== "scan" && w.kind !== "hotcold") problems.push(`${where}: vm.workload.kind: the test guest writes "idle", "uniform", "scan" or "hotcold" only, not "${w.kind}"`);
+  // The guest's writer takes hotcold's shares in whole percent.
+  const percent = (x: number) => Math.round(x * 100);
+  if (w.kind === "hotcold") {
+    for (const [field, x] of [["hotFraction", w.hotFraction], ["hotShare", w.hotShare]] as const) {
+      if (Math.abs(percent(x) - x * 100) > 1e-9) problems.push(`${where}: vm.workload.${field}: the test guest takes whole percent, got ${x}`);
+    }
+  }
   if (s.vm.pageSize !== 4096) problems.push(`${where}: vm.pageSize: x86 QEMU migrates 4 KiB pages, not ${s.vm.pageSize} B`);
   if (s.vm.memory % 2 ** 20 !== 0) problems.push(`${where}: vm.memory: QEMU takes whole MiB, got ${s.vm.memory} B`);
-  const workingSet = w.kind === "uniform" ? w.workingSet : 0;
-  const rate = w.kind === "uniform" ? w.rate : 0;
+  const workingSet = w.kind === "idle" ? 0 : w.workingSet;
+  const rate = w.kind === "idle" ? 0 : w.rate;
   if (workingSet > 0 && workingSet + kernelReserveBytes > s.vm.memory) {
     problems.push(`${where}: vm.workload.workingSet: ${workingSet / 2 ** 20} MiB leaves less than ${kernelReserveBytes / 2 ** 20} MiB of vm.memory for the guest's kernel`);
   }
@@ -50,7 +57,11 @@ export function planFor(s: Scenario, where: string): QemuPlan {
   if (s.vm.used !== undefined) notes.push("vm.used: the real guest's non-zero memory is what its kernel and working set touch");
   if (s.probe) notes.push("probe: no prober runs against the real guest; service-downtime is not measured");
   return {
-    guest: { memoryBytes: s.vm.memory, vcpus: s.vm.vcpus, workingSetBytes: workingSet, rate, seed: s.seed ?? 1 },
+    guest: {
+      memoryBytes: s.vm.memory, vcpus: s.vm.vcpus, workingSetBytes: workingSet, rate, seed: s.seed ?? 1,
+      pattern: w.kind === "scan" || w.kind === "hotcold" ? w.kind : "uniform",
+      ...(w.kind === "hotcold" ? { hotPercent: percent(w.hotFraction), hotSharePercent: percent(w.hotShare) } : {}),
+    },
     migration: {
       downtimeLimitMs: s.migration.downtimeLimit,
       maxBandwidth: s.migration.maxBandwidth,

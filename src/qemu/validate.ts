@@ -1,54 +1,83 @@
-// `npm run validate`: the validation matrix (scenarios/qemu-matrix.yaml) on real QEMU, the
-// machine profile fitted from its idle cells, every cell predicted with that profile, and
-// docs/validation.md written from it all. Usage: node dist/src/qemu/validate.js [--runs N]
+// `npm run validate`: a validation matrix (default scenarios/qemu-matrix.yaml) on real QEMU,
+// the machine profile fitted from its idle cells, every cell predicted with that profile, and
+// the matrix's section of docs/validation.md written from it all.
+// Usage: node dist/src/qemu/validate.js [--matrix FILE] [--runs N] [--only REGEX] [--append]
+//   [--batch NAME] [--reuse] [--drift TRAIN,PREDICT]
+// --only/--append measure some cells and add them to the saved runs (so a matrix can be
+// measured in short chunks); --reuse re-renders from the saved runs; --drift calibrates on one
+// batch's idle runs and predicts another batch's busy ones.
 
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { parseArgs } from "node:util";
 import type { MigrationResult } from "../core/result.js";
 import { loadScenario } from "../scenario/load.js";
 import type { Scenario } from "../scenario/schema.js";
-import { median } from "../measure/stats.js";
+import { median, quantile } from "../measure/stats.js";
 import type { MachineProfile } from "../sim/simulate.js";
 import { bareFinalPassBytes, fitProfile, idleProblem, isIdle, type Fit, type IdleRun } from "./calibrate.js";
 import { ensureGuest, projectRoot } from "./guest.js";
 import { runMigration } from "./migration.js";
 import { planFor } from "./plan.js";
 import { achievedRate, predict } from "./predict.js";
-import { writeProfile } from "./profile.js";
+import { figureLine, writeProfile } from "./profile.js";
 import type { MeasuredRun } from "./runs-file.js";
 import { findQemu } from "./vm.js";
 
 const root = projectRoot();
-const runsArg = process.argv.indexOf("--runs");
-const runsPerCell = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 1;
-const reuse = process.argv.includes("--reuse"); // re-render from the saved runs
-const cacheDir = join(root, ".cache", "validation");
+const { values: args } = parseArgs({
+  options: {
+    matrix: { type: "string", default: join(root, "scenarios", "qemu-matrix.yaml") },
+    runs: { type: "string", default: "1" },
+    only: { type: "string" },
+    append: { type: "boolean", default: false },
+    batch: { type: "string", default: "1" },
+    reuse: { type: "boolean", default: false },
+    drift: { type: "string" },
+  },
+});
+const matrixFile = args.matrix;
+const matrixName = basename(matrixFile, ".yaml");
+const runsPerCell = Number(args.runs);
+const cacheDir = join(root, ".cache", "validation", matrixName);
 const savedRuns = join(cacheDir, "runs.json");
-const matrixFile = join(root, "scenarios", "qemu-matrix.yaml");
-const profileFile = join(root, "scenarios", "qemu-profile.yaml");
+// The project's own matrix ships its profile; any other keeps it beside its runs.
+const profileFile = matrixName === "qemu-matrix" ? join(root, "scenarios", "qemu-profile.yaml") : join(cacheDir, "profile.yaml");
+const docFile = join(root, "docs", "validation.md");
+
+/** A measured run as the validation keeps it: when, and in which batch. */
+type SavedRun = MeasuredRun & { batch: string; at: string };
 
 const converged = (r: MigrationResult) => r.status === "completed" || r.status === "completed-unsafe";
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-async function measure(): Promise<{ runs: MeasuredRun[]; qemu: string }> {
-  if (reuse) return JSON.parse(readFileSync(savedRuns, "utf8")) as { runs: MeasuredRun[]; qemu: string };
-  const cells = loadScenario(readFileSync(matrixFile, "utf8"), matrixFile).slice(1); // the variants are the cells
+function saved(): { runs: SavedRun[]; qemu: string } {
+  return existsSync(savedRuns) ? (JSON.parse(readFileSync(savedRuns, "utf8")) as { runs: SavedRun[]; qemu: string }) : { runs: [], qemu: "" };
+}
+
+async function measure(): Promise<{ runs: SavedRun[]; qemu: string }> {
+  if (args.reuse) return saved();
+  const only = args.only ? new RegExp(args.only) : undefined;
+  const cells = loadScenario(readFileSync(matrixFile, "utf8"), matrixFile).slice(1).filter((c) => !only || only.test(c.variant)); // the variants are the cells
   const qemu = findQemu();
   const image = ensureGuest(root, log);
-  const runs: MeasuredRun[] = [];
+  const out = args.append ? saved() : { runs: [] as SavedRun[], qemu: qemu.version };
+  out.qemu = qemu.version;
+  mkdirSync(cacheDir, { recursive: true });
   for (const cell of cells) {
     const plan = planFor(cell.scenario, cell.variant);
     for (let i = 1; i <= runsPerCell; i++) {
       const started = Date.now();
       const run = await runMigration({ binary: qemu.binary, image, plan });
-      log(`${cell.variant} [${i}]: ${run.result.status} total ${run.result["total-time"]} ms downtime ${run.result.downtime ?? "-"} ms passes ${run.result.ram["dirty-sync-count"]} (${((Date.now() - started) / 1000).toFixed(0)} s wall)`);
-      runs.push({ variant: cell.variant, run: i, scenario: cell.scenario, result: run.result, guest: run.guest, qemu: qemu.version, samples: run.samples, destinationPrealloc: run.destinationPrealloc });
+      const n = out.runs.filter((r) => r.variant === cell.variant).length + 1;
+      log(`${cell.variant} [${n}]: ${run.result.status} total ${run.result["total-time"]} ms downtime ${run.result.downtime ?? "-"} ms passes ${run.result.ram["dirty-sync-count"]} (${((Date.now() - started) / 1000).toFixed(0)} s wall)`);
+      out.runs.push({ variant: cell.variant, run: n, scenario: cell.scenario, result: run.result, guest: run.guest, qemu: qemu.version, samples: run.samples, destinationPrealloc: run.destinationPrealloc, batch: args.batch, at: new Date(started).toISOString() });
+      // Saved after every run: a chunk cut short keeps what it measured.
+      writeFileSync(savedRuns, JSON.stringify(out));
     }
   }
-  mkdirSync(cacheDir, { recursive: true });
-  writeFileSync(savedRuns, JSON.stringify({ qemu: qemu.version, runs }));
-  return { runs, qemu: qemu.version };
+  return out;
 }
 
 /** Non-zero memory of an idle guest as a line in its RAM size (the kernel's page structs grow with it). */
@@ -74,200 +103,199 @@ const pct = (p: number, m: number) => (m > 0 ? ((p - m) / m) * 100 : NaN);
 const fmtPct = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? "+" : ""}${x.toFixed(0)} %` : "-");
 const sec = (ms: number | undefined) => (ms === undefined ? "-" : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+const workingSetOf = (s: Scenario) => (s.vm.workload.kind === "idle" ? 0 : s.vm.workload.workingSet);
+const preallocOf = (s: Scenario) => s.migration.destinationPrealloc ?? false;
 
-function describeCell(s: Scenario): string[] {
+function describeCell(s: Scenario): { ram: string; workload: string; cap: string; limit: string } {
   const w = s.vm.workload;
   const cap = s.migration.maxBandwidth === 0 ? "unlimited" : `${Math.round(s.migration.maxBandwidth / 2 ** 20)} MiB/s`;
-  const ws = w.kind !== "uniform" ? "idle" : w.rate === 0 ? `${mib(w.workingSet)} filled, idle` : `${mib(w.workingSet)} @ ${(w.rate / 1000).toFixed(0)}k/s`;
-  return [`${s.vm.memory / 2 ** 30} GiB`, ws, cap, `${s.migration.downtimeLimit} ms${s.migration.autoConverge ? ", auto-converge" : ""}`];
+  const workload = w.kind === "idle" ? "idle" : w.rate === 0 ? `${mib(w.workingSet)} filled, idle` : `${w.kind} ${mib(w.workingSet)} @ ${(w.rate / 1000).toFixed(0)}k/s`;
+  return { ram: `${s.vm.memory / 2 ** 30} GiB`, workload, cap, limit: `${s.migration.downtimeLimit} ms${s.migration.autoConverge ? ", auto-converge" : ""}` };
 }
 
-async function main(): Promise<void> {
-  const { runs, qemu } = await measure();
+/** The profile from a set of runs' idle ones, and every cell of `predictFrom` predicted with it. */
+async function fitAndPredict(train: MeasuredRun[], predictFrom: MeasuredRun[]): Promise<{ fit: Fit; rows: Row[]; idle: IdleRun[] }> {
   const idle: IdleRun[] = [];
-  for (const r of runs) {
+  for (const r of train) {
     const label = `${r.variant}[${r.run}]`;
     if (!idleProblem({ label, scenario: r.scenario, result: r.result })) idle.push({ label, scenario: r.scenario, result: r.result, samples: r.samples, destinationPrealloc: r.destinationPrealloc });
   }
   const fit = fitProfile(idle);
-  const profile: MachineProfile = fit.profile;
-  writeProfile(profileFile, profile, { machine: hostname(), fittedFrom: idle.map((r) => r.label) });
-  const footprint = idleFootprint(runs.filter((r) => r.scenario.vm.workload.kind === "idle" && r.result.status === "completed"));
-
+  const footprint = idleFootprint(train.filter((r) => r.scenario.vm.workload.kind === "idle" && r.result.status === "completed"));
   const rows: Row[] = [];
-  for (const cell of [...new Set(runs.map((r) => r.variant))]) {
-    const measured = runs.filter((r) => r.variant === cell);
+  for (const cell of [...new Set(predictFrom.map((r) => r.variant))]) {
+    const measured = predictFrom.filter((r) => r.variant === cell);
     const s = measured[0].scenario;
-    const ws = s.vm.workload.kind === "uniform" ? s.vm.workload.workingSet : 0;
-    const scenario: Scenario = { ...s, vm: { ...s.vm, used: Math.min(s.vm.memory, Math.round(footprint(s.vm.memory) + ws)) } };
+    const scenario: Scenario = { ...s, vm: { ...s.vm, used: Math.min(s.vm.memory, Math.round(footprint(s.vm.memory) + workingSetOf(s))) } };
     const rate = achievedRate(measured);
-    rows.push({ cell, scenario, measured, rate, predicted: await predict(scenario, rate, profile) });
+    rows.push({ cell, scenario, measured, rate, predicted: await predict(scenario, rate, fit.profile) });
   }
-  writeFileSync(join(root, "docs", "validation.md"), render(rows, fit, profile, qemu));
-  log(`wrote docs/validation.md and scenarios/qemu-profile.yaml`);
+  return { fit, rows, idle };
 }
 
-function render(rows: Row[], fit: Fit, profile: MachineProfile, qemu: string): string {
-  const notes = fit.notes;
-  const prealloc = rows.flatMap((r) => r.measured).every((m) => m.destinationPrealloc === true);
+async function main(): Promise<void> {
+  const { runs, qemu } = await measure();
+  if (args.only) return; // a chunk: measured and saved; render once all cells are in
+  const { fit, rows, idle } = await fitAndPredict(runs, runs);
+  writeProfile(profileFile, fit.profile, { machine: hostname(), fittedFrom: idle.map((r) => r.label), figures: fit.figures });
+  let drift = "";
+  if (args.drift) {
+    const [train, test] = args.drift.split(",");
+    const later = await fitAndPredict(runs.filter((r) => (r as SavedRun).batch === train), runs.filter((r) => (r as SavedRun).batch === test && !isIdle(r.scenario)));
+    drift = driftSection(train, test, runs, later.rows, later.fit);
+  }
+  const section = render(rows, fit, qemu, runs) + drift;
+  writeSection(section);
+  log(`wrote the ${matrixName} section of docs/validation.md and ${profileFile}`);
+}
+
+/** Replaces this matrix's section of docs/validation.md (between its markers), or appends it. */
+function writeSection(section: string): void {
+  const open = `<!-- matrix:${matrixName} -->`;
+  const close = `<!-- /matrix:${matrixName} -->`;
+  const doc = existsSync(docFile) ? readFileSync(docFile, "utf8") : "# Validation: the simulator against real QEMU migrations\n";
+  const block = `${open}\n${section.trim()}\n${close}`;
+  const i = doc.indexOf(open);
+  const j = doc.indexOf(close);
+  writeFileSync(docFile, i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + close.length) : `${doc.trimEnd()}\n\n${block}\n`);
+}
+
+/** Per cell: measured medians and spread, the prediction, and its errors. */
+interface Judged {
+  row: Row;
+  kind: "idle" | "busy";
+  prealloc: boolean;
+  mConv: boolean;
+  pConv: boolean;
+  eTotal: number;
+  eDown: number;
+  /** The prediction lies within the measured runs' range. */
+  totalInRange?: boolean;
+}
+
+function judge(row: Row): Judged {
+  const results = row.measured.map((m) => m.result);
+  const completed = results.filter(converged);
+  const mConv = completed.length > results.length / 2;
+  const pConv = converged(row.predicted);
+  const totals = completed.map((r) => r["total-time"]);
+  const mTotal = totals.length ? median(totals) : undefined;
+  const mDown = completed.length ? median(completed.map((r) => r.downtime ?? 0)) : undefined;
+  const both = mConv && pConv;
+  const p = row.predicted["total-time"];
+  return {
+    row,
+    kind: isIdle(row.scenario) ? "idle" : "busy",
+    prealloc: preallocOf(row.scenario),
+    mConv,
+    pConv,
+    eTotal: both && mTotal !== undefined ? pct(p, mTotal) : NaN,
+    eDown: both && mDown !== undefined ? pct(row.predicted.downtime ?? 0, mDown) : NaN,
+    ...(both && totals.length > 1 ? { totalInRange: p >= Math.min(...totals) && p <= Math.max(...totals) } : {}),
+  };
+}
+
+const abs = (xs: number[]) => xs.filter(Number.isFinite).map(Math.abs);
+const stat = (xs: number[], q: number) => (xs.length ? `${quantile(xs, q).toFixed(1)} %` : "-");
+
+function summaryRows(judged: Judged[]): string[] {
+  const out = ["| cells | n | total-time median \\|error\\| | total-time p90 | downtime median \\|error\\| | downtime p90 | verdicts right |", "|---|---|---|---|---|---|---|"];
+  for (const kind of ["idle", "busy"] as const) {
+    for (const mode of [false, true, undefined]) {
+      const js = judged.filter((j) => j.kind === kind && (mode === undefined || j.prealloc === mode));
+      if (!js.length) continue;
+      const t = abs(js.map((j) => j.eTotal));
+      const d = abs(js.map((j) => j.eDown));
+      const label = `${kind === "idle" ? "idle (the fit)" : "busy (predicted)"}, ${mode === undefined ? "all" : mode ? "destination preallocated" : "destination not preallocated"}`;
+      out.push(`| ${label} | ${js.length} | ${stat(t, 0.5)} | ${stat(t, 0.9)} | ${stat(d, 0.5)} | ${stat(d, 0.9)} | ${js.filter((j) => j.mConv === j.pConv).length} of ${js.length} |`);
+    }
+  }
+  return out;
+}
+
+function goals(judged: Judged[]): string {
+  const busy = judged.filter((j) => j.kind === "busy");
+  const t = abs(busy.map((j) => j.eTotal));
+  const idleDown = abs(judged.filter((j) => j.kind === "idle").map((j) => j.eDown));
+  const check = (name: string, value: number, goal: number) => `${name} ${Number.isFinite(value) ? `${value.toFixed(1)} %` : "-"} (goal <= ${goal} %: ${value <= goal ? "met" : "**not met**"})`;
+  const wrong = judged.filter((j) => j.mConv !== j.pConv).map((j) => j.row.cell);
+  return [
+    `- ${check("busy total-time median |error|", t.length ? quantile(t, 0.5) : NaN, 10)}`,
+    `- ${check("busy total-time 90th percentile", t.length ? quantile(t, 0.9) : NaN, 20)}`,
+    `- ${check("idle downtime median |error|", idleDown.length ? quantile(idleDown, 0.5) : NaN, 30)}`,
+    `- convergence verdicts right: ${judged.length - wrong.length} of ${judged.length}${wrong.length ? ` (**wrong: ${wrong.join(", ")}**)` : " (goal: all)"}`,
+  ].join("\n");
+}
+
+function render(rows: Row[], fit: Fit, qemu: string, runs: MeasuredRun[]): string {
+  const judged = rows.map(judge);
   const table = [
-    "| cell | RAM | working set @ rate asked | cap | downtime limit | rate achieved | total-time measured | predicted | error | downtime measured | predicted | error | passes m / p | converged m / p | guest after |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| cell | destination | RAM | workload | cap | downtime limit | rate achieved | total-time measured (median; runs) | predicted | error | downtime measured (median; runs) | predicted | error | passes m / p | converged m / p | guest after |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
-  const errors = { idle: { total: [] as number[], down: [] as number[] }, busy: { total: [] as number[], down: [] as number[] } };
-  let verdicts = 0;
-  let verdictsRight = 0;
-  for (const row of rows) {
+  for (const j of judged) {
+    const { row } = j;
+    const d = describeCell(row.scenario);
     const results = row.measured.map((m) => m.result);
-    const mConv = results.filter(converged).length > results.length / 2;
-    const pConv = converged(row.predicted);
-    verdicts++;
-    if (mConv === pConv) verdictsRight++;
-    const kind = isIdle(row.scenario) ? "idle" : "busy";
     const completed = results.filter(converged);
+    const runsOf = (f: (r: MigrationResult) => number) => completed.map((r) => f(r).toFixed(0)).join(", ");
     const mTotal = completed.length ? median(completed.map((r) => r["total-time"])) : undefined;
     const mDown = completed.length ? median(completed.map((r) => r.downtime ?? 0)) : undefined;
-    const eTotal = mConv && pConv && mTotal !== undefined ? pct(row.predicted["total-time"], mTotal) : NaN;
-    const eDown = mConv && pConv && mDown !== undefined ? pct(row.predicted.downtime ?? 0, mDown) : NaN;
-    if (Number.isFinite(eTotal)) errors[kind].total.push(Math.abs(eTotal));
-    if (Number.isFinite(eDown)) errors[kind].down.push(Math.abs(eDown));
     const passes = `${median(results.map((r) => r.ram["dirty-sync-count"]))} / ${row.predicted.ram["dirty-sync-count"]}`;
     const health = results.map((r) => (r.status === "completed" ? "ok" : r.status === "completed-unsafe" ? "CRASHED" : "-")).join(", ");
-    const failedNote = (r: MigrationResult) => (converged(r) ? "yes" : "no");
+    const inRange = j.totalInRange === undefined ? "" : j.totalInRange ? " (in range)" : "";
     table.push(
-      `| ${row.cell} | ${describeCell(row.scenario).slice(0, 1)} | ${describeCell(row.scenario)[1]} | ${describeCell(row.scenario)[2]} | ${describeCell(row.scenario)[3]} | ` +
-        `${isIdle(row.scenario) ? "-" : `${(row.rate / 1000).toFixed(1)}k/s`} | ${mConv ? sec(mTotal) : "gave up"} | ${pConv ? sec(row.predicted["total-time"]) : "gives up"} | ${fmtPct(eTotal)} | ` +
-        `${mConv ? sec(mDown) : "-"} | ${pConv ? sec(row.predicted.downtime) : "-"} | ${fmtPct(eDown)} | ${passes} | ${mConv ? "yes" : "no"} / ${failedNote(row.predicted)}${mConv === pConv ? "" : " **MISMATCH**"} | ${health} |`,
+      `| ${row.cell} | ${j.prealloc ? "preallocated" : "not preallocated"} | ${d.ram} | ${d.workload} | ${d.cap} | ${d.limit} | ${j.kind === "idle" ? "-" : `${(row.rate / 1000).toFixed(1)}k/s`} | ` +
+        `${j.mConv ? `${sec(mTotal)}; ${runsOf((r) => r["total-time"])}` : "gave up"} | ${j.pConv ? sec(row.predicted["total-time"]) : "gives up"} | ${fmtPct(j.eTotal)}${inRange} | ` +
+        `${j.mConv ? `${sec(mDown)}; ${runsOf((r) => r.downtime ?? 0)}` : "-"} | ${j.pConv ? sec(row.predicted.downtime) : "-"} | ${fmtPct(j.eDown)} | ${passes} | ` +
+        `${j.mConv ? "yes" : "no"} / ${j.pConv ? "yes" : "no"}${j.mConv === j.pConv ? "" : " **MISMATCH**"} | ${health} |`,
     );
   }
-  const med = (xs: number[]) => (xs.length ? `${median(xs).toFixed(1)} % (${xs.length} cells)` : "- (no cell)");
-  const unsafe = rows.flatMap((r) => r.measured).filter((m) => m.result.status === "completed-unsafe").length;
-  const completedRuns = rows.flatMap((r) => r.measured).filter((m) => converged(m.result)).length;
-  return `# Validation: the simulator against real QEMU migrations
+  const unsafe = runs.filter((m) => m.result.status === "completed-unsafe").length;
+  const completedRuns = runs.filter((m) => converged(m.result)).length;
+  const times = (runs as SavedRun[]).map((r) => r.at).filter(Boolean).sort();
+  const residuals = fit.residuals.map((r) => Math.abs(pct(r.fittedMs, r.measuredMs))).filter(Number.isFinite);
+  return `## Matrix \`${matrixName}\` (${qemu.replace(/^QEMU emulator version /, "QEMU ")})
 
-Generated by \`npm run validate\` (\`node dist/src/qemu/validate.js [--runs N] [--reuse]\`) on
-${hostname()}, 2 cores, ${qemu}, TCG (\`-accel tcg\`), guest = Debian's cloud kernel + busybox
-initramfs + livemig's writer (\`guest/\`). Runs per cell: ${Math.max(...rows.map((r) => r.measured.length))}.
-Migration over loopback TCP; source and destination QEMU share the machine's two cores with
-the guest's vCPU (and with whatever else runs on the machine). ${prealloc ? "The destination's RAM is preallocated (`-mem-prealloc`, see below)." : "The destination's RAM was **not** preallocated in every run."}
+Generated by \`npm run validate -- --matrix ${matrixFile.startsWith(root) ? matrixFile.slice(root.length + 1) : matrixFile}\` on ${hostname()}, 2 cores, TCG
+(\`-accel tcg\`), from ${runs.length} runs (${Math.max(...rows.map((r) => r.measured.length))} per cell)${times.length ? ` measured ${times[0].slice(0, 16)}-${times[times.length - 1].slice(11, 16)} UTC` : ""}.
 
 How each prediction is made: the cell's scenario, with
-- the machine profile fitted from the **idle cells only** (\`livemig calibrate\`; written to
-  \`scenarios/qemu-profile.yaml\`): ${profileLine(profile)} (a zero page
-  ${fit.perPage.zeroUs.toFixed(2)} us, a normal page ${fit.perPage.normalUs.toFixed(2)} us, from ${fit.perPage.points} query-migrate polls of the uncapped idle runs);
-- \`vm.used\` = the non-zero memory the idle guests showed (a line in RAM size, fitted on the
-  idle cells' \`normal\` page counts) plus the working set;
-- the write rate the guest reported achieving on the source during the migration (its
-  heartbeat), not the rate asked for.
-
-Idle cells are the calibration set: their errors show the fit, not a prediction. Busy cells
-are predictions.
+- the machine profile fitted by \`livemig calibrate\` from this matrix's **idle cells only**
+  (${fit.capBoundIntervals} poll intervals left out where the rate limiter may have slept):
+${fit.figures.map((f) => `  - ${figureLine(f)}`).join("\n")}
+  - residual of the fitted precopy on the ${fit.residuals.length} training runs: median ${residuals.length ? median(residuals).toFixed(1) : "-"} %, largest ${residuals.length ? Math.max(...residuals).toFixed(1) : "-"} %;
+- \`vm.used\` = the non-zero memory the idle guests showed (a line in RAM size) plus the working set;
+- the write rate the guest reported achieving on the source during the migration, not the rate asked for.
 
 ${table.join("\n")}
 
-| | total-time median \\|error\\| | downtime median \\|error\\| |
-|---|---|---|
-| idle (fit) | ${med(errors.idle.total)} | ${med(errors.idle.down)} |
-| busy (predicted) | ${med(errors.busy.total)} | ${med(errors.busy.down)} |
+${summaryRows(judged).join("\n")}
 
-Convergence verdicts right: ${verdictsRight} of ${verdicts}.
-Errors are over cells where both converged. "gave up" = livemig cancelled the migration by
-the scenario's give-up rule (30 passes or 25 s).
+Against the goals (busy cells, both destination modes together):
+${goals(judged)}
 
-**Guest health.** ${unsafe} of ${completedRuns} completed migrations left a destination
-guest that crashed or lost writes (status \`completed-unsafe\`, "CRASHED" above): QEMU 7.2
-under TCG loses dirty writes of a busy guest (the destination kernel oopses within a second,
-often on a pointer that holds one of the writer's page stamps). livemig reports these runs
-as unsafe with the console lines as evidence; their timings are still QEMU's.
-${notes.length ? `\nCalibration notes: ${notes.join("; ")}.\n` : ""}
-## What this shows
-
-${findings(rows, fit, errors, verdictsRight, verdicts)}
-
-## Why idle guests looked slower than busy ones (measured while fixing issue 7)
-
-These figures come from one-off runs with \`livemig qemu ... --trace DIR\` (query-migrate every
-50 ms in \`DIR/*/query-migrate.jsonl\`), not from \`npm run validate\`.
-
-- **The destination's first touch of its RAM.** The first validation (before this fix)
-  fitted a stream of ~150 MB/s on idle runs while busy ones reached 290-800 MB/s. Per 50 ms
-  poll, a 1 GiB guest writing 20k pages/s over 256 MiB (cap 1000 MiB/s) sent its first pass
-  at 28-83 normal pages/ms (12-35 us a page) and re-sent its working set in pass 2 at
-  265-295 pages/ms (3.4 us a page): the same pages, the same machine, 5x apart. With the
-  destination started with \`-mem-prealloc\`, the same run's first pass went at 105-416
-  pages/ms and the whole migration took 456 ms instead of 1593 ms; an idle 1 GiB guest took
-  190-340 ms instead of 550-744 ms. A C program touching fresh anonymous memory on this
-  machine takes 12.1 us per 4 KiB on first touch (with THP, as QEMU asks) and 0.5-0.6 us once
-  the memory has been touched before: this machine is itself a VM whose hypervisor backs
-  memory on first use. An idle guest sends almost nothing but first-time pages; a busy one
-  re-sends its working set into pages the destination already holds. So the old "stream
-  rate" was mostly the destination's page faults, and how fast they are depends on the
-  host's memory history, not on the migration. livemig now preallocates the destination's
-  RAM (\`LIVEMIG_DEST_PREALLOC=0\` turns it off), so a run times QEMU's precopy.
-- **Zero pages are not free.** Reading 4 KiB and finding it zero, on the source and again
-  on the (preallocated) destination, costs ~0.4-0.7 us: one poll of an idle 1 GiB guest
-  holds 160962 zero pages and 1088 normal ones in 76 ms. 1 GiB of zero pages is ~110 ms, a
-  third of an idle 1 GiB migration. The old fit, on run totals where every run has the same
-  mix of pages, could not see this and called zero pages free (page read 14930076 MiB/s).
-- **The polls separate the two costs, cumulatively.** An idle guest's first pass has
-  stretches of kernel pages (10-11k normal pages in the first 50 ms) and stretches of
-  100-300k zero pages. Per interval, the destination lags: zero pages are 9 bytes on the
-  wire, the socket holds ~100k of them, and the source stalls later (polls with nothing
-  sent at all), so a zero run's cost lands on the next interval's normal pages. The fit
-  therefore uses the cumulative precopy time at each poll (and at the end of precopy)
-  against the pages sent so far, by least absolute deviations.
-- **A running vCPU is not what made busy runs faster.** A guest spinning at 150k writes/s
-  over 4 MiB (its vCPU never halts) migrates like an idle one (248-251 ms for 1 GiB), and
-  a nice-19 spinner keeping both host cores awake does not speed an idle run up (270-394 ms
-  against 240-685 ms without).
-- **Filled idle guests pin the cost of a normal page.** An idle guest's own non-zero pages
-  (24-40k kernel pages) are too few to separate a normal page from a zero page: fitted on
-  them alone, a normal page came out at 4.92 us, and every busy cell capped at 1000 MiB/s was
-  predicted 24-39 % too slow. A 1 GiB guest that filled 512 MiB and then idled (153k normal
-  pages) took 553 and 667 ms uncapped, ~3.5 us a page all told; the matrix now has four such
-  cells, and the fit on all idle cells gives the per-page costs above.
-- **Busy guests without a cap: the same as capped ones, within the noise.** A 1 GiB guest
-  writing 20k pages/s over 256 MiB with a 30 ms limit took 586, 727 and 887 ms uncapped (and
-  400, 457, 537 ms capped at 1000 MiB/s) one morning, and 340, 363, 450 ms uncapped (445, 441,
-  470 ms capped) two hours later, interleaved; the profile above predicts 332 and 450 ms. Per
-  thread (\`/proc/*/task/*/schedstat\` every 10 ms, threads named with
-  \`-name debug-threads=on\`), the guest's vCPU ran 37-54 ms of a 400-690 ms migration: the
-  writer sleeps between bursts, so it is not a third busy thread. The busiest threads are the
-  source's \`live_migration\` (215-255 ms on a CPU) and the destination's main loop, which
-  receives (238-362 ms); each also waited 60-136 ms runnable while something else held a core.
-- **Where an idle guest's pages lie (pass 1 walks RAM in address order).** The polls of
-  idle-2g-unl-300ms show ~10.9k normal pages in the first 50 ms, a second cluster of ~10k
-  normal pages a third of the way in, and the last ~8k normal pages at the very top (Linux's
-  page array, 64 B per 4 KiB page, which memblock allocates top-down: 8192 pages for 2 GiB).
-  A 2 GiB guest that filled 1 GiB has it packed just above its kernel; a 4 GiB guest that
-  filled 2 GiB has 1 GiB of it at the top (the 1 GiB above the 4 GiB PCI hole, the zone
-  Linux allocates from first), so QEMU switched over with 350-398 MiB left and stopped for
-  186-278 ms. The simulator's \`vm.used\` has no such map; a guest memory map fitted from
-  the idle polls would let it predict these downtimes: not done.
-- **Noise.** The machine's two cores are shared with other work: the same idle 1 GiB run
-  took 187-685 ms on one afternoon, with polls where nothing moved for 50-170 ms. The median
-  of a few runs per cell damps that scatter in the error figures without removing it; the
-  per-page fit takes the median path through it.
+"(in range)": the prediction lies between the cell's fastest and slowest run. Errors are of
+the prediction against the median of the runs, over cells where both converged. "gave up" =
+livemig cancelled the migration by the scenario's give-up rule.
+${unsafe} of ${completedRuns} completed migrations left a destination guest that crashed or lost writes.
+${fit.notes.length ? `\nCalibration notes: ${fit.notes.join("; ")}.\n` : ""}
+${[capLines(rows, fit), ...capEffect(rows), downtimeLine(rows)].filter(Boolean).join("\n")}
 `;
 }
 
-function findings(rows: Row[], fit: Fit, errors: { busy: { total: number[] } }, right: number, all: number): string {
-  const busy = errors.busy.total;
-  const busyMedian = busy.length ? median(busy) : NaN;
-  const met = busy.length > 0 && busyMedian <= 15 && right === all;
-  const idleTotals = rows.filter((r) => isIdle(r.scenario)).flatMap((r) => r.measured.filter((m) => converged(m.result)).map((m) => m.result));
-  const zeroPerGiB = (fit.perPage.zeroUs * 262144) / 1000;
-  const mismatches = rows.filter((r) => (r.measured.filter((m) => converged(m.result)).length > r.measured.length / 2) !== converged(r.predicted)).map((r) => r.cell);
-  const lines = [
-    `- **Goal (busy total-time median error <= 15 % from an idle-only calibration, every verdict right): ${met ? "met" : "not met"}.** ` +
-      `Busy median error ${Number.isFinite(busyMedian) ? `${busyMedian.toFixed(1)} %` : "-"} over ${busy.length} cells; verdicts ${right} of ${all}` +
-      `${mismatches.length ? ` (wrong: ${mismatches.join(", ")})` : ""}.`,
-    `- **Per page, from idle runs only:** a zero page ${fit.perPage.zeroUs.toFixed(2)} us (${zeroPerGiB.toFixed(0)} ms per GiB of zero pages), a normal page ` +
-      `${fit.perPage.normalUs.toFixed(2)} us (~${((4096 / fit.perPage.normalUs) * 1e6 / 2 ** 20).toFixed(0)} MiB/s of guest RAM). ${capLines(rows, fit)}`,
-    ...capEffect(rows),
-    downtimeLine(rows),
-  ];
-  return lines.join("\n");
+/** Calibrated on one batch's idle runs, predicting a later batch's busy cells. */
+function driftSection(train: string, test: string, runs: MeasuredRun[], rows: Row[], fit: Fit): string {
+  const judged = rows.map(judge);
+  const at = (b: string) => (runs as SavedRun[]).filter((r) => r.batch === b).map((r) => r.at).sort();
+  const span = (b: string) => `${at(b)[0]?.slice(11, 16)}-${at(b).slice(-1)[0]?.slice(11, 16)} UTC`;
+  return `
+### Drift: calibrated on batch ${train} (${span(train)}), predicting batch ${test} (${span(test)})
+
+Profile from batch ${train}'s idle runs: ${fit.figures.map(figureLine).join("; ")}.
+
+${summaryRows(judged).join("\n")}
+`;
 }
 
 /**
@@ -318,24 +346,22 @@ function downtimeLine(rows: Row[]): string {
 /** What each busy cap allows per normal page, against the machine's own per-page cost. */
 function capLines(rows: Row[], fit: Fit): string {
   const caps = [...new Set(rows.filter((r) => !isIdle(r.scenario) && r.scenario.migration.maxBandwidth > 0).map((r) => r.scenario.migration.maxBandwidth))].sort((a, b) => b - a);
-  return caps
+  if (!caps.length) return "";
+  return "- " + caps
     .map((cap) => {
       const usPerPage = (4096 / cap) * 1e6;
       const bound = usPerPage > fit.perPage.normalUs ? "the cap, not the machine, sets their pace" : "the machine, not the cap, sets their pace";
-      return `Busy cells capped at ${(cap / 2 ** 20).toFixed(0)} MiB/s allow ${usPerPage.toFixed(1)} us a normal page: ${bound}.`;
+      const cold = fit.perPage.firstTouchUs !== undefined && usPerPage < fit.perPage.normalUs + fit.perPage.firstTouchUs ? ` (on a destination without preallocation a first arrival costs ${(fit.perPage.normalUs + fit.perPage.firstTouchUs).toFixed(1)} us: there the machine sets the first pass's pace)` : "";
+      return `Busy cells capped at ${(cap / 2 ** 20).toFixed(0)} MiB/s allow ${usPerPage.toFixed(1)} us a normal page: ${bound}${cold}.`;
     })
     .join(" ");
 }
 
+/** The same guest and destination, whatever the cap. */
 function isSameFill(a: Row, b: Row): boolean {
-  const fill = (r: Row) => (r.scenario.vm.workload.kind === "uniform" ? r.scenario.vm.workload.workingSet : 0);
-  return fill(a) === fill(b);
+  return workingSetOf(a.scenario) === workingSetOf(b.scenario) && preallocOf(a.scenario) === preallocOf(b.scenario);
 }
 
-function profileLine(p: MachineProfile): string {
-  const m = (x?: number) => (x === undefined ? "none" : `${(x / 2 ** 20).toFixed(0)} MiB/s`);
-  return `page read ${m(p.pageReadBytesPerSecond)}, stream ${m(p.copyBytesPerSecond)}, setup ${p.setupMs?.toFixed(1)} ms, switch-over ${p.switchoverMs?.toFixed(1)} ms`;
-}
 
 main().catch((e: unknown) => {
   log(`validate: ${(e as Error).message}`);

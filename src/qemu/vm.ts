@@ -32,7 +32,15 @@ export interface GuestParams {
   /** Page writes per second over the working set. */
   rate: number;
   seed: number;
+  /** How the writer picks pages, as the workload model of the same name (src/sim/workload.ts). */
+  pattern: "uniform" | "scan" | "hotcold";
+  /** hotcold: the hot share of the working set and of the writes, in whole percent. */
+  hotPercent?: number;
+  hotSharePercent?: number;
 }
+
+/** guest/writer.c's livemig.pattern numbers. */
+const patternNumbers = { uniform: 0, scan: 1, hotcold: 2 } as const;
 
 export interface VmOptions {
   binary: string;
@@ -74,6 +82,8 @@ export function qemuArgs(o: VmOptions, paths: { qmp: string; console: string; lo
     `livemig.ws=${g.workingSetBytes}`,
     `livemig.rate=${Math.round(g.rate)}`,
     `livemig.seed=${g.seed}`,
+    `livemig.pattern=${patternNumbers[g.pattern]}`,
+    ...(g.pattern === "hotcold" ? [`livemig.hotpct=${g.hotPercent}`, `livemig.hotshare=${g.hotSharePercent}`] : []),
   ].join(" ");
   const args = [
     "-accel", `tcg${process.env.LIVEMIG_TCG_OPTIONS ? `,${process.env.LIVEMIG_TCG_OPTIONS}` : ""}`, // KVM cannot boot a stock guest kernel on every machine this runs on

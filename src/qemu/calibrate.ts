@@ -255,6 +255,8 @@ export function fitProfile(runs: IdleRun[]): Fit {
   const profile: MachineProfile = { pageReadBytesPerSecond: (pageSize * 1000) / readMsPerPage, setupMs, switchoverMs };
   if (copyMsPerByte > 0) profile.copyBytesPerSecond = 1000 / copyMsPerByte;
   if (firstTouch !== undefined) profile.firstTouchUsPerPage = firstTouch * 1000;
+  const layout = fitIdleLayout(runs);
+  if (layout) profile.idleLayout = layout;
 
   const cost = (i: Interval) => a * i.zero + k * i.warm + (k + (firstTouch ?? 0)) * i.cold;
   // Where the limiter may have slept, the interval took at least what its bytes take at the cap.
@@ -276,6 +278,41 @@ export function fitProfile(runs: IdleRun[]): Fit {
     capBoundIntervals,
     notes,
   };
+}
+
+/** How finely an idle guest's memory map is kept: shares of its non-zero pages per 1/32 of RAM. */
+export const layoutBins = 32;
+
+/**
+ * Where an idle guest's non-zero pages lie, from the first pass's polls: pass 1 walks RAM in
+ * address order, so between two polls the pages walked (zero and normal) are an address
+ * range and its normal pages lie in it. Each run's normal pages are spread evenly over the
+ * ranges they were seen in, as shares of its non-zero pages per 1/32 of RAM; the map is the
+ * mean over the runs. Filled guests are left out (their working set is placed separately).
+ */
+export function fitIdleLayout(runs: IdleRun[]): number[] | undefined {
+  const maps: number[][] = [];
+  for (const r of runs) {
+    if (r.scenario.vm.workload.kind !== "idle") continue;
+    const samples = r.samples ?? measurementOf(r.result).samples ?? [];
+    const points = pointsOf(r.result, samples).filter((p) => p.sync <= 1);
+    const pages = r.scenario.vm.memory / r.scenario.vm.pageSize;
+    const bins = new Array<number>(layoutBins).fill(0);
+    for (let i = 1; i < points.length; i++) {
+      const from = (points[i - 1].zero + points[i - 1].normal) / pages;
+      const to = Math.min(1, (points[i].zero + points[i].normal) / pages);
+      const normal = points[i].normal - points[i - 1].normal;
+      if (normal <= 0 || to <= from) continue;
+      for (let b = Math.floor(from * layoutBins); b < layoutBins && b / layoutBins < to; b++) {
+        const overlap = Math.min(to, (b + 1) / layoutBins) - Math.max(from, b / layoutBins);
+        if (overlap > 0) bins[b] += (normal * overlap) / (to - from);
+      }
+    }
+    const total = bins.reduce((a, b) => a + b, 0);
+    if (total > 0) maps.push(bins.map((x) => x / total));
+  }
+  if (!maps.length) return undefined;
+  return Array.from({ length: layoutBins }, (_, b) => maps.reduce((s, m) => s + m[b], 0) / maps.length);
 }
 
 /** A final pass this small (device state and a few pages) costs under a millisecond here. */

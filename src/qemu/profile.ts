@@ -34,6 +34,7 @@ export const profileSchema = z.strictObject({
   pageReadBytesPerSecond: positive.optional(),
   copyBytesPerSecond: positive.optional(),
   firstTouchUsPerPage: nonNegative.optional(),
+  idleLayout: z.array(nonNegative).min(1).optional(),
   setupMs: nonNegative.optional(),
   switchoverMs: nonNegative.optional(),
 });
@@ -58,13 +59,14 @@ export function readProfile(file: string): MachineProfile {
     const issue = parsed.error.issues[0];
     const field = issue.path.length ? issue.path.join(".") : "(top level)";
     const what = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}` : issue.message;
-    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, setupMs, switchoverMs)`);
+    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, idleLayout, setupMs, switchoverMs)`);
   }
   const p = parsed.data;
   const out: MachineProfile = {};
   if (p.pageReadBytesPerSecond !== undefined) out.pageReadBytesPerSecond = p.pageReadBytesPerSecond;
   if (p.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = p.copyBytesPerSecond;
   if (p.firstTouchUsPerPage !== undefined) out.firstTouchUsPerPage = p.firstTouchUsPerPage;
+  if (p.idleLayout !== undefined) out.idleLayout = p.idleLayout;
   if (p.setupMs !== undefined) out.setupMs = p.setupMs;
   if (p.switchoverMs !== undefined) out.switchoverMs = p.switchoverMs;
   return out;
@@ -81,6 +83,7 @@ function roundProfile(p: MachineProfile): MachineProfile {
   if (p.pageReadBytesPerSecond !== undefined) out.pageReadBytesPerSecond = Math.round(p.pageReadBytesPerSecond);
   if (p.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = Math.round(p.copyBytesPerSecond);
   if (p.firstTouchUsPerPage !== undefined) out.firstTouchUsPerPage = Math.round(p.firstTouchUsPerPage * 1000) / 1000;
+  if (p.idleLayout !== undefined) out.idleLayout = p.idleLayout.map((x) => Math.round(x * 1e4) / 1e4);
   if (p.setupMs !== undefined) out.setupMs = Math.round(p.setupMs * 1000) / 1000;
   if (p.switchoverMs !== undefined) out.switchoverMs = Math.round(p.switchoverMs * 1000) / 1000;
   return out;

@@ -264,7 +264,7 @@ How each prediction is made: the cell's scenario, with
 - the machine profile fitted by \`livemig calibrate\` from this matrix's **idle cells only**
   (${fit.capBoundIntervals} poll intervals left out where the rate limiter may have slept):
 ${fit.figures.map((f) => `  - ${figureLine(f)}`).join("\n")}
-  - residual of the fitted precopy on the ${fit.residuals.length} training runs: median ${residuals.length ? median(residuals).toFixed(1) : "-"} %, largest ${residuals.length ? Math.max(...residuals).toFixed(1) : "-"} %;
+${fit.profile.idleLayout ? `  - where an idle guest's non-zero pages lie: shares per 1/${fit.profile.idleLayout.length} of RAM from the first-pass polls of the idle guests (bottom ${(fit.profile.idleLayout[0] * 100).toFixed(0)} %, top ${(fit.profile.idleLayout[fit.profile.idleLayout.length - 1] * 100).toFixed(0)} %)\n` : ""}  - residual of the fitted precopy on the ${fit.residuals.length} training runs: median ${residuals.length ? median(residuals).toFixed(1) : "-"} %, largest ${residuals.length ? Math.max(...residuals).toFixed(1) : "-"} %;
 - \`vm.used\` = the non-zero memory the idle guests showed (a line in RAM size) plus the working set;
 - the write rate the guest reported achieving on the source during the migration, not the rate asked for.
 

@@ -27,6 +27,12 @@ export interface SimRamOptions {
   rx?: RxTraffic;
   /** How fast the migration thread reads guest pages (0: free). */
   memoryReadBytesPerSecond: number;
+  /**
+   * Where the non-zero pages lie: the working set at the bottom (where the workload writes),
+   * the rest of `usedPages` spread over RAM by these shares per equal slice. Absent: all packed
+   * at the bottom.
+   */
+  layout?: { shares: number[]; workingSetPages: number };
   /** The destination's host memory, where modelled: a page's first arrival populates it. */
   destination?: SimDestinationMemory;
 }
@@ -57,7 +63,8 @@ export class SimGuestRam implements GuestRam {
     this.pageCount = o.pageCount;
     this.pageSize = o.pageSize;
     this.nonZero = new PageBitmap(o.pageCount);
-    this.nonZero.setRange(0, Math.min(o.usedPages, o.pageCount));
+    if (o.layout) this.placeByLayout(o.layout.shares, o.layout.workingSetPages);
+    else this.nonZero.setRange(0, Math.min(o.usedPages, o.pageCount));
     this.log = new PageBitmap(o.pageCount);
     this.stale = new PageBitmap(o.pageCount);
     this.sent = new PageBitmap(o.pageCount);
@@ -69,6 +76,27 @@ export class SimGuestRam implements GuestRam {
       }
     }
     this.last = o.clock.now();
+  }
+
+  /** The working set at the bottom, the other used pages packed at the start of each slice by its share. */
+  private placeByLayout(shares: number[], workingSetPages: number): void {
+    const { pageCount } = this.o;
+    const ws = Math.min(workingSetPages, pageCount);
+    this.nonZero.setRange(0, ws);
+    let left = Math.max(0, Math.min(this.o.usedPages, pageCount) - ws);
+    const total = left;
+    const slice = pageCount / shares.length;
+    for (let b = 0; b < shares.length && left > 0; b++) {
+      let want = b === shares.length - 1 ? left : Math.min(left, Math.round(shares[b] * total));
+      left -= want;
+      // From the slice's start on; what does not fit spills over (past the top, to the bottom).
+      for (let i = 0, start = Math.floor(b * slice); want > 0 && i < pageCount; i++) {
+        const p = (start + i) % pageCount;
+        if (this.nonZero.test(p)) continue;
+        this.nonZero.set(p);
+        want--;
+      }
+    }
   }
 
   /** Applies the guest's writes and the NIC's DMA for the time since the last call. */

@@ -43,6 +43,11 @@ export interface MachineProfile {
    * runs' destinations were not preallocated.
    */
   firstTouchUsPerPage?: number;
+  /**
+   * Where an idle guest's non-zero pages lie: shares per equal slice of RAM, bottom first
+   * (fitted from idle runs' first-pass polls). Absent: packed at the bottom of RAM.
+   */
+  idleLayout?: number[];
   /** Fixed work in the setup phase (before the first pass), ms. */
   setupMs?: number;
   /** Fixed work inside the downtime (device state save and load, VM start), ms. */
@@ -93,6 +98,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     pageCount,
     pageSize,
     usedPages: Math.floor((vm.used ?? vm.memory) / pageSize),
+    ...(profile?.idleLayout ? { layout: { shares: profile.idleLayout, workingSetPages: workload.kind === "idle" ? 0 : workload.workingSetPages } } : {}),
     writes: writeModel(workload, 0, new Random(seed)),
     rx,
     memoryReadBytesPerSecond: profile?.pageReadBytesPerSecond ?? coreMemoryBytesPerSecond,

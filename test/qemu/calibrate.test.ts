@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { MigrationResult } from "../../src/core/result.js";
-import { CalibrationError, fitProfile, idleProblem, type IdleRun } from "../../src/qemu/calibrate.js";
+import { CalibrationError, fitIdleLayout, fitProfile, idleProblem, type IdleRun } from "../../src/qemu/calibrate.js";
 import type { Sample } from "../../src/qemu/migration.js";
 import { ProfileError, readProfile, writeProfile } from "../../src/qemu/profile.js";
 import { simulate, type MachineProfile } from "../../src/sim/simulate.js";
@@ -134,6 +134,23 @@ describe("fitProfile", () => {
     expect(Math.abs(fit.profile.firstTouchUsPerPage! / firstTouchUs - 1)).toBeLessThan(0.05);
     expect(Math.abs(fit.perPage.normalUs / truth.normalUs - 1)).toBeLessThan(0.05);
     expect(fit.figures.find((f) => f.name.startsWith("first touch"))!.support).toBeGreaterThan(0);
+  });
+
+  it("finds where an idle guest's pages lie from the first pass's polls", () => {
+    // A slow first pass (a cold destination) gives the polls the resolution to see clusters.
+    const cold = qemuLikeRun({ label: "cold-2g", memoryPages: 524288, cap: 0, prealloc: false, ...truth, firstTouchUs: 20 });
+    const layout = fitIdleLayout([cold])!;
+    expect(layout).toHaveLength(32);
+    // Kernel pages at the bottom (10k), a third of the way in (10k) and the page array at the
+    // top (8k), of 28k; nearly nothing between.
+    const share = (from: number, to: number) => layout.slice(from, to).reduce((a, b) => a + b, 0);
+    expect(share(0, 1)).toBeCloseTo(10_000 / 28_192, 1);
+    expect(share(10, 12)).toBeCloseTo(10_000 / 28_192, 1);
+    expect(share(31, 32)).toBeCloseTo(8192 / 28_192, 1);
+    expect(share(2, 9) + share(13, 29)).toBeLessThan(0.05);
+    // The profile carries the map.
+    const warm = qemuLikeRun({ label: "warm-1g", memoryPages: 262144, cap: 0, prealloc: true, ...truth });
+    expect(fitProfile([cold, warm]).profile.idleLayout).toHaveLength(32);
   });
 
   it("takes idle, completed runs only", async () => {

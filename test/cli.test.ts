@@ -61,3 +61,27 @@ describe("livemig simulate", () => {
     expect(r.stdout).toContain("pinningMsPerGiB");
   });
 });
+
+describe("failed runs in tables and comparison lines", () => {
+  it("compares nothing with a failed run and shows '-' for what it never had", () => {
+    const r = livemig("simulate", "scenarios/2015-82599-no-support.yaml");
+    expect(r.stdout).toContain("base -> forced: not compared: base and forced failed");
+    expect(r.stdout).not.toMatch(/total-time .* -> /);
+    // The blocked base never finished its setup: no setup time, no breakdown.
+    const base = r.stdout.split("\n").find((l) => l.startsWith("│ base "))!;
+    expect(base.split("│").map((c) => c.trim())[4]).toBe("-");
+  });
+
+  it("the demo does not compare its failed base as if it had finished", () => {
+    const r = livemig("demo");
+    expect(r.stdout).toContain("base -> unlimited: not compared: base failed");
+    expect(r.stdout).not.toMatch(/base -> unlimited: total-time/);
+    const row = r.stdout.split("\n").find((l) => l.startsWith("│ final-ram"))!;
+    expect(row.split("│").map((c) => c.trim())[2]).toBe("-");
+  });
+
+  it("a change from zero has no percentage", async () => {
+    const { changeLine } = await import("../src/report/table.js");
+    expect(changeLine("total-time", 0, 964070)).toBe("total-time 0.0 ms -> 964.07 s (+964.07 s, -)");
+  });
+});

@@ -9,7 +9,7 @@ import { runLive, type LinkEmulation } from "../live/migration.js";
 import { liveProblems } from "../live/support.js";
 import { ScenarioError } from "../scenario/load.js";
 import { simulate } from "../sim/simulate.js";
-import { breakdownTable, changeLine, resultTable, type NamedResult } from "../report/table.js";
+import { breakdownTable, comparisonLines, resultTable, type NamedResult } from "../report/table.js";
 import { UsageError, exitCodeOf } from "./errors.js";
 import { parseSeed, readScenarioFile, report } from "./simulate.js";
 
@@ -141,12 +141,8 @@ function reportSideBySide(name: string, measured: NamedResult[], predicted: Name
     const breakdown = breakdownTable(rows);
     if (breakdown) process.stdout.write(`${breakdown}\n`);
     measured.forEach((m, i) => {
-      const p = predicted[i].result;
-      for (const key of ["downtime", "guest-visible-downtime", "service-downtime", "total-time"] as const) {
-        const a = p[key];
-        const b = m.result[key];
-        if (a !== undefined && b !== undefined) process.stdout.write(`${m.variant} predicted -> measured: ${changeLine(key, a, b)}\n`);
-      }
+      const lines = comparisonLines(`${m.variant} predicted -> measured`, { variant: "predicted", result: predicted[i].result }, { variant: "measured", result: m.result }, ["downtime", "guest-visible-downtime", "service-downtime", "total-time"]);
+      for (const line of lines) process.stdout.write(line + "\n");
       for (const w of m.result.warnings) process.stdout.write(`${m.variant}: ${w}\n`);
     });
   }

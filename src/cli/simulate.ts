@@ -6,7 +6,7 @@ import { strategies } from "../core/strategies/index.js";
 import { loadScenario, type ScenarioRun } from "../scenario/load.js";
 import { simulate, type MachineProfile } from "../sim/simulate.js";
 import { ProfileError, readProfile } from "../qemu/profile.js";
-import { breakdownTable, changeLine, resultTable, type NamedResult } from "../report/table.js";
+import { breakdownTable, comparisonLines, resultTable, type NamedResult } from "../report/table.js";
 import { UsageError, exitCodeOf } from "./errors.js";
 import { writeHtmlReport, type ReportInput } from "../report/html/index.js";
 import Table from "cli-table3";
@@ -53,16 +53,8 @@ export function report(name: string, results: NamedResult[], json: boolean): num
     process.stdout.write(`scenario ${name}\n${resultTable(results)}\n`);
     const breakdown = breakdownTable(results);
     if (breakdown) process.stdout.write(`${breakdown}\n`);
-    if (results.length >= 2) {
-      const base = results[0];
-      for (const other of results.slice(1)) {
-        for (const key of ["guest-visible-downtime", "downtime", "service-downtime", "total-time"] as const) {
-          const a = base.result[key];
-          const b = other.result[key];
-          if (a !== undefined && b !== undefined) process.stdout.write(`${base.variant} -> ${other.variant}: ${changeLine(key, a, b)}\n`);
-        }
-      }
-    }
+    const [base, ...others] = results;
+    for (const other of others) for (const line of comparisonLines(`${base.variant} -> ${other.variant}`, base, other)) process.stdout.write(line + "\n");
     for (const r of results) for (const w of r.result.warnings) process.stdout.write(`${r.variant}: ${w}\n`);
   }
   return exitCodeOf(name, results);

@@ -85,3 +85,42 @@ describe("failed runs in tables and comparison lines", () => {
     expect(changeLine("total-time", 0, 964070)).toBe("total-time 0.0 ms -> 964.07 s (+964.07 s, -)");
   });
 });
+
+describe("downtime against the downtime-limit, and query-migrate's vocabulary", () => {
+  it("flags a downtime far above the limit and says which part the limit does not govern", () => {
+    const r = livemig("simulate", "scenarios/2025-vdpa-39g.yaml");
+    const json = JSON.parse(livemig("simulate", "scenarios/2025-vdpa-39g.yaml", "--json").stdout);
+    const base = json.runs[0].result;
+    const ratio = base.downtime / base.parameters["downtime-limit"];
+    expect(ratio).toBeGreaterThan(2);
+    expect(r.stdout).toMatch(new RegExp(`│ base .*│ 4\\.\\d\\d s \\(${Math.round(ratio)}x limit\\) │`));
+    // The limit governs the RAM sent after stop; pinning and the other device work it does not.
+    const ungoverned = Object.entries(base["downtime-breakdown"] as Record<string, number>).filter(([c]) => c !== "final-ram").reduce((s, [, ms]) => s + ms, 0);
+    const line = r.stdout.split("\n").find((l) => l.startsWith("base: downtime "))!;
+    expect(line).toContain(`is ${ratio.toFixed(1)}x the downtime-limit of 300.0 ms`);
+    expect(line).toContain(`${(ungoverned / 1000).toFixed(2)} s is device work after stop that it does not govern (pinning`);
+    // A downtime under the limit is not flagged.
+    const demo = livemig("simulate", "scenarios/demo.yaml");
+    expect(demo.stdout).not.toMatch(/x limit|downtime-limit/);
+  });
+
+  it("shows expected-downtime, mbps, pages-per-second and dirty-pages-rate as info migrate does", () => {
+    const r = livemig("simulate", "scenarios/demo.yaml");
+    expect(r.stdout).toMatch(/│ variant\s+│ expected-downtime │ mbps\s+│ pages-per-second │ dirty-pages-rate │/);
+    const json = JSON.parse(livemig("simulate", "scenarios/demo.yaml", "--json").stdout);
+    const ac = json.runs[2].result;
+    expect(r.stdout).toContain(`│ auto-converge │`);
+    expect(r.stdout).toMatch(new RegExp(`│ ${ac.ram["pages-per-second"]}\\s+│ ${ac.ram["dirty-pages-rate"]}\\s+│`));
+    // pages-per-second over the same interval as mbps: pages sent against bits sent.
+    const seconds = (ac["total-time"] - ac["setup-time"]) / 1000;
+    expect(ac.ram["pages-per-second"]).toBe(Math.round((ac.ram.duplicate + ac.ram.normal) / seconds));
+  });
+
+  it("a blocked VF carries QEMU's blocked-reasons", () => {
+    const json = JSON.parse(livemig("simulate", "scenarios/2015-82599-no-support.yaml", "--json").stdout);
+    expect(json.runs[0].result["blocked-reasons"]).toEqual([json.runs[0].result["error-desc"]]);
+    expect(json.runs[0].result["error-desc"]).toMatch(/doesn't support device and IOMMU dirty tracking/);
+    // The forced variant is not blocked: it fails by the give-up rule.
+    expect(json.runs[1].result["blocked-reasons"]).toBeUndefined();
+  });
+});

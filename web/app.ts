@@ -2,8 +2,9 @@
 // plots redrawn on every change, a result file laid beside the prediction.
 
 import { formatMs } from "../src/core/format.js";
+import { formatDowntime } from "../src/core/result.js";
 import { runCharts, summaryCharts, categoriesOf } from "../src/report/html/charts.js";
-import { downtimeRows, type NamedRun } from "../src/report/html/figures.js";
+import { downtimeLimits, downtimeRows, type NamedRun } from "../src/report/html/figures.js";
 import { downtimesSpec } from "../src/report/html/specs.js";
 import { loadScenario } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/schema.js";
@@ -197,7 +198,7 @@ async function redraw(firstDrawn?: () => void) {
   const summary = summaryCharts(all, categories).filter((c) => c.kind !== "downtimes");
   const rows = [...downtimeRows(all), ...(loaded?.downtimes ?? [])];
   const order = [...new Set(rows.map((r) => r.run))];
-  const downtimes = { kind: "downtimes" as const, spec: downtimesSpec("The three downtimes", rows, order) };
+  const downtimes = { kind: "downtimes" as const, spec: downtimesSpec("The three downtimes", rows, order, downtimeLimits(all)) };
   warnings.replaceChildren(
     ...all.flatMap(({ name, result }) =>
       [...(result.status === "failed" ? [`migration FAILED: ${result["error-desc"] ?? "unknown reason"}`] : []), ...result.warnings].map((w) => {
@@ -214,7 +215,7 @@ async function redraw(firstDrawn?: () => void) {
 function figuresTable(runs: NamedRun[]): string {
   const esc = (s: string) => s.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`);
   const rows = runs.map(({ name, result: r }) =>
-    `<tr><td>${esc(name)}</td><td>${esc(r.status)}</td><td>${formatMs(r["total-time"])}</td><td>${formatMs(r.downtime)}</td>` +
+    `<tr><td>${esc(name)}</td><td>${esc(r.status)}</td><td>${formatMs(r["total-time"])}</td><td>${formatDowntime(r)}</td>` +
     `<td>${formatMs(r["guest-visible-downtime"])}</td><td>${formatMs(r["service-downtime"])}</td><td>${r.ram["dirty-sync-count"]}</td></tr>`,
   );
   return `<table><thead><tr><th>run</th><th>status</th><th>total</th><th>downtime</th><th>guest-visible</th><th>service</th><th>syncs</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;

@@ -9,7 +9,7 @@ import { runLive, type LinkEmulation } from "../live/migration.js";
 import { liveProblems } from "../live/support.js";
 import { ScenarioError } from "../scenario/load.js";
 import { simulate } from "../sim/simulate.js";
-import { breakdownTable, comparisonLines, resultTable, type NamedResult } from "../report/table.js";
+import { breakdownTable, comparisonLines, ratesTable, resultTable, type NamedResult } from "../report/table.js";
 import { UsageError, exitCodeOf } from "./errors.js";
 import { parseSeed, readScenarioFile, report } from "./simulate.js";
 
@@ -137,7 +137,7 @@ function reportSideBySide(name: string, measured: NamedResult[], predicted: Name
       { variant: `${m.variant} measured`, result: m.result },
       { variant: `${m.variant} predicted`, result: predicted[i].result },
     ]);
-    process.stdout.write(`scenario ${name}\n${resultTable(rows)}\n`);
+    process.stdout.write(`scenario ${name}\n${resultTable(rows)}\n${ratesTable(rows)}\n`);
     const breakdown = breakdownTable(rows);
     if (breakdown) process.stdout.write(`${breakdown}\n`);
     measured.forEach((m, i) => {

@@ -6,7 +6,7 @@ import { strategies } from "../core/strategies/index.js";
 import { loadScenario, type ScenarioRun } from "../scenario/load.js";
 import { simulate, type MachineProfile } from "../sim/simulate.js";
 import { ProfileError, readProfile } from "../qemu/profile.js";
-import { breakdownTable, comparisonLines, resultTable, type NamedResult } from "../report/table.js";
+import { breakdownTable, comparisonLines, ratesTable, resultTable, type NamedResult } from "../report/table.js";
 import { UsageError, exitCodeOf } from "./errors.js";
 import { writeHtmlReport, type ReportInput } from "../report/html/index.js";
 import Table from "cli-table3";
@@ -50,7 +50,7 @@ export function report(name: string, results: NamedResult[], json: boolean): num
   if (json) {
     process.stdout.write(JSON.stringify({ scenario: name, runs: results.map((r) => ({ variant: r.variant, result: r.result })) }) + "\n");
   } else {
-    process.stdout.write(`scenario ${name}\n${resultTable(results)}\n`);
+    process.stdout.write(`scenario ${name}\n${resultTable(results)}\n${ratesTable(results)}\n`);
     const breakdown = breakdownTable(results);
     if (breakdown) process.stdout.write(`${breakdown}\n`);
     const [base, ...others] = results;

@@ -14,6 +14,8 @@ export interface QemuPlan {
     /** Bytes per second; 0 = unlimited (QEMU's own meaning of 0). */
     maxBandwidth: number;
     autoConverge: boolean;
+    /** Auto-converge's migrate parameters, QEMU's names and units (percent). */
+    throttle: { "cpu-throttle-initial": number; "cpu-throttle-increment": number; "cpu-throttle-tailslow": boolean; "max-cpu-throttle": number };
     giveUp: { passes?: number; timeMs?: number };
   };
   /** Fields that are read but cannot matter on this machine (the loopback link, the prober). */
@@ -53,6 +55,12 @@ export function planFor(s: Scenario, where: string): QemuPlan {
       downtimeLimitMs: s.migration.downtimeLimit,
       maxBandwidth: s.migration.maxBandwidth,
       autoConverge: s.migration.autoConverge,
+      throttle: {
+        "cpu-throttle-initial": s.migration.cpuThrottleInitial,
+        "cpu-throttle-increment": s.migration.cpuThrottleIncrement,
+        "cpu-throttle-tailslow": s.migration.cpuThrottleTailslow,
+        "max-cpu-throttle": s.migration.maxCpuThrottle,
+      },
       giveUp: { passes: s.migration.giveUp.passes, timeMs: s.migration.giveUp.time },
     },
     notes,

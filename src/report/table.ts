@@ -2,7 +2,7 @@
 
 import Table from "cli-table3";
 import { formatBytes as bytes, formatMs as seconds } from "../core/format.js";
-import type { MigrationResult } from "../core/result.js";
+import { formatDowntime, type MigrationResult } from "../core/result.js";
 
 export { bytes, seconds };
 
@@ -22,7 +22,7 @@ export function resultTable(runs: NamedResult[]): string {
       r.status,
       seconds(r["total-time"]),
       setupCell(r),
-      seconds(r.downtime),
+      formatDowntime(r),
       seconds(r["guest-visible-downtime"]),
       seconds(r["service-downtime"]),
       bytes(r.ram.transferred),
@@ -41,6 +41,15 @@ export function breakdownTable(runs: NamedResult[]): string {
   for (const c of components) {
     // A run that never stopped its guest has no breakdown: "-", not zeros.
     table.push([c, ...runs.map((r) => (r.result["downtime-breakdown"] ? (r.result["downtime-breakdown"][c] ?? 0).toFixed(1) : "-"))]);
+  }
+  return table.toString();
+}
+
+/** What `info migrate` shows beside the times: the last estimate of the downtime and the rates. */
+export function ratesTable(runs: NamedResult[]): string {
+  const table = new Table({ head: ["variant", "expected-downtime", "mbps", "pages-per-second", "dirty-pages-rate"], style: { head: [], border: [] } });
+  for (const { variant, result: r } of runs) {
+    table.push([variant, seconds(r["expected-downtime"]), r.ram.mbps.toFixed(1), String(r.ram["pages-per-second"]), String(r.ram["dirty-pages-rate"])]);
   }
   return table.toString();
 }

@@ -46,7 +46,13 @@ describe("simulate --html in Chromium", () => {
     const legend = await page.$$eval('figure[data-plot="breakdown"] .role-legend-label text', (ts) => ts.map((t) => t.textContent));
     expect(legend).toContain("pinning");
     const table = await page.$$eval("table tr", (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
-    expect(table.find((row) => row[0] === "downtime")).toEqual(["downtime", formatMs(base.downtime), formatMs(early.downtime)]);
+    // Both downtimes are far above the 300 ms limit: flagged in the table, the warnings and the plot.
+    expect(table.find((row) => row[0] === "downtime")).toEqual(["downtime", `${formatMs(base.downtime)} (16x limit)`, `${formatMs(early.downtime)} (6x limit)`]);
+    const alert = await page.textContent(".warnings");
+    expect(alert).toMatch(/base: downtime 4\.\d\d s is 15\.\dx the downtime-limit of 300\.0 ms: the limit governs only the RAM sent after stop .* device work after stop that it does not govern \(pinning/);
+    const limitLabel = await page.$$eval('figure[data-plot="downtimes"] .role-mark text', (ts) => ts.map((t) => t.textContent).filter((t) => t?.startsWith("downtime-limit")));
+    expect(limitLabel).toEqual(["downtime-limit 300.0 ms"]);
+    expect(await page.$$('figure[data-plot="downtimes"] .role-mark line')).not.toHaveLength(0);
 
     await page.screenshot({ path: screenshotPath("report.png"), fullPage: false, clip: { x: 0, y: 0, width: 1400, height: 1000 } });
     expect(errors).toEqual([]);

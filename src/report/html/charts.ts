@@ -2,7 +2,7 @@
 // HTML report (rendered to SVG) and the what-if page (drawn in the browser).
 
 import type { TopLevelSpec } from "vega-lite";
-import { breakdownRows, downtimeRows, type NamedRun } from "./figures.js";
+import { breakdownRows, downtimeLimits, downtimeRows, type NamedRun } from "./figures.js";
 import { passRows } from "./passes.js";
 import { categoryOrder, phaseBars, phaseMarks, switchOverRange } from "./phases.js";
 import { proberSeries } from "./prober.js";
@@ -27,7 +27,7 @@ export function summaryCharts(runs: NamedRun[], categories = categoriesOf(runs))
   const order = runs.map((r) => r.name);
   const charts: Chart[] = [];
   const downtimes = downtimeRows(runs);
-  if (downtimes.length > 0) charts.push({ kind: "downtimes", spec: downtimesSpec("The three downtimes", downtimes, order) });
+  if (downtimes.length > 0) charts.push({ kind: "downtimes", spec: downtimesSpec("The three downtimes", downtimes, order, downtimeLimits(runs)) });
   const breakdown = breakdownRows(runs);
   if (breakdown.length > 0) charts.push({ kind: "breakdown", spec: breakdownSpec("Where the downtime goes", breakdown, order, categories) });
   return charts;

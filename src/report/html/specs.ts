@@ -2,6 +2,7 @@
 // rendered to SVG in Node (the HTML report) and drawn live in the browser (the what-if page).
 
 import type { TopLevelSpec } from "vega-lite";
+import { formatMs } from "../../core/format.js";
 import type { BreakdownRow, DowntimeRow } from "./figures.js";
 import type { PassRow } from "./passes.js";
 import { lanes, windowLane, type PhaseBar, type PhaseMark } from "./phases.js";
@@ -152,24 +153,35 @@ export function breakdownSpec(title: string, rows: BreakdownRow[], order: string
   };
 }
 
-/** The three downtimes of every run, grouped by definition. */
-export function downtimesSpec(title: string, rows: DowntimeRow[], order: string[]): TopLevelSpec {
+/** The three downtimes of every run, grouped by definition, with each downtime-limit as a line. */
+export function downtimesSpec(title: string, rows: DowntimeRow[], order: string[], limits: number[] = []): TopLevelSpec {
+  const bars = {
+    data: { values: rows },
+    encoding: {
+      x: { field: "figure", type: "nominal" as const, title: null, sort: ["downtime", "guest-visible-downtime", "service-downtime"], axis: { labelAngle: 0, labelLimit: 200 } },
+      xOffset: { field: "run", type: "nominal" as const, sort: order },
+      y: { field: "ms", type: "quantitative" as const, title: "ms" },
+      color: { field: "run", type: "nominal" as const, sort: order, scale: { scheme: "tableau10" } },
+    },
+    layer: [
+      { mark: { type: "bar" as const }, encoding: { tooltip: [{ field: "run" }, { field: "figure" }, { field: "ms" }] } },
+      { mark: { type: "text" as const, dy: -5, fontSize: 9 }, encoding: { text: { field: "ms", format: ".0f" } } },
+    ],
+  };
+  const y = { field: "ms", type: "quantitative" as const };
+  const limit = {
+    data: { values: limits.map((ms) => ({ ms, label: `downtime-limit ${formatMs(ms)}` })) },
+    layer: [
+      { mark: { type: "rule" as const, color: red, strokeDash: [5, 3] }, encoding: { y } },
+      { mark: { type: "text" as const, color: red, align: "left" as const, baseline: "bottom" as const, x: 2, dy: -2, fontSize: 10 }, encoding: { y, text: { field: "label" } } },
+    ],
+  };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title,
     width: { step: 40 },
     height: 260,
     config,
-    data: { values: rows },
-    encoding: {
-      x: { field: "figure", type: "nominal", title: null, sort: ["downtime", "guest-visible-downtime", "service-downtime"], axis: { labelAngle: 0, labelLimit: 200 } },
-      xOffset: { field: "run", type: "nominal", sort: order },
-      y: { field: "ms", type: "quantitative", title: "ms" },
-      color: { field: "run", type: "nominal", sort: order, scale: { scheme: "tableau10" } },
-    },
-    layer: [
-      { mark: { type: "bar" }, encoding: { tooltip: [{ field: "run" }, { field: "figure" }, { field: "ms" }] } },
-      { mark: { type: "text", dy: -5, fontSize: 9 }, encoding: { text: { field: "ms", format: ".0f" } } },
-    ],
-  };
+    layer: limits.length > 0 ? [bars, limit] : [bars],
+  } as TopLevelSpec;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The livemig command.
 
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { Command, CommanderError } from "commander";
@@ -20,8 +21,11 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
+const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+
 const program = new Command("livemig")
   .description("predict, run and measure live migration of VMs with passed-through NICs")
+  .version(version, "-V, --version", "print livemig's version")
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 

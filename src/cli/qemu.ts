@@ -6,10 +6,9 @@ import { hostname } from "node:os";
 import type { Command } from "commander";
 import type { MigrationResult } from "../core/result.js";
 import { summarizeRuns } from "../measure/compare.js";
-import { figuresOfResult, unitOf, type FigureName } from "../measure/figures.js";
+import { figuresOfResult } from "../measure/figures.js";
 import { formatValue, runsReport } from "../measure/render.js";
 import type { RunAnalysis } from "../measure/runs.js";
-import { median } from "../measure/stats.js";
 import { CalibrationError, fitProfile, idleProblem, type IdleRun } from "../qemu/calibrate.js";
 import { GuestBuildError } from "../qemu/guest.js";
 import { UnsupportedScenarioError } from "../qemu/plan.js";
@@ -19,7 +18,9 @@ import { runSession } from "../qemu/session.js";
 import { QemuMissingError, QemuRunError } from "../qemu/vm.js";
 import { QmpCommandError, QmpConnectionError } from "../qemu/qmp.js";
 import { UsageError, exitCodeOf, exitCodes } from "./errors.js";
-import { readScenarioFile } from "./simulate.js";
+import { readScenarioFile, writeHtml } from "./simulate.js";
+import { predictionReport } from "../report/prediction.js";
+import type { ReportInput } from "../report/html/index.js";
 
 interface QemuOptions {
   runs: number;
@@ -27,6 +28,7 @@ interface QemuOptions {
   predict?: boolean;
   profile?: string;
   trace?: string;
+  html?: string;
 }
 
 function parseRuns(value: string): number {
@@ -34,8 +36,6 @@ function parseRuns(value: string): number {
   if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UsageError(`--runs: expected an integer from 1 to 1000, got "${value}"`);
   return n;
 }
-
-const compared: FigureName[] = ["total-time", "downtime", "setup-time", "dirty-sync-count", "transferred"];
 
 function analysisOf(run: MeasuredRun): RunAnalysis {
   return {
@@ -56,29 +56,28 @@ function runLine(run: MeasuredRun): string {
   return `${run.variant} run ${run.run}: ${r.status}${why}; total ${formatValue(r["total-time"], "ms")}${down}, ${r.ram["dirty-sync-count"]} passes${rate}`;
 }
 
-/** Measured medians beside the prediction, per variant. */
-function predictionReport(file: RunsFile): string {
-  const lines: string[] = [];
-  for (const p of file.predictions ?? []) {
-    const runs = file.runs.filter((r) => r.variant === p.variant);
-    lines.push(`${p.variant}: measured (median of ${runs.length}) vs predicted (at ${p.rate} page writes/s); converged: measured ${verdict(runs.map((r) => r.result))}, predicted ${verdict([p.result])}`);
-    for (const name of compared) {
-      const measured = runs.flatMap((r) => figuresOfResult(r.result, "").filter((f) => f.name === name).map((f) => f.value as number));
-      const predicted = figuresOfResult(p.result, "").find((f) => f.name === name)?.value;
-      if (measured.length === 0 || predicted === undefined) continue;
-      const m = median(measured);
-      const err = m !== 0 ? `${(((predicted - m) / m) * 100).toFixed(0)} %` : "-";
-      lines.push(`  ${name.padEnd(18)} ${formatValue(m, unitOf[name]).padStart(10)}  ${formatValue(predicted, unitOf[name]).padStart(10)}  ${err}`);
-    }
-  }
-  return lines.join("\n");
+/** Measured medians beside the prediction, per variant (the same report as run --predict). */
+function qemuPredictions(file: RunsFile): string {
+  return predictionReport(
+    (file.predictions ?? []).map((p) => ({
+      variant: p.variant,
+      measured: file.runs.filter((r) => r.variant === p.variant).map((r) => r.result),
+      predicted: p.result,
+      at: `${p.rate} page writes/s`,
+    })),
+  );
 }
 
-export const converged = (r: MigrationResult) => r.status === "completed" || r.status === "completed-unsafe";
-
-function verdict(results: MigrationResult[]): string {
-  const yes = results.filter(converged).length;
-  return yes === results.length ? "yes" : yes === 0 ? "no" : `${yes} of ${results.length}`;
+/** The HTML report of the runs: each run, with its variant's prediction beside it. */
+export function qemuReportInput(file: RunsFile): ReportInput {
+  return {
+    title: `livemig qemu ${file.scenario}`,
+    runs: file.runs.map((r) => ({
+      variant: `${r.variant} run ${r.run}`,
+      result: r.result,
+      ...(file.predictions ? { predicted: file.predictions.find((p) => p.variant === r.variant)?.result } : {}),
+    })),
+  };
 }
 
 /** QEMU and guest failures are exit 1 with their message; a missing QEMU or a bad file is exit 2. */
@@ -102,6 +101,7 @@ export function registerQemu(program: Command): void {
     .option("--json", "print one JSON object: {scenario, qemu, runs: [{variant, run, scenario, result, guest}], predictions}")
     .option("--predict", "print the simulator's prediction beside, at the write rate the guest achieved")
     .option("--profile <file>", "machine profile for --predict (from livemig calibrate)")
+    .option("--html <file>", "also write an HTML report with plots to FILE (with --predict: each run beside its prediction)")
     .option("--trace <dir>", "keep each run's consoles, QEMU logs and traces, QMP transcript and query-migrate replies in DIR")
     .action(async (scenarioFile: string, opts: QemuOptions) => {
       const scenarioRuns = readScenarioFile(scenarioFile);
@@ -123,13 +123,14 @@ export function registerQemu(program: Command): void {
           },
         });
         if (tty) process.stderr.write("\r\x1b[K");
+        if (opts.html) await writeHtml(opts.html, qemuReportInput(file));
         if (opts.json) {
           process.stdout.write(JSON.stringify(file) + "\n");
         } else {
           const analyses = file.runs.map(analysisOf);
           if (analyses.length > 1) process.stdout.write(runsReport(analyses, summarizeRuns(analyses)) + "\n");
           for (const run of file.runs) for (const w of run.result.warnings) process.stdout.write(`${run.variant} run ${run.run}: ${w}\n`);
-          if (file.predictions) process.stdout.write(predictionReport(file) + "\n");
+          if (file.predictions) process.stdout.write(qemuPredictions(file) + "\n");
           for (const n of notes) process.stdout.write(`note: ${n}\n`);
         }
         process.exitCode = exitCodeOf(file.scenario, file.runs.map((run) => ({ variant: `${run.variant} run ${run.run}`, result: run.result })));

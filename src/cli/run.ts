@@ -9,8 +9,9 @@ import { runLive, type LinkEmulation } from "../live/migration.js";
 import { liveProblems } from "../live/support.js";
 import { ScenarioError } from "../scenario/load.js";
 import { simulate } from "../sim/simulate.js";
-import { breakdownTable, comparisonLines, ratesTable, resultTable, type NamedResult } from "../report/table.js";
-import { UsageError, exitCodeOf } from "./errors.js";
+import { breakdownTable, ratesTable, resultTable, type NamedResult } from "../report/table.js";
+import { predictionReport } from "../report/prediction.js";
+import { UsageError, exitCodeOf, fileProblem } from "./errors.js";
 import { parseSeed, readScenarioFile, report } from "./simulate.js";
 
 interface Address {
@@ -35,7 +36,7 @@ function readSecretFile(file: string): Buffer {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new UsageError(`--secret-file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new UsageError(`--secret-file ${file}: cannot read it (${fileProblem(e)})`);
   }
   const secret = Buffer.from(text.trim(), "utf8");
   if (secret.length < 8) throw new UsageError(`--secret-file ${file}: expected a shared secret of at least 8 characters`);
@@ -140,11 +141,8 @@ function reportSideBySide(name: string, measured: NamedResult[], predicted: Name
     process.stdout.write(`scenario ${name}\n${resultTable(rows)}\n${ratesTable(rows)}\n`);
     const breakdown = breakdownTable(rows);
     if (breakdown) process.stdout.write(`${breakdown}\n`);
-    measured.forEach((m, i) => {
-      const lines = comparisonLines(`${m.variant} predicted -> measured`, { variant: "predicted", result: predicted[i].result }, { variant: "measured", result: m.result }, ["downtime", "guest-visible-downtime", "service-downtime", "total-time"]);
-      for (const line of lines) process.stdout.write(line + "\n");
-      for (const w of m.result.warnings) process.stdout.write(`${m.variant}: ${w}\n`);
-    });
+    process.stdout.write(predictionReport(measured.map((m, i) => ({ variant: m.variant, measured: [m.result], predicted: predicted[i].result }))) + "\n");
+    for (const m of measured) for (const w of m.result.warnings) process.stdout.write(`${m.variant}: ${w}\n`);
   }
   return exitCodeOf(name, measured.map((m) => ({ variant: m.variant, result: m.result })));
 }

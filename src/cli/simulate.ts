@@ -7,18 +7,20 @@ import { loadScenario, type ScenarioRun } from "../scenario/load.js";
 import { simulate, type MachineProfile } from "../sim/simulate.js";
 import { ProfileError, readProfile } from "../qemu/profile.js";
 import { breakdownTable, comparisonLines, ratesTable, resultTable, type NamedResult } from "../report/table.js";
-import { UsageError, exitCodeOf } from "./errors.js";
+import { UsageError, exitCodeOf, fileProblem } from "./errors.js";
 import { writeHtmlReport, type ReportInput } from "../report/html/index.js";
 import Table from "cli-table3";
 
+/** A scenario file, or with "-" the standard input (named "stdin" in messages). */
 export function readScenarioFile(file: string): ScenarioRun[] {
+  const name = file === "-" ? "stdin" : file;
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readFileSync(file === "-" ? 0 : file, "utf8");
   } catch (e) {
-    throw new UsageError(`${file}: cannot read the scenario file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new UsageError(`${name}: cannot read the scenario file (${fileProblem(e)})`);
   }
-  return loadScenario(text, file);
+  return loadScenario(text, name);
 }
 
 export function parseSeed(value: string): number {
@@ -66,9 +68,15 @@ export async function writeHtml(file: string, input: ReportInput): Promise<void>
     await writeHtmlReport(file, input);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code) throw new UsageError(`--html ${file}: cannot write the report (${code})`);
+    if (code) throw new UsageError(`--html ${file}: cannot write the report (${fileProblem(e)})`);
     throw e;
   }
+  process.stderr.write(`livemig: wrote the report ${file}\n`);
+}
+
+/** Every strategy's costs as one JSON object: {strategy: {cost: {value, unit, source}}}. */
+export function costsJson(): string {
+  return JSON.stringify(Object.fromEntries(Object.values(strategies).map((s) => [s.kind, s.costs])));
 }
 
 export function costsTable(): string {
@@ -83,15 +91,15 @@ export function registerSimulate(program: Command): void {
   program
     .command("simulate")
     .description("predict a migration: every run of a scenario file (base, then each variant)")
-    .argument("[file]", "scenario file (YAML or JSON)")
+    .argument("[file]", "scenario file (YAML or JSON); - reads it from standard input")
     .option("--json", "print one JSON object: {scenario, runs: [{variant, result}]}")
     .option("--seed <n>", "seed for the workload models (overrides the file's)", parseSeed)
-    .option("--costs", "print every strategy's cost table and exit")
+    .option("--costs", "print every strategy's cost table (with --json: as JSON) and exit")
     .option("--html <file>", "also write an HTML report with plots to FILE")
     .option("--profile <file>", "machine profile (from livemig calibrate): this host's page read rate, stream rate, setup and switch-over costs")
     .action(async (file: string | undefined, opts: { json?: boolean; seed?: number; costs?: boolean; html?: string; profile?: string }) => {
       if (opts.costs) {
-        process.stdout.write(costsTable() + "\n");
+        process.stdout.write((opts.json ? costsJson() : costsTable()) + "\n");
         return;
       }
       if (!file) throw new UsageError("simulate: expected a scenario file (or --costs)");

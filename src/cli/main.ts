@@ -5,7 +5,6 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { Command, CommanderError } from "commander";
-import { ScenarioError } from "../scenario/load.js";
 import { UsageError, exitCodes } from "./errors.js";
 import { readScenarioFile, registerSimulate, report, runSimulations } from "./simulate.js";
 import { registerMeasure } from "./analyze.js";
@@ -40,10 +39,10 @@ program
   .description("the built-in demo: a busy 4 GiB guest, virtio against the passthrough strategies")
   .option("--json", "print JSON instead of tables")
   .action(async (opts: { json?: boolean }) => {
-    const runs = readScenarioFile(join(root, "scenarios", "demo.yaml"));
+    const runs = await readScenarioFile(join(root, "scenarios", "demo.yaml"));
     const results = await runSimulations(runs);
     // The demo shows a failing run on purpose (the give-up rule); that is not an error of the demo.
-    report(runs[0].scenario.name, results, !!opts.json);
+    await report(runs[0].scenario.name, results, !!opts.json);
   });
 
 try {
@@ -51,7 +50,7 @@ try {
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : exitCodes.badInput;
-  } else if (e instanceof UsageError || e instanceof ScenarioError) {
+  } else if (e instanceof UsageError || e instanceof (await import("../scenario/load.js")).ScenarioError) {
     process.stderr.write(`livemig: ${e.message}\n`);
     process.exitCode = exitCodes.badInput;
   } else {

@@ -3,14 +3,8 @@
 
 import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
-import type { MigrationResult } from "../core/result.js";
-import { listenDestination } from "../live/destination.js";
-import { runLive, type LinkEmulation } from "../live/migration.js";
-import { liveProblems } from "../live/support.js";
-import { ScenarioError } from "../scenario/load.js";
-import { simulate } from "../sim/simulate.js";
-import { breakdownTable, ratesTable, resultTable, type NamedResult } from "../report/table.js";
-import { predictionReport } from "../report/prediction.js";
+import type { LinkEmulation } from "../live/migration.js";
+import type { NamedResult } from "../report/table.js";
 import { UsageError, exitCodeOf, fileProblem } from "./errors.js";
 import { parseSeed, readScenarioFile, report } from "./simulate.js";
 
@@ -78,7 +72,11 @@ export function registerRun(program: Command): void {
     .option("--seed <n>", "seed for the workload (overrides the file's)", parseSeed)
     .addOption(new Option("--protocol-version <n>", "speak another protocol version (tests the refusal)").argParser(Number).hideHelp())
     .action(async (file: string, opts: RunOptions) => {
-      const runs = readScenarioFile(file);
+      // The live engine and the simulator, loaded when the command runs (not for --help).
+      const [{ runLive }, { liveProblems }, { ScenarioError }, { simulate }] = await Promise.all([
+        import("../live/migration.js"), import("../live/support.js"), import("../scenario/load.js"), import("../sim/simulate.js"),
+      ]);
+      const runs = await readScenarioFile(file);
       const problems = runs.flatMap((r) => liveProblems(r.scenario, r.variant === "base" ? "" : ` (variant "${r.variant}")`));
       if (problems.length > 0) throw new ScenarioError([...new Set(problems)].map((p) => `${file}: ${p}`));
       if (opts.dest && !opts.secretFile) throw new UsageError("--dest: needs --secret-file FILE, the secret the destination was started with");
@@ -105,7 +103,7 @@ export function registerRun(program: Command): void {
         if (opts.predict) predicted.push({ variant: r.variant, result: await simulate(r.scenario, { seed: opts.seed }) });
       }
       const name = runs[0].scenario.name;
-      process.exitCode = opts.predict ? reportSideBySide(name, measured, predicted, !!opts.json) : report(name, measured, !!opts.json);
+      process.exitCode = opts.predict ? await reportSideBySide(name, measured, predicted, !!opts.json) : await report(name, measured, !!opts.json);
     });
 
   program
@@ -117,6 +115,7 @@ export function registerRun(program: Command): void {
     .action(async (opts: { listen: Address; secretFile?: string; once?: boolean }) => {
       if (!opts.secretFile) throw new UsageError("--secret-file: needs FILE, the secret the source will give to `livemig run --dest`");
       const secret = readSecretFile(opts.secretFile);
+      const { listenDestination } = await import("../live/destination.js");
       let dest;
       try {
         dest = await listenDestination({ ...opts.listen, secret, once: opts.once, log: (line) => process.stderr.write(`livemig dest: ${line}\n`) });
@@ -129,11 +128,12 @@ export function registerRun(program: Command): void {
 }
 
 /** Measured and predicted, row by row; returns the exit code of the measured runs. */
-function reportSideBySide(name: string, measured: NamedResult[], predicted: NamedResult[], json: boolean): number {
+async function reportSideBySide(name: string, measured: NamedResult[], predicted: NamedResult[], json: boolean): Promise<number> {
   if (json) {
     const runs = measured.map((m, i) => ({ variant: m.variant, result: m.result, predicted: predicted[i].result }));
     process.stdout.write(JSON.stringify({ scenario: name, runs }) + "\n");
   } else {
+    const [{ breakdownTable, ratesTable, resultTable }, { predictionReport }] = await Promise.all([import("../report/table.js"), import("../report/prediction.js")]);
     const rows = measured.flatMap((m, i) => [
       { variant: `${m.variant} measured`, result: m.result },
       { variant: `${m.variant} predicted`, result: predicted[i].result },

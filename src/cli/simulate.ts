@@ -1,18 +1,18 @@
 // `livemig simulate FILE`: predict every run of a scenario.
+// Modules beyond commander are imported when a command runs, not when livemig starts: `--help`
+// and a simulation load only what they use (bench/startup.ts).
 
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { strategies } from "../core/strategies/index.js";
-import { loadScenario, type ScenarioRun } from "../scenario/load.js";
-import { simulate, type MachineProfile } from "../sim/simulate.js";
-import { ProfileError, readProfile } from "../qemu/profile.js";
-import { breakdownTable, comparisonLines, ratesTable, resultTable, type NamedResult } from "../report/table.js";
+import type { ScenarioRun } from "../scenario/load.js";
+import type { MachineProfile } from "../sim/simulate.js";
+import type { NamedResult } from "../report/table.js";
+import type { ReportInput } from "../report/html/index.js";
 import { UsageError, exitCodeOf, fileProblem } from "./errors.js";
-import { writeHtmlReport, type ReportInput } from "../report/html/index.js";
-import Table from "cli-table3";
 
 /** A scenario file, or with "-" the standard input (named "stdin" in messages). */
-export function readScenarioFile(file: string): ScenarioRun[] {
+export async function readScenarioFile(file: string): Promise<ScenarioRun[]> {
+  const { loadScenario } = await import("../scenario/load.js");
   const name = file === "-" ? "stdin" : file;
   let text: string;
   try {
@@ -30,6 +30,7 @@ export function parseSeed(value: string): number {
 }
 
 export async function runSimulations(runs: ScenarioRun[], seed?: number, profile?: MachineProfile): Promise<NamedResult[]> {
+  const { simulate } = await import("../sim/simulate.js");
   const out: NamedResult[] = [];
   const tty = process.stderr.isTTY;
   for (const r of runs) {
@@ -48,10 +49,11 @@ export async function runSimulations(runs: ScenarioRun[], seed?: number, profile
 }
 
 /** Prints results; returns the exit code (1 when a migration failed). */
-export function report(name: string, results: NamedResult[], json: boolean): number {
+export async function report(name: string, results: NamedResult[], json: boolean): Promise<number> {
   if (json) {
     process.stdout.write(JSON.stringify({ scenario: name, runs: results.map((r) => ({ variant: r.variant, result: r.result })) }) + "\n");
   } else {
+    const { breakdownTable, comparisonLines, ratesTable, resultTable } = await import("../report/table.js");
     process.stdout.write(`scenario ${name}\n${resultTable(results)}\n${ratesTable(results)}\n`);
     const breakdown = breakdownTable(results);
     if (breakdown) process.stdout.write(`${breakdown}\n`);
@@ -65,6 +67,7 @@ export function report(name: string, results: NamedResult[], json: boolean): num
 /** `--html FILE` of every command; a file that cannot be written is the user's error. */
 export async function writeHtml(file: string, input: ReportInput): Promise<void> {
   try {
+    const { writeHtmlReport } = await import("../report/html/index.js");
     await writeHtmlReport(file, input);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -75,11 +78,14 @@ export async function writeHtml(file: string, input: ReportInput): Promise<void>
 }
 
 /** Every strategy's costs as one JSON object: {strategy: {cost: {value, unit, source}}}. */
-export function costsJson(): string {
+export async function costsJson(): Promise<string> {
+  const { strategies } = await import("../core/strategies/index.js");
   return JSON.stringify(Object.fromEntries(Object.values(strategies).map((s) => [s.kind, s.costs])));
 }
 
-export function costsTable(): string {
+export async function costsTable(): Promise<string> {
+  const { strategies } = await import("../core/strategies/index.js");
+  const { default: Table } = await import("cli-table3");
   const table = new Table({ head: ["strategy", "cost", "default", "unit", "source"], style: { head: [], border: [] }, colWidths: [16, 26, 10, 8, 70], wordWrap: true });
   for (const s of Object.values(strategies)) {
     for (const [name, c] of Object.entries(s.costs)) table.push([s.kind, name, String(c.value), c.unit, c.source]);
@@ -99,19 +105,22 @@ export function registerSimulate(program: Command): void {
     .option("--profile <file>", "machine profile (from livemig calibrate): this host's page read rate, stream rate, setup and switch-over costs")
     .action(async (file: string | undefined, opts: { json?: boolean; seed?: number; costs?: boolean; html?: string; profile?: string }) => {
       if (opts.costs) {
-        process.stdout.write((opts.json ? costsJson() : costsTable()) + "\n");
+        process.stdout.write((opts.json ? await costsJson() : await costsTable()) + "\n");
         return;
       }
       if (!file) throw new UsageError("simulate: expected a scenario file (or --costs)");
-      const runs = readScenarioFile(file);
+      const runs = await readScenarioFile(file);
       let profile: MachineProfile | undefined;
-      try {
-        profile = opts.profile ? readProfile(opts.profile) : undefined;
-      } catch (e) {
-        throw e instanceof ProfileError ? new UsageError(e.message) : e;
+      if (opts.profile) {
+        const { ProfileError, readProfile } = await import("../qemu/profile.js");
+        try {
+          profile = readProfile(opts.profile);
+        } catch (e) {
+          throw e instanceof ProfileError ? new UsageError(e.message) : e;
+        }
       }
       const results = await runSimulations(runs, opts.seed, profile);
       if (opts.html) await writeHtml(opts.html, { title: `livemig simulate ${runs[0].scenario.name}`, runs: results });
-      process.exitCode = report(runs[0].scenario.name, results, !!opts.json);
+      process.exitCode = await report(runs[0].scenario.name, results, !!opts.json);
     });
 }

@@ -1,9 +1,9 @@
 // The what-if page: scenario editor and controls, the simulator in a worker, the report's
 // plots redrawn on every change, a result file laid beside the prediction.
 
-import { formatMs } from "../src/core/format.js";
+import { formatBytes, formatMs } from "../src/core/format.js";
 import { formatDowntime } from "../src/core/result.js";
-import { runCharts, summaryCharts, categoriesOf } from "../src/report/html/charts.js";
+import { runCharts, runHeading, summaryCharts, categoriesOf } from "../src/report/html/charts.js";
 import { downtimeLimits, downtimeRows, type NamedRun } from "../src/report/html/figures.js";
 import { downtimesSpec } from "../src/report/html/specs.js";
 import { loadScenario } from "../src/scenario/load.js";
@@ -165,6 +165,12 @@ async function drawLatest(job: () => Promise<void>, early = false): Promise<void
   if (next) await drawLatest(next.job, next.early);
 }
 
+/** The plots of the last valid scenario stay, marked as such, while the editor's text is invalid. */
+function markStale(stale: boolean) {
+  plots.classList.toggle("stale", stale);
+  figures.classList.toggle("stale", stale);
+}
+
 function showError(message: string) {
   status.className = "error";
   status.textContent = message;
@@ -184,7 +190,7 @@ function resultId(result: object): number {
 
 function runGroup(run: NamedRun, categories: string[]): PlotGroup {
   return {
-    heading: `${run.name}: ${run.result.status}`,
+    heading: runHeading(run),
     run: run.name,
     charts: runCharts(run, categories),
     token: `${resultId(run.result)}\n${categories.join("\n")}`,
@@ -198,7 +204,7 @@ async function redraw(firstDrawn?: () => void) {
   const summary = summaryCharts(all, categories).filter((c) => c.kind !== "downtimes");
   const rows = [...downtimeRows(all), ...(loaded?.downtimes ?? [])];
   const order = [...new Set(rows.map((r) => r.run))];
-  const downtimes = { kind: "downtimes" as const, spec: downtimesSpec("The three downtimes", rows, order, downtimeLimits(all)) };
+  const downtimes = rows.length > 0 ? [{ kind: "downtimes" as const, spec: downtimesSpec("The three downtimes", rows, order, downtimeLimits(all)) }] : [];
   warnings.replaceChildren(
     ...all.flatMap(({ name, result }) =>
       [...(result.status === "failed" ? [`migration FAILED: ${result["error-desc"] ?? "unknown reason"}`] : []), ...result.warnings].map((w) => {
@@ -209,7 +215,8 @@ async function redraw(firstDrawn?: () => void) {
     ),
   );
   figures.innerHTML = figuresTable(all);
-  await drawPlots(plots, [{ charts: [downtimes, ...summary] }, ...all.map((run) => runGroup(run, categories))], firstDrawn);
+  markStale(false);
+  await drawPlots(plots, [{ charts: [...downtimes, ...summary] }, ...all.map((run) => runGroup(run, categories))], firstDrawn);
 }
 
 function figuresTable(runs: NamedRun[]): string {
@@ -232,6 +239,7 @@ function scenarioChanged(yaml: string, changed = performance.now()) {
     if (editor.value !== yaml) editor.value = yaml;
     history.replaceState(null, "", "#" + encodeScenario(yaml));
     showError(e instanceof Error ? e.message : String(e));
+    markStale(true);
     return;
   }
   requestSimulation({ yaml, runs: runs.length, changed });
@@ -324,7 +332,7 @@ function syncControls(s: Scenario) {
 
 function showValue(control: Extract<Control, { kind: "range" }>, input: HTMLElement, value: number) {
   const output = input.previousElementSibling?.querySelector("output");
-  if (output) output.textContent = `${Number(value.toFixed(2))} ${control.unit}`;
+  if (output) output.textContent = control.bytesPerUnit ? formatBytes(value * control.bytesPerUnit, true) : `${Number(value.toFixed(2))} ${control.unit}`;
 }
 
 let typing: ReturnType<typeof setTimeout> | undefined;

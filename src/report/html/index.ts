@@ -2,7 +2,7 @@
 
 import { writeFileSync } from "node:fs";
 import type { MigrationResult } from "../../core/result.js";
-import { categoriesOf, runCharts, summaryCharts } from "./charts.js";
+import { categoriesOf, runCharts, runHeading, summaryCharts } from "./charts.js";
 import { queryMigrateTable, type NamedRun } from "./figures.js";
 import { measuredPoints, measuredSpec, type MeasuredComparison, type MeasuredGroup } from "./measured.js";
 import { comparisonHtml, documentHtml, escapeHtml, measuredTablesHtml, plotHtml, tableHtml, warningsHtml, windowsHtml } from "./page.js";
@@ -48,7 +48,7 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
     const plots: string[] = [];
     for (const c of runCharts(run, categories)) plots.push(plotHtml(c.kind, await specToSvg(c.spec)));
     parts.push(
-      `<section class="run" data-run="${escapeHtml(run.name)}"><h2>${escapeHtml(run.name)}: ${escapeHtml(run.result.status)}</h2>`,
+      `<section class="run" data-run="${escapeHtml(run.name)}"><h2>${escapeHtml(runHeading(run))}</h2>`,
       windowsHtml(downtimeWindows(run.result)),
       `<div class="plots">${plots.join("\n")}</div></section>`,
     );

@@ -57,9 +57,8 @@ export async function markCounts(page: Page, selector = "figure[data-plot]"): Pr
   );
 }
 
-/** Screenshots go to a temporary folder; LIVEMIG_SCREENSHOTS=1 refreshes docs/screenshots/. */
+/** Screenshots go to a temporary folder; the README's are made by `npm run screenshots`. */
 export function screenshotPath(name: string): string {
-  if (process.env.LIVEMIG_SCREENSHOTS === "1") return join("docs", "screenshots", name);
   return join(mkdtempSync(join(tmpdir(), "livemig-shot-")), name);
 }
 

@@ -197,7 +197,7 @@ export function downtimesSpec(title: string, rows: DowntimeRow[], order: string[
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title,
     // Each figure's band holds its bars and its label ("guest-visible-downtime"), one run or ten.
-    width: { step: Math.max(150, 24 * order.length) },
+    width: { step: Math.max(150, 30 * order.length), for: "position" },
     height: 260,
     config,
     layer: limits.length > 0 ? [bars, limit] : [bars],

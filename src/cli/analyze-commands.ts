@@ -10,6 +10,8 @@ import { analyzeRun, runsOf, type AnalyzeOptions, type FileGroup, type RunAnalys
 import { UsageError } from "./errors.js";
 import { writeHtml } from "./simulate.js";
 import type { MeasureOptions } from "./analyze.js";
+import type { PassRecord } from "../core/result.js";
+import type { MeasuredGroup } from "../report/html/measured.js";
 
 /** Reads, recognises and parses every file; a file that is not what it claims ends the command. */
 function loadGroups(args: string[]): { groups: FileGroup[]; warnings: string[] } {
@@ -33,19 +35,27 @@ function loadGroups(args: string[]): { groups: FileGroup[]; warnings: string[] }
   return { groups, warnings };
 }
 
-function analyzeArguments(args: string[], options: AnalyzeOptions): { runs: RunAnalysis[]; notes: string[]; warnings: string[] } {
+type PassSeries = NonNullable<MeasuredGroup["passes"]>;
+
+function analyzeArguments(args: string[], options: AnalyzeOptions): { runs: RunAnalysis[]; passes: PassSeries; notes: string[]; warnings: string[] } {
   const { groups, warnings } = loadGroups(args);
   const runs: RunAnalysis[] = [];
+  const passes: PassSeries = [];
   const notes: string[] = [];
   for (const group of groups) {
     const grouped = runsOf(group);
     notes.push(...grouped.notes);
     runs.push(...grouped.runs.map((r) => analyzeRun(r, options)));
+    // The runs whose result has per-pass records (polled query-migrate, a prediction), for the overlaid plot.
+    for (const r of grouped.runs) {
+      const result = (r.prediction?.result ?? r.queryMigrate?.queryMigrate.result) as { passes?: PassRecord[] } | undefined;
+      if (result?.passes?.length) passes.push({ run: r.label, passes: result.passes });
+    }
   }
   if (runs.length === 0) throw new UsageError(`${args.join(" ")}: nothing to analyze (no trace, ping, prober, query-migrate or simulate file)`);
   const variants = new Set(groups.flatMap((g) => g.files.flatMap((f) => (f.kind === "prediction" ? [f.variant] : []))));
   if (variants.size > 1) notes.push(`pooling predictions of different variants (${[...variants].join(", ")})`);
-  return { runs, notes, warnings };
+  return { runs, passes, notes, warnings };
 }
 
 /** InputError is the file layer's; the command reports it like any other user error. */
@@ -71,9 +81,9 @@ function analyzeOptions(opts: MeasureOptions): AnalyzeOptions {
 
 /** `livemig analyze FILES...`. */
 export async function analyzeCommand(files: string[], opts: MeasureOptions): Promise<void> {
-  const { runs, notes, warnings } = asUsageErrors(() => analyzeArguments(files, analyzeOptions(opts)));
+  const { runs, passes, notes, warnings } = asUsageErrors(() => analyzeArguments(files, analyzeOptions(opts)));
   const summary = summarizeRuns(runs);
-  if (opts.html) await writeHtml(opts.html, { title: `livemig analyze ${files.join(" ")}`, runs: [], measured: [{ label: "runs", runs }] });
+  if (opts.html) await writeHtml(opts.html, { title: `livemig analyze ${files.join(" ")}`, runs: [], measured: [{ label: "runs", runs, passes }] });
   if (opts.json) {
     process.stdout.write(JSON.stringify({ runs, summary, notes, warnings }) + "\n");
     return;
@@ -92,7 +102,7 @@ export async function compareCommand(a: string, b: string, opts: MeasureOptions)
   const comparison = compareRuns(setA.runs, setB.runs);
   const warnings = [...setA.warnings, ...setB.warnings];
   if (opts.html) {
-    const measured = [{ label: a, runs: setA.runs }, { label: b, runs: setB.runs }];
+    const measured = [{ label: a, runs: setA.runs, passes: setA.passes }, { label: b, runs: setB.runs, passes: setB.passes }];
     await writeHtml(opts.html, { title: `livemig compare ${a} ${b}`, runs: [], measured, comparison: { a, b, rows: comparison.rows } });
   }
   if (opts.json) {

@@ -1,7 +1,7 @@
 // The `simulate --html` report opened in Chromium: every plot drawn, the at-start/early
 // difference visible.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -102,4 +102,31 @@ describe("the report's plots in Chromium, at 800 and 1400 px", () => {
     expect(ticks.filter((t) => /^0\.0{4,}$/.test(t))).toEqual([]);
     await page.close();
   }, 30_000);
+});
+
+describe("compare --html overlays the runs", () => {
+  it("a line per run of both sides on one plot, coloured by side", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "livemig-overlay-"));
+    const base = "name: ov\nvm: {memory: 2GiB, used: 1GiB, workload: {kind: uniform, workingSet: 256MiB, rate: 30000}}\nlink: {bandwidth: 10Gbit/s}\n";
+    for (const [side, extra] of [["a", ""], ["b", "migration: {maxBandwidth: 256MiB/s}\n"]]) {
+      mkdirSync(join(dir, side));
+      writeFileSync(join(dir, `${side}.yaml`), base + extra);
+      for (const seed of ["1", "2", "3"]) {
+        const r = spawnSync("node", ["dist/src/cli/main.js", "simulate", join(dir, `${side}.yaml`), "--json", "--seed", seed], { encoding: "utf8" });
+        writeFileSync(join(dir, side, `run${seed}.json`), r.stdout);
+      }
+    }
+    const out = join(dir, "ab.html");
+    const r = spawnSync("node", ["dist/src/cli/main.js", "compare", join(dir, "a"), join(dir, "b"), "--html", out], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    const page = await chromium.context.newPage();
+    const errors = collectErrors(page);
+    await page.goto(pathToFileURL(out).href);
+    const overlay = page.locator('figure[data-plot="overlay"]');
+    expect(await overlay.locator('path[aria-roledescription="line mark"]').count()).toBe(6);
+    const legend = await overlay.locator(".role-legend-label text").allTextContents();
+    expect(legend).toEqual([join(dir, "a"), join(dir, "b")]);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });

@@ -14,7 +14,7 @@ describe("livemig simulate", () => {
     // The base run gives up (60k pages/s over a 128 MiB/s cap): exit 1 with its reason.
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/base: migration failed: did not converge/);
-  });
+  }, 30_000);
 
   it("--json prints one object, base first, and is byte-identical for the same seed", () => {
     const a = livemig("simulate", "scenarios/2015-82599-enlightened.yaml", "--json", "--seed", "3");
@@ -29,18 +29,18 @@ describe("livemig simulate", () => {
     expect(out.runs.map((r: { variant: string }) => r.variant)).toEqual(["base", "no-enlightenment", "failover", "virtio"]);
     const c = livemig("simulate", "scenarios/2015-82599-enlightened.yaml", "--json", "--seed", "4");
     expect(c.stdout).not.toBe(a.stdout);
-  });
+  }, 30_000);
 
   it("prints the seed-style comparison line for two variants", () => {
     const r = livemig("simulate", "scenarios/2025-vdpa-39g.yaml");
     expect(r.stdout).toMatch(/base -> early: guest-visible-downtime \d+\.\d\d s -> \d\.\d\d s \(-\d+\.\d\d s, -\d+ %\)/);
-  });
+  }, 30_000);
 
   it("blocked VF exits 1 with QEMU's reason", () => {
     const r = livemig("simulate", "scenarios/2015-82599-no-support.yaml");
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/doesn't support device and IOMMU dirty tracking/);
-  });
+  }, 30_000);
 
   it("bad input: one line naming the field, exit 2, no stack trace", () => {
     const dir = mkdtempSync(join(tmpdir(), "livemig-"));
@@ -52,14 +52,14 @@ describe("livemig simulate", () => {
     expect(livemig("simulate", join(dir, "missing.yaml")).status).toBe(2);
     expect(livemig("simulate", "scenarios/demo.yaml", "--seed", "x").status).toBe(2);
     expect(livemig("frobnicate").status).toBe(2);
-  });
+  }, 30_000);
 
   it("--costs prints every strategy's table", () => {
     const r = livemig("simulate", "--costs");
     expect(r.status).toBe(0);
     for (const k of ["virtio", "vf-failover", "vf-enlightened", "vf-tracked", "vdpa"]) expect(r.stdout).toContain(k);
     expect(r.stdout).toContain("pinningMsPerGiB");
-  });
+  }, 30_000);
 });
 
 describe("failed runs in tables and comparison lines", () => {

@@ -9,13 +9,16 @@ import { describe, expect, it } from "vitest";
 
 const dir = mkdtempSync(join(tmpdir(), "livemig-startup-"));
 const hooks = join(dir, "hooks.mjs");
+// The hooks run on their own thread (Node 20): a synchronous write to fd 2 is not lost at exit,
+// as a process.stderr.write from that thread can be.
 writeFileSync(hooks, `
+import { writeSync } from "node:fs";
 export async function resolve(specifier, context, next) {
   const r = await next(specifier, context);
   const pkg = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(r.url);
   const own = /\\/dist\\/(src\\/.*)\\.js$/.exec(r.url);
-  if (pkg) process.stderr.write("LOADED " + pkg[1] + "\\n");
-  else if (own) process.stderr.write("LOADED " + own[1] + "\\n");
+  if (pkg) writeSync(2, "LOADED " + pkg[1] + "\\n");
+  else if (own) writeSync(2, "LOADED " + own[1] + "\\n");
   return r;
 }
 `);

@@ -194,7 +194,7 @@ describe("a stream that breaks", () => {
     };
     const device = virtio.create({ queuePairs: 1 }, { stateBytes: 4096, loadUsPerQueue: 1, vhostStartMs: 1 }, { ramBytes: 256 * MiB, pageSize: 4096, vcpus: 1 });
     const timeline = await clock.run(() => migrate({ clock, ram, channel, devices: [device], params: qemuDefaults }));
-    const r = buildResult(timeline, { ramBytes: 256 * MiB, pageSize: 4096 });
+    const r = buildResult(timeline, { ramBytes: 256 * MiB, pageSize: 4096, params: qemuDefaults });
     expect(r.status).toBe("failed");
     expect(r["error-desc"]).toBe("migration aborted: connection reset by peer");
     expect(r.ram.transferred).toBeGreaterThan(60 * MiB);

@@ -1,9 +1,10 @@
 // The what-if page: scenario editor and controls, the simulator in a worker, the report's
 // plots redrawn on every change, a result file laid beside the prediction.
 
-import { formatMs } from "../src/core/format.js";
-import { runCharts, summaryCharts, categoriesOf } from "../src/report/html/charts.js";
-import { downtimeRows, type NamedRun } from "../src/report/html/figures.js";
+import { formatBytes, formatMs } from "../src/core/format.js";
+import { formatDowntime } from "../src/core/result.js";
+import { runCharts, runHeading, summaryCharts, categoriesOf } from "../src/report/html/charts.js";
+import { downtimeLimits, downtimeRows, type NamedRun } from "../src/report/html/figures.js";
 import { downtimesSpec } from "../src/report/html/specs.js";
 import { loadScenario } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/schema.js";
@@ -164,6 +165,12 @@ async function drawLatest(job: () => Promise<void>, early = false): Promise<void
   if (next) await drawLatest(next.job, next.early);
 }
 
+/** The plots of the last valid scenario stay, marked as such, while the editor's text is invalid. */
+function markStale(stale: boolean) {
+  plots.classList.toggle("stale", stale);
+  figures.classList.toggle("stale", stale);
+}
+
 function showError(message: string) {
   status.className = "error";
   status.textContent = message;
@@ -183,7 +190,7 @@ function resultId(result: object): number {
 
 function runGroup(run: NamedRun, categories: string[]): PlotGroup {
   return {
-    heading: `${run.name}: ${run.result.status}`,
+    heading: runHeading(run),
     run: run.name,
     charts: runCharts(run, categories),
     token: `${resultId(run.result)}\n${categories.join("\n")}`,
@@ -197,7 +204,7 @@ async function redraw(firstDrawn?: () => void) {
   const summary = summaryCharts(all, categories).filter((c) => c.kind !== "downtimes");
   const rows = [...downtimeRows(all), ...(loaded?.downtimes ?? [])];
   const order = [...new Set(rows.map((r) => r.run))];
-  const downtimes = { kind: "downtimes" as const, spec: downtimesSpec("The three downtimes", rows, order) };
+  const downtimes = rows.length > 0 ? [{ kind: "downtimes" as const, spec: downtimesSpec("The three downtimes", rows, order, downtimeLimits(all)) }] : [];
   warnings.replaceChildren(
     ...all.flatMap(({ name, result }) =>
       [...(result.status === "failed" ? [`migration FAILED: ${result["error-desc"] ?? "unknown reason"}`] : []), ...result.warnings].map((w) => {
@@ -208,13 +215,14 @@ async function redraw(firstDrawn?: () => void) {
     ),
   );
   figures.innerHTML = figuresTable(all);
-  await drawPlots(plots, [{ charts: [downtimes, ...summary] }, ...all.map((run) => runGroup(run, categories))], firstDrawn);
+  markStale(false);
+  await drawPlots(plots, [{ charts: [...downtimes, ...summary] }, ...all.map((run) => runGroup(run, categories))], firstDrawn);
 }
 
 function figuresTable(runs: NamedRun[]): string {
   const esc = (s: string) => s.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`);
   const rows = runs.map(({ name, result: r }) =>
-    `<tr><td>${esc(name)}</td><td>${esc(r.status)}</td><td>${formatMs(r["total-time"])}</td><td>${formatMs(r.downtime)}</td>` +
+    `<tr><td>${esc(name)}</td><td>${esc(r.status)}</td><td>${formatMs(r["total-time"])}</td><td>${formatDowntime(r)}</td>` +
     `<td>${formatMs(r["guest-visible-downtime"])}</td><td>${formatMs(r["service-downtime"])}</td><td>${r.ram["dirty-sync-count"]}</td></tr>`,
   );
   return `<table><thead><tr><th>run</th><th>status</th><th>total</th><th>downtime</th><th>guest-visible</th><th>service</th><th>syncs</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
@@ -231,6 +239,7 @@ function scenarioChanged(yaml: string, changed = performance.now()) {
     if (editor.value !== yaml) editor.value = yaml;
     history.replaceState(null, "", "#" + encodeScenario(yaml));
     showError(e instanceof Error ? e.message : String(e));
+    markStale(true);
     return;
   }
   requestSimulation({ yaml, runs: runs.length, changed });
@@ -323,7 +332,7 @@ function syncControls(s: Scenario) {
 
 function showValue(control: Extract<Control, { kind: "range" }>, input: HTMLElement, value: number) {
   const output = input.previousElementSibling?.querySelector("output");
-  if (output) output.textContent = `${Number(value.toFixed(2))} ${control.unit}`;
+  if (output) output.textContent = control.bytesPerUnit ? formatBytes(value * control.bytesPerUnit, true) : `${Number(value.toFixed(2))} ${control.unit}`;
 }
 
 let typing: ReturnType<typeof setTimeout> | undefined;

@@ -12,6 +12,8 @@ export interface RangeControl {
   id: string;
   label: string;
   unit: string;
+  /** The value times this is a size in bytes: shown as one ("32 MiB", not "0.03 GiB"). */
+  bytesPerUnit?: number;
   min: number;
   max: number;
   step: number;
@@ -51,7 +53,7 @@ const strategyKinds = ["virtio", "vf-failover", "vf-enlightened", "vf-tracked", 
 
 export const controls: Control[] = [
   {
-    kind: "range", id: "memory", label: "RAM", unit: "GiB", min: 1, max: 256, step: 1,
+    kind: "range", id: "memory", label: "RAM", unit: "GiB", bytesPerUnit: GiB, min: 1, max: 256, step: 1,
     read: (s) => s.vm.memory / GiB,
     write: (doc, v, s) => {
       doc.setIn(["vm", "memory"], `${v}GiB`);
@@ -64,7 +66,7 @@ export const controls: Control[] = [
     write: (doc, v, s) => setWorkload(doc, s, "rate", v),
   },
   {
-    kind: "range", id: "workingSet", label: "working set", unit: "GiB", min: 0.25, max: 64, step: 0.25,
+    kind: "range", id: "workingSet", label: "working set", unit: "GiB", bytesPerUnit: GiB, min: 0.25, max: 64, step: 0.25,
     read: (s) => (s.vm.workload.kind === "idle" ? 1 : s.vm.workload.workingSet / GiB),
     write: (doc, v, s) => setWorkload(doc, s, "workingSet", `${v}GiB`),
   },

@@ -1,17 +1,11 @@
 // `livemig analyze FILES...` and `livemig compare A B`: downtime figures from real runs
-// (QEMU trace logs, ping and prober logs, query-migrate replies) and A/B tables.
+// (QEMU trace logs, ping and prober logs, query-migrate replies) and A/B tables. What they do
+// is in analyze-commands.ts, loaded when one of them runs.
 
 import type { Command } from "commander";
-import { compareRuns, summarizeRuns } from "../measure/compare.js";
-import { expandArguments, InputError, readText } from "../measure/files.js";
-import { loadText } from "../measure/load.js";
-import { firstError, located, summarizeWarnings } from "../measure/problems.js";
-import { comparisonReport, runReport, runsReport } from "../measure/render.js";
-import { analyzeRun, runsOf, type AnalyzeOptions, type FileGroup, type RunAnalysis } from "../measure/runs.js";
 import { UsageError } from "./errors.js";
-import { writeHtml } from "./simulate.js";
 
-interface MeasureOptions {
+export interface MeasureOptions {
   json?: boolean;
   html?: string;
   clockOffset?: number;
@@ -28,64 +22,6 @@ function parseMs(flag: string, positive: boolean) {
   };
 }
 
-/** Reads, recognises and parses every file; a file that is not what it claims ends the command. */
-function loadGroups(args: string[]): { groups: FileGroup[]; warnings: string[] } {
-  const groups: FileGroup[] = [];
-  const warnings: string[] = [];
-  for (const input of expandArguments(args)) {
-    const group: FileGroup = { label: input.label, files: [] };
-    for (const entry of input.entries) {
-      const loaded = loadText(entry.path, readText(entry.path), entry.variant);
-      const bad = firstError(loaded.problems);
-      if (!loaded.recognized && !entry.explicit) {
-        warnings.push(`${entry.path}: skipped: ${bad?.message ?? "not a file livemig reads"}`);
-        continue;
-      }
-      if (bad) throw new UsageError(located(entry.path, bad));
-      warnings.push(...summarizeWarnings(entry.path, loaded.problems));
-      group.files.push(...loaded.files);
-    }
-    if (group.files.length > 0) groups.push(group);
-  }
-  return { groups, warnings };
-}
-
-function analyzeArguments(args: string[], options: AnalyzeOptions): { runs: RunAnalysis[]; notes: string[]; warnings: string[] } {
-  const { groups, warnings } = loadGroups(args);
-  const runs: RunAnalysis[] = [];
-  const notes: string[] = [];
-  for (const group of groups) {
-    const grouped = runsOf(group);
-    notes.push(...grouped.notes);
-    runs.push(...grouped.runs.map((r) => analyzeRun(r, options)));
-  }
-  if (runs.length === 0) throw new UsageError(`${args.join(" ")}: nothing to analyze (no trace, ping, prober, query-migrate or simulate file)`);
-  const variants = new Set(groups.flatMap((g) => g.files.flatMap((f) => (f.kind === "prediction" ? [f.variant] : []))));
-  if (variants.size > 1) notes.push(`pooling predictions of different variants (${[...variants].join(", ")})`);
-  return { runs, notes, warnings };
-}
-
-/** InputError is the file layer's; the command reports it like any other user error. */
-function asUsageErrors<T>(work: () => T): T {
-  try {
-    return work();
-  } catch (e) {
-    if (e instanceof InputError) throw new UsageError(e.message);
-    throw e;
-  }
-}
-
-const writeWarnings = (warnings: string[]) => {
-  for (const w of warnings) process.stderr.write(`livemig: note: ${w}\n`);
-};
-
-function analyzeOptions(opts: MeasureOptions): AnalyzeOptions {
-  const out: AnalyzeOptions = {};
-  if (opts.clockOffset !== undefined) out.clockOffsetMs = opts.clockOffset;
-  if (opts.interval !== undefined) out.intervalMs = opts.interval;
-  return out;
-}
-
 export function registerMeasure(program: Command): void {
   program
     .command("analyze")
@@ -95,19 +31,7 @@ export function registerMeasure(program: Command): void {
     .option("--html <file>", "also write an HTML report with plots to FILE")
     .option("--clock-offset <ms>", "how far the destination host's clock is ahead of the source's, in ms", parseMs("--clock-offset", false))
     .option("--interval <ms>", "the probing interval, in ms, for ping logs without -D", parseMs("--interval", true))
-    .action(async (files: string[], opts: MeasureOptions) => {
-      const { runs, notes, warnings } = asUsageErrors(() => analyzeArguments(files, analyzeOptions(opts)));
-      const summary = summarizeRuns(runs);
-      if (opts.html) await writeHtml(opts.html, { title: `livemig analyze ${files.join(" ")}`, runs: [], measured: [{ label: "runs", runs }] });
-      if (opts.json) {
-        process.stdout.write(JSON.stringify({ runs, summary, notes, warnings }) + "\n");
-        return;
-      }
-      writeWarnings(warnings);
-      const text = runs.length === 1 ? runReport(runs[0]) : runsReport(runs, summary);
-      process.stdout.write(text + "\n");
-      for (const n of notes) process.stdout.write(`note: ${n}\n`);
-    });
+    .action(async (files: string[], opts: MeasureOptions) => (await import("./analyze-commands.js")).analyzeCommand(files, opts));
 
   program
     .command("compare")
@@ -118,23 +42,5 @@ export function registerMeasure(program: Command): void {
     .option("--html <file>", "also write an HTML report with plots to FILE")
     .option("--clock-offset <ms>", "how far the destination host's clock is ahead of the source's, in ms", parseMs("--clock-offset", false))
     .option("--interval <ms>", "the probing interval, in ms, for ping logs without -D", parseMs("--interval", true))
-    .action(async (a: string, b: string, opts: MeasureOptions) => {
-      const options = analyzeOptions(opts);
-      const setA = asUsageErrors(() => analyzeArguments([a], options));
-      const setB = asUsageErrors(() => analyzeArguments([b], options));
-      const comparison = compareRuns(setA.runs, setB.runs);
-      const warnings = [...setA.warnings, ...setB.warnings];
-      if (opts.html) {
-        const measured = [{ label: a, runs: setA.runs }, { label: b, runs: setB.runs }];
-        await writeHtml(opts.html, { title: `livemig compare ${a} ${b}`, runs: [], measured, comparison: { a, b, rows: comparison.rows } });
-      }
-      if (opts.json) {
-        const side = (label: string, set: typeof setA) => ({ label, runs: set.runs.length, notes: set.notes });
-        process.stdout.write(JSON.stringify({ a: side(a, setA), b: side(b, setB), ...comparison, warnings }) + "\n");
-        return;
-      }
-      writeWarnings(warnings);
-      process.stdout.write(comparisonReport(a, b, setA.runs.length, setB.runs.length, comparison) + "\n");
-      for (const n of [...setA.notes, ...setB.notes]) process.stdout.write(`note: ${n}\n`);
-    });
+    .action(async (a: string, b: string, opts: MeasureOptions) => (await import("./analyze-commands.js")).compareCommand(a, b, opts));
 }

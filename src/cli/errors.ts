@@ -7,6 +7,21 @@ export class UsageError extends Error {
   }
 }
 
+/** What went wrong with a file, in words ("no such file"), for a message naming the file. */
+export function fileProblem(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    ENOENT: "no such file or directory",
+    EISDIR: "it is a directory",
+    ENOTDIR: "a part of the path is not a directory",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    EROFS: "read-only file system",
+    ENOSPC: "no space left on the device",
+  };
+  return (code && words[code]) ?? (code ? `error ${code}` : String(e));
+}
+
 export const exitCodes = { ok: 0, migrationFailed: 1, badInput: 2 } as const;
 
 interface RunOutcome {

@@ -1,97 +1,24 @@
 // `livemig qemu SCENARIO`: real QEMU migrations of a test guest (TCG), measured like any
 // query-migrate reply; and `livemig calibrate RUNS... -o profile.yaml`: a machine profile
-// fitted from the idle ones, for `livemig simulate --profile`.
+// fitted from the idle ones, for `livemig simulate --profile`. What they do is in
+// qemu-commands.ts, loaded when one of them runs.
 
-import { hostname } from "node:os";
 import type { Command } from "commander";
-import type { MigrationResult } from "../core/result.js";
-import { summarizeRuns } from "../measure/compare.js";
-import { figuresOfResult, unitOf, type FigureName } from "../measure/figures.js";
-import { formatValue, runsReport } from "../measure/render.js";
-import type { RunAnalysis } from "../measure/runs.js";
-import { median } from "../measure/stats.js";
-import { CalibrationError, fitProfile, idleProblem, type IdleRun } from "../qemu/calibrate.js";
-import { GuestBuildError } from "../qemu/guest.js";
-import { UnsupportedScenarioError } from "../qemu/plan.js";
-import { figureLine, ProfileError, readProfile, writeProfile } from "../qemu/profile.js";
-import { readRunsFile, RunsFileError, type MeasuredRun, type RunsFile } from "../qemu/runs-file.js";
-import { runSession } from "../qemu/session.js";
-import { QemuMissingError, QemuRunError } from "../qemu/vm.js";
-import { QmpCommandError, QmpConnectionError } from "../qemu/qmp.js";
-import { UsageError, exitCodeOf, exitCodes } from "./errors.js";
-import { readScenarioFile } from "./simulate.js";
+import { UsageError } from "./errors.js";
 
-interface QemuOptions {
+export interface QemuOptions {
   runs: number;
   json?: boolean;
   predict?: boolean;
   profile?: string;
   trace?: string;
+  html?: string;
 }
 
 function parseRuns(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UsageError(`--runs: expected an integer from 1 to 1000, got "${value}"`);
   return n;
-}
-
-const compared: FigureName[] = ["total-time", "downtime", "setup-time", "dirty-sync-count", "transferred"];
-
-function analysisOf(run: MeasuredRun): RunAnalysis {
-  return {
-    label: `${run.variant} [${run.run}]`,
-    files: [],
-    status: run.result.status,
-    figures: figuresOfResult(run.result, "measured by livemig qemu (query-migrate)"),
-    notes: [...run.result.warnings],
-  };
-}
-
-function runLine(run: MeasuredRun): string {
-  const r = run.result;
-  const g = run.guest;
-  const rate = g["target-rate"] > 0 ? `, guest wrote ${(g["rate-during"] / 1000).toFixed(1)}k pages/s (asked ${(g["target-rate"] / 1000).toFixed(1)}k)` : "";
-  const down = r.downtime !== undefined ? `, downtime ${formatValue(r.downtime, "ms")}` : "";
-  const why = r["error-desc"] ? `: ${r["error-desc"]}` : "";
-  const qemu = run.qemu?.match(/version (\S+)/)?.[1];
-  return `${run.variant} run ${run.run}: ${r.status}${why}; total ${formatValue(r["total-time"], "ms")}${down}, ${r.ram["dirty-sync-count"]} passes${rate}${qemu ? ` (QEMU ${qemu})` : ""}`;
-}
-
-/** Measured medians beside the prediction, per variant. */
-function predictionReport(file: RunsFile): string {
-  const lines: string[] = [];
-  for (const p of file.predictions ?? []) {
-    const runs = file.runs.filter((r) => r.variant === p.variant);
-    lines.push(`${p.variant}: measured (median of ${runs.length}) vs predicted (at ${p.rate} page writes/s); converged: measured ${verdict(runs.map((r) => r.result))}, predicted ${verdict([p.result])}`);
-    for (const name of compared) {
-      const measured = runs.flatMap((r) => figuresOfResult(r.result, "").filter((f) => f.name === name).map((f) => f.value as number));
-      const predicted = figuresOfResult(p.result, "").find((f) => f.name === name)?.value;
-      if (measured.length === 0 || predicted === undefined) continue;
-      const m = median(measured);
-      const err = m !== 0 ? `${(((predicted - m) / m) * 100).toFixed(0)} %` : "-";
-      lines.push(`  ${name.padEnd(18)} ${formatValue(m, unitOf[name]).padStart(10)}  ${formatValue(predicted, unitOf[name]).padStart(10)}  ${err}`);
-    }
-  }
-  return lines.join("\n");
-}
-
-export const converged = (r: MigrationResult) => r.status === "completed" || r.status === "completed-unsafe";
-
-function verdict(results: MigrationResult[]): string {
-  const yes = results.filter(converged).length;
-  return yes === results.length ? "yes" : yes === 0 ? "no" : `${yes} of ${results.length}`;
-}
-
-/** QEMU and guest failures are exit 1 with their message; a missing QEMU or a bad file is exit 2. */
-function asCommandErrors(e: unknown): void {
-  if (e instanceof UnsupportedScenarioError || e instanceof ProfileError || e instanceof RunsFileError || e instanceof CalibrationError) throw new UsageError(e.message);
-  if (e instanceof QemuMissingError) throw new UsageError(e.message);
-  if (e instanceof QemuRunError || e instanceof QmpCommandError || e instanceof QmpConnectionError || e instanceof GuestBuildError) {
-    process.stderr.write(`livemig: ${e.message}\n`);
-    process.exitCode = exitCodes.migrationFailed;
-    return;
-  }
-  throw e;
 }
 
 export function registerQemu(program: Command): void {
@@ -103,73 +30,14 @@ export function registerQemu(program: Command): void {
     .option("--json", "print one JSON object: {scenario, qemu, runs: [{variant, run, scenario, result, guest}], predictions}")
     .option("--predict", "print the simulator's prediction beside, at the write rate the guest achieved")
     .option("--profile <file>", "machine profile for --predict (from livemig calibrate)")
+    .option("--html <file>", "also write an HTML report with plots to FILE (with --predict: each run beside its prediction)")
     .option("--trace <dir>", "keep each run's consoles, QEMU logs and traces, QMP transcript and query-migrate replies in DIR")
-    .action(async (scenarioFile: string, opts: QemuOptions) => {
-      const scenarioRuns = readScenarioFile(scenarioFile);
-      const tty = process.stderr.isTTY;
-      try {
-        const profile = opts.profile ? readProfile(opts.profile) : undefined;
-        const { file, notes } = await runSession(scenarioRuns, {
-          file: scenarioFile,
-          runs: opts.runs,
-          predict: !!opts.predict || !!profile,
-          profile,
-          traceDir: opts.trace,
-          log: (line) => {
-            if (tty) process.stderr.write(`\r\x1b[K${line}`);
-          },
-          onRun: (run) => {
-            if (tty) process.stderr.write("\r\x1b[K");
-            if (!opts.json) process.stdout.write(runLine(run) + "\n");
-          },
-        });
-        if (tty) process.stderr.write("\r\x1b[K");
-        if (opts.json) {
-          process.stdout.write(JSON.stringify(file) + "\n");
-        } else {
-          const analyses = file.runs.map(analysisOf);
-          if (analyses.length > 1) process.stdout.write(runsReport(analyses, summarizeRuns(analyses)) + "\n");
-          for (const run of file.runs) for (const w of run.result.warnings) process.stdout.write(`${run.variant} run ${run.run}: ${w}\n`);
-          if (file.predictions) process.stdout.write(predictionReport(file) + "\n");
-          for (const n of notes) process.stdout.write(`note: ${n}\n`);
-        }
-        process.exitCode = exitCodeOf(file.scenario, file.runs.map((run) => ({ variant: `${run.variant} run ${run.run}`, result: run.result })));
-      } catch (e) {
-        if (tty) process.stderr.write("\r\x1b[K");
-        asCommandErrors(e);
-      }
-    });
+    .action(async (scenarioFile: string, opts: QemuOptions) => (await import("./qemu-commands.js")).qemuCommand(scenarioFile, opts));
 
   program
     .command("calibrate")
     .description("fit a machine profile (page read rate, stream throughput, setup and switch-over costs) from idle livemig qemu --json runs")
     .argument("<runs...>", "files written by livemig qemu --json")
     .requiredOption("-o, --output <file>", "the profile to write (YAML)")
-    .action((files: string[], opts: { output: string }) => {
-      try {
-        const idle: IdleRun[] = [];
-        for (const f of files) {
-          for (const run of readRunsFile(f).runs) {
-            const label = `${f}#${run.variant}[${run.run}]`;
-            const problem = idleProblem({ label, scenario: run.scenario, result: run.result });
-            if (problem) process.stderr.write(`livemig: note: ${label}: not used: ${problem}\n`);
-            else idle.push({ label, scenario: run.scenario, result: run.result, samples: run.samples, destinationPrealloc: run.destinationPrealloc });
-          }
-        }
-        const fit = fitProfile(idle);
-        writeProfile(opts.output, fit.profile, { machine: hostname(), fittedFrom: idle.map((r) => r.label), figures: fit.figures });
-        process.stdout.write(`profile ${opts.output} from ${idle.length} idle run(s) (${fit.capBoundIntervals} poll interval(s) left out where the cap may have bound):\n`);
-        for (const f of fit.figures) process.stdout.write(`  ${figureLine(f)}\n`);
-        process.stdout.write("precopy per training run:\n");
-        for (const r of fit.residuals) {
-          const off = r.measuredMs > 0 ? `${(((r.fittedMs - r.measuredMs) / r.measuredMs) * 100).toFixed(0)} %` : "-";
-          process.stdout.write(`  ${r.label}: ${r.measuredMs.toFixed(0)} ms measured, ${r.fittedMs.toFixed(0)} ms fitted (${off})\n`);
-        }
-        for (const n of fit.notes) process.stdout.write(`note: ${n}\n`);
-      } catch (e) {
-        asCommandErrors(e);
-      }
-    });
+    .action(async (files: string[], opts: { output: string }) => (await import("./qemu-commands.js")).calibrateCommand(files, opts));
 }
-
-

@@ -3,14 +3,9 @@
 
 import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
-import type { MigrationResult } from "../core/result.js";
-import { listenDestination } from "../live/destination.js";
-import { runLive, type LinkEmulation } from "../live/migration.js";
-import { liveProblems } from "../live/support.js";
-import { ScenarioError } from "../scenario/load.js";
-import { simulate } from "../sim/simulate.js";
-import { breakdownTable, changeLine, resultTable, type NamedResult } from "../report/table.js";
-import { UsageError, exitCodeOf } from "./errors.js";
+import type { LinkEmulation } from "../live/migration.js";
+import type { NamedResult } from "../report/table.js";
+import { UsageError, exitCodeOf, fileProblem } from "./errors.js";
 import { parseSeed, readScenarioFile, report } from "./simulate.js";
 
 interface Address {
@@ -35,7 +30,7 @@ function readSecretFile(file: string): Buffer {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new UsageError(`--secret-file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new UsageError(`--secret-file ${file}: cannot read it (${fileProblem(e)})`);
   }
   const secret = Buffer.from(text.trim(), "utf8");
   if (secret.length < 8) throw new UsageError(`--secret-file ${file}: expected a shared secret of at least 8 characters`);
@@ -77,7 +72,11 @@ export function registerRun(program: Command): void {
     .option("--seed <n>", "seed for the workload (overrides the file's)", parseSeed)
     .addOption(new Option("--protocol-version <n>", "speak another protocol version (tests the refusal)").argParser(Number).hideHelp())
     .action(async (file: string, opts: RunOptions) => {
-      const runs = readScenarioFile(file);
+      // The live engine and the simulator, loaded when the command runs (not for --help).
+      const [{ runLive }, { liveProblems }, { ScenarioError }, { simulate }] = await Promise.all([
+        import("../live/migration.js"), import("../live/support.js"), import("../scenario/load.js"), import("../sim/simulate.js"),
+      ]);
+      const runs = await readScenarioFile(file);
       const problems = runs.flatMap((r) => liveProblems(r.scenario, r.variant === "base" ? "" : ` (variant "${r.variant}")`));
       if (problems.length > 0) throw new ScenarioError([...new Set(problems)].map((p) => `${file}: ${p}`));
       if (opts.dest && !opts.secretFile) throw new UsageError("--dest: needs --secret-file FILE, the secret the destination was started with");
@@ -104,7 +103,7 @@ export function registerRun(program: Command): void {
         if (opts.predict) predicted.push({ variant: r.variant, result: await simulate(r.scenario, { seed: opts.seed }) });
       }
       const name = runs[0].scenario.name;
-      process.exitCode = opts.predict ? reportSideBySide(name, measured, predicted, !!opts.json) : report(name, measured, !!opts.json);
+      process.exitCode = opts.predict ? await reportSideBySide(name, measured, predicted, !!opts.json) : await report(name, measured, !!opts.json);
     });
 
   program
@@ -116,6 +115,7 @@ export function registerRun(program: Command): void {
     .action(async (opts: { listen: Address; secretFile?: string; once?: boolean }) => {
       if (!opts.secretFile) throw new UsageError("--secret-file: needs FILE, the secret the source will give to `livemig run --dest`");
       const secret = readSecretFile(opts.secretFile);
+      const { listenDestination } = await import("../live/destination.js");
       let dest;
       try {
         dest = await listenDestination({ ...opts.listen, secret, once: opts.once, log: (line) => process.stderr.write(`livemig dest: ${line}\n`) });
@@ -128,27 +128,21 @@ export function registerRun(program: Command): void {
 }
 
 /** Measured and predicted, row by row; returns the exit code of the measured runs. */
-function reportSideBySide(name: string, measured: NamedResult[], predicted: NamedResult[], json: boolean): number {
+async function reportSideBySide(name: string, measured: NamedResult[], predicted: NamedResult[], json: boolean): Promise<number> {
   if (json) {
     const runs = measured.map((m, i) => ({ variant: m.variant, result: m.result, predicted: predicted[i].result }));
     process.stdout.write(JSON.stringify({ scenario: name, runs }) + "\n");
   } else {
+    const [{ breakdownTable, ratesTable, resultTable }, { predictionReport }] = await Promise.all([import("../report/table.js"), import("../report/prediction.js")]);
     const rows = measured.flatMap((m, i) => [
       { variant: `${m.variant} measured`, result: m.result },
       { variant: `${m.variant} predicted`, result: predicted[i].result },
     ]);
-    process.stdout.write(`scenario ${name}\n${resultTable(rows)}\n`);
+    process.stdout.write(`scenario ${name}\n${resultTable(rows)}\n${ratesTable(rows)}\n`);
     const breakdown = breakdownTable(rows);
     if (breakdown) process.stdout.write(`${breakdown}\n`);
-    measured.forEach((m, i) => {
-      const p = predicted[i].result;
-      for (const key of ["downtime", "guest-visible-downtime", "service-downtime", "total-time"] as const) {
-        const a = p[key];
-        const b = m.result[key];
-        if (a !== undefined && b !== undefined) process.stdout.write(`${m.variant} predicted -> measured: ${changeLine(key, a, b)}\n`);
-      }
-      for (const w of m.result.warnings) process.stdout.write(`${m.variant}: ${w}\n`);
-    });
+    process.stdout.write(predictionReport(measured.map((m, i) => ({ variant: m.variant, measured: [m.result], predicted: predicted[i].result }))) + "\n");
+    for (const m of measured) for (const w of m.result.warnings) process.stdout.write(`${m.variant}: ${w}\n`);
   }
   return exitCodeOf(name, measured.map((m) => ({ variant: m.variant, result: m.result })));
 }

@@ -1,24 +1,26 @@
 // `livemig simulate FILE`: predict every run of a scenario.
+// Modules beyond commander are imported when a command runs, not when livemig starts: `--help`
+// and a simulation load only what they use (bench/startup.ts).
 
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { strategies } from "../core/strategies/index.js";
-import { loadScenario, type ScenarioRun } from "../scenario/load.js";
-import { simulate, type MachineProfile } from "../sim/simulate.js";
-import { ProfileError, readProfile } from "../qemu/profile.js";
-import { breakdownTable, changeLine, resultTable, type NamedResult } from "../report/table.js";
-import { UsageError, exitCodeOf } from "./errors.js";
-import { writeHtmlReport, type ReportInput } from "../report/html/index.js";
-import Table from "cli-table3";
+import type { ScenarioRun } from "../scenario/load.js";
+import type { MachineProfile } from "../sim/simulate.js";
+import type { NamedResult } from "../report/table.js";
+import type { ReportInput } from "../report/html/index.js";
+import { UsageError, exitCodeOf, fileProblem } from "./errors.js";
 
-export function readScenarioFile(file: string): ScenarioRun[] {
+/** A scenario file, or with "-" the standard input (named "stdin" in messages). */
+export async function readScenarioFile(file: string): Promise<ScenarioRun[]> {
+  const { loadScenario } = await import("../scenario/load.js");
+  const name = file === "-" ? "stdin" : file;
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readFileSync(file === "-" ? 0 : file, "utf8");
   } catch (e) {
-    throw new UsageError(`${file}: cannot read the scenario file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new UsageError(`${name}: cannot read the scenario file (${fileProblem(e)})`);
   }
-  return loadScenario(text, file);
+  return loadScenario(text, name);
 }
 
 export function parseSeed(value: string): number {
@@ -28,6 +30,7 @@ export function parseSeed(value: string): number {
 }
 
 export async function runSimulations(runs: ScenarioRun[], seed?: number, profile?: MachineProfile): Promise<NamedResult[]> {
+  const { simulate } = await import("../sim/simulate.js");
   const out: NamedResult[] = [];
   const tty = process.stderr.isTTY;
   for (const r of runs) {
@@ -46,23 +49,16 @@ export async function runSimulations(runs: ScenarioRun[], seed?: number, profile
 }
 
 /** Prints results; returns the exit code (1 when a migration failed). */
-export function report(name: string, results: NamedResult[], json: boolean): number {
+export async function report(name: string, results: NamedResult[], json: boolean): Promise<number> {
   if (json) {
     process.stdout.write(JSON.stringify({ scenario: name, runs: results.map((r) => ({ variant: r.variant, result: r.result })) }) + "\n");
   } else {
-    process.stdout.write(`scenario ${name}\n${resultTable(results)}\n`);
+    const { breakdownTable, comparisonLines, ratesTable, resultTable } = await import("../report/table.js");
+    process.stdout.write(`scenario ${name}\n${resultTable(results)}\n${ratesTable(results)}\n`);
     const breakdown = breakdownTable(results);
     if (breakdown) process.stdout.write(`${breakdown}\n`);
-    if (results.length >= 2) {
-      const base = results[0];
-      for (const other of results.slice(1)) {
-        for (const key of ["guest-visible-downtime", "downtime", "service-downtime", "total-time"] as const) {
-          const a = base.result[key];
-          const b = other.result[key];
-          if (a !== undefined && b !== undefined) process.stdout.write(`${base.variant} -> ${other.variant}: ${changeLine(key, a, b)}\n`);
-        }
-      }
-    }
+    const [base, ...others] = results;
+    for (const other of others) for (const line of comparisonLines(`${base.variant} -> ${other.variant}`, base, other)) process.stdout.write(line + "\n");
     for (const r of results) for (const w of r.result.warnings) process.stdout.write(`${r.variant}: ${w}\n`);
   }
   return exitCodeOf(name, results);
@@ -71,15 +67,25 @@ export function report(name: string, results: NamedResult[], json: boolean): num
 /** `--html FILE` of every command; a file that cannot be written is the user's error. */
 export async function writeHtml(file: string, input: ReportInput): Promise<void> {
   try {
+    const { writeHtmlReport } = await import("../report/html/index.js");
     await writeHtmlReport(file, input);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code) throw new UsageError(`--html ${file}: cannot write the report (${code})`);
+    if (code) throw new UsageError(`--html ${file}: cannot write the report (${fileProblem(e)})`);
     throw e;
   }
+  process.stderr.write(`livemig: wrote the report ${file}\n`);
 }
 
-export function costsTable(): string {
+/** Every strategy's costs as one JSON object: {strategy: {cost: {value, unit, source}}}. */
+export async function costsJson(): Promise<string> {
+  const { strategies } = await import("../core/strategies/index.js");
+  return JSON.stringify(Object.fromEntries(Object.values(strategies).map((s) => [s.kind, s.costs])));
+}
+
+export async function costsTable(): Promise<string> {
+  const { strategies } = await import("../core/strategies/index.js");
+  const { default: Table } = await import("cli-table3");
   const table = new Table({ head: ["strategy", "cost", "default", "unit", "source"], style: { head: [], border: [] }, colWidths: [16, 26, 10, 8, 70], wordWrap: true });
   for (const s of Object.values(strategies)) {
     for (const [name, c] of Object.entries(s.costs)) table.push([s.kind, name, String(c.value), c.unit, c.source]);
@@ -91,27 +97,30 @@ export function registerSimulate(program: Command): void {
   program
     .command("simulate")
     .description("predict a migration: every run of a scenario file (base, then each variant)")
-    .argument("[file]", "scenario file (YAML or JSON)")
+    .argument("[file]", "scenario file (YAML or JSON); - reads it from standard input")
     .option("--json", "print one JSON object: {scenario, runs: [{variant, result}]}")
     .option("--seed <n>", "seed for the workload models (overrides the file's)", parseSeed)
-    .option("--costs", "print every strategy's cost table and exit")
+    .option("--costs", "print every strategy's cost table (with --json: as JSON) and exit")
     .option("--html <file>", "also write an HTML report with plots to FILE")
     .option("--profile <file>", "machine profile (from livemig calibrate): this host's page read rate, stream rate, setup and switch-over costs")
     .action(async (file: string | undefined, opts: { json?: boolean; seed?: number; costs?: boolean; html?: string; profile?: string }) => {
       if (opts.costs) {
-        process.stdout.write(costsTable() + "\n");
+        process.stdout.write((opts.json ? await costsJson() : await costsTable()) + "\n");
         return;
       }
       if (!file) throw new UsageError("simulate: expected a scenario file (or --costs)");
-      const runs = readScenarioFile(file);
+      const runs = await readScenarioFile(file);
       let profile: MachineProfile | undefined;
-      try {
-        profile = opts.profile ? readProfile(opts.profile) : undefined;
-      } catch (e) {
-        throw e instanceof ProfileError ? new UsageError(e.message) : e;
+      if (opts.profile) {
+        const { ProfileError, readProfile } = await import("../qemu/profile.js");
+        try {
+          profile = readProfile(opts.profile);
+        } catch (e) {
+          throw e instanceof ProfileError ? new UsageError(e.message) : e;
+        }
       }
       const results = await runSimulations(runs, opts.seed, profile);
       if (opts.html) await writeHtml(opts.html, { title: `livemig simulate ${runs[0].scenario.name}`, runs: results });
-      process.exitCode = report(runs[0].scenario.name, results, !!opts.json);
+      process.exitCode = await report(runs[0].scenario.name, results, !!opts.json);
     });
 }

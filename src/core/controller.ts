@@ -125,7 +125,7 @@ class Run {
     for (const d of env.devices) {
       const reason = d.blockedReason?.();
       if (reason) {
-        this.status("failed", reason);
+        this.timeline.add({ t: clock.now(), kind: "status", status: "failed", reason, blocked: true });
         this.end();
         return;
       }
@@ -209,16 +209,30 @@ class Run {
     this.env.onProgress?.({ pass: this.passes, remainingBytes: dirtyBytes, bandwidth: this.bandwidth * 1000, t: now });
   }
 
-  /** Auto-converge: dirtied > threshold share of sent, twice, raises the throttle (cpu_throttle_*). */
+  /** Auto-converge: dirtied > threshold share of sent, twice, raises the throttle (mig_throttle_guest_down). */
   private maybeThrottle(dirtiedBytes: number, sentBytes: number): void {
     const t = this.params.throttle;
-    if (dirtiedBytes > sentBytes * t.triggerThreshold && ++this.dirtyRateHighCount >= 2) {
+    const thresholdBytes = sentBytes * t.triggerThreshold;
+    if (dirtiedBytes > thresholdBytes && ++this.dirtyRateHighCount >= 2) {
       this.dirtyRateHighCount = 0;
-      this.throttle = this.throttle === 0 ? t.initial : Math.min(this.throttle + t.increment, t.max);
+      this.throttle = this.throttle === 0 ? t.initial : Math.min(this.throttle + this.throttleStep(dirtiedBytes, thresholdBytes), t.max);
       this.throttle = Math.round(this.throttle * 100) / 100;
       this.ram.setThrottle(this.throttle);
       this.timeline.add({ t: this.clock.now(), kind: "throttle", fraction: this.throttle });
     }
+  }
+
+  /**
+   * The next raise: cpu-throttle-increment, or with tailslow no more than the step that would
+   * bring the dirtied bytes down to the threshold, the guest's CPU share scaled by
+   * threshold / dirtied (QEMU computes it in whole percent, rounding the ideal share down).
+   */
+  private throttleStep(dirtiedBytes: number, thresholdBytes: number): number {
+    const t = this.params.throttle;
+    if (!t.tailslow) return t.increment;
+    const cpuNow = 100 - Math.round(this.throttle * 100);
+    const cpuIdeal = Math.floor(cpuNow * (thresholdBytes / dirtiedBytes));
+    return Math.min(cpuNow - cpuIdeal, Math.round(t.increment * 100)) / 100;
   }
 
   /** VFIO PRE_COPY: the devices' initial data goes first, counted against the window like RAM. */

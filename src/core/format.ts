@@ -1,13 +1,15 @@
 // Human-readable quantities, for messages and tables.
 
-export function formatBytes(n: number): string {
+/** "10.53 GiB"; with `trim`, no trailing zeros ("32 MiB", "1.5 GiB"), as a control shows a size. */
+export function formatBytes(n: number, trim = false): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   while (Math.abs(n) >= 1024 && i < units.length - 1) {
     n /= 1024;
     i++;
   }
-  return `${n.toFixed(i === 0 ? 0 : 2)} ${units[i]}`;
+  const digits = n.toFixed(i === 0 ? 0 : 2);
+  return `${trim ? String(Number(digits)) : digits} ${units[i]}`;
 }
 
 export function formatMs(ms: number | undefined): string {

@@ -7,6 +7,8 @@ export interface ThrottleParams {
   increment: number;
   /** max-cpu-throttle. */
   max: number;
+  /** cpu-throttle-tailslow: past the first step, raise the throttle only as far as the dirty rate needs. */
+  tailslow: boolean;
   /** throttle-trigger-threshold: dirtied bytes above this share of sent bytes count as "too fast". */
   triggerThreshold: number;
 }
@@ -35,7 +37,7 @@ export const qemuDefaults: MigrationParams = {
   downtimeLimitMs: 300,
   maxBandwidth: 128 * MiB,
   autoConverge: false,
-  throttle: { initial: 0.2, increment: 0.1, max: 0.99, triggerThreshold: 0.5 },
+  throttle: { initial: 0.2, increment: 0.1, max: 0.99, triggerThreshold: 0.5, tailslow: false },
   giveUp: {},
   announce: { initialMs: 50, maxMs: 550, rounds: 5, stepMs: 100 },
 };

@@ -1,6 +1,8 @@
 // A migration result, shaped like QEMU's query-migrate reply, and the one place where its
 // figures are computed from the timeline.
 
+import { formatMs } from "./format.js";
+import type { MigrationParams } from "./params.js";
 import type { MigrationStatus, Timeline, TimelineEvent } from "./timeline.js";
 
 export interface RamStats {
@@ -12,6 +14,8 @@ export interface RamStats {
   "normal-bytes": number;
   "dirty-sync-count": number;
   mbps: number;
+  /** Pages (zero and normal) sent per second, over the same interval as mbps. */
+  "pages-per-second": number;
   "dirty-pages-rate": number;
   "precopy-bytes": number;
   "downtime-bytes": number;
@@ -39,9 +43,21 @@ export interface NetworkStats {
   "probe-interval": number;
 }
 
+/** The migrate parameters a run used, with QEMU's names (query-migrate-parameters); percent for the throttle. */
+export interface MigrationParameters {
+  "downtime-limit": number;
+  "max-bandwidth": number;
+  "cpu-throttle-initial": number;
+  "cpu-throttle-increment": number;
+  "cpu-throttle-tailslow": boolean;
+  "max-cpu-throttle": number;
+}
+
 export interface MigrationResult {
   status: MigrationStatus;
   "error-desc"?: string;
+  /** Why migration is not allowed at all (QEMU's blocked-reasons), e.g. a VF without dirty tracking. */
+  "blocked-reasons"?: string[];
   "total-time": number;
   "setup-time": number;
   downtime?: number;
@@ -54,6 +70,8 @@ export interface MigrationResult {
   "cpu-throttle-percentage": number;
   warnings: string[];
   ram: RamStats;
+  /** Of a predicted or live run; a measured reply does not carry them. */
+  parameters?: MigrationParameters;
   network?: NetworkStats;
   passes: PassRecord[];
   timeline: TimelineEvent[];
@@ -63,6 +81,47 @@ export interface ResultContext {
   ramBytes: number;
   pageSize: number;
   probeIntervalMs?: number;
+  params: MigrationParams;
+}
+
+/** The only component of the downtime that QEMU's downtime-limit governs: the RAM sent after stop. */
+const governedComponent = "final-ram";
+/** A downtime beyond this multiple of the limit is flagged (QEMU's own estimate overshoots a little). */
+const farAboveLimit = 2;
+
+export interface DowntimeOverLimit {
+  limit: number;
+  downtime: number;
+  /** ms of the downtime the limit governs (final RAM) and the components it does not, largest first. */
+  governed: number;
+  ungoverned: [string, number][];
+}
+
+/** A downtime far above the limit, and which part of it the limit does not govern; else undefined. */
+export function downtimeOverLimit(result: MigrationResult): DowntimeOverLimit | undefined {
+  const limit = result.parameters?.["downtime-limit"];
+  const downtime = result.downtime;
+  if (limit === undefined || downtime === undefined || !(downtime > farAboveLimit * limit)) return undefined;
+  const breakdown = Object.entries(result["downtime-breakdown"] ?? {});
+  const ungoverned = breakdown.filter(([c, ms]) => c !== governedComponent && ms > 0).sort((a, b) => b[1] - a[1]);
+  return { limit, downtime, governed: result["downtime-breakdown"]?.[governedComponent] ?? 0, ungoverned };
+}
+
+/** The downtime as tables show it: "4.68 s (16x limit)" when far above the limit. */
+export function formatDowntime(result: MigrationResult): string {
+  const over = downtimeOverLimit(result);
+  return over ? `${formatMs(result.downtime)} (${Math.round(over.downtime / over.limit)}x limit)` : formatMs(result.downtime);
+}
+
+/** "downtime 4.68 s is 15.6x the downtime-limit of 300.0 ms: ..." */
+export function overLimitWarning(o: DowntimeOverLimit): string {
+  const rest = round3(o.ungoverned.reduce((s, [, ms]) => s + ms, 0));
+  const parts = o.ungoverned.slice(0, 4).map(([c, ms]) => `${c} ${formatMs(ms)}`).join(", ");
+  return (
+    `downtime ${formatMs(o.downtime)} is ${(o.downtime / o.limit).toFixed(1)}x the downtime-limit of ${formatMs(o.limit)}: ` +
+    `the limit governs only the RAM sent after stop (${formatMs(o.governed)}); ${formatMs(rest)} is device work after stop that it does not govern` +
+    (parts ? ` (${parts})` : "")
+  );
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -89,6 +148,7 @@ export function buildResult(timeline: Timeline, ctx: ResultContext): MigrationRe
   const result: MigrationResult = {
     status: final?.status ?? "failed",
     ...(final?.reason ? { "error-desc": final.reason } : {}),
+    ...(final?.blocked && final.reason ? { "blocked-reasons": [final.reason] } : {}),
     "total-time": totalTime,
     "setup-time": setupTime,
     "expected-downtime": round3(lastSync?.expectedDowntime ?? 0),
@@ -104,10 +164,19 @@ export function buildResult(timeline: Timeline, ctx: ResultContext): MigrationRe
       "normal-bytes": counters.normalBytes,
       "dirty-sync-count": syncs.length,
       mbps: totalTime > setupTime ? round3((counters.transferred * 8) / (totalTime - setupTime) / 1000) : 0,
+      "pages-per-second": totalTime > setupTime ? Math.round(((counters.duplicate + counters.normal) * 1000) / (totalTime - setupTime)) : 0,
       "dirty-pages-rate": Math.round(lastNonZero(syncs.map((s) => s.dirtyRate))),
       "precopy-bytes": counters.precopyBytes,
       "downtime-bytes": counters.downtimeBytes,
       "page-size": ctx.pageSize,
+    },
+    parameters: {
+      "downtime-limit": ctx.params.downtimeLimitMs,
+      "max-bandwidth": ctx.params.maxBandwidth,
+      "cpu-throttle-initial": Math.round(ctx.params.throttle.initial * 100),
+      "cpu-throttle-increment": Math.round(ctx.params.throttle.increment * 100),
+      "cpu-throttle-tailslow": ctx.params.throttle.tailslow,
+      "max-cpu-throttle": Math.round(ctx.params.throttle.max * 100),
     },
     passes: syncs.map((s) => ({
       pass: s.pass,
@@ -146,6 +215,8 @@ export function buildResult(timeline: Timeline, ctx: ResultContext): MigrationRe
         `(DMA writes the dirty log never saw); the guest resumed with corrupted memory`,
     );
   }
+  const over = downtimeOverLimit(result);
+  if (over) warnings.push(overLimitWarning(over));
   for (const d of timeline.all("frames-dropped")) warnings.push(`${d.frames} received frames dropped: ${d.reason}`);
   return result;
 }

@@ -20,7 +20,8 @@ export type Side = "source" | "destination";
 export type NetState = "up" | "degraded" | "down";
 
 export type TimelineEvent =
-  | { t: number; kind: "status"; status: MigrationStatus; reason?: string }
+  /** `blocked`: a device forbids migration (QEMU's blocked-reasons), before anything was sent. */
+  | { t: number; kind: "status"; status: MigrationStatus; reason?: string; blocked?: true }
   | { t: number; kind: "setup-done" }
   | {
       t: number; kind: "sync"; pass: number; dirtyPages: number; newlyDirty: number;

@@ -144,7 +144,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       if (resumed !== undefined) resumedAnswers = answered(record, resumed, end);
     }
 
-    const result = buildResult(timeline, { ramBytes: vmShape.ramBytes, pageSize, probeIntervalMs: probeInterval });
+    const result = buildResult(timeline, { ramBytes: vmShape.ramBytes, pageSize, probeIntervalMs: probeInterval, params: migrationParams(scenario) });
     if (resumedAnswers && resumedAnswers.sent > 0 && resumedAnswers.answered === 0) {
       result.warnings.push(
         `the guest answered none of ${resumedAnswers.sent} pings after it resumed at the destination: can the destination reach the guest network's switch (UDP port ${fabric.port} on this host)?`,

@@ -327,7 +327,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let link: LinkShape;
   try {
-    const scenario = readScenarioFile(file)[0].scenario;
+    const scenario = (await readScenarioFile(file))[0].scenario;
     link = { bandwidth: scenario.link.bandwidth, latencyMs: scenario.link.latency };
   } catch (e) {
     process.stderr.write(`livemig: ${(e as Error).message}\n`);

@@ -4,6 +4,7 @@
 
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { fileProblem } from "../cli/errors.js";
 
 export class InputError extends Error {
   constructor(message: string) {
@@ -60,7 +61,7 @@ function directoryGroups(root: string): InputGroup[] {
     try {
       names = readdirSync(dir).filter((n) => !n.startsWith(".")).sort(byName);
     } catch (e) {
-      throw new InputError(`${dir}: cannot read the directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      throw new InputError(`${dir}: cannot read the directory (${fileProblem(e)})`);
     }
     const files = names.map((n) => join(dir, n)).filter((p) => kindOf(p) === "file");
     if (files.length > 0) groups.push({ label: dir, entries: files.map((path) => ({ path, explicit: false })) });
@@ -98,6 +99,6 @@ export function readText(path: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (e) {
-    throw new InputError(`${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new InputError(`${path}: cannot read the file (${fileProblem(e)})`);
   }
 }

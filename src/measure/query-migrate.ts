@@ -156,6 +156,7 @@ export function toResult(replies: QueryMigrateReply[]): MigrationResult {
       "normal-bytes": ram["normal-bytes"] ?? 0,
       "dirty-sync-count": ram["dirty-sync-count"] ?? 0,
       mbps: ram.mbps ?? 0,
+      "pages-per-second": ram["pages-per-second"] ?? 0,
       "dirty-pages-rate": ram["dirty-pages-rate"] ?? 0,
       "precopy-bytes": ram["precopy-bytes"] ?? 0,
       "downtime-bytes": ram["downtime-bytes"] ?? 0,
@@ -165,6 +166,7 @@ export function toResult(replies: QueryMigrateReply[]): MigrationResult {
     timeline: [],
   };
   if (last.downtime !== undefined) result.downtime = last.downtime;
+  if (last["blocked-reasons"]?.length) result["blocked-reasons"] = last["blocked-reasons"];
   if (last["error-desc"] !== undefined) result["error-desc"] = last["error-desc"];
   else if (last.status === "cancelled" || last.status === "cancelling") result["error-desc"] = `migration ${last.status}`;
   return result;

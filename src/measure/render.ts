@@ -66,11 +66,7 @@ export function runsReport(runs: RunAnalysis[], summaries: FigureSummary[]): str
 }
 
 function changeOf(name: string, unit: Unit, before: number, after: number): string {
-  if (unit === "ms") return changeLine(name, before, after);
-  const d = after - before;
-  const pct = before !== 0 ? Math.round((d / before) * 100) : 0;
-  const sign = d > 0 ? "+" : d < 0 ? "-" : "±";
-  return `${name} ${formatValue(before, unit)} -> ${formatValue(after, unit)} (${sign}${formatValue(Math.abs(d), unit)}, ${pct > 0 ? "+" : ""}${pct} %)`;
+  return changeLine(name, before, after, (x) => formatValue(x, unit));
 }
 
 function verdict(row: FigureComparison): string {

@@ -152,6 +152,7 @@ async function configure(source: QemuVm, plan: QemuPlan): Promise<void> {
   await source.qmp.execute("migrate-set-parameters", {
     "downtime-limit": Math.round(m.downtimeLimitMs),
     "max-bandwidth": Math.round(m.maxBandwidth),
+    ...m.throttle,
   });
 }
 

@@ -16,6 +16,8 @@ export interface QemuPlan {
     autoConverge: boolean;
     /** Start the destination with -mem-prealloc (QEMU's default, and the scenario's, is not to). */
     destinationPrealloc: boolean;
+    /** Auto-converge's migrate parameters, QEMU's names and units (percent). */
+    throttle: { "cpu-throttle-initial": number; "cpu-throttle-increment": number; "cpu-throttle-tailslow": boolean; "max-cpu-throttle": number };
     giveUp: { passes?: number; timeMs?: number };
   };
   /** Fields that are read but cannot matter on this machine (the loopback link, the prober). */
@@ -67,6 +69,12 @@ export function planFor(s: Scenario, where: string): QemuPlan {
       maxBandwidth: s.migration.maxBandwidth,
       autoConverge: s.migration.autoConverge,
       destinationPrealloc: s.migration.destinationPrealloc ?? false,
+      throttle: {
+        "cpu-throttle-initial": s.migration.cpuThrottleInitial,
+        "cpu-throttle-increment": s.migration.cpuThrottleIncrement,
+        "cpu-throttle-tailslow": s.migration.cpuThrottleTailslow,
+        "max-cpu-throttle": s.migration.maxCpuThrottle,
+      },
       giveUp: { passes: s.migration.giveUp.passes, timeMs: s.migration.giveUp.time },
     },
     notes,

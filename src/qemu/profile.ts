@@ -15,6 +15,7 @@ import { stringify, parse } from "yaml";
 import { z } from "zod";
 import type { MachineProfile } from "../sim/simulate.js";
 import type { Figure } from "./calibrate.js";
+import { fileProblem } from "../cli/errors.js";
 
 export class ProfileError extends Error {
   constructor(message: string) {
@@ -46,7 +47,7 @@ export function readProfile(file: string): MachineProfile {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new ProfileError(`${file}: cannot read the profile (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new ProfileError(`${file}: cannot read the profile (${fileProblem(e)})`);
   }
   let raw: unknown;
   try {

@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { MigrationResult } from "../core/result.js";
 import type { Scenario } from "../scenario/schema.js";
 import type { GuestReport, Sample } from "./migration.js";
+import { fileProblem } from "../cli/errors.js";
 
 export interface MeasuredRun {
   variant: string;
@@ -62,7 +63,7 @@ export function readRunsFile(file: string): RunsFile {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new RunsFileError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new RunsFileError(`${file}: cannot read (${fileProblem(e)})`);
   }
   let raw: unknown;
   try {

@@ -14,6 +14,13 @@ export function migrationParams(scenario: Scenario): MigrationParams {
     downtimeLimitMs: m.downtimeLimit,
     maxBandwidth: m.maxBandwidth,
     autoConverge: m.autoConverge,
+    throttle: {
+      ...qemuDefaults.throttle,
+      initial: m.cpuThrottleInitial / 100,
+      increment: m.cpuThrottleIncrement / 100,
+      max: m.maxCpuThrottle / 100,
+      tailslow: m.cpuThrottleTailslow,
+    },
     giveUp: { passes: m.giveUp.passes, timeMs: m.giveUp.time },
   };
 }

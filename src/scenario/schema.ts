@@ -91,9 +91,17 @@ export const scenarioSchema = z.strictObject({
       autoConverge: z.boolean().default(false),
       /** The destination QEMU preallocates guest RAM (-mem-prealloc); absent: it does not, as QEMU. */
       destinationPrealloc: z.boolean().optional(),
+      // Auto-converge's throttle, in percent, with QEMU's ranges and defaults (migration/options.c).
+      cpuThrottleInitial: number(1, 99, true).default(20),
+      cpuThrottleIncrement: number(1, 99, true).default(10),
+      cpuThrottleTailslow: z.boolean().default(false),
+      maxCpuThrottle: number(1, 99, true).default(99),
       giveUp: z.strictObject({ passes: number(1, Infinity, true).optional(), time: duration.optional() }).default({}),
     })
-    .default({ downtimeLimit: 300, maxBandwidth: 128 * 2 ** 20, autoConverge: false, giveUp: {} }),
+    .default({
+      downtimeLimit: 300, maxBandwidth: 128 * 2 ** 20, autoConverge: false,
+      cpuThrottleInitial: 20, cpuThrottleIncrement: 10, cpuThrottleTailslow: false, maxCpuThrottle: 99, giveUp: {},
+    }),
   probe: z.strictObject({ interval: duration.default(1) }).optional(),
   devices: z.array(deviceSchema).min(1).default([{ kind: "virtio", options: { queuePairs: 1 }, costs: {} }]),
   variants: z

@@ -113,7 +113,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
   );
   const probeInterval = scenario.probe?.interval;
   if (probeInterval !== undefined) probe(timeline, probeInterval, scenario.link.latency);
-  return buildResult(timeline, { ramBytes: vmShape.ramBytes, pageSize, probeIntervalMs: probeInterval });
+  return buildResult(timeline, { ramBytes: vmShape.ramBytes, pageSize, probeIntervalMs: probeInterval, params });
 }
 
 /** The profile's fixed costs, as a participant with a setup and a switch-over hook. */

@@ -21,7 +21,7 @@ describe("parseQueryMigrate", () => {
     expect(r).toMatchObject({ status: "completed", "setup-time": 14, "total-time": 34086, downtime: 2093, "expected-downtime": 301 });
     expect(r.ram).toEqual({
       transferred: 11876052992, remaining: 0, total: 41875931136, duplicate: 7340032, normal: 2883584,
-      "normal-bytes": 11811160064, "dirty-sync-count": 4, mbps: 2788.46, "dirty-pages-rate": 2114,
+      "normal-bytes": 11811160064, "dirty-sync-count": 4, mbps: 2788.46, "pages-per-second": 0, "dirty-pages-rate": 2114,
       "precopy-bytes": 11867287552, "downtime-bytes": 8765440, "page-size": 4096,
     });
     // QEMU knows nothing of these: empty, not invented

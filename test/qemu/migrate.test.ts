@@ -3,7 +3,8 @@
 // installs them); without QEMU they are skipped, except in CI where that is a failure.
 
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ensureGuest, projectRoot } from "../../src/qemu/guest.js";
@@ -43,8 +44,13 @@ describe("livemig qemu: input errors", () => {
 
 describe.skipIf(!haveQemu)("real QEMU migrations (TCG)", () => {
   it("migrates an idle guest: query-migrate figures, and the destination guest alive", () => {
-    const r = livemig(["qemu", join(root, "scenarios", "qemu-idle.yaml"), "--json", "--predict"]);
-    expect(r.stderr).toBe("");
+    const html = join(mkdtempSync(join(tmpdir(), "livemig-qemu-")), "qemu.html");
+    const r = livemig(["qemu", join(root, "scenarios", "qemu-idle.yaml"), "--json", "--predict", "--html", html]);
+    // --html: the report, each run beside its prediction, and one line saying where it went.
+    expect(r.stderr).toBe(`livemig: wrote the report ${html}\n`);
+    const report = readFileSync(html, "utf8");
+    expect(report).toContain('data-run="base run 1"');
+    expect(report).toContain('data-run="base run 1 (predicted)"');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.qemu).toMatch(/QEMU emulator version/);

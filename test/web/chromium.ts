@@ -57,8 +57,42 @@ export async function markCounts(page: Page, selector = "figure[data-plot]"): Pr
   );
 }
 
-/** Screenshots go to a temporary folder; LIVEMIG_SCREENSHOTS=1 refreshes docs/screenshots/. */
+/** Screenshots go to a temporary folder; the README's are made by `npm run screenshots`. */
 export function screenshotPath(name: string): string {
-  if (process.env.LIVEMIG_SCREENSHOTS === "1") return join("docs", "screenshots", name);
   return join(mkdtempSync(join(tmpdir(), "livemig-shot-")), name);
+}
+
+/** Whether the named texts of a plot overlap one another (axis labels, say), by their boxes. */
+export async function overlappingTexts(page: Page, figure: string, texts: string[]): Promise<string[]> {
+  return page.$$eval(
+    `${figure} text`,
+    (nodes, names) => {
+      const boxes = nodes
+        .filter((n) => names.includes(n.textContent ?? ""))
+        .map((n) => ({ name: n.textContent ?? "", box: n.getBoundingClientRect() }))
+        .sort((a, b) => a.box.left - b.box.left);
+      const out: string[] = [];
+      for (let i = 0; i + 1 < boxes.length; i++) {
+        const [a, b] = [boxes[i], boxes[i + 1]];
+        const sameRow = a.box.top < b.box.bottom && b.box.top < a.box.bottom;
+        if (sameRow && a.box.right > b.box.left) out.push(`${a.name} / ${b.name}`);
+      }
+      return out;
+    },
+    texts,
+  );
+}
+
+/** The widths that do not fit a viewport: the page's own, and each plot's right edge. */
+export async function overflow(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const out: string[] = [];
+    if (document.documentElement.scrollWidth > width) out.push(`page ${document.documentElement.scrollWidth} > ${width}`);
+    for (const f of document.querySelectorAll("figure[data-plot]")) {
+      const r = f.getBoundingClientRect();
+      if (r.right > width + 0.5) out.push(`${(f as HTMLElement).dataset.plot} ends at ${Math.round(r.right)} > ${width}`);
+    }
+    return out;
+  });
 }

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { collectErrors, launchChromium, markCounts, screenshotPath, type OpenBrowser } from "./chromium.js";
+import { collectErrors, launchChromium, markCounts, overflow, overlappingTexts, screenshotPath, type OpenBrowser } from "./chromium.js";
 
 let chromium: OpenBrowser;
 let server: ChildProcess;
@@ -156,6 +156,65 @@ describe("livemig serve: the what-if page", () => {
     console.log(`what-if update, 16 GiB guest, 2 runs, ${timings.length} moves (ms): ${line("simulateMs")}; ${line("totalMs")}; ${line("paintedMs")}`);
     expect(quantile(timings.map((t) => t.totalMs), 0.5)).toBeLessThan(5000);
     await fresh.close();
+  }, 60_000);
+});
+
+describe("the what-if page at 800 and 1400 px", () => {
+  async function open(width: number, yaml?: string) {
+    const page = await chromium.context.newPage();
+    await page.setViewportSize({ width, height: 900 });
+    const errors = collectErrors(page);
+    await page.goto(url);
+    await settled(page, 0);
+    if (yaml !== undefined) {
+      const n = await updates(page);
+      await page.fill("#scenario", yaml);
+      await settled(page, n);
+    }
+    return { page, errors };
+  }
+  const scenario = (workload: string, devices = "[{kind: virtio}]") =>
+    `name: w\nvm: {memory: 4GiB, used: 1GiB, vcpus: 2, workload: ${workload}}\nlink: {bandwidth: 10Gbit/s}\nmigration: {autoConverge: true, giveUp: {passes: 60}}\nprobe: {interval: 1ms}\ndevices: ${devices}\n`;
+
+  for (const width of [800, 1400]) {
+    it(`${width} px: nothing cut off, labels apart, the limit drawn, sizes in their unit`, async () => {
+      const { page, errors } = await open(width, scenario("{kind: uniform, workingSet: 32MiB, rate: 60000}"));
+      expect(await overflow(page)).toEqual([]);
+      expect(await overlappingTexts(page, 'figure[data-plot="downtimes"]', ["downtime", "guest-visible-downtime", "service-downtime"])).toEqual([]);
+      const texts = await page.$$eval('figure[data-plot="downtimes"] text', (ts) => ts.map((t) => t.textContent));
+      expect(texts).toContain("downtime-limit 300.0 ms");
+      expect(await page.$eval("#control-workingSet", (i) => i.previousElementSibling?.querySelector("output")?.textContent)).toBe("32 MiB");
+      expect(errors).toEqual([]);
+      await page.close();
+    }, 60_000);
+  }
+
+  it("after invalid YAML the old plots are marked stale, and unmarked once it is valid again", async () => {
+    const { page, errors } = await open(1400);
+    const valid = await page.inputValue("#scenario");
+    await page.fill("#scenario", valid.replace(/memory: \S+/, "memory: lots"));
+    await page.waitForSelector("#status.error");
+    await page.waitForSelector("#plots.stale");
+    const banner = await page.$eval("#plots", (p) => getComputedStyle(p, "::before").content);
+    expect(banner).toContain("stale: these plots are of the last valid scenario");
+    const n = await updates(page);
+    await page.fill("#scenario", valid);
+    await settled(page, n);
+    expect(await page.$eval("#plots", (p) => p.classList.contains("stale"))).toBe(false);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("a blocked VF: no empty plot, the heading says it was blocked", async () => {
+    const { page, errors } = await open(1400, scenario("{kind: idle}", "[{kind: vf}]"));
+    expect(await page.locator("#plots figure").count()).toBe(0);
+    expect(await page.locator("#plots h2").allTextContents()).toEqual([
+      "base: blocked, nothing was sent: VFIO device doesn't support device and IOMMU dirty tracking",
+    ]);
+    const ticks = await page.$$eval("svg text", (ts) => ts.map((t) => t.textContent ?? ""));
+    expect(ticks.filter((t) => /^0\.0{4,}$/.test(t))).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
   }, 60_000);
 });
 

@@ -2,7 +2,7 @@
 // three downtimes, and the query-migrate-shaped fields. Nothing here is recomputed.
 
 import { formatBytes, formatMs } from "../../core/format.js";
-import type { MigrationResult } from "../../core/result.js";
+import { formatDowntime, type MigrationResult } from "../../core/result.js";
 
 export interface NamedRun {
   /** The column or bar name: a variant, "base (predicted)", a measured run's label. */
@@ -39,6 +39,11 @@ export function downtimeRows(runs: NamedRun[]): DowntimeRow[] {
   );
 }
 
+/** The downtime-limits the runs were given, each once: drawn as lines over the downtimes. */
+export function downtimeLimits(runs: NamedRun[]): number[] {
+  return [...new Set(runs.flatMap(({ result }) => (result.parameters ? [result.parameters["downtime-limit"]] : [])))];
+}
+
 type Format = (r: MigrationResult) => string;
 const ms = (get: (r: MigrationResult) => number | undefined): Format => (r) => formatMs(get(r));
 const bytes = (get: (r: MigrationResult) => number): Format => (r) => formatBytes(get(r));
@@ -52,7 +57,7 @@ export const queryMigrateFields: [string, Format][] = [
   ["status", (r) => r.status],
   ["total-time", ms((r) => r["total-time"])],
   ["setup-time", ms((r) => r["setup-time"])],
-  ["downtime", ms((r) => r.downtime)],
+  ["downtime", formatDowntime],
   ["expected-downtime", ms((r) => r["expected-downtime"])],
   ["guest-visible-downtime", ms((r) => r["guest-visible-downtime"])],
   ["service-downtime", ms((r) => r["service-downtime"])],
@@ -64,6 +69,7 @@ export const queryMigrateFields: [string, Format][] = [
   ["ram.normal-bytes", bytes((r) => r.ram["normal-bytes"])],
   ["ram.dirty-sync-count", count((r) => r.ram["dirty-sync-count"])],
   ["ram.mbps", count((r) => r.ram.mbps)],
+  ["ram.pages-per-second", count((r) => r.ram["pages-per-second"])],
   ["ram.dirty-pages-rate", count((r) => r.ram["dirty-pages-rate"])],
   ["ram.precopy-bytes", bytes((r) => r.ram["precopy-bytes"])],
   ["ram.downtime-bytes", bytes((r) => r.ram["downtime-bytes"])],
@@ -72,6 +78,12 @@ export const queryMigrateFields: [string, Format][] = [
   ["network.degraded-time", ms((r) => r.network?.["degraded-time"])],
   ["stale-pages", (r) => (r["stale-pages"] > 0 ? `${r["stale-pages"]} UNSAFE` : "0")],
   ["error-desc", (r) => r["error-desc"] ?? "-"],
+  ["blocked-reasons", (r) => r["blocked-reasons"]?.join("; ") ?? "-"],
+  ["downtime-limit", ms((r) => r.parameters?.["downtime-limit"])],
+  ["cpu-throttle-initial", count((r) => r.parameters?.["cpu-throttle-initial"])],
+  ["cpu-throttle-increment", count((r) => r.parameters?.["cpu-throttle-increment"])],
+  ["cpu-throttle-tailslow", (r) => (r.parameters ? String(r.parameters["cpu-throttle-tailslow"]) : "-")],
+  ["max-cpu-throttle", count((r) => r.parameters?.["max-cpu-throttle"])],
 ];
 
 /** Rows of [field, value per run]. */

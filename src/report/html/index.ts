@@ -2,9 +2,9 @@
 
 import { writeFileSync } from "node:fs";
 import type { MigrationResult } from "../../core/result.js";
-import { categoriesOf, runCharts, summaryCharts } from "./charts.js";
+import { categoriesOf, runCharts, runHeading, summaryCharts } from "./charts.js";
 import { queryMigrateTable, type NamedRun } from "./figures.js";
-import { measuredPoints, measuredSpec, type MeasuredComparison, type MeasuredGroup } from "./measured.js";
+import { measuredPoints, measuredSpec, overlayPoints, overlaySpec, type MeasuredComparison, type MeasuredGroup } from "./measured.js";
 import { comparisonHtml, documentHtml, escapeHtml, measuredTablesHtml, plotHtml, tableHtml, warningsHtml, windowsHtml } from "./page.js";
 import { specToSvg } from "./svg.js";
 import { downtimeWindows } from "./windows.js";
@@ -48,7 +48,7 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
     const plots: string[] = [];
     for (const c of runCharts(run, categories)) plots.push(plotHtml(c.kind, await specToSvg(c.spec)));
     parts.push(
-      `<section class="run" data-run="${escapeHtml(run.name)}"><h2>${escapeHtml(run.name)}: ${escapeHtml(run.result.status)}</h2>`,
+      `<section class="run" data-run="${escapeHtml(run.name)}"><h2>${escapeHtml(runHeading(run))}</h2>`,
       windowsHtml(downtimeWindows(run.result)),
       `<div class="plots">${plots.join("\n")}</div></section>`,
     );
@@ -57,6 +57,8 @@ export async function renderHtmlReport(input: ReportInput): Promise<string> {
     const points = measuredPoints(input.measured);
     parts.push(`<h2>Measured runs</h2>`);
     if (points.length > 0) parts.push(plotHtml("measured", await specToSvg(measuredSpec("The three downtimes, per run (tick: median)", points))));
+    const overlay = overlayPoints(input.measured);
+    if (overlay.length > 0) parts.push(plotHtml("overlay", await specToSvg(overlaySpec("Remaining dirty memory per sync, every run overlaid", overlay))));
     if (input.comparison) parts.push(`<h3>${escapeHtml(input.comparison.a)} -> ${escapeHtml(input.comparison.b)}</h3>`, comparisonHtml(input.comparison));
     parts.push(measuredTablesHtml(input.measured));
   }

@@ -2,8 +2,9 @@
 // rendered to SVG in Node (the HTML report) and drawn live in the browser (the what-if page).
 
 import type { TopLevelSpec } from "vega-lite";
+import { formatMs } from "../../core/format.js";
 import type { BreakdownRow, DowntimeRow } from "./figures.js";
-import type { PassRow } from "./passes.js";
+import type { PassRow, ThrottleRow } from "./passes.js";
 import { lanes, windowLane, type PhaseBar, type PhaseMark } from "./phases.js";
 import type { ProberSeries } from "./prober.js";
 
@@ -61,27 +62,29 @@ export function timelineSpec(title: string, bars: PhaseBar[], marks: PhaseMark[]
   };
 }
 
-/** Remaining dirty memory (and the switch-over threshold) against the bandwidth, per pass. */
+/** The frame of the small per-run plots, side by side in pairs. */
+function smallPlot(title: string, values: unknown[]) {
+  return { $schema: "https://vega.github.io/schema/vega-lite/v6.json", title, width: 380, height: 220, config, data: { values } };
+}
+
+/**
+ * Remaining dirty memory and the switch-over threshold (on a symlog scale: pass 1 holds all of
+ * RAM and would flatten the rest), against the bandwidth estimate, per pass.
+ */
 export function passesSpec(title: string, rows: PassRow[]): TopLevelSpec {
   const x = { field: "pass", type: "ordinal" as const, title: "pass (dirty-log sync)" };
+  const mib = { field: "value", type: "quantitative" as const, title: "MiB, symlog scale (remaining dirty, threshold)", scale: { type: "symlog" as const } };
+  const colour = { field: "series", type: "nominal" as const, title: null, scale: { domain: ["remaining dirty", "threshold", "bandwidth estimate"], range: ["#4c78a8", red, "#f58518"] } };
   return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title,
-    width: 380,
-    height: 220,
-    config,
-    data: { values: rows },
+    ...smallPlot(title, rows),
     layer: [
       {
-        transform: [{ filter: "datum.series !== 'bandwidth estimate'" }],
-        mark: { type: "bar" },
-        encoding: {
-          x,
-          xOffset: { field: "series", type: "nominal" },
-          y: { field: "value", type: "quantitative", title: "MiB (remaining dirty, threshold)" },
-          color: { field: "series", type: "nominal", title: null, scale: { domain: ["remaining dirty", "threshold", "bandwidth estimate"], range: ["#4c78a8", "#9ecae9", "#f58518"] } },
-          tooltip: [{ field: "pass" }, { field: "series" }, { field: "value", format: ".1f", title: "MiB" }],
-        },
+        // Remaining dirty and the threshold on one scale: a bar that ends below the line may switch over.
+        encoding: { x, y: mib, color: colour, tooltip: [{ field: "pass" }, { field: "series" }, { field: "value", format: ".1f", title: "MiB" }] },
+        layer: [
+          { transform: [{ filter: "datum.series === 'remaining dirty'" }], mark: { type: "bar" } },
+          { transform: [{ filter: "datum.series === 'threshold'" }], mark: { type: "line", point: true, strokeDash: [4, 2], interpolate: "monotone" } },
+        ],
       },
       {
         transform: [{ filter: "datum.series === 'bandwidth estimate'" }],
@@ -94,6 +97,20 @@ export function passesSpec(title: string, rows: PassRow[]): TopLevelSpec {
       },
     ],
     resolve: { scale: { y: "independent" } },
+  };
+}
+
+/** Auto-converge's throttle and the guest's vCPU time left, over the migration. */
+export function throttleSpec(title: string, rows: ThrottleRow[]): TopLevelSpec {
+  return {
+    ...smallPlot(title, rows),
+    mark: { type: "line", interpolate: "step-after", point: true },
+    encoding: {
+      x: { field: "ts", type: "quantitative", title: "seconds since the migration started" },
+      y: { field: "value", type: "quantitative", title: "% of each vCPU time slice", scale: { domain: [0, 100] } },
+      color: { field: "series", type: "nominal", title: null, scale: { domain: ["cpu-throttle-percentage", "guest vCPU time left"], range: [red, "#4c78a8"] }, legend: { orient: "bottom", labelLimit: 260 } },
+      tooltip: [{ field: "ts", title: "s" }, { field: "series" }, { field: "value", title: "%" }],
+    },
   };
 }
 
@@ -143,7 +160,8 @@ export function breakdownSpec(title: string, rows: BreakdownRow[], order: string
     data: { values: rows },
     mark: { type: "bar" },
     encoding: {
-      x: { field: "run", type: "nominal", sort: order, title: null, axis: { labelAngle: 0, labelLimit: 120 } },
+      // Names longer than a bar is wide are slanted, so they do not run into each other.
+      x: { field: "run", type: "nominal", sort: order, title: null, axis: order.some((n) => n.length > 10) ? { labelAngle: -30, labelAlign: "right", labelLimit: 160 } : { labelAngle: 0, labelLimit: 70 } },
       y: { field: "ms", type: "quantitative", aggregate: "sum", stack: "zero", title: "downtime (ms)" },
       // The report-wide colours, but a legend of this plot's components only.
       color: { field: "component", type: "nominal", scale: { domain: categories, scheme: "tableau20" }, legend: { values: [...new Set(rows.map((r) => r.component))] } },
@@ -152,24 +170,36 @@ export function breakdownSpec(title: string, rows: BreakdownRow[], order: string
   };
 }
 
-/** The three downtimes of every run, grouped by definition. */
-export function downtimesSpec(title: string, rows: DowntimeRow[], order: string[]): TopLevelSpec {
+/** The three downtimes of every run, grouped by definition, with each downtime-limit as a line. */
+export function downtimesSpec(title: string, rows: DowntimeRow[], order: string[], limits: number[] = []): TopLevelSpec {
+  const bars = {
+    data: { values: rows },
+    encoding: {
+      x: { field: "figure", type: "nominal" as const, title: null, sort: ["downtime", "guest-visible-downtime", "service-downtime"], axis: { labelAngle: 0, labelLimit: 200 } },
+      xOffset: { field: "run", type: "nominal" as const, sort: order },
+      y: { field: "ms", type: "quantitative" as const, title: "ms" },
+      color: { field: "run", type: "nominal" as const, sort: order, scale: { scheme: "tableau10" } },
+    },
+    layer: [
+      { mark: { type: "bar" as const }, encoding: { tooltip: [{ field: "run" }, { field: "figure" }, { field: "ms" }] } },
+      { mark: { type: "text" as const, dy: -5, fontSize: 9 }, encoding: { text: { field: "ms", format: ".0f" } } },
+    ],
+  };
+  const y = { field: "ms", type: "quantitative" as const };
+  const limit = {
+    data: { values: limits.map((ms) => ({ ms, label: `downtime-limit ${formatMs(ms)}` })) },
+    layer: [
+      { mark: { type: "rule" as const, color: red, strokeDash: [5, 3] }, encoding: { y } },
+      { mark: { type: "text" as const, color: red, align: "left" as const, baseline: "bottom" as const, x: 2, dy: -2, fontSize: 10 }, encoding: { y, text: { field: "label" } } },
+    ],
+  };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title,
-    width: { step: 40 },
+    // Each figure's band holds its bars and its label ("guest-visible-downtime"), one run or ten.
+    width: { step: Math.max(150, 30 * order.length), for: "position" },
     height: 260,
     config,
-    data: { values: rows },
-    encoding: {
-      x: { field: "figure", type: "nominal", title: null, sort: ["downtime", "guest-visible-downtime", "service-downtime"], axis: { labelAngle: 0, labelLimit: 200 } },
-      xOffset: { field: "run", type: "nominal", sort: order },
-      y: { field: "ms", type: "quantitative", title: "ms" },
-      color: { field: "run", type: "nominal", sort: order, scale: { scheme: "tableau10" } },
-    },
-    layer: [
-      { mark: { type: "bar" }, encoding: { tooltip: [{ field: "run" }, { field: "figure" }, { field: "ms" }] } },
-      { mark: { type: "text", dy: -5, fontSize: 9 }, encoding: { text: { field: "ms", format: ".0f" } } },
-    ],
-  };
+    layer: limits.length > 0 ? [bars, limit] : [bars],
+  } as TopLevelSpec;
 }

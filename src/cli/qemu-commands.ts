@@ -1,0 +1,143 @@
+// What `livemig qemu` and `livemig calibrate` do (src/cli/qemu.ts declares them): loaded
+// only when one of them runs.
+
+import { hostname } from "node:os";
+import type { MigrationResult } from "../core/result.js";
+import { summarizeRuns } from "../measure/compare.js";
+import { figuresOfResult } from "../measure/figures.js";
+import { formatValue, runsReport } from "../measure/render.js";
+import type { RunAnalysis } from "../measure/runs.js";
+import { CalibrationError, fitProfile, idleProblem, type IdleRun } from "../qemu/calibrate.js";
+import { GuestBuildError } from "../qemu/guest.js";
+import { UnsupportedScenarioError } from "../qemu/plan.js";
+import { figureLine, ProfileError, readProfile, writeProfile } from "../qemu/profile.js";
+import { readRunsFile, RunsFileError, type MeasuredRun, type RunsFile } from "../qemu/runs-file.js";
+import { runSession } from "../qemu/session.js";
+import { QemuMissingError, QemuRunError } from "../qemu/vm.js";
+import { QmpCommandError, QmpConnectionError } from "../qemu/qmp.js";
+import { UsageError, exitCodeOf, exitCodes } from "./errors.js";
+import type { QemuOptions } from "./qemu.js";
+import { readScenarioFile, writeHtml } from "./simulate.js";
+import { predictionReport } from "../report/prediction.js";
+import type { ReportInput } from "../report/html/index.js";
+
+function analysisOf(run: MeasuredRun): RunAnalysis {
+  return {
+    label: `${run.variant} [${run.run}]`,
+    files: [],
+    status: run.result.status,
+    figures: figuresOfResult(run.result, "measured by livemig qemu (query-migrate)"),
+    notes: [...run.result.warnings],
+  };
+}
+
+function runLine(run: MeasuredRun): string {
+  const r = run.result;
+  const g = run.guest;
+  const rate = g["target-rate"] > 0 ? `, guest wrote ${(g["rate-during"] / 1000).toFixed(1)}k pages/s (asked ${(g["target-rate"] / 1000).toFixed(1)}k)` : "";
+  const down = r.downtime !== undefined ? `, downtime ${formatValue(r.downtime, "ms")}` : "";
+  const why = r["error-desc"] ? `: ${r["error-desc"]}` : "";
+  const qemu = run.qemu?.match(/version (\S+)/)?.[1];
+  return `${run.variant} run ${run.run}: ${r.status}${why}; total ${formatValue(r["total-time"], "ms")}${down}, ${r.ram["dirty-sync-count"]} passes${rate}${qemu ? ` (QEMU ${qemu})` : ""}`;
+}
+
+/** Measured medians beside the prediction, per variant (the same report as run --predict). */
+function qemuPredictions(file: RunsFile): string {
+  return predictionReport(
+    (file.predictions ?? []).map((p) => ({
+      variant: p.variant,
+      measured: file.runs.filter((r) => r.variant === p.variant).map((r) => r.result),
+      predicted: p.result,
+      at: `${p.rate} page writes/s`,
+    })),
+  );
+}
+
+/** The HTML report of the runs: each run, with its variant's prediction beside it. */
+export function qemuReportInput(file: RunsFile): ReportInput {
+  return {
+    title: `livemig qemu ${file.scenario}`,
+    runs: file.runs.map((r) => ({
+      variant: `${r.variant} run ${r.run}`,
+      result: r.result,
+      ...(file.predictions ? { predicted: file.predictions.find((p) => p.variant === r.variant)?.result } : {}),
+    })),
+  };
+}
+
+/** QEMU and guest failures are exit 1 with their message; a missing QEMU or a bad file is exit 2. */
+function asCommandErrors(e: unknown): void {
+  if (e instanceof UnsupportedScenarioError || e instanceof ProfileError || e instanceof RunsFileError || e instanceof CalibrationError) throw new UsageError(e.message);
+  if (e instanceof QemuMissingError) throw new UsageError(e.message);
+  if (e instanceof QemuRunError || e instanceof QmpCommandError || e instanceof QmpConnectionError || e instanceof GuestBuildError) {
+    process.stderr.write(`livemig: ${e.message}\n`);
+    process.exitCode = exitCodes.migrationFailed;
+    return;
+  }
+  throw e;
+}
+
+/** `livemig qemu SCENARIO`. */
+export async function qemuCommand(scenarioFile: string, opts: QemuOptions): Promise<void> {
+  const scenarioRuns = await readScenarioFile(scenarioFile);
+  const tty = process.stderr.isTTY;
+  try {
+    const profile = opts.profile ? readProfile(opts.profile) : undefined;
+    const { file, notes } = await runSession(scenarioRuns, {
+      file: scenarioFile,
+      runs: opts.runs,
+      predict: !!opts.predict || !!profile,
+      profile,
+      traceDir: opts.trace,
+      log: (line) => {
+        if (tty) process.stderr.write(`\r\x1b[K${line}`);
+      },
+      onRun: (run) => {
+        if (tty) process.stderr.write("\r\x1b[K");
+        if (!opts.json) process.stdout.write(runLine(run) + "\n");
+      },
+    });
+    if (tty) process.stderr.write("\r\x1b[K");
+    if (opts.html) await writeHtml(opts.html, qemuReportInput(file));
+    if (opts.json) {
+      process.stdout.write(JSON.stringify(file) + "\n");
+    } else {
+      const analyses = file.runs.map(analysisOf);
+      if (analyses.length > 1) process.stdout.write(runsReport(analyses, summarizeRuns(analyses)) + "\n");
+      for (const run of file.runs) for (const w of run.result.warnings) process.stdout.write(`${run.variant} run ${run.run}: ${w}\n`);
+      if (file.predictions) process.stdout.write(qemuPredictions(file) + "\n");
+      for (const n of notes) process.stdout.write(`note: ${n}\n`);
+    }
+    process.exitCode = exitCodeOf(file.scenario, file.runs.map((run) => ({ variant: `${run.variant} run ${run.run}`, result: run.result })));
+  } catch (e) {
+    if (tty) process.stderr.write("\r\x1b[K");
+    asCommandErrors(e);
+  }
+}
+
+/** `livemig calibrate RUNS... -o FILE`. */
+export function calibrateCommand(files: string[], opts: { output: string }): void {
+  try {
+    const idle: IdleRun[] = [];
+    for (const f of files) {
+      for (const run of readRunsFile(f).runs) {
+        const label = `${f}#${run.variant}[${run.run}]`;
+        const problem = idleProblem({ label, scenario: run.scenario, result: run.result });
+        if (problem) process.stderr.write(`livemig: note: ${label}: not used: ${problem}\n`);
+        else idle.push({ label, scenario: run.scenario, result: run.result, samples: run.samples, destinationPrealloc: run.destinationPrealloc });
+      }
+    }
+    const fit = fitProfile(idle);
+    writeProfile(opts.output, fit.profile, { machine: hostname(), fittedFrom: idle.map((r) => r.label), figures: fit.figures });
+    process.stdout.write(`profile ${opts.output} from ${idle.length} idle run(s) (${fit.capBoundIntervals} poll interval(s) left out where the cap may have bound):\n`);
+    for (const f of fit.figures) process.stdout.write(`  ${figureLine(f)}\n`);
+    process.stdout.write("precopy per training run:\n");
+    for (const r of fit.residuals) {
+      const off = r.measuredMs > 0 ? `${(((r.fittedMs - r.measuredMs) / r.measuredMs) * 100).toFixed(0)} %` : "-";
+      process.stdout.write(`  ${r.label}: ${r.measuredMs.toFixed(0)} ms measured, ${r.fittedMs.toFixed(0)} ms fitted (${off})\n`);
+    }
+    for (const n of fit.notes) process.stdout.write(`note: ${n}\n`);
+  } catch (e) {
+    asCommandErrors(e);
+  }
+}

@@ -1,0 +1,52 @@
+// What each command loads when it starts (not how fast: bench/startup.ts measures that). A
+// module resolve hook lists every package and project module a run of livemig loads.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const dir = mkdtempSync(join(tmpdir(), "livemig-startup-"));
+const hooks = join(dir, "hooks.mjs");
+// The hooks run on their own thread (Node 20): a synchronous write to fd 2 is not lost at exit,
+// as a process.stderr.write from that thread can be.
+writeFileSync(hooks, `
+import { writeSync } from "node:fs";
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  const pkg = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(r.url);
+  const own = /\\/dist\\/(src\\/.*)\\.js$/.exec(r.url);
+  if (pkg) writeSync(2, "LOADED " + pkg[1] + "\\n");
+  else if (own) writeSync(2, "LOADED " + own[1] + "\\n");
+  return r;
+}
+`);
+const register = join(dir, "register.mjs");
+writeFileSync(register, `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+
+function loaded(...args: string[]): string[] {
+  const r = spawnSync("node", ["--import", register, "dist/src/cli/main.js", ...args], { encoding: "utf8" });
+  return [...new Set(r.stderr.split("\n").flatMap((l) => (l.startsWith("LOADED ") ? [l.slice(7)] : [])))];
+}
+
+const heavy = /^(vega|vega-lite|playwright-core|src\/report\/html|src\/live|src\/qemu|src\/measure)/;
+
+describe("start-up: a command loads what it needs when it runs", () => {
+  it("--help loads neither the scenario parser nor plotting, QEMU, live or measure modules", () => {
+    const modules = loaded("--help");
+    expect(modules).toContain("commander");
+    expect(modules.filter((m) => heavy.test(m) || m === "zod" || m === "yaml" || m.startsWith("src/sim"))).toEqual([]);
+  }, 30_000);
+
+  it("simulate loads the parser and the simulator, not plotting, QEMU, live or measure modules", () => {
+    const modules = loaded("simulate", "bench/startup-4g.yaml");
+    expect(modules).toEqual(expect.arrayContaining(["zod", "yaml", "src/sim/simulate", "src/report/table"]));
+    expect(modules.filter((m) => heavy.test(m))).toEqual([]);
+  }, 30_000);
+
+  it("simulate --html loads the plotting modules", () => {
+    const modules = loaded("simulate", "bench/startup-4g.yaml", "--html", join(dir, "r.html"));
+    expect(modules).toEqual(expect.arrayContaining(["vega", "vega-lite", "src/report/html/index"]));
+  }, 30_000);
+});

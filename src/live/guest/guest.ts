@@ -136,10 +136,14 @@ export class Guest {
     for (let i = 0; i < this.log.length; i++) Atomics.store(this.log, i, 0);
   }
 
-  /** Read-and-clear of the dirty log into `into`; returns the pages newly set there. */
-  syncDirtyLog(into: PageBitmap): number {
+  /**
+   * Read-and-clear of the dirty log into `into`; returns the pages newly set there. `taken`
+   * sees the words read (the pages written since the last sync) before they are merged.
+   */
+  syncDirtyLog(into: PageBitmap, taken?: (words: Uint32Array) => void): number {
     const words = this.scratch.words;
     for (let i = 0; i < this.log.length; i++) words[i] = Atomics.load(this.log, i) === 0 ? 0 : Atomics.exchange(this.log, i, 0);
+    taken?.(words);
     return into.takeFrom(this.scratch);
   }
 

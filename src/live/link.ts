@@ -6,19 +6,28 @@
 // delays delivery a little but costs the link no time: the link stays busy as long as the
 // sender keeps the queue fed. The socket's own back-pressure still applies, so a link faster
 // than the machine runs at the machine's speed.
+//
+// A write takes its bytes at once, into a staging buffer (as write() copies into the
+// kernel's socket buffer): the RAM stream's chunks are views of guest RAM, and a page
+// rewritten while it waits on the link must cross with the contents it had when sent, or
+// untracked DMA after the send would not show as stale. One copy per write (a slice of up to
+// 1 MiB), into buffers that are reused once the socket has taken them.
 
 import type { Socket } from "node:net";
 
 /** Bytes written but not yet delivered that make the sender wait (the link's queue). */
 const queueBytes = 4 << 20;
+/** Staging buffers of this size are kept for reuse; a larger write gets one of its own. */
+const stagingBytes = 2 << 20;
 /** Below this, a delivery is waited for by polling the event loop (timers have 1 ms granularity). */
 const timerGranularityMs = 1;
 
 interface Pending {
   /** When the last byte has crossed the link (performance.now() ms). */
   at: number;
-  chunks: readonly Uint8Array[];
-  bytes: number;
+  /** The bytes, taken at write time, in a staging buffer. */
+  data: Buffer;
+  staging: Buffer;
 }
 
 export class ShapedLink {
@@ -30,6 +39,7 @@ export class ShapedLink {
   /** Senders waiting for the queue and the socket to go below `queueBytes`. */
   private waiters: (() => void)[] = [];
   private closed = false;
+  private readonly spare: Buffer[] = [];
 
   constructor(
     private readonly socket: Socket,
@@ -52,12 +62,20 @@ export class ShapedLink {
    */
   async write(chunks: readonly Uint8Array[], charged = byteLength(chunks)): Promise<void> {
     const bytes = byteLength(chunks);
-    if (!this.shaped) this.put(chunks);
+    const staging = bytes <= stagingBytes ? (this.spare.pop() ?? Buffer.allocUnsafe(stagingBytes)) : Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (const c of chunks) {
+      staging.set(c, at);
+      at += c.length;
+    }
+    const item = { at: 0, data: staging.subarray(0, bytes), staging };
+    if (!this.shaped) this.put(item);
     else {
       const now = performance.now();
       const start = Math.max(now, this.nextFree);
       this.nextFree = Number.isFinite(this.bandwidth) && this.bandwidth > 0 ? start + (charged * 1000) / this.bandwidth : start;
-      this.queue.push({ at: this.nextFree + this.latencyMs, chunks, bytes });
+      item.at = this.nextFree + this.latencyMs;
+      this.queue.push(item);
       this.queuedBytes += bytes;
       this.pump();
     }
@@ -66,15 +84,11 @@ export class ShapedLink {
     }
   }
 
-  /** Hands chunks to the socket as one writev (corked), without joining them. */
-  private put(chunks: readonly Uint8Array[]): void {
-    if (chunks.length === 1) {
-      this.socket.write(chunks[0]);
-      return;
-    }
-    this.socket.cork();
-    for (const c of chunks) this.socket.write(c);
-    this.socket.uncork();
+  /** Hands the bytes to the socket; the staging buffer is reused once the socket has taken them. */
+  private put(item: Pending): void {
+    this.socket.write(item.data, () => {
+      if (item.staging.length === stagingBytes && this.spare.length < 8) this.spare.push(item.staging);
+    });
   }
 
   /** Delivers what has crossed the link; schedules itself for the next delivery. */
@@ -83,9 +97,9 @@ export class ShapedLink {
     const now = performance.now();
     let moved = false;
     while (this.queue.length > 0 && this.queue[0].at <= now) {
-      const { chunks, bytes } = this.queue.shift()!;
-      this.queuedBytes -= bytes;
-      this.put(chunks);
+      const item = this.queue.shift()!;
+      this.queuedBytes -= item.data.length;
+      this.put(item);
       moved = true;
     }
     if (moved) this.wake();

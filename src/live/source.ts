@@ -9,7 +9,7 @@ import { Connection } from "./connection.js";
 import type { GuestConfig } from "./guest-config.js";
 import type { Guest } from "./guest/guest.js";
 import type { RamHasher } from "./guest/hasher.js";
-import { pageSize } from "./guest/layout.js";
+import { nicPages, pageSize } from "./guest/layout.js";
 import { isZeroPage, runOfKind } from "./guest/pages.js";
 import { Command, authPayload, jsonPayload, newNonce, readChallenge, startPayload } from "./protocol.js";
 import { encodeSections } from "./ram-stream.js";
@@ -134,8 +134,8 @@ export class LiveGuestRam implements GuestRam {
   syncDirtyLog(into: PageBitmap): number {
     const n = this.guest.syncDirtyLog(into, (words) => this.hasher.markWords(words));
     // The final sync: vCPUs and NIC are stopped. Untracked DMA may have written the NIC's
-    // region behind the log's back: hash it again too.
-    if (!this.guest.vcpusRunning) this.hasher.mark(this.guest.nic.base, this.guest.pageCount);
+    // pages behind the log's back: hash them again too.
+    if (!this.guest.vcpusRunning) for (const p of nicPages(this.guest.nic)) this.hasher.mark(p, p + 1);
     return n;
   }
 

@@ -78,15 +78,16 @@ export class StreamError extends Error {}
 
 /**
  * Applies a RAM section to `ram`: one copy per data run; a zero run clears only the pages
- * `nonZero` says may hold data (a fresh destination's RAM is zero). `onRun(first, pages)` runs
- * after each run is in place.
+ * `nonZero` says may hold data (a fresh destination's RAM is zero). `onChange(first, pages)`
+ * runs for the pages whose contents changed, once they are in place: each data run, and each
+ * page a zero run cleared (the others were zero and stay so).
  */
 export function applySection(
   section: Uint8Array,
   ram: Uint8Array,
   pageSize: number,
   nonZero: PageBitmap,
-  onRun: (first: number, pages: number) => void,
+  onChange: (first: number, pages: number) => void,
 ): void {
   const view = new DataView(section.buffer, section.byteOffset, section.byteLength);
   const pageCount = nonZero.size;
@@ -106,6 +107,7 @@ export function applySection(
     if (kind === kindZero) {
       for (let p = nonZero.nextSet(first, first + pages); p >= 0; p = nonZero.nextSet(p + 1, first + pages)) {
         ram.fill(0, p * pageSize, (p + 1) * pageSize);
+        onChange(p, 1);
       }
       nonZero.clearRange(first, first + pages);
     } else if (kind === kindData) {
@@ -114,10 +116,10 @@ export function applySection(
       ram.set(section.subarray(at, at + bytes), first * pageSize);
       at += bytes;
       nonZero.setRange(first, first + pages);
+      onChange(first, pages);
     } else {
       throw new StreamError(`RAM section: unknown run kind ${kind}`);
     }
-    onRun(first, pages);
   }
   throw new StreamError("RAM section truncated (no end record)");
 }

@@ -132,6 +132,16 @@ export class Guest {
     this.wakeAll();
   }
 
+  /** vCPU naps that ended late (the thread waited for a core), since the last clear. */
+  lateNaps(): { count: number; maxMs: number } {
+    return { count: Atomics.load(this.control, ctl.lateNaps), maxMs: Atomics.load(this.control, ctl.lateMaxUs) / 1000 };
+  }
+
+  clearLateNaps(): void {
+    Atomics.store(this.control, ctl.lateNaps, 0);
+    Atomics.store(this.control, ctl.lateMaxUs, 0);
+  }
+
   clearDirtyLog(): void {
     for (let i = 0; i < this.log.length; i++) Atomics.store(this.log, i, 0);
   }

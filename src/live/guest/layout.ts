@@ -16,11 +16,17 @@ export const ctl = {
   parked: 2,
   /** the NIC's doorbell: the driver bumps and notifies it when it queued frames to send */
   doorbell: 3,
+  /** naps of any vCPU that ended more than lateNapMs late, and the latest (us) */
+  lateNaps: 4,
+  lateMaxUs: 5,
   /** vCPU i waits on word wake + i: anyone needing its attention bumps and notifies it */
   wake: 8,
 } as const;
 export const ctlWords = 64;
 export const maxVcpus = ctlWords - ctl.wake;
+
+/** A vCPU nap this much past its time means the thread waited for a core (naps are 5 ms at most). */
+export const lateNapMs = 10;
 
 export const vcpuState = { running: 0, stopped: 1, exiting: 2 } as const;
 

@@ -7,7 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Random } from "../../sim/random.js";
 import { writeModel, type WorkloadSpec } from "../../sim/workload.js";
 import { Driver } from "./driver.js";
-import { ctl, isBufferPage, nicLayout, vcpuState, wordsPerPage } from "./layout.js";
+import { ctl, isBufferPage, lateNapMs, nicLayout, vcpuState, wordsPerPage } from "./layout.js";
 
 export interface VcpuConfig {
   index: number;
@@ -62,11 +62,17 @@ if (driver && cfg.initDriver) driver.init();
 
 const now = () => performance.now();
 
-/** Sleeps until `ms` pass or someone bumps this vCPU's wake word. */
+/** Sleeps until `ms` pass or someone bumps this vCPU's wake word; counts a nap that ends late. */
 function nap(ms: number): void {
   const seq = Atomics.load(control, wake);
   if (Atomics.load(control, ctl.state) !== vcpuState.running) return;
+  const from = now();
   Atomics.wait(control, wake, seq, ms);
+  const lateUs = Math.round((now() - from - ms) * 1000);
+  if (lateUs > lateNapMs * 1000) {
+    Atomics.add(control, ctl.lateNaps, 1);
+    if (lateUs > Atomics.load(control, ctl.lateMaxUs)) Atomics.store(control, ctl.lateMaxUs, lateUs);
+  }
 }
 
 /** The throttle's sleep: interrupts do not end it (they wait for the vCPU), a stop does. */

@@ -15,8 +15,13 @@
 
 import type { Socket } from "node:net";
 
-/** Bytes written but not yet delivered that make the sender wait (the link's queue). */
-const queueBytes = 4 << 20;
+/**
+ * Bytes written but not yet delivered that make the sender wait (the link's queue): one of
+ * the controller's slices (1 MiB), enough to keep the link busy while the next is prepared.
+ * More would move time from the final RAM to the drain after it (the simulator's link has
+ * no queue: a send takes its serialisation time).
+ */
+const queueBytes = 1 << 20;
 /** Staging buffers of this size are kept for reuse; a larger write gets one of its own. */
 const stagingBytes = 2 << 20;
 /** Below this, a delivery is waited for by polling the event loop (timers have 1 ms granularity). */

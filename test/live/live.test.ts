@@ -76,6 +76,31 @@ describe("livemig run (loopback, real processes)", () => {
     expect(predicted.status).toBe("completed-unsafe"); // --predict: the simulator's result beside it
   }, 60_000);
 
+  it("--runs N: every run kept, the figures summarised as analyze does, the host's load recorded", async () => {
+    const s = file("runs.yaml", guest("{kind: uniform, workingSet: 8MiB, rate: 2000}", "{kind: virtio}"));
+    const { status, out } = await liveJson(s, "--runs", "2");
+    expect(status).toBe(0);
+    const run = out.runs[0];
+    expect(run.results).toHaveLength(2);
+    const downtime = run.summary.find((f: { name: string }) => f.name === "downtime").summary;
+    const values = run.results.map((r: { downtime: number }) => r.downtime);
+    expect(downtime.runs).toBe(2);
+    expect(downtime.min).toBe(Math.min(...values));
+    expect(downtime.max).toBe(Math.max(...values));
+    expect(downtime.interval.lo).toBeLessThanOrEqual(downtime.median);
+    for (const r of run.results) {
+      expect(r.host.cpus).toBeGreaterThan(0);
+      expect(r.host["cpu-busy"]).toBeGreaterThan(0);
+      expect(r.host["cpu-busy"]).toBeLessThanOrEqual(1);
+      // Starved or not, the warning says so exactly when the recorded lateness says it should.
+      const late = r.host["vcpu-late-naps"] > 0 || r.host["loop-delay-p99"] > 10;
+      expect(r.warnings.some((w: string) => w.startsWith("STARVED"))).toBe(late);
+    }
+    const bad = await livemig("run", s, "--runs", "0");
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim()).toBe('livemig: --runs: expected a whole number of runs from 1 to 1000, got "0"');
+  }, 60_000);
+
   it("vdpa: pinning at-start is inside the downtime, early pinning is not", async () => {
     const s = file(
       "vdpa.yaml",

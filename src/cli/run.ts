@@ -3,10 +3,11 @@
 
 import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
+import type { MigrationResult } from "../core/result.js";
 import type { LinkEmulation } from "../live/migration.js";
 import type { NamedResult } from "../report/table.js";
 import { UsageError, exitCodeOf, fileProblem } from "./errors.js";
-import { parseSeed, readScenarioFile, report } from "./simulate.js";
+import { parseSeed, readScenarioFile, report, writeHtml } from "./simulate.js";
 
 interface Address {
   host: string;
@@ -40,6 +41,8 @@ function readSecretFile(file: string): Buffer {
 interface RunOptions {
   json?: boolean;
   predict?: boolean;
+  runs: number;
+  html?: string;
   dest?: Address;
   secretFile?: string;
   seed?: number;
@@ -70,6 +73,8 @@ export function registerRun(program: Command): void {
       "both",
     )
     .option("--seed <n>", "seed for the workload (overrides the file's)", parseSeed)
+    .option("--runs <n>", "migrate each variant N times (fresh processes each) and print median, spread and the median's bootstrap interval", parseRuns, 1)
+    .option("--html <file>", "also write an HTML report with plots to FILE (measured beside predicted with --predict)")
     .addOption(new Option("--protocol-version <n>", "speak another protocol version (tests the refusal)").argParser(Number).hideHelp())
     .action(async (file: string, opts: RunOptions) => {
       // The live engine and the simulator, loaded when the command runs (not for --help).
@@ -83,27 +88,40 @@ export function registerRun(program: Command): void {
       if (!opts.dest && opts.secretFile) throw new UsageError("--secret-file: only with --dest (a loopback run starts its own destination with a fresh secret)");
       const secret = opts.secretFile ? readSecretFile(opts.secretFile) : undefined;
       const tty = process.stderr.isTTY;
-      const measured: NamedResult[] = [];
+      const measured: LiveRuns[] = [];
       const predicted: NamedResult[] = [];
       for (const r of runs) {
-        const label = `${r.scenario.name} / ${r.variant}`;
-        if (tty) process.stderr.write(`running ${label} live ...`);
-        const result = await runLive(r.scenario, {
-          dest: opts.dest,
-          secret,
-          seed: opts.seed,
-          protocolVersion: opts.protocolVersion,
-          emulateLink: opts.emulateLink,
-          onProgress: tty
-            ? (p) => process.stderr.write(`\r\x1b[Krunning ${label} live: pass ${p.pass}, ${(p.remainingBytes / 2 ** 20).toFixed(1)} MiB remaining, ${(p.bandwidth / 2 ** 20).toFixed(0)} MiB/s`)
-            : undefined,
-        });
-        if (tty) process.stderr.write("\r\x1b[K");
-        measured.push({ variant: r.variant, result });
+        const results: MigrationResult[] = [];
+        for (let i = 0; i < opts.runs; i++) {
+          const label = `${r.scenario.name} / ${r.variant}${opts.runs > 1 ? ` (run ${i + 1} of ${opts.runs})` : ""}`;
+          if (tty) process.stderr.write(`running ${label} live ...`);
+          results.push(
+            await runLive(r.scenario, {
+              dest: opts.dest,
+              secret,
+              seed: opts.seed,
+              protocolVersion: opts.protocolVersion,
+              emulateLink: opts.emulateLink,
+              onProgress: tty
+                ? (p) => process.stderr.write(`\r\x1b[Krunning ${label} live: pass ${p.pass}, ${(p.remainingBytes / 2 ** 20).toFixed(1)} MiB remaining, ${(p.bandwidth / 2 ** 20).toFixed(0)} MiB/s`)
+                : undefined,
+            }),
+          );
+          if (tty) process.stderr.write("\r\x1b[K");
+        }
+        measured.push({ variant: r.variant, results });
         if (opts.predict) predicted.push({ variant: r.variant, result: await simulate(r.scenario, { seed: opts.seed }) });
       }
       const name = runs[0].scenario.name;
-      process.exitCode = opts.predict ? await reportSideBySide(name, measured, predicted, !!opts.json) : await report(name, measured, !!opts.json);
+      if (opts.html) {
+        await writeHtml(opts.html, {
+          title: `livemig run ${file}`,
+          runs: measured.map((m, i) => ({ variant: m.variant, result: representative(m.results), predicted: predicted[i]?.result })),
+        });
+      }
+      process.exitCode = opts.runs > 1 ? await reportRuns(name, measured, predicted, !!opts.json) : opts.predict
+        ? await reportSideBySide(name, measured.map((m) => ({ variant: m.variant, result: m.results[0] })), predicted, !!opts.json)
+        : await report(name, measured.map((m) => ({ variant: m.variant, result: m.results[0] })), !!opts.json);
     });
 
   program
@@ -125,6 +143,63 @@ export function registerRun(program: Command): void {
       process.stdout.write(`listening on ${dest.address.host}:${dest.address.port}\n`);
       await dest.closed;
     });
+}
+
+function parseRuns(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UsageError(`--runs: expected a whole number of runs from 1 to 1000, got "${value}"`);
+  return n;
+}
+
+/** A variant's live runs. */
+interface LiveRuns {
+  variant: string;
+  results: MigrationResult[];
+}
+
+/** The run whose downtime is the (lower) median: the one a report shows in full. */
+function representative(results: MigrationResult[]): MigrationResult {
+  const sorted = [...results].sort((a, b) => (a.downtime ?? Infinity) - (b.downtime ?? Infinity));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/**
+ * Many runs per variant: a row per run and the figures' median, spread and bootstrap interval
+ * of the median, as `analyze` gives them (the same code); with --predict, the prediction.
+ */
+async function reportRuns(name: string, measured: LiveRuns[], predicted: NamedResult[], json: boolean): Promise<number> {
+  const [{ summarizeRuns }, { figuresOfResult }, { runsReport }, { predictionReport }] = await Promise.all([
+    import("../measure/compare.js"), import("../measure/figures.js"), import("../measure/render.js"), import("../report/prediction.js"),
+  ]);
+  const analyses = measured.map((m) =>
+    m.results.map((result, i) => ({
+      label: `${m.variant} [${i + 1}]`,
+      files: [],
+      status: result.status,
+      figures: figuresOfResult(result, "measured by livemig run"),
+      notes: result.warnings,
+    })),
+  );
+  if (json) {
+    const runs = measured.map((m, i) => ({
+      variant: m.variant,
+      result: representative(m.results),
+      results: m.results,
+      summary: summarizeRuns(analyses[i]),
+      ...(predicted[i] ? { predicted: predicted[i].result } : {}),
+    }));
+    process.stdout.write(JSON.stringify({ scenario: name, runs }) + "\n");
+  } else {
+    process.stdout.write(`scenario ${name}\n`);
+    measured.forEach((m, i) => {
+      process.stdout.write(`\nvariant ${m.variant}: ${m.results.length} live runs\n${runsReport(analyses[i], summarizeRuns(analyses[i]))}\n`);
+      const p = predicted[i]?.result;
+      if (p) process.stdout.write(predictionReport([{ variant: m.variant, measured: m.results, predicted: p }]) + "\n");
+      const warnings = new Set(m.results.flatMap((r) => r.warnings));
+      for (const w of warnings) process.stdout.write(`${m.variant}: ${w}\n`);
+    });
+  }
+  return exitCodeOf(name, measured.flatMap((m) => m.results.map((result) => ({ variant: m.variant, result }))));
 }
 
 /** Measured and predicted, row by row; returns the exit code of the measured runs. */

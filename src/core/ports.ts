@@ -31,9 +31,10 @@ export interface GuestRam {
   /**
    * Reads (and zero-checks) pages for sending, in the order of `runs`, which takes the
    * migration thread's time; from here on the sent copy is what the destination holds.
-   * Resolves to their contents where a runtime moves real bytes, to nothing in the simulator.
+   * Resolves to their contents where a runtime moves real bytes (as the frames it sends them
+   * in, each a list of chunks that may be views of guest RAM itself), to nothing in the simulator.
    */
-  readPages(runs: PageRuns): Promise<Uint8Array | undefined>;
+  readPages(runs: PageRuns): Promise<StreamPayload | undefined>;
   stopVcpus(): void;
   resumeVcpus(): void;
   /** Fraction of each vCPU time slice spent sleeping (auto-converge), 0..0.99. */
@@ -42,9 +43,15 @@ export interface GuestRam {
   stalePages(): number[];
 }
 
+/** Bytes of migration stream as a runtime sends them: frames, each a list of chunks. */
+export type StreamPayload = readonly (readonly Uint8Array[])[];
+
 export interface Channel {
-  /** Sends `bytes` of migration stream; resolves when the link has taken them (back-pressure). */
-  send(bytes: number, payload?: Uint8Array): Promise<void>;
+  /**
+   * Sends `bytes` of migration stream (counted at QEMU's sizes, what the link is charged for);
+   * resolves when the link has taken them (back-pressure). `payload`: the bytes themselves, in chunks.
+   */
+  send(bytes: number, payload?: StreamPayload): Promise<void>;
   /** Resolves when everything sent so far has arrived at the destination. */
   drain(): Promise<void>;
 }

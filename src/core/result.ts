@@ -53,6 +53,21 @@ export interface MigrationParameters {
   "max-cpu-throttle": number;
 }
 
+/** How busy the machine was during a live run (src/live/host-load.ts). */
+export interface HostLoad {
+  cpus: number;
+  /** Share of all CPUs' time spent busy during the migration (0..1), every process counted. */
+  "cpu-busy": number;
+  /** 1-minute load average at the start and at the end. */
+  "load-average": [number, number];
+  /** The migration thread's event loop: how late its callbacks ran (ms). */
+  "loop-delay-p99": number;
+  "loop-delay-max": number;
+  /** vCPU naps that ended more than 10 ms (a thread that waited for a core) late, and the latest (ms). */
+  "vcpu-late-naps": number;
+  "vcpu-late-max": number;
+}
+
 export interface MigrationResult {
   status: MigrationStatus;
   "error-desc"?: string;
@@ -73,6 +88,8 @@ export interface MigrationResult {
   /** Of a predicted or live run; a measured reply does not carry them. */
   parameters?: MigrationParameters;
   network?: NetworkStats;
+  /** Live runs: how busy the machine was meanwhile. */
+  host?: HostLoad;
   passes: PassRecord[];
   timeline: TimelineEvent[];
 }

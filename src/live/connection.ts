@@ -3,7 +3,7 @@
 
 import type { Socket } from "node:net";
 import { ShapedLink } from "./link.js";
-import { Command, FrameReader, ProtocolError, commandName, encodeFrame, type CommandType, type Frame } from "./protocol.js";
+import { Command, FrameReader, ProtocolError, commandName, encodeFrame, frameHeader, type CommandType, type Frame } from "./protocol.js";
 
 export class Connection {
   private readonly reader = new FrameReader();
@@ -90,7 +90,23 @@ export class Connection {
 
   async send(type: CommandType, payload?: Uint8Array, id = 0): Promise<void> {
     if (this.failure) throw this.failure;
-    await this.link.write(encodeFrame(type, id, payload));
+    await this.link.write([encodeFrame(type, id, payload)]);
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Sends frames of `type` (no reply wanted), each payload a list of chunks sent unjoined, in
+   * one write; the link is charged `charged` bytes for all of them.
+   */
+  async sendFrames(type: CommandType, payloads: readonly (readonly Uint8Array[])[], charged: number): Promise<void> {
+    if (this.failure) throw this.failure;
+    const chunks: Uint8Array[] = [];
+    for (const payload of payloads) {
+      let length = 0;
+      for (const c of payload) length += c.length;
+      chunks.push(frameHeader(type, 0, length), ...payload);
+    }
+    await this.link.write(chunks, charged);
     if (this.failure) throw this.failure;
   }
 

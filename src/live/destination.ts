@@ -10,12 +10,14 @@ import { Connection } from "./connection.js";
 import { checkGuestConfig, type GuestConfig } from "./guest-config.js";
 import { Guest } from "./guest/guest.js";
 import { pageSize } from "./guest/layout.js";
-import { hashPage, touchPages, zeroPageHash } from "./guest/pages.js";
+import { RamHasher } from "./guest/hasher.js";
+import { Pinner } from "./guest/pinner.js";
 import { Nic, type NicDeviceState } from "./nic.js";
 import {
   Command, ProtocolError, challengePayload, commandName, jsonPayload, newNonce, parseJson, readStart, verifyProof, type Frame,
 } from "./protocol.js";
-import { applyPages, StreamError } from "./ram-stream.js";
+import { applySection, StreamError } from "./ram-stream.js";
+import { PageBitmap } from "../core/bitmap.js";
 
 export interface DestinationOptions {
   host: string;
@@ -28,8 +30,6 @@ export interface DestinationOptions {
 
 /** How long a peer may stay silent during the handshake. */
 const handshakeTimeoutMs = 10_000;
-/** Pages touched between yields while pinning, so the RAM stream keeps flowing. */
-const pinChunkPages = 4096;
 
 type ReceiverState = "AwaitStart" | "AwaitAuth" | "AwaitConfig" | "Receiving" | "Running" | "Done";
 
@@ -99,17 +99,18 @@ async function receive(socket: Socket, peer: string, o: DestinationOptions): Pro
           break;
         case Command.Pin: {
           expectState(state, "Receiving", f);
-          const job = incoming;
-          void job.pin().then(() => conn.reply(f.id));
+          void incoming.pinner.pin().then(() => conn.reply(f.id));
           break;
         }
         case Command.Sync:
           conn.reply(f.id);
           break;
-        case Command.Verify:
+        case Command.Verify: {
           expectState(state, "Receiving", f);
-          conn.reply(f.id, Buffer.from(incoming.hashes.buffer));
+          // Everything before it is applied (frames are handled in order): wait for its hashes.
+          void incoming.hasher.settle().then((h) => conn.reply(f.id, Buffer.from(h.buffer)));
           break;
+        }
         case Command.NicStart:
           incoming.nic.run();
           conn.reply(f.id);
@@ -170,15 +171,18 @@ function expectState(state: ReceiverState, wanted: ReceiverState, f: Frame): voi
   if (state !== wanted) throw new ProtocolError(`unexpected ${commandName(f.type)} in state ${state}`);
 }
 
-/** The guest being received: its RAM (with a running hash per page), vCPUs and NIC. */
+/** The guest being received: its RAM (hashed page by page beside the stream), vCPUs and NIC. */
 class Incoming {
-  readonly hashes: Uint32Array;
+  /** Pages that may hold data (a zero run need clear only these). */
+  private readonly nonZero: PageBitmap;
 
   private constructor(
     readonly guest: Guest,
     readonly nic: Nic,
+    readonly hasher: RamHasher,
+    readonly pinner: Pinner,
   ) {
-    this.hashes = new Uint32Array(guest.pageCount).fill(zeroPageHash);
+    this.nonZero = new PageBitmap(guest.pageCount);
   }
 
   static async create(c: GuestConfig): Promise<Incoming> {
@@ -187,14 +191,11 @@ class Incoming {
     // Nobody reads a dirty log here: the destination's NIC need not log its DMA.
     const nic = new Nic(guest, { mac, switchAddress: c.switch, dmaLogged: () => false });
     await nic.open();
-    return new Incoming(guest, nic);
+    return new Incoming(guest, nic, new RamHasher(guest), new Pinner(guest));
   }
 
   applyMemory(section: Buffer): void {
-    const { guest, hashes } = this;
-    applyPages(section, guest.bytes, pageSize, guest.pageCount, (p) => hashes[p] === zeroPageHash, (p, zero) => {
-      hashes[p] = zero ? zeroPageHash : hashPage(guest.words, p);
-    });
+    applySection(section, this.guest.bytes, pageSize, this.nonZero, (first, pages) => this.hasher.mark(first, first + pages));
   }
 
   loadState(payload: Buffer): void {
@@ -207,21 +208,14 @@ class Incoming {
     this.nic.loadState(s);
   }
 
-  /** Faults in every page of guest RAM, in chunks, yielding so Memory frames keep being applied. */
-  async pin(): Promise<void> {
-    const n = this.guest.pageCount;
-    for (let p = 0; p < n; p += pinChunkPages) {
-      touchPages(this.guest.words, p, Math.min(n, p + pinChunkPages));
-      await new Promise((r) => setImmediate(r));
-    }
-  }
-
   /** qemu_announce_self, on the destination once the guest runs: a RARP per round (timed by the NIC's thread). */
   announce(a: AnnounceParams): void {
     this.nic.announce(announceSchedule(a));
   }
 
   async close(): Promise<void> {
+    await this.hasher.close();
+    await this.pinner.close();
     await this.nic.close();
     await this.guest.shutdown();
   }

@@ -17,6 +17,7 @@ import { Guest } from "./guest/guest.js";
 import { RamHasher } from "./guest/hasher.js";
 import { nicLayout, pageSize } from "./guest/layout.js";
 import { startLocalDestination, type LocalDestination } from "./local-destination.js";
+import { HostLoadMonitor, starvationWarning } from "./host-load.js";
 import { Nic } from "./nic.js";
 import { addProbeGaps, answered } from "./prober.js";
 import { LiveChannel, LiveGuestRam, SourceSession } from "./source.js";
@@ -84,6 +85,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
     await clock.sleep(warmUpMs);
 
     let timeline: Timeline;
+    let monitor: HostLoadMonitor | undefined;
     let session: SourceSession | undefined;
     let ram: LiveGuestRam | undefined;
     try {
@@ -101,6 +103,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       const liveRam = new LiveGuestRam(guest, session, hasher, params.announce);
       ram = liveRam;
       const s = session;
+      monitor = new HostLoadMonitor(guest);
       timeline = await migrate({
         clock,
         ram,
@@ -113,6 +116,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
     } catch (e) {
       timeline = failedTimeline(clock.now(), (e as Error).message);
     }
+    const host = monitor?.stop();
     if (ram?.verifyWait) {
       // The page comparison is this engine's instrument, not QEMU's: shown as its own share of
       // the downtime (inside the device-state span, whose drain it follows).
@@ -145,6 +149,11 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
     }
 
     const result = buildResult(timeline, { ramBytes: vmShape.ramBytes, pageSize, probeIntervalMs: probeInterval, params: migrationParams(scenario) });
+    if (host) {
+      result.host = host;
+      const starved = starvationWarning(host);
+      if (starved) result.warnings.push(starved);
+    }
     if (resumedAnswers && resumedAnswers.sent > 0 && resumedAnswers.answered === 0) {
       result.warnings.push(
         `the guest answered none of ${resumedAnswers.sent} pings after it resumed at the destination: can the destination reach the guest network's switch (UDP port ${fabric.port} on this host)?`,

@@ -15,7 +15,7 @@
 import { createSocket } from "node:dgram";
 import { parentPort, workerData } from "node:worker_threads";
 import { frameType, rarpFrame } from "./frame.js";
-import { bufferBytes, bufferOffset, ctl, lensWord, nicLayout, pageSize, rxEntries, txEntries, wordsPerPage } from "./guest/layout.js";
+import { bufferBytes, ctl, lensWord, nicLayout, pageSize, rxBufferOffset, rxEntries, txBufferOffset, txEntries, wordsPerPage } from "./guest/layout.js";
 import { nicReg, nicRun, type NicCommand, type NicWorkerData } from "./nic.js";
 
 type WaitAsync = (a: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
@@ -77,7 +77,7 @@ function receive(frame: Uint8Array): void {
       return;
     }
     const slot = (rxNext >>> 0) % rxEntries;
-    const at = bufferOffset(nic.rxBufferPage, slot);
+    const at = rxBufferOffset(nic, slot);
     bytes.set(frame, at);
     dma(Math.floor(at / pageSize));
     const used = nic.rxUsedPage * wordsPerPage;
@@ -106,7 +106,7 @@ function transmit(): void {
       const slot = (txNext >>> 0) % txEntries;
       const len = words[availWord + lensWord + slot];
       if (len >= 14 && len <= bufferBytes) {
-        const at = bufferOffset(nic.txBufferPage, slot);
+        const at = txBufferOffset(nic, slot);
         send(bytes.slice(at, at + len));
       }
       txNext = (txNext + 1) | 0;

@@ -48,7 +48,8 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
-export const protocolVersion = 1;
+/** 2: Memory carries run records (ram-stream.ts) instead of QEMU's per-page headers. */
+export const protocolVersion = 2;
 export const magic = Buffer.from("livemig\0", "latin1");
 export const headerBytes = 12;
 export const maxPayloadBytes = 64 << 20;
@@ -95,13 +96,24 @@ export class ProtocolError extends Error {
 
 export function encodeFrame(type: CommandType, id: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
   const out = Buffer.allocUnsafe(headerBytes + payload.length);
+  writeFrameHeader(out, type, id, payload.length);
+  out.set(payload, headerBytes);
+  return out;
+}
+
+/** A frame's header alone, for a payload sent as chunks that follow it (the RAM stream's runs). */
+export function frameHeader(type: CommandType, id: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(headerBytes);
+  writeFrameHeader(out, type, id, length);
+  return out;
+}
+
+function writeFrameHeader(out: Buffer, type: CommandType, id: number, length: number): void {
   out.writeUInt8(type, 0);
   out.writeUInt8(0, 1);
   out.writeUInt16BE(0, 2);
   out.writeUInt32BE(id >>> 0, 4);
-  out.writeUInt32BE(payload.length, 8);
-  out.set(payload, headerBytes);
-  return out;
+  out.writeUInt32BE(length, 8);
 }
 
 export function jsonPayload(value: unknown): Buffer {

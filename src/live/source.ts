@@ -4,15 +4,15 @@
 import { connect } from "node:net";
 import type { PageBitmap, PageRuns } from "../core/bitmap.js";
 import type { AnnounceParams } from "../core/params.js";
-import type { Channel, GuestRam } from "../core/ports.js";
+import type { Channel, GuestRam, StreamPayload } from "../core/ports.js";
 import { Connection } from "./connection.js";
 import type { GuestConfig } from "./guest-config.js";
 import type { Guest } from "./guest/guest.js";
 import type { RamHasher } from "./guest/hasher.js";
-import { pageSize } from "./guest/layout.js";
-import { isZeroPage } from "./guest/pages.js";
+import { nicPages, pageSize } from "./guest/layout.js";
+import { isZeroPage, runOfKind } from "./guest/pages.js";
 import { Command, authPayload, jsonPayload, newNonce, readChallenge, startPayload } from "./protocol.js";
-import { encodePages } from "./ram-stream.js";
+import { encodeSections } from "./ram-stream.js";
 import { wallNow } from "./clock.js";
 
 const connectTimeoutMs = 5000;
@@ -90,8 +90,8 @@ export class LiveChannel implements Channel {
     private readonly onDrained: () => Promise<void>,
   ) {}
 
-  async send(bytes: number, payload?: Uint8Array): Promise<void> {
-    if (payload) return this.session.conn.send(Command.Memory, payload);
+  async send(bytes: number, payload?: StreamPayload): Promise<void> {
+    if (payload) return this.session.conn.sendFrames(Command.Memory, payload, bytes);
     // Device state, padded to the size the strategy says its vmstate has.
     const state = Buffer.from(JSON.stringify(this.deviceState()), "utf8");
     const padded = Buffer.alloc(Math.max(state.length, bytes - 12), " ");
@@ -125,14 +125,17 @@ export class LiveGuestRam implements GuestRam {
 
   startDirtyLog(): void {
     this.guest.clearDirtyLog();
+    // From here every write but untracked DMA reaches the log: hash all once, then what it names.
+    this.hasher.markAll();
   }
 
   stopDirtyLog(): void {}
 
   syncDirtyLog(into: PageBitmap): number {
-    const n = this.guest.syncDirtyLog(into);
-    // The final sync: vCPUs and NIC are stopped, RAM is what the destination must end up with.
-    if (!this.guest.vcpusRunning) void this.hasher.start();
+    const n = this.guest.syncDirtyLog(into, (words) => this.hasher.markWords(words));
+    // The final sync: vCPUs and NIC are stopped. Untracked DMA may have written the NIC's
+    // pages behind the log's back: hash them again too.
+    if (!this.guest.vcpusRunning) for (const p of nicPages(this.guest.nic)) this.hasher.mark(p, p + 1);
     return n;
   }
 
@@ -140,8 +143,12 @@ export class LiveGuestRam implements GuestRam {
     return isZeroPage(this.guest.buffer, page);
   }
 
-  async readPages(runs: PageRuns): Promise<Uint8Array> {
-    return encodePages(this.guest.buffer, pageSize, runs);
+  runOfKind(from: number, max: number, zero: boolean): number {
+    return runOfKind(this.guest.buffer, this.guest.words, from, max, zero);
+  }
+
+  async readPages(runs: PageRuns): Promise<StreamPayload> {
+    return encodeSections(this.guest.buffer, this.guest.words, pageSize, runs);
   }
 
   stopVcpus(): void {
@@ -163,7 +170,7 @@ export class LiveGuestRam implements GuestRam {
    */
   async verify(): Promise<void> {
     const t = wallNow();
-    const [here, there] = await Promise.all([this.hasher.start(), this.session.verify()]);
+    const [here, there] = await Promise.all([this.hasher.settle(), this.session.verify()]);
     this.stale = [];
     for (let p = 0; p < here.length; p++) if (here[p] !== there[p]) this.stale.push(p);
     this.verifyWait = { t, end: wallNow() };

@@ -1,9 +1,11 @@
 // Receive traffic for the guest (the scenario's `rx`): frames of the given size at the given
 // rate, sent through the switch to the guest's MAC. Its NIC writes each into a receive
-// buffer by DMA; the driver reads and drops them.
+// buffer by DMA; the driver reads and drops them. Each frame carries its sequence number, as
+// real traffic differs frame to frame: a buffer rewritten with the very same bytes would not
+// show as stale however late the DMA came.
 
 import { createSocket, type Socket } from "node:dgram";
-import { etherFrame, etherType, type Mac } from "./frame.js";
+import { etherFrame, etherHeaderBytes, etherType, type Mac } from "./frame.js";
 
 export class TrafficSource {
   private socket: Socket | undefined;
@@ -25,7 +27,7 @@ export class TrafficSource {
 
   start(target: Mac, framesPerSecond: number, frameBytes: number): void {
     if (framesPerSecond <= 0) return;
-    const frame = etherFrame(target, this.mac, etherType.data, Math.max(0, frameBytes - 14));
+    const payloadBytes = Math.max(4, frameBytes - etherHeaderBytes);
     let last = performance.now();
     let carry = 0;
     this.timer = setInterval(() => {
@@ -34,8 +36,11 @@ export class TrafficSource {
       last = now;
       const n = Math.floor(exact);
       carry = exact - n;
-      for (let i = 0; i < n; i++) this.socket?.send(frame, this.switchAddress.port, this.switchAddress.host);
-      this.sent += n;
+      for (let i = 0; i < n; i++) {
+        const frame = etherFrame(target, this.mac, etherType.data, payloadBytes);
+        new DataView(frame.buffer).setUint32(etherHeaderBytes, ++this.sent);
+        this.socket?.send(frame, this.switchAddress.port, this.switchAddress.host);
+      }
     }, 1);
   }
 

@@ -6,7 +6,7 @@ import { connect, createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Command, FrameReader, encodeFrame, newNonce, startPayload, type Frame } from "../../src/live/protocol.js";
+import { Command, FrameReader, encodeFrame, newNonce, protocolVersion, startPayload, type Frame } from "../../src/live/protocol.js";
 
 const dir = mkdtempSync(join(tmpdir(), "livemig-live-"));
 
@@ -74,6 +74,31 @@ describe("livemig run (loopback, real processes)", () => {
     expect(result["stale-page-list"].length).toBe(result["stale-pages"]);
     expect(result.warnings.join("\n")).toMatch(/UNSAFE/);
     expect(predicted.status).toBe("completed-unsafe"); // --predict: the simulator's result beside it
+  }, 60_000);
+
+  it("--runs N: every run kept, the figures summarised as analyze does, the host's load recorded", async () => {
+    const s = file("runs.yaml", guest("{kind: uniform, workingSet: 8MiB, rate: 2000}", "{kind: virtio}"));
+    const { status, out } = await liveJson(s, "--runs", "2");
+    expect(status).toBe(0);
+    const run = out.runs[0];
+    expect(run.results).toHaveLength(2);
+    const downtime = run.summary.find((f: { name: string }) => f.name === "downtime").summary;
+    const values = run.results.map((r: { downtime: number }) => r.downtime);
+    expect(downtime.runs).toBe(2);
+    expect(downtime.min).toBe(Math.min(...values));
+    expect(downtime.max).toBe(Math.max(...values));
+    expect(downtime.interval.lo).toBeLessThanOrEqual(downtime.median);
+    for (const r of run.results) {
+      expect(r.host.cpus).toBeGreaterThan(0);
+      expect(r.host["cpu-busy"]).toBeGreaterThan(0);
+      expect(r.host["cpu-busy"]).toBeLessThanOrEqual(1);
+      // Starved or not, the warning says so exactly when the recorded lateness says it should.
+      const late = r.host["vcpu-late-naps"] > 0 || r.host["loop-delay-p99"] > 10;
+      expect(r.warnings.some((w: string) => w.startsWith("STARVED"))).toBe(late);
+    }
+    const bad = await livemig("run", s, "--runs", "0");
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim()).toBe('livemig: --runs: expected a whole number of runs from 1 to 1000, got "0"');
   }, 60_000);
 
   it("vdpa: pinning at-start is inside the downtime, early pinning is not", async () => {
@@ -186,7 +211,7 @@ describe("refused peers: the source guest keeps running", () => {
   it("a source speaking another protocol version is refused with both versions named", async () => {
     const r = await livemig("run", scenario(), "--dest", `127.0.0.1:${port}`, "--secret-file", join(dir, "a.secret"), "--protocol-version", "7");
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/the source speaks protocol version 7; this destination speaks version 1/);
+    expect(r.stderr).toMatch(`the source speaks protocol version 7; this destination speaks version ${protocolVersion}`);
     expect(r.stdout).toMatch(/the source guest kept running/);
   }, 30_000);
 
@@ -204,7 +229,7 @@ describe("refused peers: the source guest keeps running", () => {
     expect(garbage[0].payload.toString()).toBe("malformed frame: unknown command 0x47");
     const version = await ask(encodeFrame(Command.Start, 0, startPayload(newNonce(), 9)));
     expect(version[0].type).toBe(Command.Error);
-    expect(version[0].payload.toString()).toMatch(/the source speaks protocol version 9; this destination speaks version 1/);
+    expect(version[0].payload.toString()).toMatch(`the source speaks protocol version 9; this destination speaks version ${protocolVersion}`);
   }, 30_000);
 
   it("a destination that answers garbage is refused; the source guest runs on", async () => {

@@ -4,7 +4,7 @@
 // write it makes is a CPU write, marked in the dirty log.
 
 import { echoFrame, echoOp, readEcho, type Mac } from "../frame.js";
-import { bufferBytes, bufferOffset, lensWord, rxEntries, txEntries, wordsPerPage, type NicLayout } from "./layout.js";
+import { bufferBytes, lensWord, rxBufferOffset, rxEntries, txBufferOffset, txEntries, wordsPerPage, type NicLayout } from "./layout.js";
 
 export class Driver {
   /** Frames handled, replies sent, replies dropped for a full ring, times the ring made no sense. */
@@ -53,7 +53,7 @@ export class Driver {
         const slot = (seen >>> 0) % rxEntries;
         const len = w[this.rxUsed + lensWord + slot];
         if (len < 14 || len > bufferBytes) continue;
-        const at = bufferOffset(this.nic.rxBufferPage, slot);
+        const at = rxBufferOffset(this.nic, slot);
         this.stats.frames++;
         const echo = readEcho(this.bytes.subarray(at, at + len));
         if (echo?.op === echoOp.request && this.isMine(at)) {
@@ -81,7 +81,7 @@ export class Driver {
       return false;
     }
     const slot = (avail >>> 0) % txEntries;
-    const at = bufferOffset(this.nic.txBufferPage, slot);
+    const at = txBufferOffset(this.nic, slot);
     this.bytes.set(frame, at);
     this.mark(Math.floor(at / (wordsPerPage * 4)));
     w[this.txAvail + lensWord + slot] = frame.length;

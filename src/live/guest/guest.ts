@@ -132,14 +132,28 @@ export class Guest {
     this.wakeAll();
   }
 
+  /** vCPU naps that ended late (the thread waited for a core), since the last clear. */
+  lateNaps(): { count: number; maxMs: number } {
+    return { count: Atomics.load(this.control, ctl.lateNaps), maxMs: Atomics.load(this.control, ctl.lateMaxUs) / 1000 };
+  }
+
+  clearLateNaps(): void {
+    Atomics.store(this.control, ctl.lateNaps, 0);
+    Atomics.store(this.control, ctl.lateMaxUs, 0);
+  }
+
   clearDirtyLog(): void {
     for (let i = 0; i < this.log.length; i++) Atomics.store(this.log, i, 0);
   }
 
-  /** Read-and-clear of the dirty log into `into`; returns the pages newly set there. */
-  syncDirtyLog(into: PageBitmap): number {
+  /**
+   * Read-and-clear of the dirty log into `into`; returns the pages newly set there. `taken`
+   * sees the words read (the pages written since the last sync) before they are merged.
+   */
+  syncDirtyLog(into: PageBitmap, taken?: (words: Uint32Array) => void): number {
     const words = this.scratch.words;
     for (let i = 0; i < this.log.length; i++) words[i] = Atomics.load(this.log, i) === 0 ? 0 : Atomics.exchange(this.log, i, 0);
+    taken?.(words);
     return into.takeFrom(this.scratch);
   }
 

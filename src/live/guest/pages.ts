@@ -43,3 +43,31 @@ export const zeroPageHash = hashPage(new Int32Array(wordsPerPage), 0);
 export function touchPages(words: Int32Array, from: number, to: number): void {
   for (let p = from; p < to; p++) Atomics.add(words, p * wordsPerPage, 0);
 }
+
+/** Pages compared against zero at once when looking for a run of zero pages. */
+const zeroChunkPages = 64;
+const zeroChunk = Buffer.alloc(zeroChunkPages * pageSize);
+
+/**
+ * How many pages from `from` on, at most `max`, are all zero (`zero`) or all non-zero (0 if
+ * `from` is not). A written page usually shows data in its first word (one load); zero runs
+ * are compared a chunk of pages per memcmp.
+ */
+export function runOfKind(ram: Buffer, words: Int32Array, from: number, max: number, zero: boolean): number {
+  let n = 0;
+  if (!zero) {
+    while (n < max && (words[(from + n) * wordsPerPage] !== 0 || !isZeroPage(ram, from + n))) n++;
+    return n;
+  }
+  while (n < max) {
+    const chunk = Math.min(zeroChunkPages, max - n);
+    const at = (from + n) * pageSize;
+    if (words[(from + n) * wordsPerPage] === 0 && ram.compare(zeroChunk, 0, chunk * pageSize, at, at + chunk * pageSize) === 0) {
+      n += chunk;
+      continue;
+    }
+    while (n < max && isZeroPage(ram, from + n)) n++;
+    return n;
+  }
+  return n;
+}

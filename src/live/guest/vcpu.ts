@@ -7,7 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Random } from "../../sim/random.js";
 import { writeModel, type WorkloadSpec } from "../../sim/workload.js";
 import { Driver } from "./driver.js";
-import { ctl, nicLayout, vcpuState, wordsPerPage } from "./layout.js";
+import { ctl, isBufferPage, lateNapMs, nicLayout, vcpuState, wordsPerPage } from "./layout.js";
 
 export interface VcpuConfig {
   index: number;
@@ -39,8 +39,11 @@ const mark = (page: number): void => {
   Atomics.or(log, page >>> 5, 1 << (page & 31));
 };
 let counter = 0;
-// A page write: new data in the page, then its bit in the dirty log.
-const write = (page: number): void => {
+const layout = nicLayout(cfg.pageCount);
+// A page write: new data in the page, then its bit in the dirty log. The NIC's buffer pages
+// are the driver's: a write the workload aims at one goes to the page after it.
+const write = (target: number): void => {
+  const page = isBufferPage(layout, target) ? target + 1 : target;
   counter = (counter + 1) | 0;
   words[page * wordsPerPage + (counter & (wordsPerPage - 1))] = counter | 1;
   mark(page);
@@ -54,16 +57,22 @@ const kick = (): void => {
   Atomics.add(control, ctl.doorbell, 1);
   Atomics.notify(control, ctl.doorbell);
 };
-const driver = cfg.index === 0 ? new Driver(words, bytes, nicLayout(cfg.pageCount), cfg.mac, mark, kick) : undefined;
+const driver = cfg.index === 0 ? new Driver(words, bytes, layout, cfg.mac, mark, kick) : undefined;
 if (driver && cfg.initDriver) driver.init();
 
 const now = () => performance.now();
 
-/** Sleeps until `ms` pass or someone bumps this vCPU's wake word. */
+/** Sleeps until `ms` pass or someone bumps this vCPU's wake word; counts a nap that ends late. */
 function nap(ms: number): void {
   const seq = Atomics.load(control, wake);
   if (Atomics.load(control, ctl.state) !== vcpuState.running) return;
+  const from = now();
   Atomics.wait(control, wake, seq, ms);
+  const lateUs = Math.round((now() - from - ms) * 1000);
+  if (lateUs > lateNapMs * 1000) {
+    Atomics.add(control, ctl.lateNaps, 1);
+    if (lateUs > Atomics.load(control, ctl.lateMaxUs)) Atomics.store(control, ctl.lateMaxUs, lateUs);
+  }
 }
 
 /** The throttle's sleep: interrupts do not end it (they wait for the vCPU), a stop does. */

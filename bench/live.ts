@@ -1,0 +1,72 @@
+// The live engine's migration stream against the machine's own limit, in one run: raw TCP
+// between two Node processes on loopback (bench/tcp-sink.ts), and the first pass of a live
+// migration of a 1 GiB guest (768 MiB used, light writes, 100 Gbit/s link, no cap), which
+// moves the used RAM once. Alternated, so both see the same load. `npm run bench:live`;
+// figures go in docs/benchmarks.md. Run under `flock /tmp/livemig-measure.lock`.
+
+import { spawn } from "node:child_process";
+import { cpus, loadavg } from "node:os";
+import { connect } from "node:net";
+import { fileURLToPath } from "node:url";
+import { median } from "../src/measure/stats.js";
+import { runLive } from "../src/live/migration.js";
+import { loadScenario } from "../src/scenario/load.js";
+
+const rawBytes = 1 << 30;
+const rounds = Number(process.argv[2] ?? 3);
+
+const scenarioText = `
+name: bench-live-1g
+vm: {memory: 1GiB, used: 768MiB, vcpus: 2, workload: {kind: uniform, workingSet: 16MiB, rate: 2000}}
+link: {bandwidth: 100Gbit/s, latency: 0.1ms}
+migration: {maxBandwidth: 0}
+probe: {interval: 1ms}
+devices: [{kind: virtio}]
+`;
+
+/** Bytes/s of a 1 GiB transfer from this process to a sink process, writes of 1 MiB. */
+async function rawTcp(): Promise<number> {
+  const sink = spawn(process.execPath, [fileURLToPath(new URL("./tcp-sink.js", import.meta.url)), String(rawBytes)], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve) => sink.stdout!.once("data", (d) => resolve(Number(String(d).trim()))));
+  const socket = connect(port, "127.0.0.1");
+  await new Promise((r) => socket.once("connect", r));
+  const chunk = Buffer.alloc(1 << 20, 7);
+  const done = new Promise((r) => socket.once("data", r));
+  const t = performance.now();
+  for (let sent = 0; sent < rawBytes; sent += chunk.length) {
+    if (!socket.write(chunk)) await new Promise((r) => socket.once("drain", r));
+  }
+  await done;
+  const elapsed = (performance.now() - t) / 1000;
+  socket.destroy();
+  await new Promise((r) => sink.once("exit", r));
+  return rawBytes / elapsed;
+}
+
+/** Bytes/s of the first pass (stream bytes at QEMU's sizes, from the end of setup to the first sync after it). */
+async function stream(): Promise<{ rate: number; total: number; downtime: number }> {
+  const r = await runLive(loadScenario(scenarioText, "bench-live.yaml")[0].scenario);
+  if (r.status !== "completed") throw new Error(`migration ${r.status}: ${r["error-desc"] ?? ""}`);
+  const first = r.passes[1];
+  return { rate: first.transferred / ((first.t - r["setup-time"]) / 1000), total: r["total-time"], downtime: r.downtime ?? NaN };
+}
+
+const raw: number[] = [];
+const live: number[] = [];
+const totals: number[] = [];
+const downtimes: number[] = [];
+const load = [loadavg()[0]];
+for (let i = 0; i < rounds; i++) {
+  raw.push(await rawTcp());
+  const s = await stream();
+  live.push(s.rate);
+  totals.push(s.total);
+  downtimes.push(s.downtime);
+  load.push(loadavg()[0]);
+}
+const mb = (x: number) => (x / 1e6).toFixed(0);
+console.log(`machine: ${cpus().length} x ${cpus()[0].model}, Node ${process.version}; load average (1 min) during: ${load.map((l) => l.toFixed(2)).join(" ")}`);
+console.log(`raw TCP, loopback, 1 GiB:          ${raw.map(mb).join(", ")} MB/s (median ${mb(median(raw))})`);
+console.log(`migration stream, first pass:      ${live.map(mb).join(", ")} MB/s (median ${mb(median(live))})`);
+console.log(`stream / raw TCP (medians):        ${(median(live) / median(raw)).toFixed(2)}`);
+console.log(`migration total-time, downtime:    ${totals.map((t) => t.toFixed(0)).join(", ")} ms; ${downtimes.map((t) => t.toFixed(1)).join(", ")} ms`);

@@ -34,6 +34,8 @@ export interface LiveRunOptions {
    * Default both; across hosts whose network is itself the link (tc-shaped), fewer or none.
    */
   emulateLink?: LinkEmulation;
+  /** The peer deadline on both sides (ms; default defaultPeerTimeoutMs): silence this long fails the migration. */
+  peerTimeoutMs?: number;
 }
 
 export type LinkEmulation = "both" | "bandwidth" | "latency" | "none";
@@ -74,7 +76,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
 
     let local: LocalDestination | undefined;
     if (!o.dest) {
-      local = await startLocalDestination();
+      local = await startLocalDestination("127.0.0.1", o.peerTimeoutMs);
       cleanup.push(async () => {
         const timer = setTimeout(() => local!.stop(), 2000);
         await local!.exited;
@@ -92,7 +94,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
         bandwidth: emulate === "both" || emulate === "bandwidth" ? scenario.link.bandwidth : Infinity,
         latencyMs: emulate === "both" || emulate === "latency" ? scenario.link.latency : 0,
       };
-      session = await SourceSession.open(o.dest ?? local!.address, o.secret ?? local!.secret, shape, o.protocolVersion);
+      session = await SourceSession.open(o.dest ?? local!.address, o.secret ?? local!.secret, shape, o.protocolVersion, o.peerTimeoutMs);
       const switchHost = o.dest ? (session.conn.socket.localAddress ?? "127.0.0.1").replace(/^::ffff:/, "") : "127.0.0.1";
       await session.config({ pageCount, vcpus: vm.vcpus, workload, seed, mac: guestMac, switch: { host: switchHost, port: fabric.port } });
       const hasher = new RamHasher(guest);
@@ -148,6 +150,11 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
     if (resumedAnswers && resumedAnswers.sent > 0 && resumedAnswers.answered === 0) {
       result.warnings.push(
         `the guest answered none of ${resumedAnswers.sent} pings after it resumed at the destination: can the destination reach the guest network's switch (UDP port ${fabric.port} on this host)?`,
+      );
+    }
+    if (ram?.resent) {
+      result.warnings.push(
+        `this run re-sent the ${ram.resent} differing pages and compared them again before the destination resumed the guest; QEMU, which does not compare, would not have`,
       );
     }
     if (liveness) {

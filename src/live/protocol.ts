@@ -47,6 +47,7 @@
 // Aborted and Done free the guest; the destination then waits for the next source.
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { tagBytes, type FrameMac } from "./integrity.js";
 
 export const protocolVersion = 1;
 export const magic = Buffer.from("livemig\0", "latin1");
@@ -69,6 +70,7 @@ export const Command = {
   Complete: 11,
   End: 12,
   Abandon: 13,
+  Keepalive: 14,
   Reply: 0x80,
   Error: 0x81,
 } as const;
@@ -93,14 +95,31 @@ export class ProtocolError extends Error {
   }
 }
 
-export function encodeFrame(type: CommandType, id: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
-  const out = Buffer.allocUnsafe(headerBytes + payload.length);
+/** A frame's bytes; with `mac` (after the handshake) tagged as integrity.ts describes. */
+/** A frame failed its integrity check: the bytes were changed between the two processes. */
+export class IntegrityError extends ProtocolError {
+  constructor(message: string) {
+    super(message);
+    this.name = "IntegrityError";
+  }
+}
+
+export function encodeFrame(type: CommandType, id: number, payload: Uint8Array = new Uint8Array(0), mac?: FrameMac): Buffer {
+  const tags = mac ? 2 * tagBytes : 0;
+  const out = Buffer.allocUnsafe(headerBytes + payload.length + tags);
   out.writeUInt8(type, 0);
   out.writeUInt8(0, 1);
   out.writeUInt16BE(0, 2);
   out.writeUInt32BE(id >>> 0, 4);
   out.writeUInt32BE(payload.length, 8);
-  out.set(payload, headerBytes);
+  if (!mac) {
+    out.set(payload, headerBytes);
+    return out;
+  }
+  const header = out.subarray(0, headerBytes);
+  mac.headerTag(header).copy(out, headerBytes);
+  out.set(payload, headerBytes + tagBytes);
+  mac.frameTag(header, payload).copy(out, headerBytes + tagBytes + payload.length);
   return out;
 }
 
@@ -116,28 +135,45 @@ export function parseJson<T>(frame: Frame): T {
   }
 }
 
-/** Cuts a byte stream into frames; throws ProtocolError at the first malformed header. */
+/**
+ * Cuts a byte stream into frames; throws ProtocolError at the first malformed header, and
+ * IntegrityError at the first frame whose tags do not match once `mac` is set.
+ */
 export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** Set after the handshake: every frame from here on must carry its tags. */
+  mac: FrameMac | undefined;
 
-  push(chunk: Buffer): Frame[] {
+  /** Calls `onFrame` for each whole frame, in order (it may set `mac` for the next). */
+  push(chunk: Buffer, onFrame: (f: Frame) => void): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const out: Frame[] = [];
     for (;;) {
-      if (this.buffered < headerBytes) break;
-      const head = this.peek(headerBytes);
+      const mac = this.mac;
+      const headTag = mac ? tagBytes : 0;
+      if (this.buffered < headerBytes + headTag) return;
+      const head = this.peek(headerBytes + headTag);
+      const header = head.subarray(0, headerBytes);
+      if (mac && !timingSafeEqual(mac.headerTag(header), head.subarray(headerBytes))) throw this.altered(mac, "header");
       const type = head.readUInt8(0);
       if (!commandNames.has(type)) throw new ProtocolError(`malformed frame: unknown command ${commandName(type)}`);
       if (head.readUInt8(1) !== 0 || head.readUInt16BE(2) !== 0) throw new ProtocolError("malformed frame: reserved header bytes are not zero");
       const length = head.readUInt32BE(8);
       if (length > maxPayloadBytes) throw new ProtocolError(`malformed frame: ${commandName(type)} payload of ${length} bytes exceeds ${maxPayloadBytes}`);
-      if (this.buffered < headerBytes + length) break;
-      const whole = this.take(headerBytes + length);
-      out.push({ type: type as CommandType, id: head.readUInt32BE(4), payload: whole.subarray(headerBytes) });
+      const whole = headerBytes + headTag + length + headTag;
+      if (this.buffered < whole) return;
+      const bytes = this.take(whole);
+      const payload = bytes.subarray(headerBytes + headTag, headerBytes + headTag + length);
+      if (mac && !timingSafeEqual(mac.frameTag(bytes.subarray(0, headerBytes), payload), bytes.subarray(whole - tagBytes))) {
+        throw this.altered(mac, `${commandName(type)} frame`);
+      }
+      onFrame({ type: type as CommandType, id: bytes.readUInt32BE(4), payload });
     }
-    return out;
+  }
+
+  private altered(mac: FrameMac, what: string): IntegrityError {
+    return new IntegrityError(`integrity check failed: the ${what} of frame ${mac.frames} was altered in transit (transport corruption or an on-path attacker)`);
   }
 
   private peek(n: number): Buffer {

@@ -196,7 +196,7 @@ describe("refused peers: the source guest keeps running", () => {
         const reader = new FrameReader();
         const frames: Frame[] = [];
         const s = connect(port, "127.0.0.1", () => s.write(bytes));
-        s.on("data", (d) => frames.push(...reader.push(d)));
+        s.on("data", (d) => reader.push(d, (f) => frames.push(f)));
         s.on("close", () => resolve(frames));
       });
     const garbage = await ask(Buffer.from("GET / HTTP/1.0\r\n\r\n"));

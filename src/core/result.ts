@@ -51,6 +51,8 @@ export interface MigrationResult {
   "downtime-breakdown"?: Record<string, number>;
   "stale-pages": number;
   "stale-page-list"?: number[];
+  /** Live runs: the wall-clock time (epoch ms) of the timeline's 0, to line it up with other logs. */
+  "started-at"?: number;
   "cpu-throttle-percentage": number;
   warnings: string[];
   ram: RamStats;

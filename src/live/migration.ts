@@ -125,6 +125,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
     const status = timeline.last("status")?.status;
     let liveness: { sent: number; answered: number } | undefined;
     let restoredAt = 0;
+    let endProblem: string | undefined;
     if (status === "failed") {
       session?.abandon(timeline.last("status")?.reason ?? "failed");
       // A failed migration leaves the source running: vCPUs, throttle and NIC as before.
@@ -134,12 +135,19 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       restoredAt = clock.now();
       await clock.sleep(livenessCheckMs);
     } else if (session) {
-      await session.end();
+      // The guest runs at the destination by now: a lost End costs only the destination's NIC counters.
+      endProblem = await session.end().then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
     }
     const { record } = await fabric.stopProbe();
     let resumedAnswers: { sent: number; answered: number } | undefined;
-    if (status === "failed") liveness = answered(record, restoredAt, clock.now());
-    else {
+    if (status === "failed") {
+      liveness = answered(record, restoredAt, clock.now());
+      // The gaps the guest saw, through the failure and the source's resumption.
+      addProbeGaps(timeline, record, start, clock.now());
+    } else {
       addProbeGaps(timeline, record, start, end);
       const resumed = timeline.last("vm-resume")?.t;
       // The controller ends after the announce rounds (800 ms): time enough to be answered.
@@ -147,11 +155,13 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
     }
 
     const result = buildResult(timeline, { ramBytes: vmShape.ramBytes, pageSize, probeIntervalMs: probeInterval });
+    result["started-at"] = start;
     if (resumedAnswers && resumedAnswers.sent > 0 && resumedAnswers.answered === 0) {
       result.warnings.push(
         `the guest answered none of ${resumedAnswers.sent} pings after it resumed at the destination: can the destination reach the guest network's switch (UDP port ${fabric.port} on this host)?`,
       );
     }
+    if (endProblem) result.warnings.push(`the session did not end cleanly after the guest resumed at the destination: ${endProblem}`);
     if (ram?.resent) {
       result.warnings.push(
         `this run re-sent the ${ram.resent} differing pages and compared them again before the destination resumed the guest; QEMU, which does not compare, would not have`,

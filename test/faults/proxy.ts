@@ -82,8 +82,12 @@ export async function faultProxy(target: number, point: FaultPoint, action: Faul
         // A stalled proxy keeps the other socket open: each side must notice on its own.
         if (stalled) return;
         cut = true;
-        // A delayed stream delivers what it holds before the close.
-        setTimeout(() => (src.destroy(), dst.destroy()), delayMs);
+        // Passed on as a close, after what the stream still holds (a delayed stream's bytes, a last Error frame).
+        setTimeout(() => {
+          const other = s === src ? dst : src;
+          other.end();
+          setTimeout(() => other.destroy(), 1000).unref();
+        }, delayMs);
       });
     }
     const forward = (to: Socket, chunk: Buffer) => {

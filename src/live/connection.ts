@@ -132,6 +132,7 @@ export class Connection {
     this.waiter = undefined;
     this.link.close();
     if (destroy) this.socket.destroy();
+    else this.hangUpSoon(); // after our Error (or the peer's): it has a moment to read and close
   }
 
   /** The next frame that is not a reply to a request of ours. */

@@ -145,7 +145,7 @@ export function buildResult(timeline: Timeline, ctx: ResultContext): MigrationRe
     result["stale-page-list"] = verify.pages;
     warnings.push(
       `UNSAFE: ${verify.stalePages} guest pages on the destination differ from the source ` +
-        `(DMA writes the dirty log never saw); the guest resumed with corrupted memory`,
+        `(DMA writes the dirty log never saw); QEMU resumes the guest with corrupted memory`,
     );
   }
   for (const d of timeline.all("frames-dropped")) warnings.push(`${d.frames} received frames dropped: ${d.reason}`);

@@ -2,10 +2,9 @@
 // ports need), and those ports: the guest's RAM as the controller sees it, and the channel.
 
 import { connect } from "node:net";
-import type { PageBitmap } from "../core/bitmap.js";
+import { PageRuns, type PageBitmap } from "../core/bitmap.js";
 import type { AnnounceParams } from "../core/params.js";
 import type { Channel, GuestRam } from "../core/ports.js";
-import { PageRuns } from "../core/bitmap.js";
 import { Connection, defaultPeerTimeoutMs } from "./connection.js";
 import { frameMacs } from "./integrity.js";
 import type { GuestConfig } from "./guest-config.js";

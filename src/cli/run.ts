@@ -38,6 +38,15 @@ function readSecretFile(file: string): Buffer {
   return secret;
 }
 
+/** Both commands take the peer deadline the same way. */
+const peerTimeoutHelp = "seconds of silence from the peer (or of waiting for its answer) after which the migration fails (default 8)";
+
+function parsePeerTimeout(value: string): number {
+  const s = Number(value);
+  if (!(s >= 0.1 && s <= 3600)) throw new UsageError(`--peer-timeout: expected seconds between 0.1 and 3600, got "${value}"`);
+  return s * 1000;
+}
+
 interface RunOptions {
   json?: boolean;
   predict?: boolean;
@@ -48,6 +57,7 @@ interface RunOptions {
   seed?: number;
   protocolVersion?: number;
   emulateLink: LinkEmulation;
+  peerTimeout?: number;
 }
 
 const linkEmulations: LinkEmulation[] = ["both", "bandwidth", "latency", "none"];
@@ -75,6 +85,7 @@ export function registerRun(program: Command): void {
     .option("--seed <n>", "seed for the workload (overrides the file's)", parseSeed)
     .option("--runs <n>", "migrate each variant N times (fresh processes each) and print median, spread and the median's bootstrap interval", parseRuns, 1)
     .option("--html <file>", "also write an HTML report with plots to FILE (measured beside predicted with --predict)")
+    .option("--peer-timeout <s>", peerTimeoutHelp, parsePeerTimeout)
     .addOption(new Option("--protocol-version <n>", "speak another protocol version (tests the refusal)").argParser(Number).hideHelp())
     .action(async (file: string, opts: RunOptions) => {
       // The live engine and the simulator, loaded when the command runs (not for --help).
@@ -102,6 +113,7 @@ export function registerRun(program: Command): void {
               seed: opts.seed,
               protocolVersion: opts.protocolVersion,
               emulateLink: opts.emulateLink,
+              peerTimeoutMs: opts.peerTimeout,
               onProgress: tty
                 ? (p) => process.stderr.write(`\r\x1b[Krunning ${label} live: pass ${p.pass}, ${(p.remainingBytes / 2 ** 20).toFixed(1)} MiB remaining, ${(p.bandwidth / 2 ** 20).toFixed(0)} MiB/s`)
                 : undefined,
@@ -130,13 +142,14 @@ export function registerRun(program: Command): void {
     .requiredOption("--listen <host:port>", "address to listen on (port 0: any free port)", parseAddress("--listen", true))
     .option("--secret-file <file>", secretFileHelp)
     .option("--once", "exit after the first source")
-    .action(async (opts: { listen: Address; secretFile?: string; once?: boolean }) => {
+    .option("--peer-timeout <s>", peerTimeoutHelp, parsePeerTimeout)
+    .action(async (opts: { listen: Address; secretFile?: string; once?: boolean; peerTimeout?: number }) => {
       if (!opts.secretFile) throw new UsageError("--secret-file: needs FILE, the secret the source will give to `livemig run --dest`");
       const secret = readSecretFile(opts.secretFile);
       const { listenDestination } = await import("../live/destination.js");
       let dest;
       try {
-        dest = await listenDestination({ ...opts.listen, secret, once: opts.once, log: (line) => process.stderr.write(`livemig dest: ${line}\n`) });
+        dest = await listenDestination({ ...opts.listen, secret, once: opts.once, peerTimeoutMs: opts.peerTimeout, log: (line) => process.stderr.write(`livemig dest: ${line}\n`) });
       } catch (e) {
         throw new UsageError(`--listen ${opts.listen.host}:${opts.listen.port}: cannot listen (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
       }

@@ -82,6 +82,8 @@ export interface MigrationResult {
   "downtime-breakdown"?: Record<string, number>;
   "stale-pages": number;
   "stale-page-list"?: number[];
+  /** Live runs: the wall-clock time (epoch ms) of the timeline's 0, to line it up with other logs. */
+  "started-at"?: number;
   "cpu-throttle-percentage": number;
   warnings: string[];
   ram: RamStats;
@@ -229,7 +231,7 @@ export function buildResult(timeline: Timeline, ctx: ResultContext): MigrationRe
     result["stale-page-list"] = verify.pages;
     warnings.push(
       `UNSAFE: ${verify.stalePages} guest pages on the destination differ from the source ` +
-        `(DMA writes the dirty log never saw); the guest resumed with corrupted memory`,
+        `(DMA writes the dirty log never saw); QEMU resumes the guest with corrupted memory`,
     );
   }
   const over = downtimeOverLimit(result);

@@ -3,10 +3,11 @@
 // migration at a time; a refused or failed one frees the guest and the next may come.
 // The protocol and the receiver's state machine are described in protocol.ts.
 
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server } from "node:net";
 import { announceSchedule, type AnnounceParams } from "../core/params.js";
 import { parseMac } from "./frame.js";
-import { Connection } from "./connection.js";
+import { Connection, PeerTimeout } from "./connection.js";
+import { frameMacs } from "./integrity.js";
 import { checkGuestConfig, type GuestConfig } from "./guest-config.js";
 import { Guest } from "./guest/guest.js";
 import { pageSize } from "./guest/layout.js";
@@ -25,11 +26,15 @@ export interface DestinationOptions {
   secret: Buffer;
   /** Stop listening after the first source (the local destination `run` starts). */
   once?: boolean;
+  /** The peer deadline after authentication (ms; default defaultPeerTimeoutMs). */
+  peerTimeoutMs?: number;
   log: (line: string) => void;
 }
 
-/** How long a peer may stay silent during the handshake. */
-const handshakeTimeoutMs = 10_000;
+/** A connection must have authenticated this long after it was accepted, or it is closed. */
+export const preAuthTimeoutMs = 2000;
+/** Connections awaiting authentication at once; more are closed as they arrive. */
+export const maxPreAuthConnections = 32;
 
 type ReceiverState = "AwaitStart" | "AwaitAuth" | "AwaitConfig" | "Receiving" | "Running" | "Done";
 
@@ -41,20 +46,42 @@ export interface ListeningDestination {
 }
 
 export async function listenDestination(o: DestinationOptions): Promise<ListeningDestination> {
+  // The one migration slot is taken only by an authenticated source; until then a connection
+  // costs a socket for at most preAuthTimeoutMs, and only maxPreAuthConnections at once.
   let busy = false;
+  let preAuth = 0;
   let server: Server;
   const closed = new Promise<void>((resolve) => {
     server = createServer((socket) => {
       const peer = `source ${socket.remoteAddress}:${socket.remotePort}`;
-      if (busy) {
-        new Connection(socket, peer).refuse(0, "the destination is busy with another migration");
+      if (preAuth >= maxPreAuthConnections) {
+        socket.destroy();
         return;
       }
-      busy = true;
-      void receive(socket, peer, o).finally(() => {
-        busy = false;
-        if (o.once) server.close();
-      });
+      preAuth++;
+      const conn = new Connection(socket, peer, undefined, o.peerTimeoutMs);
+      void authenticate(conn, o.secret)
+        .then(
+          (auth) => {
+            preAuth--;
+            if (busy) {
+              conn.refuse(auth.id, "the destination is busy with another migration");
+              return;
+            }
+            busy = true;
+            conn.reply(auth.id);
+            conn.secure(auth.macs);
+            conn.watch();
+            return receive(conn, peer, o).finally(() => {
+              busy = false;
+              if (o.once) server.close();
+            });
+          },
+          (e: Error) => {
+            preAuth--;
+            refused(conn, peer, e, "AwaitAuth", o.log);
+          },
+        );
     });
     server.on("close", resolve);
   });
@@ -66,21 +93,46 @@ export async function listenDestination(o: DestinationOptions): Promise<Listenin
   return { address: { host: o.host, port }, closed, close: () => server.close() };
 }
 
-async function receive(socket: Socket, peer: string, o: DestinationOptions): Promise<void> {
-  const conn = new Connection(socket, peer);
-  let state: ReceiverState = "AwaitStart";
+/** The handshake, within preAuthTimeoutMs of the connection: resolves with the source's Auth (not yet answered). */
+async function authenticate(conn: Connection, secret: Buffer): Promise<{ id: number; macs: ReturnType<typeof frameMacs> }> {
+  const timer = setTimeout(() => conn.fail(new PeerTimeout(`it did not authenticate within ${preAuthTimeoutMs / 1000} s`)), preAuthTimeoutMs);
+  try {
+    const sourceNonce = readStart(await conn.next());
+    const nonce = newNonce();
+    await conn.send(Command.Challenge, challengePayload(secret, sourceNonce, nonce));
+    const auth = await conn.next();
+    expect(auth, Command.Auth, "AwaitAuth");
+    if (!verifyProof(secret, "source", nonce, auth.payload)) throw new ProtocolError("authentication failed: the source does not hold the shared secret");
+    return { id: auth.id, macs: frameMacs(secret, sourceNonce, nonce, "destination") };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Logs why a connection ended and tells the peer where the protocol allows it. */
+function refused(conn: Connection, peer: string, e: unknown, state: ReceiverState, log: (line: string) => void): void {
+  const message = (e as Error).message;
+  if (e instanceof ProtocolError || e instanceof StreamError) {
+    log(`refused ${peer}: ${message}`);
+    conn.refuse(0, message);
+  } else if (e instanceof PeerTimeout && state === "AwaitAuth") {
+    log(`refused ${peer}: ${message}`);
+    conn.fail(e);
+  } else if (state === "AwaitAuth") {
+    log(`refused ${peer}: it hung up during authentication (it does not share this destination's secret?)`);
+    conn.fail(e as Error);
+  } else {
+    log(`migration from ${peer} aborted in state ${state}: ${message}`);
+    conn.fail(e as Error);
+  }
+}
+
+/** An authenticated source's migration, from its Config on. */
+async function receive(conn: Connection, peer: string, o: DestinationOptions): Promise<void> {
+  let state: ReceiverState = "AwaitConfig";
   let incoming: Incoming | undefined;
   try {
-    const sourceNonce = readStart(await conn.next(handshakeTimeoutMs));
-    const nonce = newNonce();
-    await conn.send(Command.Challenge, challengePayload(o.secret, sourceNonce, nonce));
-    state = "AwaitAuth";
-    const auth = await conn.next(handshakeTimeoutMs);
-    expect(auth, Command.Auth, state);
-    if (!verifyProof(o.secret, "source", nonce, auth.payload)) throw new ProtocolError("authentication failed: the source does not hold the shared secret");
-    conn.reply(auth.id);
-    state = "AwaitConfig";
-    const config = await conn.next(handshakeTimeoutMs);
+    const config = await conn.next();
     expect(config, Command.Config, state);
     incoming = await Incoming.create(checkGuestConfig(parseJson<GuestConfig>(config)));
     conn.reply(config.id);
@@ -99,7 +151,9 @@ async function receive(socket: Socket, peer: string, o: DestinationOptions): Pro
           break;
         case Command.Pin: {
           expectState(state, "Receiving", f);
-          void incoming.pinner.pin().then(() => conn.reply(f.id));
+          // Pinning runs in its own thread; closing the guest (Abandon, a failure) stops it, and no reply follows.
+          const job = incoming;
+          void job.pinner.pin().then(() => job.isOpen && conn.reply(f.id));
           break;
         }
         case Command.Sync:
@@ -117,8 +171,8 @@ async function receive(socket: Socket, peer: string, o: DestinationOptions): Pro
           break;
         case Command.Complete:
           expectState(state, "Receiving", f);
+          incoming.announce(checkAnnounce(parseJson<{ announce?: AnnounceParams } | null>(f)?.announce));
           incoming.guest.resume();
-          incoming.announce(checkAnnounce(parseJson<{ announce: AnnounceParams }>(f).announce));
           state = "Running";
           conn.reply(f.id);
           break;
@@ -138,25 +192,15 @@ async function receive(socket: Socket, peer: string, o: DestinationOptions): Pro
       }
     }
   } catch (e) {
-    const message = (e as Error).message;
-    if (e instanceof ProtocolError || e instanceof StreamError) {
-      o.log(`refused ${peer}: ${message}`);
-      conn.refuse(0, message);
-    } else if (state === "AwaitAuth") {
-      o.log(`refused ${peer}: it hung up during authentication (it does not share this destination's secret?)`);
-      conn.fail(e as Error);
-    } else {
-      o.log(`migration from ${peer} aborted in state ${state}: ${message}`);
-      conn.fail(e as Error);
-    }
+    refused(conn, peer, e, state, o.log);
   } finally {
     await incoming?.close();
   }
 }
 
-function checkAnnounce(a: AnnounceParams): AnnounceParams {
+function checkAnnounce(a: AnnounceParams | undefined): AnnounceParams {
   const ok = (v: unknown, hi: number) => typeof v === "number" && v >= 0 && v <= hi;
-  if (!ok(a?.rounds, 100) || !ok(a.initialMs, 60_000) || !ok(a.maxMs, 60_000) || !ok(a.stepMs, 60_000)) {
+  if (!a || !ok(a.rounds, 100) || !ok(a.initialMs, 60_000) || !ok(a.maxMs, 60_000) || !ok(a.stepMs, 60_000)) {
     throw new ProtocolError("malformed Complete: announce must be {initialMs, maxMs, rounds, stepMs}");
   }
   return a;
@@ -175,6 +219,12 @@ function expectState(state: ReceiverState, wanted: ReceiverState, f: Frame): voi
 class Incoming {
   /** Pages that may hold data (a zero run need clear only these). */
   private readonly nonZero: PageBitmap;
+  private closed = false;
+
+  /** Whether the guest is still being received (not yet closed by Abandon or a failure). */
+  get isOpen(): boolean {
+    return !this.closed;
+  }
 
   private constructor(
     readonly guest: Guest,
@@ -199,13 +249,14 @@ class Incoming {
   }
 
   loadState(payload: Buffer): void {
-    let s: NicDeviceState;
+    let s: Partial<NicDeviceState> | null;
     try {
-      s = JSON.parse(payload.toString("utf8")) as NicDeviceState;
+      s = JSON.parse(payload.toString("utf8")) as Partial<NicDeviceState> | null;
     } catch {
-      throw new ProtocolError("malformed State: not the NIC's device state");
+      s = null;
     }
-    this.nic.loadState(s);
+    if (typeof s?.rxNext !== "number" || typeof s.txNext !== "number") throw new ProtocolError("malformed State: not the NIC's device state {rxNext, txNext}");
+    this.nic.loadState(s as NicDeviceState);
   }
 
   /** qemu_announce_self, on the destination once the guest runs: a RARP per round (timed by the NIC's thread). */
@@ -214,6 +265,7 @@ class Incoming {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.hasher.close();
     await this.pinner.close();
     await this.nic.close();

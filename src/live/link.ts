@@ -63,9 +63,10 @@ export class ShapedLink {
   /**
    * Takes the chunks onto the link; resolves once the link's queue and the socket have room
    * again. `charged`: the bytes the link carries for them, by default their length (the RAM
-   * stream is charged at QEMU's wire size, see ram-stream.ts).
+   * stream is charged at QEMU's wire size, see ram-stream.ts). `seal` may finish the bytes in
+   * place once taken (the frames' tags, over exactly what will cross).
    */
-  async write(chunks: readonly Uint8Array[], charged = byteLength(chunks)): Promise<void> {
+  async write(chunks: readonly Uint8Array[], charged = byteLength(chunks), seal?: (staged: Buffer) => void): Promise<void> {
     const bytes = byteLength(chunks);
     const staging = bytes <= stagingBytes ? (this.spare.pop() ?? Buffer.allocUnsafe(stagingBytes)) : Buffer.allocUnsafe(bytes);
     let at = 0;
@@ -74,6 +75,7 @@ export class ShapedLink {
       at += c.length;
     }
     const item = { at: 0, data: staging.subarray(0, bytes), staging };
+    seal?.(item.data);
     if (!this.shaped) this.put(item);
     else {
       const now = performance.now();

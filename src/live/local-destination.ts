@@ -18,13 +18,19 @@ export interface LocalDestination {
 
 const mainJs = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 
-export async function startLocalDestination(host = "127.0.0.1"): Promise<LocalDestination> {
+/** After SIGTERM, how long the destination has to exit before SIGKILL (a stopped one never would). */
+const killAfterMs = 2000;
+
+export async function startLocalDestination(host = "127.0.0.1", peerTimeoutMs?: number): Promise<LocalDestination> {
   // A secret file holds text; both sides use its bytes, trimmed (see readSecretFile).
   const secret = Buffer.from(randomBytes(32).toString("hex"), "utf8");
   const dir = mkdtempSync(join(tmpdir(), "livemig-"));
   const secretFile = join(dir, "secret");
   writeFileSync(secretFile, secret, { mode: 0o600 });
-  const child: ChildProcess = spawn(process.execPath, [mainJs, "dest", "--listen", `${host}:0`, "--secret-file", secretFile, "--once"], {
+  const child: ChildProcess = spawn(process.execPath, [
+    mainJs, "dest", "--listen", `${host}:0`, "--secret-file", secretFile, "--once",
+    ...(peerTimeoutMs !== undefined ? ["--peer-timeout", String(peerTimeoutMs / 1000)] : []),
+  ], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -40,7 +46,12 @@ export async function startLocalDestination(host = "127.0.0.1"): Promise<LocalDe
       });
       child.once("exit", (code) => reject(new Error(`the local destination exited (${code}) before listening: ${stderr.trim()}`)));
     });
-    return { address: { host, port }, secret, exited, stop: () => child.kill() };
+    const stop = () => {
+      child.kill();
+      const timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+      void exited.then(() => clearTimeout(timer));
+    };
+    return { address: { host, port }, secret, exited, stop };
   } finally {
     rmSync(dir, { recursive: true, force: true }); // read at start-up; no longer needed
   }

@@ -35,6 +35,8 @@ export interface LiveRunOptions {
    * Default both; across hosts whose network is itself the link (tc-shaped), fewer or none.
    */
   emulateLink?: LinkEmulation;
+  /** The peer deadline on both sides (ms; default defaultPeerTimeoutMs): silence this long fails the migration. */
+  peerTimeoutMs?: number;
 }
 
 export type LinkEmulation = "both" | "bandwidth" | "latency" | "none";
@@ -75,7 +77,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
 
     let local: LocalDestination | undefined;
     if (!o.dest) {
-      local = await startLocalDestination();
+      local = await startLocalDestination("127.0.0.1", o.peerTimeoutMs);
       cleanup.push(async () => {
         const timer = setTimeout(() => local!.stop(), 2000);
         await local!.exited;
@@ -94,7 +96,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
         bandwidth: emulate === "both" || emulate === "bandwidth" ? scenario.link.bandwidth : Infinity,
         latencyMs: emulate === "both" || emulate === "latency" ? scenario.link.latency : 0,
       };
-      session = await SourceSession.open(o.dest ?? local!.address, o.secret ?? local!.secret, shape, o.protocolVersion);
+      session = await SourceSession.open(o.dest ?? local!.address, o.secret ?? local!.secret, shape, o.protocolVersion, o.peerTimeoutMs);
       const switchHost = o.dest ? (session.conn.socket.localAddress ?? "127.0.0.1").replace(/^::ffff:/, "") : "127.0.0.1";
       await session.config({ pageCount, vcpus: vm.vcpus, workload, seed, mac: guestMac, switch: { host: switchHost, port: fabric.port } });
       const hasher = new RamHasher(guest);
@@ -127,6 +129,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
     const status = timeline.last("status")?.status;
     let liveness: { sent: number; answered: number } | undefined;
     let restoredAt = 0;
+    let endProblem: string | undefined;
     if (status === "failed") {
       session?.abandon(timeline.last("status")?.reason ?? "failed");
       // A failed migration leaves the source running: vCPUs, throttle and NIC as before.
@@ -136,12 +139,19 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       restoredAt = clock.now();
       await clock.sleep(livenessCheckMs);
     } else if (session) {
-      await session.end();
+      // The guest runs at the destination by now: a lost End costs only the destination's NIC counters.
+      endProblem = await session.end().then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
     }
     const { record } = await fabric.stopProbe();
     let resumedAnswers: { sent: number; answered: number } | undefined;
-    if (status === "failed") liveness = answered(record, restoredAt, clock.now());
-    else {
+    if (status === "failed") {
+      liveness = answered(record, restoredAt, clock.now());
+      // The gaps the guest saw, through the failure and the source's resumption.
+      addProbeGaps(timeline, record, start, clock.now());
+    } else {
       addProbeGaps(timeline, record, start, end);
       const resumed = timeline.last("vm-resume")?.t;
       // The controller ends after the announce rounds (800 ms): time enough to be answered.
@@ -154,9 +164,16 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       const starved = starvationWarning(host);
       if (starved) result.warnings.push(starved);
     }
+    result["started-at"] = start;
     if (resumedAnswers && resumedAnswers.sent > 0 && resumedAnswers.answered === 0) {
       result.warnings.push(
         `the guest answered none of ${resumedAnswers.sent} pings after it resumed at the destination: can the destination reach the guest network's switch (UDP port ${fabric.port} on this host)?`,
+      );
+    }
+    if (endProblem) result.warnings.push(`the session did not end cleanly after the guest resumed at the destination: ${endProblem}`);
+    if (ram?.resent) {
+      result.warnings.push(
+        `this run re-sent the ${ram.resent} differing pages and compared them again before the destination resumed the guest; QEMU, which does not compare, would not have`,
       );
     }
     if (liveness) {

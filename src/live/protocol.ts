@@ -2,12 +2,14 @@
 // vm-migration/src/protocol.rs: typed commands in length-prefixed frames over one TCP
 // connection, answered (when they need an answer) by a Reply or an Error with the same id.
 //
-// Every frame: a 12-byte header, then `length` bytes of payload.
+// Every frame: a 12-byte header, then `length` bytes of payload. After the handshake (from
+// the Reply to Auth on) each frame also carries two 16-byte tags (integrity.ts):
 //
-//   0        1        2        4                8                12
-//   +--------+--------+--------+----------------+----------------+---------
-//   | type   | 0      | 0      | id (u32 BE)    | length (u32 BE)| payload
-//   +--------+--------+--------+----------------+----------------+---------
+//   0        1        2        4                8                12           28
+//   +--------+--------+--------+----------------+----------------+------------+---------+------------+
+//   | type   | 0      | 0      | id (u32 BE)    | length (u32 BE)| tag(header)| payload | tag(frame) |
+//   +--------+--------+--------+----------------+----------------+------------+---------+------------+
+//                                                                 (after the handshake only)
 //
 // id 0: no reply wanted. Anything else is refused as malformed: an unknown type, a non-zero
 // reserved byte, a payload over 64 MiB, a frame out of order, a Start without the magic.
@@ -18,12 +20,19 @@
 // Authentication: a shared secret, never sent. Each side proves it holds it by answering
 // the other's random nonce with HMAC-SHA256(secret, role || nonce).
 //
+// Integrity: every frame after the handshake is tagged with GMAC (AES-256-GCM, the frame as
+// associated data) under a key per direction, HKDF-SHA256(secret, nonce_s || nonce_d), the
+// IV being the frame's sequence number: a changed, dropped, replayed or reordered frame fails
+// its check, and the receiver answers with an Error naming the frame and hangs up. The
+// header's tag is checked before its length is believed.
+//
 //   source                                               destination
-//     |--- Start {magic, version, nonce_s} ------------------->|  AwaitStart
-//     |<-- Challenge {magic, version, nonce_d,                 |
+//     |--- Start {magic, version, nonce_s} ------------------->|  AwaitStart   } within 2 s of
+//     |<-- Challenge {magic, version, nonce_d,                 |               } the connection
 //     |              HMAC(secret, "destination" || nonce_s)} --|  (source checks it)
-//     |--- Auth {HMAC(secret, "source" || nonce_d)} ---------->|  AwaitAuth
-//     |<-- Reply ----------------------------------------------|  (or Error, then close)
+//     |--- Auth {HMAC(secret, "source" || nonce_d)} ---------->|  AwaitAuth    }
+//     |<-- Reply ----------------------------------------------|  (or Error: bad proof, busy)
+//     |=== every frame from here on tagged; Keepalive both ways when idle ====|
 //     |--- Config {guest shape, workload, NIC, switch} ------->|  AwaitConfig: RAM allocated,
 //     |<-- Reply ----------------------------------------------|  vCPUs created (stopped)
 //     |--- Memory {RAM section} ... (no replies) ------------->|  Receiving
@@ -31,24 +40,41 @@
 //     |--- State {device state} ------------------------------>|
 //     |--- Sync ----------------------------------> <-- Reply -|  everything before it applied
 //     |--- Verify --------------------------------> <-- Reply -|  {per-page hashes}
+//     |   [pages that differ: Memory {them}, Verify again; still different: Abandon]
 //     |--- NicStart (the strategy's nic-ready) --------------->|
 //     |--- Complete {announce schedule} ---------------------->|  Running: vCPUs resumed; a
 //     |                                                        |  RARP at 0, 50, 200, 450, 800 ms
 //     |--- End ------------------------------------> <-- Reply |  guest stopped; Done
 //     |--- Abandon {reason} (any time before End) ------------>|  Aborted: RAM freed
+//     |<-- Error {reason} (either way, any time; then close) --|  Aborted
+//
+// Deadlines (connection.ts, `--peer-timeout`, default 8 s = D):
+// - before authentication (destination): Start, Challenge and Auth within 2 s of the
+//   connection being accepted, and at most 32 connections at once awaiting it; more are
+//   closed as they arrive. Only an authenticated source takes the one migration slot.
+// - after it (both sides): a side that has sent nothing for D/4 sends a Keepalive; a side
+//   that has heard nothing for D fails the connection (checked every D/16, so within 17/16 D);
+//   a request (all but Pin, whose work grows with the guest) unanswered D after it was sent
+//   fails it too. A failed connection fails the migration: the source guest resumes at once
+//   (vCPUs, throttle and NIC as before), and the destination frees its guest and its slot.
 //
 // The receiver (destination) state machine:
 //
-//   AwaitStart --Start ok--> AwaitAuth --Auth ok--> AwaitConfig --Config--> Receiving
+//   AwaitStart --Start ok--> AwaitAuth --Auth ok, not busy--> AwaitConfig --Config--> Receiving
 //   Receiving  --Memory | State | Pin | Sync | Verify | NicStart--> Receiving
 //   Receiving  --Complete--> Running --NicStart | Sync--> Running --End--> Done
-//   any state  --Abandon | malformed frame | wrong version | bad HMAC | close--> Aborted
+//   any state  --Keepalive--> the same state
+//   AwaitStart, AwaitAuth --2 s after the connection, or busy--> closed (no guest yet)
+//   any state  --Abandon | Error | malformed frame | failed tag | wrong version | bad HMAC
+//                | silence for D | close--> Aborted
 //
-// Aborted and Done free the guest; the destination then waits for the next source.
+// Aborted and Done free the guest (its pinning thread is stopped); the destination then
+// waits for the next source.
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { tagBytes, type FrameMac } from "./integrity.js";
 
-/** 2: Memory carries run records (ram-stream.ts) instead of QEMU's per-page headers. */
+/** 2: Memory carries run records (ram-stream.ts) instead of per-page headers; frames after the handshake are tagged. */
 export const protocolVersion = 2;
 export const magic = Buffer.from("livemig\0", "latin1");
 export const headerBytes = 12;
@@ -70,6 +96,7 @@ export const Command = {
   Complete: 11,
   End: 12,
   Abandon: 13,
+  Keepalive: 14,
   Reply: 0x80,
   Error: 0x81,
 } as const;
@@ -94,18 +121,47 @@ export class ProtocolError extends Error {
   }
 }
 
-export function encodeFrame(type: CommandType, id: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
-  const out = Buffer.allocUnsafe(headerBytes + payload.length);
+/** A frame failed its integrity check: the bytes were changed between the two processes. */
+export class IntegrityError extends ProtocolError {
+  constructor(message: string) {
+    super(message);
+    this.name = "IntegrityError";
+  }
+}
+
+/** A frame's bytes; with `mac` (after the handshake) tagged as integrity.ts describes. */
+export function encodeFrame(type: CommandType, id: number, payload: Uint8Array = new Uint8Array(0), mac?: FrameMac): Buffer {
+  const out = Buffer.allocUnsafe(headerBytes + payload.length + (mac ? 2 * tagBytes : 0));
   writeFrameHeader(out, type, id, payload.length);
-  out.set(payload, headerBytes);
+  out.set(payload, headerBytes + (mac ? tagBytes : 0));
+  if (mac) sealFrames(out, mac);
   return out;
 }
 
-/** A frame's header alone, for a payload sent as chunks that follow it (the RAM stream's runs). */
-export function frameHeader(type: CommandType, id: number, length: number): Buffer {
-  const out = Buffer.allocUnsafe(headerBytes);
-  writeFrameHeader(out, type, id, length);
-  return out;
+/**
+ * A frame whose payload is sent as the chunks that follow its header, unjoined (the RAM
+ * stream's runs, views of guest RAM). With `tagged`, room for the two tags is left in place:
+ * they are computed by `sealFrames` over the bytes as the link took them, since guest RAM may
+ * change under the views until then.
+ */
+export function frameChunks(type: CommandType, id: number, payload: readonly Uint8Array[], tagged: boolean): Uint8Array[] {
+  let length = 0;
+  for (const c of payload) length += c.length;
+  const head = Buffer.alloc(headerBytes + (tagged ? tagBytes : 0));
+  writeFrameHeader(head, type, id, length);
+  return tagged ? [head, ...payload, Buffer.alloc(tagBytes)] : [head, ...payload];
+}
+
+/** Fills in the tags of the frames laid end to end in `bytes` (each with room for its tags), in order. */
+export function sealFrames(bytes: Buffer, mac: FrameMac): void {
+  for (let at = 0; at < bytes.length; ) {
+    const header = bytes.subarray(at, at + headerBytes);
+    const length = bytes.readUInt32BE(at + 8);
+    const payloadAt = at + headerBytes + tagBytes;
+    mac.headerTag(header).copy(bytes, at + headerBytes);
+    mac.frameTag(header, bytes.subarray(payloadAt, payloadAt + length)).copy(bytes, payloadAt + length);
+    at = payloadAt + length + tagBytes;
+  }
 }
 
 function writeFrameHeader(out: Buffer, type: CommandType, id: number, length: number): void {
@@ -128,43 +184,75 @@ export function parseJson<T>(frame: Frame): T {
   }
 }
 
-/** Cuts a byte stream into frames; throws ProtocolError at the first malformed header. */
+/**
+ * Cuts a byte stream into frames; throws ProtocolError at the first malformed header, and
+ * IntegrityError at the first frame whose tags do not match once `mac` is set.
+ */
 export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** Set after the handshake: every frame from here on must carry its tags. */
+  mac: FrameMac | undefined;
+  /** The buffered frame's header has passed its tag. */
+  private headerChecked = false;
 
-  push(chunk: Buffer): Frame[] {
+  /** Calls `onFrame` for each whole frame, in order (it may set `mac` for the next). */
+  push(chunk: Buffer, onFrame: (f: Frame) => void): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const out: Frame[] = [];
     for (;;) {
-      if (this.buffered < headerBytes) break;
-      const head = this.peek(headerBytes);
+      const mac = this.mac;
+      const headTag = mac ? tagBytes : 0;
+      if (this.buffered < headerBytes + headTag) return;
+      const head = this.peek(headerBytes + headTag);
+      const header = head.subarray(0, headerBytes);
+      // Checked once per frame, not again at every chunk of its payload.
+      if (mac && !this.headerChecked) {
+        if (!timingSafeEqual(mac.headerTag(header), head.subarray(headerBytes))) throw this.altered(mac, "header");
+        this.headerChecked = true;
+      }
       const type = head.readUInt8(0);
       if (!commandNames.has(type)) throw new ProtocolError(`malformed frame: unknown command ${commandName(type)}`);
       if (head.readUInt8(1) !== 0 || head.readUInt16BE(2) !== 0) throw new ProtocolError("malformed frame: reserved header bytes are not zero");
       const length = head.readUInt32BE(8);
       if (length > maxPayloadBytes) throw new ProtocolError(`malformed frame: ${commandName(type)} payload of ${length} bytes exceeds ${maxPayloadBytes}`);
-      if (this.buffered < headerBytes + length) break;
-      const whole = this.take(headerBytes + length);
-      out.push({ type: type as CommandType, id: head.readUInt32BE(4), payload: whole.subarray(headerBytes) });
+      const whole = headerBytes + headTag + length + headTag;
+      if (this.buffered < whole) return;
+      const bytes = this.take(whole);
+      this.headerChecked = false;
+      const payload = bytes.subarray(headerBytes + headTag, headerBytes + headTag + length);
+      if (mac && !timingSafeEqual(mac.frameTag(bytes.subarray(0, headerBytes), payload), bytes.subarray(whole - tagBytes))) {
+        throw this.altered(mac, `${commandName(type)} frame`);
+      }
+      onFrame({ type: type as CommandType, id: bytes.readUInt32BE(4), payload });
     }
-    return out;
+  }
+
+  private altered(mac: FrameMac, what: string): IntegrityError {
+    return new IntegrityError(`integrity check failed: the ${what} of frame ${mac.frames} was altered in transit (transport corruption or an on-path attacker)`);
   }
 
   private peek(n: number): Buffer {
-    if (this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks)];
+    this.gather(n);
     return this.chunks[0].subarray(0, n);
   }
 
   private take(n: number): Buffer {
-    if (this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks)];
+    this.gather(n);
     const first = this.chunks[0];
     const out = first.subarray(0, n);
     if (first.length === n) this.chunks.shift();
     else this.chunks[0] = first.subarray(n);
     this.buffered -= n;
     return out;
+  }
+
+  /** Joins the first chunks until the first holds `n` bytes (only those: not the whole backlog). */
+  private gather(n: number): void {
+    if (this.chunks[0].length >= n) return;
+    let k = 1;
+    for (let have = this.chunks[0].length; have < n; k++) have += this.chunks[k].length;
+    this.chunks.splice(0, k, Buffer.concat(this.chunks.slice(0, k)));
   }
 }
 

@@ -2,21 +2,21 @@
 // ports need), and those ports: the guest's RAM as the controller sees it, and the channel.
 
 import { connect } from "node:net";
-import type { PageBitmap, PageRuns } from "../core/bitmap.js";
+import { PageRuns, type PageBitmap } from "../core/bitmap.js";
 import type { AnnounceParams } from "../core/params.js";
 import type { Channel, GuestRam, StreamPayload } from "../core/ports.js";
-import { Connection } from "./connection.js";
+import { Connection, defaultPeerTimeoutMs } from "./connection.js";
+import { frameMacs } from "./integrity.js";
 import type { GuestConfig } from "./guest-config.js";
 import type { Guest } from "./guest/guest.js";
 import type { RamHasher } from "./guest/hasher.js";
 import { nicPages, pageSize } from "./guest/layout.js";
 import { isZeroPage, runOfKind } from "./guest/pages.js";
-import { Command, authPayload, jsonPayload, newNonce, readChallenge, startPayload } from "./protocol.js";
+import { Command, ProtocolError, authPayload, jsonPayload, newNonce, readChallenge, startPayload } from "./protocol.js";
 import { encodeSections } from "./ram-stream.js";
 import { wallNow } from "./clock.js";
 
 const connectTimeoutMs = 5000;
-const handshakeTimeoutMs = 10_000;
 
 export class SourceSession {
   private constructor(readonly conn: Connection) {}
@@ -27,6 +27,8 @@ export class SourceSession {
     secret: Buffer,
     shape: { bandwidth: number; latencyMs: number },
     version?: number,
+    /** The peer deadline (Connection): silence or an unanswered request this long fails the migration. */
+    deadlineMs = defaultPeerTimeoutMs,
   ): Promise<SourceSession> {
     const peer = `destination ${address.host}:${address.port}`;
     const socket = connect(address.port, address.host);
@@ -35,12 +37,15 @@ export class SourceSession {
       socket.once("connect", () => (clearTimeout(timer), resolve()));
       socket.once("error", (e: NodeJS.ErrnoException) => (clearTimeout(timer), reject(new Error(`cannot connect to ${peer}: ${e.code ?? e.message}`))));
     });
-    const conn = new Connection(socket, peer, shape);
+    const conn = new Connection(socket, peer, shape, deadlineMs);
+    conn.watch();
     try {
       const nonce = newNonce();
       await conn.send(Command.Start, startPayload(nonce, version));
-      const destinationNonce = readChallenge(await conn.next(handshakeTimeoutMs), secret, nonce);
-      await conn.request(Command.Auth, authPayload(secret, destinationNonce));
+      const destinationNonce = readChallenge(await conn.next(deadlineMs), secret, nonce);
+      // Auth's reply is the destination's last untagged frame; everything after it is tagged.
+      const macs = frameMacs(secret, nonce, destinationNonce, "source");
+      await conn.request(Command.Auth, authPayload(secret, destinationNonce), { onReply: () => conn.secure(macs) });
     } catch (e) {
       conn.fail(e as Error);
       throw e;
@@ -53,12 +58,13 @@ export class SourceSession {
   }
 
   async pin(): Promise<void> {
-    await this.conn.request(Command.Pin);
+    await this.conn.request(Command.Pin, undefined, { unbounded: true });
   }
 
   async verify(): Promise<Uint32Array> {
     const reply = await this.conn.request(Command.Verify);
     const p = reply.payload;
+    if (p.length % 4 !== 0) throw new ProtocolError(`malformed Verify reply: ${p.length} bytes is not a list of 4-byte page hashes`);
     return new Uint32Array(p.buffer.slice(p.byteOffset, p.byteOffset + p.length));
   }
 
@@ -111,7 +117,10 @@ export class LiveGuestRam implements GuestRam {
   readonly pageSize = pageSize;
   /** When the migration waited for the switch-over check (for the timeline's verify span). */
   verifyWait: { t: number; end: number } | undefined;
+  /** Pages that differed at the first comparison (re-sent and checked again before resuming). */
   private stale: number[] = [];
+  /** Both sides' RAM compared equal: only then may the guest run at the destination. */
+  private verified = false;
 
   constructor(
     private readonly guest: Guest,
@@ -155,8 +164,13 @@ export class LiveGuestRam implements GuestRam {
     this.guest.stop();
   }
 
+  /**
+   * Resumes the guest: at the destination once its RAM has been verified; otherwise (the
+   * controller resuming after a failure) here, at once, whatever the destination does.
+   */
   resumeVcpus(): void {
-    this.session.post(Command.Complete, jsonPayload({ announce: this.announce }));
+    if (this.verified) this.session.post(Command.Complete, jsonPayload({ announce: this.announce }));
+    else this.guest.resume();
   }
 
   setThrottle(fraction: number): void {
@@ -166,17 +180,42 @@ export class LiveGuestRam implements GuestRam {
   /**
    * Compares the page hashes of both sides: called when the stream has drained at switch-over
    * (vCPUs and source NIC stopped, everything applied at the destination, whose NIC has not
-   * started), so the comparison is of exactly what the migration moved.
+   * started), so the comparison is of exactly what the migration moved. Frames are
+   * integrity-checked, so a difference is a write the dirty log never saw (untracked DMA):
+   * those pages are reported, re-sent from the stopped RAM and compared again; if any still
+   * differs the migration fails and the guest stays here.
    */
   async verify(): Promise<void> {
     const t = wallNow();
     const [here, there] = await Promise.all([this.hasher.settle(), this.session.verify()]);
-    this.stale = [];
-    for (let p = 0; p < here.length; p++) if (here[p] !== there[p]) this.stale.push(p);
+    this.stale = differing(here, there);
+    if (this.stale.length > 0) {
+      // Re-sent as they are now (vCPUs and NIC stopped), then compared again.
+      const runs = new PageRuns(this.stale.length);
+      for (const p of this.stale) runs.add(p, 1);
+      await this.session.conn.sendFrames(Command.Memory, encodeSections(this.guest.buffer, this.guest.words, pageSize, runs), 0);
+      const still = differing(here, await this.session.verify());
+      if (still.length > 0) {
+        throw new Error(`${still.length} pages still differ from the source after being re-sent (first: page ${still[0]}); the guest stays at the source`);
+      }
+    }
+    this.verified = true;
     this.verifyWait = { t, end: wallNow() };
+  }
+
+  /** Pages that differed at the switch-over and were re-sent before the destination resumed. */
+  get resent(): number {
+    return this.stale.length;
   }
 
   stalePages(): number[] {
     return this.stale;
   }
+}
+
+function differing(here: Uint32Array, there: Uint32Array): number[] {
+  const out: number[] = [];
+  if (there.length !== here.length) throw new Error(`the destination's Verify reply holds ${there.length} page hashes, not ${here.length}`);
+  for (let p = 0; p < here.length; p++) if (here[p] !== there[p]) out.push(p);
+  return out;
 }

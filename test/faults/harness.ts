@@ -1,0 +1,131 @@
+// Real processes for the fault tests: a `livemig dest` with its log and file descriptors in
+// view, and `livemig run --dest` through a proxy, with the deadline both are given.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const dir = mkdtempSync(join(tmpdir(), "livemig-faults-"));
+
+export function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** The deadline both sides are given (`--peer-timeout`), short so that the suite is quick. */
+export const deadlineMs = 2000;
+/**
+ * How late a side may notice a missed deadline: the deadline, plus the period at which it is
+ * checked (deadline / 16, Connection.watch), plus a timer firing late on a 2-core machine
+ * shared with other jobs (the event loop may be busy with a 1 MiB frame or a GC).
+ */
+export const timerLatenessMs = 500;
+export const failBoundMs = deadlineMs + deadlineMs / 16 + timerLatenessMs;
+
+export const secretFile = file("secret", "fault-suite-secret\n");
+
+export const scenario = file(
+  "faults.yaml",
+  `name: faults
+vm: {memory: 64MiB, used: 32MiB, vcpus: 1, workload: {kind: uniform, workingSet: 8MiB, rate: 2000}}
+link: {bandwidth: 1Gbit/s}
+migration: {maxBandwidth: 0}
+probe: {interval: 1ms}
+devices: [{kind: virtio}]
+`,
+);
+
+export const now = () => performance.timeOrigin + performance.now();
+
+export interface Destination {
+  child: ChildProcess;
+  port: number;
+  log: () => string;
+  fds: () => number;
+  stop(): Promise<void>;
+}
+
+export async function startDestination(): Promise<Destination> {
+  const child = spawn("node", ["dist/src/cli/main.js", "dest", "--listen", "127.0.0.1:0", "--secret-file", secretFile, "--peer-timeout", String(deadlineMs / 1000)]);
+  let log = "";
+  child.stderr!.on("data", (d) => (log += d));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", () => reject(new Error(`dest exited: ${log}`)));
+  });
+  return {
+    child,
+    port,
+    log: () => log,
+    fds: () => readdirSync(`/proc/${child.pid}/fd`).length,
+    stop: async () => {
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/** Resident memory of a process, bytes. */
+export function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+export interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  /** The run's result, when it printed one. */
+  result?: Record<string, any>;
+  exitedAt: number;
+  child: ChildProcess;
+}
+
+/** `livemig run SCENARIO --dest 127.0.0.1:PORT`; `onSpawn` gets the process (to signal it). */
+export function migrate(port: number, onSpawn?: (c: ChildProcess) => void): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn("node", [
+      "dist/src/cli/main.js", "run", scenario, "--dest", `127.0.0.1:${port}`, "--secret-file", secretFile,
+      "--peer-timeout", String(deadlineMs / 1000), "--json",
+    ]);
+    onSpawn?.(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (status) => {
+      let result;
+      try {
+        result = JSON.parse(stdout).runs[0].result;
+      } catch {
+        result = undefined;
+      }
+      resolve({ status, stdout, stderr, result, exitedAt: now(), child });
+    });
+  });
+}
+
+export type Event = { kind: string; t: number; end?: number; status?: string };
+
+/** The longest stretch the prober went unanswered, from the run's timeline (ms). */
+export function longestGap(result: Record<string, any>): number {
+  const gaps = (result.timeline as Event[]).filter((e) => e.kind === "probe-gap");
+  return Math.max(0, ...gaps.map((g) => g.end! - g.t));
+}
+
+/** Polls `f` until it holds or `ms` pass; returns whether it held. */
+export async function eventually(f: () => boolean, ms: number): Promise<boolean> {
+  const until = now() + ms;
+  while (now() < until) {
+    if (f()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return f();
+}

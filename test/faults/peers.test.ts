@@ -1,0 +1,132 @@
+// Hostile peers (issue 14, "Denial of service before authentication" and "Integrity"): idle,
+// slow and unauthenticated connections must not keep a real source out or exhaust the
+// destination's descriptors; an abandoned migration stops pinning; a byte changed on the wire
+// fails the migration with the destination's reason, and the guest never runs on it.
+import { connect, type Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { maxPreAuthConnections, preAuthTimeoutMs } from "../../src/live/destination.js";
+import { Command, encodeFrame, jsonPayload, newNonce, startPayload } from "../../src/live/protocol.js";
+import { SourceSession } from "../../src/live/source.js";
+import { faultProxy } from "./proxy.js";
+import { deadlineMs, eventually, migrate, now, rss, startDestination, timerLatenessMs, type Destination } from "./harness.js";
+
+const secret = Buffer.from("fault-suite-secret");
+let dest: Destination;
+let baselineFds = 0;
+
+beforeAll(async () => {
+  dest = await startDestination();
+  await new Promise((r) => setTimeout(r, 300));
+  baselineFds = dest.fds();
+});
+afterAll(() => dest.stop());
+
+function open(): Promise<Socket> {
+  return new Promise((resolve) => {
+    const s = connect(dest.port, "127.0.0.1", () => resolve(s));
+    s.on("error", () => undefined);
+    s.resume(); // read (and drop) what the destination says, so that its close is seen
+  });
+}
+
+const closed = (s: Socket) => new Promise<number>((r) => (s.destroyed ? r(now()) : s.once("close", () => r(now()))));
+
+/** A session that has authenticated and sent its Config (a guest of `pages` pages). */
+async function authenticatedSession(pages: number): Promise<SourceSession> {
+  let session: SourceSession | undefined;
+  // The slot frees once the previous guest is torn down: a source told "busy" tries again.
+  for (let tries = 0; !session; tries++) {
+    session = await SourceSession.open({ host: "127.0.0.1", port: dest.port }, secret, { bandwidth: Infinity, latencyMs: 0 }, undefined, deadlineMs).catch((e: Error) => {
+      if (!/busy/.test(e.message) || tries > 20) throw e;
+      return new Promise<undefined>((r) => setTimeout(r, 100));
+    });
+  }
+  await session.config({ pageCount: pages, vcpus: 1, workload: { kind: "idle" }, seed: 1, mac: "52:54:00:00:00:01", switch: { host: "127.0.0.1", port: 9 } });
+  return session;
+}
+
+describe("before authentication", () => {
+  it("a connection sending a byte a second, and one sending a valid Start then nothing, do not keep a real source out", async () => {
+    const slow = await open();
+    const drip = setInterval(() => slow.write(Buffer.of(Command.Start)), 1000);
+    const silent = await open();
+    silent.write(encodeFrame(Command.Start, 0, startPayload(newNonce())));
+    const [slowClosed, silentClosed] = [closed(slow), closed(silent)];
+    const t = now();
+    const r = await migrate(dest.port);
+    clearInterval(drip);
+    expect(r.status).toBe(0);
+    expect(r.result?.status).toBe("completed");
+    // Both were closed once their time to authenticate ran out.
+    for (const c of await Promise.all([slowClosed, silentClosed])) expect(c - t).toBeLessThanOrEqual(preAuthTimeoutMs + timerLatenessMs);
+  }, 30_000);
+
+  it("500 idle connections hold at most the pre-authentication cap of descriptors, and are gone after its timeout", async () => {
+    const sockets = await Promise.all(Array.from({ length: 500 }, () => open()));
+    let peak = 0;
+    const until = now() + preAuthTimeoutMs / 2;
+    while (now() < until) {
+      peak = Math.max(peak, dest.fds());
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(peak).toBeLessThanOrEqual(baselineFds + maxPreAuthConnections);
+    expect(await eventually(() => dest.fds() <= baselineFds, preAuthTimeoutMs + timerLatenessMs)).toBe(true);
+    for (const s of sockets) s.destroy();
+    const r = await migrate(dest.port);
+    expect(r.status).toBe(0);
+  }, 30_000);
+});
+
+describe("after authentication", () => {
+  it("Abandon stops the pinning of a 1 GiB guest (its memory does not keep growing)", async () => {
+    const pid = dest.child.pid!;
+    const before = rss(pid);
+    const session = await authenticatedSession(2 ** 18);
+    void session.pin().catch(() => undefined);
+    // Pinning has started (the destination's memory grows), then the source abandons.
+    expect(await eventually(() => rss(pid) > before + (64 << 20), 5000)).toBe(true);
+    session.abandon("the test abandons");
+    const atAbandon = rss(pid);
+    let peak = atAbandon;
+    const until = now() + 1500;
+    while (now() < until) {
+      peak = Math.max(peak, rss(pid));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // A chunk of pinning in flight may still land (16 MiB); the rest of the 1 GiB must not.
+    expect(peak - atAbandon).toBeLessThan(128 << 20);
+  }, 30_000);
+
+  it("State and Complete with a null payload are refused with the destination's reason", async () => {
+    const state = await authenticatedSession(4096);
+    await state.conn.send(Command.State, jsonPayload(null));
+    await expect(state.conn.request(Command.Sync)).rejects.toThrow(/refused: malformed State: not the NIC's device state/);
+    const complete = await authenticatedSession(4096);
+    await expect(complete.conn.request(Command.Complete, jsonPayload(null))).rejects.toThrow(/refused: malformed Complete: announce must be/);
+    expect(dest.log()).not.toMatch(/TypeError/);
+  }, 30_000);
+});
+
+describe("a byte changed on the wire, mid-precopy", () => {
+  for (const [where, at] of [["in a page's contents", 0.5], ["in a page header", 0]] as const) {
+    it(`${where}: the migration fails with the destination's reason; the guest stays at the source`, async () => {
+      const proxy = await faultProxy(dest.port, "precopy", { kind: "corrupt", at });
+      const r = await migrate(proxy.port);
+      await proxy.close();
+      expect(proxy.firedAt).toBeDefined();
+      expect(r.status).toBe(1);
+      expect(r.result?.status).toBe("failed");
+      const reason = r.result?.["error-desc"] as string;
+      expect(reason).toMatch(/destination 127\.0\.0\.1:\d+ refused: integrity check failed: the Memory frame of frame \d+ was altered in transit/);
+      expect(reason).not.toMatch(/DMA|EPIPE/);
+      expect(r.stdout).toMatch(/the source guest kept running/);
+      expect(dest.log()).toMatch(/integrity check failed/);
+    }, 30_000);
+  }
+});
+
+it("the destination is still free for a real source", async () => {
+  const r = await migrate(dest.port);
+  expect(r.status).toBe(0);
+  expect(await eventually(() => dest.fds() <= baselineFds, 3000)).toBe(true);
+}, 30_000);

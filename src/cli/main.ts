@@ -23,7 +23,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const program = new Command("livemig")
   .description("predict, run and measure live migration of VMs with passed-through NICs")
   .exitOverride()
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  .configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    // Commander's own argument errors read like every other bad input: one `livemig: ...` line.
+    outputError: (s, write) => write(`livemig: ${s.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`),
+  });
 
 registerSimulate(program);
 registerMeasure(program);

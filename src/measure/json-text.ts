@@ -3,7 +3,11 @@
 // the line of a field inside it, so that errors can say "file:17: ram.transferred: ...".
 
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from "yaml";
+import { flowNesting } from "../core/nesting.js";
 import { error, excerpt, warning, type Parsed, type Problem } from "./problems.js";
+
+/** Deeper documents are located by their first line only. */
+const maxLocatedDepth = 64;
 
 export interface JsonRecord {
   value: unknown;
@@ -45,16 +49,22 @@ function readJsonLines(lines: string[], endsWithNewline: boolean): Parsed<JsonRe
 }
 
 function record(text: string, value: unknown, line: number, lineOffset: number): JsonRecord {
-  let located: { doc: ReturnType<typeof parseDocument>; counter: LineCounter } | undefined;
+  let located: { doc: ReturnType<typeof parseDocument>; counter: LineCounter } | null | undefined;
   return {
     value,
     line,
     lineOf(path) {
-      // Valid JSON is valid YAML, and the yaml package keeps source ranges: borrow them.
-      if (!located) {
-        const counter = new LineCounter();
-        located = { doc: parseDocument(text, { lineCounter: counter }), counter };
+      if (located === undefined) {
+        // One JSON line holds the whole value: no parser needed. A value nested hundreds deep
+        // is not handed to the yaml parser either (it recurses per level and exhausts V8).
+        if (!text.includes("\n") || flowNesting(text, maxLocatedDepth).depth > maxLocatedDepth) located = null;
+        else {
+          // Valid JSON is valid YAML, and the yaml package keeps source ranges: borrow them.
+          const counter = new LineCounter();
+          located = { doc: parseDocument(text, { lineCounter: counter }), counter };
+        }
       }
+      if (located === null) return line;
       for (let n = path.length; n >= 0; n--) {
         const node = located.doc.getIn(path.slice(0, n) as unknown[], true) as Node | undefined;
         if (node && (isMap(node) || isSeq(node) || "range" in node) && node.range) {

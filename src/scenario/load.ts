@@ -7,8 +7,9 @@ import { formatBytes } from "../core/format.js";
 import { describe, maxPages, scenarioSchema, type Scenario } from "./schema.js";
 
 export class ScenarioError extends Error {
+  /** The message is one line (the first problem); `problems` holds them all. */
   constructor(readonly problems: string[]) {
-    super(problems.join("\n"));
+    super(problems.length > 1 ? `${problems[0]} (and ${problems.length - 1} more problem${problems.length > 2 ? "s" : ""})` : problems[0]);
     this.name = "ScenarioError";
   }
 }

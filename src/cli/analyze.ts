@@ -50,7 +50,7 @@ function loadGroups(args: string[]): { groups: FileGroup[]; warnings: string[] }
   return { groups, warnings };
 }
 
-function analyzeArguments(args: string[], options: AnalyzeOptions): { runs: RunAnalysis[]; notes: string[]; warnings: string[] } {
+export function analyzeArguments(args: string[], options: AnalyzeOptions): { runs: RunAnalysis[]; notes: string[]; warnings: string[] } {
   const { groups, warnings } = loadGroups(args);
   const runs: RunAnalysis[] = [];
   const notes: string[] = [];

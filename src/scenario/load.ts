@@ -1,7 +1,7 @@
 // Reads scenario text (YAML or JSON) into validated runs: the base scenario, then each
 // variant with its `set` paths applied. Errors name the file, line and field.
 
-import { LineCounter, parseDocument, isMap, isSeq, visit, type Document, type Node } from "yaml";
+import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, visit, type Document, type Node } from "yaml";
 import { flowNesting } from "../core/nesting.js";
 import { formatBytes } from "../core/format.js";
 import { describe, maxPages, scenarioSchema, type Scenario } from "./schema.js";
@@ -21,8 +21,11 @@ export interface ScenarioRun {
 
 /** Limits checked before the YAML parser runs, so a hostile file fails with a message, not a crash. */
 export const inputLimits = {
-  /** Characters: a scenario with thousands of variants is a few hundred KiB. */
-  maxChars: 1 << 20,
+  /**
+   * Characters. 2,000 variants take ~160 KiB; the yaml package parses ~0.5 MB/s at worst
+   * (a line per key inside a flow mapping), so this bounds a parse to about half a second.
+   */
+  maxChars: 256 * 1024,
   /** Nested [ ] and { }. */
   maxFlowDepth: 64,
   /** Column where a line's content starts (indentation plus "- " indicators): bounds block nesting. */
@@ -34,12 +37,14 @@ export const inputLimits = {
 export function loadScenario(text: string, file = "<scenario>"): ScenarioRun[] {
   checkShape(text, file);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  // Keys are checked for duplicates below: the yaml package's own check compares each key
+  // with every other (100,000 keys took it three minutes).
+  // Not prettyErrors either: it copies the whole line for every error (quadratic on one long line).
+  const doc = withoutStacks(() => parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false }));
   if (doc.errors.length > 0) {
-    throw new ScenarioError(
-      doc.errors.map((e) => `${file}:${e.linePos?.[0]?.line ?? "?"}: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`),
-    );
+    throw new ScenarioError(doc.errors.map((e) => `${file}:${lines.linePos(e.pos[0]).line}: ${e.message.split("\n")[0]}`));
   }
+  checkUniqueKeys(doc, lines, file);
   const raw = toJS(doc, lines, file);
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new ScenarioError([`${file}: expected a mapping with name, vm, link, ... at the top level`]);
@@ -68,14 +73,35 @@ export function loadScenario(text: string, file = "<scenario>"): ScenarioRun[] {
   return runs;
 }
 
+/**
+ * The yaml package makes an Error per problem, and each captures a stack trace: 100,000
+ * problems (a line of quotes) took seconds for traces nobody reads.
+ */
+function withoutStacks<T>(work: () => T): T {
+  const v8 = Error as { stackTraceLimit?: number }; // V8's (Node, Chromium); elsewhere a no-op
+  const limit = v8.stackTraceLimit;
+  v8.stackTraceLimit = 0;
+  try {
+    return work();
+  } finally {
+    v8.stackTraceLimit = limit;
+  }
+}
+
 /** Size and nesting, before parsing. */
 function checkShape(text: string, file: string): void {
   if (text.length > inputLimits.maxChars) {
-    throw new ScenarioError([`${file}: ${text.length} characters; a scenario file has at most ${inputLimits.maxChars} (1 MiB)`]);
+    throw new ScenarioError([`${file}: ${text.length} characters; a scenario file has at most ${inputLimits.maxChars} (256 KiB)`]);
   }
   const flow = flowNesting(text, inputLimits.maxFlowDepth);
   if (flow.depth > inputLimits.maxFlowDepth) {
     throw new ScenarioError([`${file}:${flow.line}: nested more than ${inputLimits.maxFlowDepth} levels deep in [ ] or { }`]);
+  }
+  // The yaml package resolves each alias by a walk of the document, and 200,000 of them took
+  // it five minutes: more than the expansion limit allows are refused before it starts.
+  const aliases = text.match(/(?:^|[\s,[{])\*[^\s,[\]{}]/g)?.length ?? 0;
+  if (aliases > inputLimits.maxAliases) {
+    throw new ScenarioError([`${file}: ${aliases} aliases (*name); a scenario file has at most ${inputLimits.maxAliases}`]);
   }
   let line = 0;
   for (const l of text.split("\n")) {
@@ -85,6 +111,27 @@ function checkShape(text: string, file: string): void {
       throw new ScenarioError([`${file}:${line}: content starts at column ${column + 1}; nesting that deep is refused (at most column ${inputLimits.maxColumn})`]);
     }
   }
+}
+
+function checkUniqueKeys(doc: Document, lines: LineCounter, file: string): void {
+  let duplicate: string | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (!seen.has(key)) {
+          seen.add(key);
+          continue;
+        }
+        const at = isNode(pair.key) && pair.key.range ? `:${lines.linePos(pair.key.range[0]).line}` : "";
+        duplicate = `${file}${at}: key "${key}" appears twice in the same mapping`;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (duplicate) throw new ScenarioError([duplicate]);
 }
 
 /** The document as plain data; aliases that point nowhere or expand too often are the file's error. */

@@ -43,6 +43,8 @@ const files: Record<string, string> = {
   "ok.yaml": scenario(),
   "alias.yaml": "name: t\nvm: {memory: *nope}\nlink: {bandwidth: 1Gbit/s}\n",
   "alias-bomb.yaml": `a: &a [1, 2]\nb: [${Array(120).fill("*a").join(", ")}]\n`,
+  // Nine levels of ten aliases each: 90 aliases that would expand to 10^9 copies.
+  "laughs.yaml": ["a0: &a0 [lol]", ...Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(", ")}]`)].join("\n") + "\n",
   "brackets.yaml": "[".repeat(10_000_000),
   "deep.yaml": "[".repeat(2000),
   "dashes.yaml": "- ".repeat(5000) + "x\n",
@@ -63,6 +65,8 @@ const files: Record<string, string> = {
   "profile.yaml": "not: [a profile\n",
   "runs.json": '{"garbage": 1}\n',
   "secret": "s3cret\n",
+  "collection-key.yaml": scenario("{}: 1\n"),
+  "carriage-return.json": '{"a":\r}',
 };
 
 beforeAll(() => {
@@ -92,7 +96,8 @@ const table: [string[], RegExp][] = [
   [["simulate", "missing.yaml"], /missing\.yaml: cannot read the scenario file \(ENOENT\)/],
   [["simulate", "a-directory"], /a-directory: cannot read the scenario file \(EISDIR\)/],
   [["simulate", "alias.yaml"], /alias\.yaml:2: alias \*nope names no anchor/],
-  [["simulate", "alias-bomb.yaml"], /alias-bomb\.yaml: aliases expand to more than 100 copies/],
+  [["simulate", "alias-bomb.yaml"], /alias-bomb\.yaml: 120 aliases \(\*name\); a scenario file has at most 100/],
+  [["simulate", "laughs.yaml"], /laughs\.yaml: aliases expand to more than 100 copies/],
   [["simulate", "brackets.yaml"], /brackets\.yaml: 10000000 characters; a scenario file has at most 262144/],
   [["simulate", "deep.yaml"], /deep\.yaml:1: nested more than 64 levels deep/],
   [["simulate", "dashes.yaml"], /dashes\.yaml:1: content starts at column \d+/],
@@ -108,6 +113,7 @@ const table: [string[], RegExp][] = [
   [["simulate", "working-set.yaml"], /vm\.workload\.workingSet: expected at most vm\.memory \(1\.00 GiB\), got 2\.00 GiB/],
   [["simulate", "qemu-size.yaml"], /vm\.memory: .*write 16GiB \(QEMU's -m 16G, powers of two\) or 16GB/],
   [["simulate", "used.yaml"], /vm\.used: expected at most vm\.memory \(1\.00 GiB\), got 2\.00 GiB/],
+  [["simulate", "collection-key.yaml"], /collection-key\.yaml:1: \(top level\): unknown key "\{\}"/],
   [["simulate", "many-problems.yaml"], /many-problems\.yaml.*\(and \d+ more problems\)/],
   [["simulate", "ok.yaml", "--seed", "x"], /--seed: expected an integer/],
   [["simulate", "ok.yaml", "--profile", "missing.yaml"], /missing\.yaml: cannot read the profile \(ENOENT\)/],
@@ -117,6 +123,7 @@ const table: [string[], RegExp][] = [
   // analyze and compare
   [["analyze", "deep.jsonl"], /deep\.jsonl:1: expected a query-migrate reply/],
   [["analyze", "missing.trace"], /missing\.trace/],
+  [["analyze", "carriage-return.json"], /carriage-return\.json:1: expected JSON: Unexpected token '}', "\{"a":\?}" is not valid JSON/],
   [["analyze", join(fx, "vdpa-pair"), "--interval", "0"], /--interval: expected a positive number of milliseconds, got "0"/],
   [["analyze", join(fx, "vdpa-pair"), "--clock-offset", "soon"], /--clock-offset: expected a number of milliseconds, got "soon"/],
   [["analyze", join(fx, "vdpa-pair"), "--html", "no-such-dir/x.html"], /--html no-such-dir\/x\.html: cannot write the report/],

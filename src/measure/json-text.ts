@@ -26,7 +26,9 @@ export function readJson(text: string): Parsed<JsonRecord[]> {
   } catch (e) {
     const lines = text.split("\n");
     if (isJson(lines[firstLine - 1])) return readJsonLines(lines, text.endsWith("\n"));
-    return { value: [], problems: [error(syntaxErrorLine(text, e as Error), `expected JSON: ${(e as Error).message.split("\n")[0]}`)] };
+    // V8 quotes a piece of the input, which may hold a \r or other control characters.
+    const why = (e as Error).message.split("\n")[0].replace(/[\x00-\x1f\x7f]/g, "?");
+    return { value: [], problems: [error(syntaxErrorLine(text, e as Error), `expected JSON: ${why}`)] };
   }
 }
 

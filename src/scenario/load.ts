@@ -40,7 +40,9 @@ export function loadScenario(text: string, file = "<scenario>"): ScenarioRun[] {
   // Keys are checked for duplicates below: the yaml package's own check compares each key
   // with every other (100,000 keys took it three minutes).
   // Not prettyErrors either: it copies the whole line for every error (quadratic on one long line).
-  const doc = withoutStacks(() => parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false }));
+  // logLevel "error": the yaml package's warnings (a collection used as a key) would print
+  // lines of their own on stderr; such a key is an unknown key to the schema anyway.
+  const doc = withoutStacks(() => parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, logLevel: "error" }));
   if (doc.errors.length > 0) {
     throw new ScenarioError(doc.errors.map((e) => `${file}:${lines.linePos(e.pos[0]).line}: ${e.message.split("\n")[0]}`));
   }

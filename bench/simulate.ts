@@ -35,7 +35,27 @@ vm: {memory: 1TiB, used: 64GiB, workload: {kind: uniform, workingSet: 8GiB, rate
 link: {bandwidth: 100Gbit/s}
 migration: {maxBandwidth: 0}
 `],
+  // Issue 14: no giveUp and a write rate far above what any link carries; they ran without end before.
+  ["64 GiB written at 1e9 pages/s, no giveUp (ends at the default bound)", `
+name: bench-64g-1e9
+vm: {memory: 64GiB, workload: {kind: uniform, workingSet: 64GiB, rate: 1e9}}
+link: {bandwidth: 10Gbit/s}
+`],
+  ["4 TiB written at 1e9 pages/s over 1 bit/s, no giveUp (ends at the default bound)", `
+name: bench-4t-1bit
+vm: {memory: 4TiB, workload: {kind: uniform, workingSet: 4TiB, rate: 1e9}}
+link: {bandwidth: 1bit/s}
+`],
 ];
+
+// Loading: a scenario with 2,000 variants (issue 14: 14 s when each variant cloned the document).
+{
+  let yaml = "name: many\nvm: {memory: 4GiB, workload: {kind: uniform, workingSet: 1GiB, rate: 1}}\nlink: {bandwidth: 10Gbit/s}\nvariants:\n";
+  for (let i = 0; i < 2000; i++) yaml += `  - {name: v${i}, set: {migration.maxBandwidth: ${i + 1}MiB/s, vm.workload.rate: ${i}}}\n`;
+  const t0 = performance.now();
+  const runs = loadScenario(yaml, "many.yaml");
+  console.log(`loading ${runs.length - 1} variants (${(yaml.length / 1024).toFixed(0)} KiB): ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+}
 
 let peakRss = 0;
 const sample = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);

@@ -48,7 +48,7 @@ describe("livemig simulate", () => {
     writeFileSync(file, "name: x\nvm: {memory: 4GiB, workload: {kind: uniform, workingSet: 1GiB, rate: fast}}\nlink: {bandwidth: 1Gbit/s}\n");
     const r = livemig("simulate", file);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe(`livemig: ${file}:2: vm.workload.rate: expected a number >= 0, got "fast"`);
+    expect(r.stderr.trim()).toBe(`livemig: ${file}:2: vm.workload.rate: expected a number in [0, 1e+12], got "fast"`);
     expect(livemig("simulate", join(dir, "missing.yaml")).status).toBe(2);
     expect(livemig("simulate", "scenarios/demo.yaml", "--seed", "x").status).toBe(2);
     expect(livemig("frobnicate").status).toBe(2);

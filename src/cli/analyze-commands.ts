@@ -37,7 +37,7 @@ function loadGroups(args: string[]): { groups: FileGroup[]; warnings: string[] }
 
 type PassSeries = NonNullable<MeasuredGroup["passes"]>;
 
-function analyzeArguments(args: string[], options: AnalyzeOptions): { runs: RunAnalysis[]; passes: PassSeries; notes: string[]; warnings: string[] } {
+export function analyzeArguments(args: string[], options: AnalyzeOptions): { runs: RunAnalysis[]; passes: PassSeries; notes: string[]; warnings: string[] } {
   const { groups, warnings } = loadGroups(args);
   const runs: RunAnalysis[] = [];
   const passes: PassSeries = [];

@@ -26,7 +26,11 @@ const program = new Command("livemig")
   .description("predict, run and measure live migration of VMs with passed-through NICs")
   .version(version, "-V, --version", "print livemig's version")
   .exitOverride()
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  .configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    // Commander's own argument errors read like every other bad input: one `livemig: ...` line.
+    outputError: (s, write) => write(`livemig: ${s.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`),
+  });
 
 registerSimulate(program);
 registerMeasure(program);

@@ -34,13 +34,26 @@ export function startServer(port: number, host = "127.0.0.1"): Promise<Server> {
     throw new UsageError(`serve: the what-if page is not built (${webRoot} is missing): run npm run build`);
   }
   const server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    // A request the client got wrong is answered and forgotten: it must not end the server.
+    let path: string;
+    try {
+      path = new URL(req.url ?? "/", "http://localhost").pathname;
+    } catch {
+      res.writeHead(400, { "content-type": "text/plain" }).end("bad request target\n");
+      return;
+    }
     const entry = files[path];
     if (!entry || (req.method !== "GET" && req.method !== "HEAD")) {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       return;
     }
-    const body = readFileSync(join(webRoot, entry.file));
+    let body: Buffer;
+    try {
+      body = readFileSync(join(webRoot, entry.file));
+    } catch (e) {
+      res.writeHead(500, { "content-type": "text/plain" }).end(`cannot read ${entry.file} (${(e as NodeJS.ErrnoException).code ?? "error"}): run npm run build\n`);
+      return;
+    }
     res.writeHead(200, { "content-type": entry.type, "cache-control": "no-cache" }).end(req.method === "HEAD" ? undefined : body);
   });
   return new Promise((resolve, reject) => {

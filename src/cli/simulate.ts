@@ -29,18 +29,27 @@ export function parseSeed(value: string): number {
   return n;
 }
 
-export async function runSimulations(runs: ScenarioRun[], seed?: number, profile?: MachineProfile): Promise<NamedResult[]> {
+/** `pipedProgressMs`: how long a piped simulation runs before it says so on stderr. */
+export async function runSimulations(runs: ScenarioRun[], seed?: number, profile?: MachineProfile, pipedProgressMs = 10_000): Promise<NamedResult[]> {
   const { simulate } = await import("../sim/simulate.js");
   const out: NamedResult[] = [];
   const tty = process.stderr.isTTY;
   for (const r of runs) {
     if (tty) process.stderr.write(`simulating ${r.scenario.name} / ${r.variant} ...`);
+    const status = (p: { pass: number; remainingBytes: number; t: number }) =>
+      `simulating ${r.scenario.name} / ${r.variant}: pass ${p.pass}, ${(p.remainingBytes / 2 ** 20).toFixed(0)} MiB dirty, t=${(p.t / 1000).toFixed(1)} s`;
+    // Piped, a progress bar is noise; but a run that takes long still says, now and then, that it runs.
+    let quietSince = Date.now();
     const result = await simulate(r.scenario, {
       seed,
       ...(profile ? { profile } : {}),
       onProgress: tty
-        ? (p) => process.stderr.write(`\rsimulating ${r.scenario.name} / ${r.variant}: pass ${p.pass}, ${(p.remainingBytes / 2 ** 20).toFixed(0)} MiB dirty, t=${(p.t / 1000).toFixed(1)} s   `)
-        : undefined,
+        ? (p) => process.stderr.write(`\r${status(p)}   `)
+        : (p) => {
+            if (Date.now() - quietSince < pipedProgressMs) return;
+            quietSince = Date.now();
+            process.stderr.write(`livemig: note: ${status(p)} (still running)\n`);
+          },
     });
     if (tty) process.stderr.write("\r\x1b[K");
     out.push({ variant: r.variant, result });

@@ -26,9 +26,17 @@ export interface MigrationParams {
   maxBandwidth: number;
   autoConverge: boolean;
   throttle: ThrottleParams;
-  giveUp: { passes?: number; timeMs?: number };
+  /** `byDefault`: the scenario set no bound and these are livemig's (QEMU itself never gives up). */
+  giveUp: { passes?: number; timeMs?: number; byDefault?: boolean };
   announce: AnnounceParams;
 }
+
+/**
+ * The bound applied when a scenario sets no giveUp: QEMU migrates until cancelled, but a
+ * prediction has to end. 30 passes (what every shipped scenario sets) or an hour of
+ * migration, whichever comes first; the hour ends a pass that would take longer.
+ */
+export const defaultGiveUp = { passes: 30, timeMs: 3_600_000 } as const;
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;

@@ -3,7 +3,11 @@
 // the line of a field inside it, so that errors can say "file:17: ram.transferred: ...".
 
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from "yaml";
+import { flowNesting } from "../core/nesting.js";
 import { error, excerpt, warning, type Parsed, type Problem } from "./problems.js";
+
+/** Deeper documents are located by their first line only. */
+const maxLocatedDepth = 64;
 
 export interface JsonRecord {
   value: unknown;
@@ -22,7 +26,9 @@ export function readJson(text: string): Parsed<JsonRecord[]> {
   } catch (e) {
     const lines = text.split("\n");
     if (isJson(lines[firstLine - 1])) return readJsonLines(lines, text.endsWith("\n"));
-    return { value: [], problems: [error(syntaxErrorLine(text, e as Error), `expected JSON: ${(e as Error).message.split("\n")[0]}`)] };
+    // V8 quotes a piece of the input, which may hold a \r or other control characters.
+    const why = (e as Error).message.split("\n")[0].replace(/[\x00-\x1f\x7f]/g, "?");
+    return { value: [], problems: [error(syntaxErrorLine(text, e as Error), `expected JSON: ${why}`)] };
   }
 }
 
@@ -45,16 +51,22 @@ function readJsonLines(lines: string[], endsWithNewline: boolean): Parsed<JsonRe
 }
 
 function record(text: string, value: unknown, line: number, lineOffset: number): JsonRecord {
-  let located: { doc: ReturnType<typeof parseDocument>; counter: LineCounter } | undefined;
+  let located: { doc: ReturnType<typeof parseDocument>; counter: LineCounter } | null | undefined;
   return {
     value,
     line,
     lineOf(path) {
-      // Valid JSON is valid YAML, and the yaml package keeps source ranges: borrow them.
-      if (!located) {
-        const counter = new LineCounter();
-        located = { doc: parseDocument(text, { lineCounter: counter }), counter };
+      if (located === undefined) {
+        // One JSON line holds the whole value: no parser needed. A value nested hundreds deep
+        // is not handed to the yaml parser either (it recurses per level and exhausts V8).
+        if (!text.includes("\n") || flowNesting(text, maxLocatedDepth).depth > maxLocatedDepth) located = null;
+        else {
+          // Valid JSON is valid YAML, and the yaml package keeps source ranges: borrow them.
+          const counter = new LineCounter();
+          located = { doc: parseDocument(text, { lineCounter: counter }), counter };
+        }
       }
+      if (located === null) return line;
       for (let n = path.length; n >= 0; n--) {
         const node = located.doc.getIn(path.slice(0, n) as unknown[], true) as Node | undefined;
         if (node && (isMap(node) || isSeq(node) || "range" in node) && node.range) {

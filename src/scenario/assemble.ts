@@ -2,7 +2,7 @@
 
 import { costValues } from "../core/costs.js";
 import type { Device } from "../core/device.js";
-import { qemuDefaults, type MigrationParams } from "../core/params.js";
+import { defaultGiveUp, qemuDefaults, type MigrationParams } from "../core/params.js";
 import { strategies } from "../core/strategies/index.js";
 import type { VmShape } from "../core/strategies/strategy.js";
 import type { Scenario } from "./schema.js";
@@ -21,7 +21,10 @@ export function migrationParams(scenario: Scenario): MigrationParams {
       max: m.maxCpuThrottle / 100,
       tailslow: m.cpuThrottleTailslow,
     },
-    giveUp: { passes: m.giveUp.passes, timeMs: m.giveUp.time },
+    giveUp:
+      m.giveUp.passes === undefined && m.giveUp.time === undefined
+        ? { ...defaultGiveUp, byDefault: true }
+        : { passes: m.giveUp.passes, timeMs: m.giveUp.time },
   };
 }
 

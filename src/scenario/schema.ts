@@ -3,35 +3,62 @@
 
 import { z } from "zod";
 import { strategies } from "../core/strategies/index.js";
+import { formatBytes } from "../core/format.js";
 import { parseBandwidth, parseDuration, parsePacketRate, parseSize, type Parsed } from "./units.js";
 
-function quantity(parse: (v: unknown) => Parsed) {
+/** Bounds of a quantity, in the base unit, with how a bound is written in messages. */
+interface Bounds {
+  min: number;
+  /** The minimum itself is not allowed (a bandwidth of 0). */
+  above?: boolean;
+  max: number;
+  show: (n: number) => string;
+}
+
+function quantity(parse: (v: unknown) => Parsed, b: Bounds) {
   return z.unknown().transform((v, ctx) => {
     const r = parse(v);
-    if (r.ok) return r.value;
-    ctx.addIssue({ code: "custom", message: `expected ${r.expected}, got ${JSON.stringify(v)}`, input: v });
-    return z.NEVER;
+    const fail = (expected: string) => {
+      ctx.addIssue({ code: "custom", message: `expected ${expected}, got ${JSON.stringify(v)}`, input: v });
+      return z.NEVER;
+    };
+    if (!r.ok) return fail(r.expected);
+    if (b.above ? r.value <= b.min : r.value < b.min) return fail(`${b.above ? "more than" : "at least"} ${b.show(b.min)}`);
+    if (r.value > b.max) return fail(`at most ${b.show(b.max)}`);
+    return r.value;
   });
 }
 
-const size = quantity(parseSize);
-const bandwidth = quantity(parseBandwidth);
-const duration = quantity(parseDuration);
-const packetRate = quantity(parsePacketRate);
+/** The most pages the simulator holds: its bitmaps take 5 bits per page (640 MiB at this bound). */
+export const maxPages = 2 ** 30;
+const day = 86_400_000;
+const showBandwidth = (n: number) => (n === 0 ? "0" : `${n / 1e9} GB/s`);
+const size = quantity(parseSize, { min: 0, max: 2 ** 50, show: formatBytes });
+const frameSize = quantity(parseSize, { min: 1, max: 2 ** 16, show: formatBytes });
+/** 1 PB/s: far beyond any link; keeps every figure derived from it finite. */
+const linkBandwidth = quantity(parseBandwidth, { min: 0, above: true, max: 1e15, show: showBandwidth });
+const rateCap = quantity(parseBandwidth, { min: 0, max: 1e15, show: showBandwidth });
+/** Up to 30 days: a simulated migration longer than that says nothing more. */
+const duration = quantity(parseDuration, { min: 0, max: 30 * day, show: (n) => (n === 0 ? "0" : `${n / day} days`) });
+const interval = quantity(parseDuration, { min: 0, above: true, max: day, show: (n) => (n === 0 ? "0" : `${n / day} day`) });
+/** 1 Gpps: beyond any NIC's line rate. */
+const packetRate = quantity(parsePacketRate, { min: 0, max: 1e9, show: (n) => `${n} frames/s` });
 
 function number(min: number, max = Infinity, integer = false) {
   return z.unknown().transform((v, ctx) => {
     if (typeof v === "number" && Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v))) return v;
     const what = integer ? "an integer" : "a number";
-    const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`;
+    const show = (n: number) => (n >= 1e6 ? n.toExponential() : String(n));
+    const range = max === Infinity ? `>= ${min}` : `in [${show(min)}, ${show(max)}]`;
     ctx.addIssue({ code: "custom", message: `expected ${what} ${range}, got ${JSON.stringify(v)}`, input: v });
     return z.NEVER;
   });
 }
 
-const rx = z.strictObject({ rate: packetRate, size: size.default(1500) });
+const rx = z.strictObject({ rate: packetRate, size: frameSize.default(1500) });
 
-const workloadBase = { workingSet: size, rate: number(0), rx: rx.optional() };
+/** Page writes per second: 1e12 is 4 PB/s of 4 KiB pages, beyond any memory bus. */
+const workloadBase = { workingSet: size, rate: number(0, 1e12), rx: rx.optional() };
 
 export const workloadSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("idle"), rx: rx.optional() }),
@@ -51,12 +78,12 @@ const deviceSchema = z.unknown().transform((v, ctx) => {
   const kind = (v as { kind?: unknown } | null)?.kind;
   const strategy = typeof kind === "string" ? strategies[kind] : undefined;
   if (!strategy) {
-    ctx.addIssue({ code: "custom", message: `expected kind to be one of ${kinds.join(", ")}, got ${JSON.stringify(kind)}`, path: ["kind"], input: v });
+    ctx.addIssue({ code: "custom", message: `expected kind to be one of ${kinds.join(" | ")}, got ${JSON.stringify(kind)}`, path: ["kind"], input: v });
     return z.NEVER;
   }
-  const costShape = Object.fromEntries(Object.keys(strategy.costs).map((k) => [k, number(0).optional()]));
+  const costShape = Object.fromEntries(Object.keys(strategy.costs).map((k) => [k, number(0, 1e9).optional()]));
   const schema = (strategy.options as z.ZodObject).extend({ kind: z.literal(kind as string), ...costShape });
-  const parsed = schema.safeParse(v);
+  const parsed = schema.safeParse(v, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: "custom", message: describe(issue), input: v } as never);
     return z.NEVER;
@@ -77,17 +104,17 @@ export const scenarioSchema = z.strictObject({
   name: z.string().min(1),
   seed: number(0, 2 ** 31 - 1, true).optional(),
   vm: z.strictObject({
-    memory: size,
+    memory: size, // at least one page: checked with pageSize (load.ts)
     used: size.optional(),
     vcpus: number(1, 1024, true).default(1),
     pageSize: size.default(4096),
     workload: workloadSchema.default({ kind: "idle" }),
   }),
-  link: z.strictObject({ bandwidth, latency: duration.default(0) }),
+  link: z.strictObject({ bandwidth: linkBandwidth, latency: duration.default(0) }),
   migration: z
     .strictObject({
       downtimeLimit: duration.default(300),
-      maxBandwidth: bandwidth.default(128 * 2 ** 20),
+      maxBandwidth: rateCap.default(128 * 2 ** 20),
       autoConverge: z.boolean().default(false),
       /** The destination QEMU preallocates guest RAM (-mem-prealloc); absent: it does not, as QEMU. */
       destinationPrealloc: z.boolean().optional(),
@@ -102,7 +129,7 @@ export const scenarioSchema = z.strictObject({
       downtimeLimit: 300, maxBandwidth: 128 * 2 ** 20, autoConverge: false,
       cpuThrottleInitial: 20, cpuThrottleIncrement: 10, cpuThrottleTailslow: false, maxCpuThrottle: 99, giveUp: {},
     }),
-  probe: z.strictObject({ interval: duration.default(1) }).optional(),
+  probe: z.strictObject({ interval: interval.default(1) }).optional(),
   devices: z.array(deviceSchema).min(1).default([{ kind: "virtio", options: { queuePairs: 1 }, costs: {} }]),
   variants: z
     .array(z.strictObject({ name: z.string().min(1), set: z.record(z.string(), z.unknown()) }))
@@ -118,12 +145,17 @@ export function describe(issue: z.core.$ZodIssue): string {
     case "unrecognized_keys":
       return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
     case "invalid_type":
-      return issue.input === undefined ? `required (expected ${issue.expected})` : `expected ${issue.expected}, got ${JSON.stringify(issue.input)}`;
-    case "invalid_union":
-      return `expected kind to be one of the documented kinds, got ${JSON.stringify((issue.input as { kind?: unknown })?.kind)}`;
+      return issue.input === undefined ? `required (expected ${a(issue.expected)})` : `expected ${a(issue.expected)}, got ${JSON.stringify(issue.input)}`;
+    case "invalid_union": {
+      const choices = "options" in issue && Array.isArray(issue.options) ? (issue.options as unknown[]).join(" | ") : "the documented kinds";
+      return `expected kind to be one of ${choices}, got ${JSON.stringify((issue.input as { kind?: unknown })?.kind)}`;
+    }
     case "invalid_value":
-      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(issue.input)}`;
+      return `expected ${issue.values.map(String).join(" | ")}, got ${JSON.stringify(issue.input)}`;
     default:
       return issue.message;
   }
 }
+
+/** "a boolean", "an object". */
+const a = (noun: string) => `${/^[aeiou]/.test(noun) ? "an" : "a"} ${noun}`;

@@ -19,7 +19,8 @@ function split(input: unknown): { n: number; unit: string } | undefined {
   if (typeof input === "number") return Number.isFinite(input) ? { n: input, unit: "" } : undefined;
   if (typeof input !== "string") return undefined;
   const m = numberWithUnit.exec(input);
-  return m ? { n: Number(m[1]), unit: m[2] } : undefined;
+  // "1e400s" matches the pattern but is no number a duration can be.
+  return m && Number.isFinite(Number(m[1])) ? { n: Number(m[1]), unit: m[2] } : undefined;
 }
 
 /** Sizes: B, KiB..TiB (powers of two), KB..TB (powers of ten). A bare 0 is allowed. */
@@ -29,7 +30,10 @@ export function parseSize(input: unknown): Parsed {
   if (!q) return { ok: false, expected };
   if (q.unit === "") return q.n === 0 ? { ok: true, value: 0 } : { ok: false, expected: `${expected} (a unit is required)` };
   const f = sizeUnits[q.unit];
-  return f ? { ok: true, value: Math.round(q.n * f) } : { ok: false, expected };
+  if (f) return { ok: true, value: Math.round(q.n * f) };
+  // QEMU's -m 16G means GiB, but livemig's GB is 10^9 bytes: the bare letter is refused, with both readings.
+  if (q.unit in decimalPrefix) return { ok: false, expected: `${expected}; "${q.unit}" alone is ambiguous here: write ${q.n}${q.unit.toUpperCase()}iB (QEMU's -m ${q.n}${q.unit}, powers of two) or ${q.n}${q.unit}B (powers of ten)` };
+  return { ok: false, expected };
 }
 
 /**

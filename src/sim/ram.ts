@@ -18,6 +18,13 @@ export interface RxTraffic {
   logged: () => boolean;
 }
 
+/**
+ * Writes per working-set page in one look above which they are drawn per page. At 20 the
+ * chance that uniform writes miss a given page is e^-20 (2e-9), so per-page drawing changes
+ * nothing a pass could show; below it the order of single writes is kept exactly.
+ */
+const saturationWrites = 20;
+
 export interface SimRamOptions {
   clock: Clock;
   pageCount: number;
@@ -54,6 +61,9 @@ export class SimGuestRam implements GuestRam {
   private throttle = 0;
   private last = 0;
   private writeCarry = 0;
+  /** vCPU writes counted but not yet applied to the bitmaps (applyWrites). */
+  private pendingWrites = 0;
+  private allWritten = false;
   private frameCarry = 0;
   private nextBuffer = 0;
   private dmaFrames = 0;
@@ -110,7 +120,10 @@ export class SimGuestRam implements GuestRam {
       const exact = w.rate * (1 - this.throttle) * dt + this.writeCarry;
       const count = Math.floor(exact);
       this.writeCarry = exact - count;
-      w.write(count, this.cpuWrite);
+      this.pendingWrites += count;
+      // Writes only change what the controller sees through the dirty log (read at a sync)
+      // and through zero pages: once every page they can reach is non-zero, they wait.
+      if (!this.supportNonZero()) this.applyWrites();
     }
     const rx = this.o.rx;
     if (rx && rx.framesPerSecond > 0) {
@@ -139,19 +152,50 @@ export class SimGuestRam implements GuestRam {
     if (this.logging) this.log.set(page);
   };
 
+  private readonly cpuWriteRange = (from: number, to: number): void => {
+    this.nonZero.setRange(from, to);
+    if (this.logging) this.log.setRange(from, to);
+  };
+
+  /** Whether every page the vCPUs can write is non-zero already (never undone: RAM is not zeroed). */
+  private supportNonZero(): boolean {
+    if (!this.allWritten) {
+      const support = Math.min(this.o.writes.support, this.pageCount);
+      this.allWritten = this.nonZero.runLength(0, support, true) === support;
+    }
+    return this.allWritten;
+  }
+
+  /**
+   * The writes since the last look, in order. Past `saturationWrites` per page of the working
+   * set they are drawn per page instead: what a pass costs then grows with the working set,
+   * not with the write rate (a billion writes per second would otherwise take that many steps).
+   */
+  private applyWrites(): void {
+    const count = this.pendingWrites;
+    if (count === 0) return;
+    this.pendingWrites = 0;
+    const w = this.o.writes;
+    if (count > saturationWrites * w.support) w.writeMany(count, this.cpuWrite, this.cpuWriteRange);
+    else w.write(count, this.cpuWrite);
+  }
+
   startDirtyLog(): void {
     this.advance();
+    this.applyWrites();
     this.logging = true;
     this.log.clearAll();
   }
 
   stopDirtyLog(): void {
     this.advance();
+    this.applyWrites();
     this.logging = false;
   }
 
   syncDirtyLog(into: PageBitmap): number {
     this.advance();
+    this.applyWrites();
     return into.takeFrom(this.log);
   }
 

@@ -13,19 +13,44 @@ export type WorkloadSpec =
 export interface WriteModel {
   /** Page writes per second at full speed (no throttle). */
   readonly rate: number;
+  /** Pages from `base` on that a write can land on. */
+  readonly support: number;
+  /** `count` writes, one at a time: the cost grows with `count`. */
   write(count: number, mark: (page: number) => void): void;
+  /**
+   * The pages `count` writes touch, drawn per page (hit with probability 1 - (1 - p)^count)
+   * instead of per write: the cost grows with the working set, not with the write rate.
+   * The same distribution as `write` up to that independence, but a different random sequence.
+   */
+  writeMany(count: number, mark: (page: number) => void, markRange: (from: number, to: number) => void): void;
+}
+
+/** The chance that `count` writes, each landing on a page with probability p, touch it. */
+function hitChance(p: number, count: number): number {
+  return p >= 1 ? 1 : -Math.expm1(count * Math.log1p(-p));
+}
+
+/** Each page of [from, to) written with probability hitChance(p, count); all of them when a miss is that unlikely. */
+function touchEach(random: Random, from: number, to: number, p: number, count: number, mark: (page: number) => void, markRange: (from: number, to: number) => void): void {
+  const hit = hitChance(p, count);
+  if (hit >= 1 - 1e-12) return markRange(from, to);
+  for (let page = from; page < to; page++) if (random.float() < hit) mark(page);
 }
 
 export function writeModel(spec: WorkloadSpec, base: number, random: Random): WriteModel {
   switch (spec.kind) {
     case "idle":
-      return { rate: 0, write() {} };
+      return { rate: 0, support: 0, write() {}, writeMany() {} };
     case "uniform": {
       const n = spec.workingSetPages;
       return {
         rate: spec.rate,
+        support: n,
         write(count, mark) {
           for (let i = 0; i < count; i++) mark(base + random.below(n));
+        },
+        writeMany(count, mark, markRange) {
+          touchEach(random, base, base + n, 1 / n, count, mark, markRange);
         },
       };
     }
@@ -34,11 +59,16 @@ export function writeModel(spec: WorkloadSpec, base: number, random: Random): Wr
       const cold = Math.max(1, spec.workingSetPages - hot);
       return {
         rate: spec.rate,
+        support: hot + cold,
         write(count, mark) {
           for (let i = 0; i < count; i++) {
             if (random.float() < spec.hotShare) mark(base + random.below(hot));
             else mark(base + hot + random.below(cold));
           }
+        },
+        writeMany(count, mark, markRange) {
+          touchEach(random, base, base + hot, spec.hotShare / hot, count, mark, markRange);
+          touchEach(random, base + hot, base + hot + cold, (1 - spec.hotShare) / cold, count, mark, markRange);
         },
       };
     }
@@ -48,30 +78,55 @@ export function writeModel(spec: WorkloadSpec, base: number, random: Random): Wr
       const n = spec.workingSetPages;
       const s = spec.exponent;
       const stride = coprimeStride(n);
-      const rank =
-        Math.abs(s - 1) < 1e-9
-          ? (u: number) => Math.exp(u * Math.log(n + 1))
-          : (u: number) => Math.pow((Math.pow(n + 1, 1 - s) - 1) * u + 1, 1 / (1 - s));
+      const harmonic = Math.abs(s - 1) < 1e-9;
+      const rank = harmonic
+        ? (u: number) => Math.exp(u * Math.log(n + 1))
+        : (u: number) => Math.pow((Math.pow(n + 1, 1 - s) - 1) * u + 1, 1 / (1 - s));
+      /** The inverse of rank: the u below which ranks fall under x. */
+      const below = harmonic ? (x: number) => Math.log(x) / Math.log(n + 1) : (x: number) => (Math.pow(x, 1 - s) - 1) / (Math.pow(n + 1, 1 - s) - 1);
       return {
         rate: spec.rate,
+        support: n,
         write(count, mark) {
           for (let i = 0; i < count; i++) {
             const r = Math.min(n, Math.max(1, Math.floor(rank(random.float())))) - 1;
             mark(base + ((r * stride) % n));
           }
         },
+        writeMany(count, mark) {
+          // Rank r (from 1) is drawn when rank(u) falls in [r, r + 1); its chance falls with r,
+          // so the ranks touched for certain are a prefix, found by bisection.
+          const chance = (r: number) => hitChance(below(r + 1) - below(r), count);
+          let certain = 0;
+          for (let hi = n; certain < hi; ) {
+            const mid = (certain + hi + 1) >> 1;
+            if (chance(mid) >= 1 - 1e-12) certain = mid;
+            else hi = mid - 1;
+          }
+          const page = (r: number) => base + (((r - 1) * stride) % n);
+          for (let r = 1; r <= certain; r++) mark(page(r));
+          for (let r = certain + 1; r <= n; r++) if (random.float() < chance(r)) mark(page(r));
+        },
       };
     }
     case "scan": {
       const n = spec.workingSetPages;
       let next = 0;
+      const write = (count: number, mark: (page: number) => void) => {
+        for (let i = 0; i < count; i++) {
+          mark(base + next);
+          next = next + 1 === n ? 0 : next + 1;
+        }
+      };
       return {
         rate: spec.rate,
-        write(count, mark) {
-          for (let i = 0; i < count; i++) {
-            mark(base + next);
-            next = next + 1 === n ? 0 : next + 1;
-          }
+        support: n,
+        write,
+        writeMany(count, mark, markRange) {
+          // n writes in a row touch every page: exactly what `write` would do.
+          if (count < n) return write(count, mark);
+          markRange(base, base + n);
+          next = (next + count) % n;
         },
       };
     }

@@ -1,0 +1,17 @@
+// The tests `npm run mutate` runs against each mutant: the fast unit tests of what it mutates
+// (src/core, src/sim, src/measure/definitions.ts, src/scenario). No browser, live engine,
+// network namespace, QEMU or built-CLI test: they run dist/, which Stryker does not mutate.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: [
+      "test/*.test.ts",
+      "test/measure/*.test.ts",
+      "test/qemu/calibrate.test.ts",
+    ],
+    exclude: ["test/cli.test.ts", "test/measure/cli.test.ts"],
+    // Instrumented code (every mutant behind a switch) runs several times slower.
+    testTimeout: 60_000,
+  },
+});

@@ -7,6 +7,9 @@ export default {
   vitest: { configFile: "stryker.vitest.config.ts" },
   mutate: ["src/core/**/*.ts", "src/sim/**/*.ts", "src/measure/definitions.ts", "src/scenario/**/*.ts"],
   coverageAnalysis: "perTest",
+  // Static mutants (module-level constants: cost tables, QEMU's defaults, zod schemas) would
+  // run every test each; they are counted as ignored, and docs/mutation.md says which matter.
+  ignoreStatic: true,
   // The machine is shared: two test processes at most, and `npm run mutate` runs under nice.
   concurrency: 2,
   // A mutant that loops forever (a window that never closes) counts as killed after this.

@@ -18,6 +18,7 @@ import { Random } from "../src/sim/random.js";
 import { SimGuestRam } from "../src/sim/ram.js";
 import { writeModel, type WriteModel } from "../src/sim/workload.js";
 import { scenario } from "./helpers.js";
+import { migrateWatched } from "./sim-harness.js";
 
 /** The reference model: versions of each page on the source and on the destination. */
 class PageVersions {
@@ -136,52 +137,49 @@ link: {bandwidth: 1Gbit/s}
 migration: {maxBandwidth: ${c.capMiB === 0 ? 0 : `${c.capMiB}MiB/s`}, giveUp: {passes: 60}}
 devices: [${c.strategy}]
 `);
-  const pageSize = 4096;
-  const pageCount = (c.memoryMiB << 20) / pageSize;
-  const clock = new VirtualClock();
-  const devices = createDevices(s, { ramBytes: pageCount * pageSize, pageSize, vcpus: s.vm.vcpus });
-  const versions = new PageVersions(pageCount);
   const w = s.vm.workload;
   if (w.kind === "idle") throw new Error("the cases always have a workload");
-  const workingSetPages = Math.floor(w.workingSet / pageSize);
-  const ram = new SimGuestRam({
-    clock,
-    pageCount,
-    pageSize,
-    usedPages: pageCount,
-    writes: recorded(writeModel({ ...w, workingSetPages }, 0, new Random(c.seed)), versions),
-    rx: { framesPerSecond: c.rxRate, bufferPages: dmaObserved(Uint32Array.from(c.pool), versions), buffersPerPage: 2, logged: () => devices[0].dmaLogged() },
-    memoryReadBytesPerSecond: 15e9,
-  });
   let oracle: number[] | undefined;
   let simulated: number[] | undefined;
-  // The controller's view of RAM, with the copies and the switch-over check reported to the model.
-  const watched: GuestRam = {
-    pageCount,
-    pageSize,
-    startDirtyLog: () => ram.startDirtyLog(),
-    stopDirtyLog: () => ram.stopDirtyLog(),
-    syncDirtyLog: (into) => ram.syncDirtyLog(into),
-    isZero: (page) => ram.isZero(page),
-    runOfKind: (from, max, zero) => ram.runOfKind(from, max, zero),
-    readPages(runs: PageRuns) {
-      const read = ram.readPages(runs); // applies the writes due up to now, then copies
-      for (let r = 0; r < runs.count; r++) for (let p = runs.starts[r]; p < runs.starts[r] + runs.lengths[r]; p++) versions.copy(p);
-      return read;
+  const result = await migrateWatched(s, {
+    rxFramesPerSecond: c.rxRate,
+    ram({ clock, devices, pageCount, pageSize }) {
+      const versions = new PageVersions(pageCount);
+      const ram = new SimGuestRam({
+        clock,
+        pageCount,
+        pageSize,
+        usedPages: pageCount,
+        writes: recorded(writeModel({ ...w, workingSetPages: Math.floor(w.workingSet / pageSize) }, 0, new Random(c.seed)), versions),
+        rx: { framesPerSecond: c.rxRate, bufferPages: dmaObserved(Uint32Array.from(c.pool), versions), buffersPerPage: 2, logged: () => devices[0].dmaLogged() },
+        memoryReadBytesPerSecond: 15e9,
+      });
+      // The controller's view of RAM, with the copies and the switch-over check told to the model.
+      return {
+        pageCount,
+        pageSize,
+        startDirtyLog: () => ram.startDirtyLog(),
+        stopDirtyLog: () => ram.stopDirtyLog(),
+        syncDirtyLog: (into) => ram.syncDirtyLog(into),
+        isZero: (page) => ram.isZero(page),
+        runOfKind: (from, max, zero) => ram.runOfKind(from, max, zero),
+        readPages(runs: PageRuns) {
+          const read = ram.readPages(runs); // applies the writes due up to now, then copies
+          for (let r = 0; r < runs.count; r++) for (let p = runs.starts[r]; p < runs.starts[r] + runs.lengths[r]; p++) versions.copy(p);
+          return read;
+        },
+        stopVcpus: () => ram.stopVcpus(),
+        resumeVcpus: () => ram.resumeVcpus(),
+        setThrottle: (f) => ram.setThrottle(f),
+        stalePages() {
+          simulated = ram.stalePages();
+          oracle = versions.stale();
+          return simulated;
+        },
+      };
     },
-    stopVcpus: () => ram.stopVcpus(),
-    resumeVcpus: () => ram.resumeVcpus(),
-    setThrottle: (f) => ram.setThrottle(f),
-    stalePages() {
-      simulated = ram.stalePages();
-      oracle = versions.stale();
-      return simulated;
-    },
-  };
-  const timeline = await clock.run(() =>
-    migrate({ clock, ram: watched, channel: new SimLink(clock, { bandwidth: 125e6, latencyMs: 0 }), devices, params: migrationParams(s), rxFramesPerSecond: c.rxRate }),
-  );
-  return { result: buildResult(timeline, { ramBytes: pageCount * pageSize, pageSize }), oracle, simulated };
+  });
+  return { result, oracle, simulated };
 }
 
 describe("stale pages: the simulator against a reference model of page versions", () => {

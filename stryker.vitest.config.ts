@@ -7,8 +7,8 @@ export default defineConfig({
   test: {
     include: [
       "test/*.test.ts",
-      "test/measure/*.test.ts",
-      "test/qemu/calibrate.test.ts",
+      "test/measure/definitions.test.ts",
+      "test/measure/properties.test.ts",
     ],
     exclude: ["test/cli.test.ts", "test/measure/cli.test.ts"],
     // Instrumented code (every mutant behind a switch) runs several times slower.

@@ -3,10 +3,9 @@
 // that the arithmetic fits in a comment.
 
 import { describe, expect, it } from "vitest";
-import { PageBitmap } from "../src/core/bitmap.js";
 import { migrate } from "../src/core/controller.js";
 import { qemuDefaults, type MigrationParams } from "../src/core/params.js";
-import type { Channel, GuestRam } from "../src/core/ports.js";
+import type { Channel } from "../src/core/ports.js";
 import { buildResult } from "../src/core/result.js";
 import { Timeline } from "../src/core/timeline.js";
 import { VirtualClock } from "../src/sim/clock.js";
@@ -15,43 +14,7 @@ import { SimGuestRam } from "../src/sim/ram.js";
 import { writeModel } from "../src/sim/workload.js";
 import { Random } from "../src/sim/random.js";
 import { scenario } from "./helpers.js";
-import { migrateWatched } from "./sim-harness.js";
-
-/** A guest whose vCPUs write every page between any two syncs while they run, whatever the throttle. */
-class EverythingDirty implements GuestRam {
-  readonly pageSize = 4096;
-  readonly throttles: number[] = [];
-  private running = true;
-
-  constructor(readonly pageCount: number) {}
-
-  startDirtyLog(): void {}
-  stopDirtyLog(): void {}
-  syncDirtyLog(into: PageBitmap): number {
-    if (!this.running) return 0;
-    const before = into.count;
-    into.setAll();
-    return into.count - before;
-  }
-  isZero(): boolean {
-    return false;
-  }
-  async readPages(): Promise<undefined> {
-    return undefined;
-  }
-  stopVcpus(): void {
-    this.running = false;
-  }
-  resumeVcpus(): void {
-    this.running = true;
-  }
-  setThrottle(fraction: number): void {
-    this.throttles.push(fraction);
-  }
-  stalePages(): number[] {
-    return [];
-  }
-}
+import { EverythingDirty, migrateWatched } from "./sim-harness.js";
 
 // 4096 pages of 4 KiB over a 28 MB/s link: a pass sends 4096 x (8 + 4096) B = 16.8 MB in
 // 0.6 s, and the switch-over threshold (28 kB/ms x 300 ms = 8.4 MB) is half of the 16.8 MB

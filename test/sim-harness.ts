@@ -4,6 +4,7 @@
 
 import { migrate } from "../src/core/controller.js";
 import type { Device } from "../src/core/device.js";
+import type { PageBitmap } from "../src/core/bitmap.js";
 import type { Channel, GuestRam } from "../src/core/ports.js";
 import { buildResult } from "../src/core/result.js";
 import { createDevices, migrationParams } from "../src/scenario/assemble.js";
@@ -34,3 +35,40 @@ export async function migrateWatched(
   );
   return buildResult(timeline, { ramBytes: pageCount * pageSize, pageSize });
 }
+
+/** A guest whose vCPUs write every page between any two syncs while they run, whatever the throttle. */
+export class EverythingDirty implements GuestRam {
+  readonly pageSize = 4096;
+  readonly throttles: number[] = [];
+  running = true;
+
+  constructor(readonly pageCount: number) {}
+
+  startDirtyLog(): void {}
+  stopDirtyLog(): void {}
+  syncDirtyLog(into: PageBitmap): number {
+    if (!this.running) return 0;
+    const before = into.count;
+    into.setAll();
+    return into.count - before;
+  }
+  isZero(): boolean {
+    return false;
+  }
+  async readPages(): Promise<undefined> {
+    return undefined;
+  }
+  stopVcpus(): void {
+    this.running = false;
+  }
+  resumeVcpus(): void {
+    this.running = true;
+  }
+  setThrottle(fraction: number): void {
+    this.throttles.push(fraction);
+  }
+  stalePages(): number[] {
+    return [];
+  }
+}
+

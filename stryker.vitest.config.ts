@@ -9,6 +9,7 @@ export default defineConfig({
       "test/*.test.ts",
       "test/measure/definitions.test.ts",
       "test/measure/properties.test.ts",
+      "test/qemu/calibrate.test.ts",
     ],
     exclude: ["test/cli.test.ts", "test/measure/cli.test.ts"],
     // Instrumented code (every mutant behind a switch) runs several times slower.

@@ -13,7 +13,8 @@ export default {
   // The machine is shared: two test processes at most, and `npm run mutate` runs under nice.
   concurrency: 2,
   // A mutant that loops forever (a window that never closes) counts as killed after this.
-  timeoutMS: 5000,
+  timeoutMS: 3000,
+  timeoutFactor: 1.25,
   incrementalFile: "reports/mutation/incremental.json",
   reporters: ["clear-text", "progress-append-only", "html", "json"],
   htmlReporter: { fileName: "reports/mutation/index.html" },

@@ -1,7 +1,7 @@
 // The precopy algorithm against arithmetic done by hand.
 import { describe, expect, it } from "vitest";
 import { coreMemoryBytesPerSecond } from "../src/sim/simulate.js";
-import { GiB, MiB, run } from "./helpers.js";
+import { GiB, MiB, mutating, run } from "./helpers.js";
 
 const pageBytes = 8 + 4096;
 const zeroBytes = 8 + 1;
@@ -105,7 +105,6 @@ migration: {autoConverge: ${autoConverge}, giveUp: {passes: ${autoConverge ? 30 
 
   // Under `npm run mutate` these two 4 GiB runs (10 s and more each on instrumented code) are
   // left out: test/qemu-rules.test.ts checks the same rules on a small guest.
-  const mutating = process.env.LIVEMIG_MUTATION === "1";
 
   it.skipIf(mutating)("ends failed by the give-up rule, with the reason", async () => {
     const r = await run(yaml(false));

@@ -8,6 +8,7 @@ import { PageBitmap, PageRuns } from "../src/core/bitmap.js";
 import type { Clock } from "../src/core/ports.js";
 import { SimGuestRam, type RxTraffic } from "../src/sim/ram.js";
 import type { WriteModel } from "../src/sim/workload.js";
+import { propertyRuns } from "./helpers.js";
 
 /** A clock whose time the test sets. */
 class ManualClock implements Clock {
@@ -68,7 +69,7 @@ describe("simulated guest RAM", () => {
         ram.syncDirtyLog(log);
         expect(Math.abs(written() - at - rate * 10 * 0.25)).toBeLessThan(2);
       }),
-      { numRuns: 100 },
+      { numRuns: propertyRuns(100) },
     );
   });
 

@@ -17,7 +17,7 @@ import { SimLink } from "../src/sim/link.js";
 import { Random } from "../src/sim/random.js";
 import { SimGuestRam } from "../src/sim/ram.js";
 import { writeModel, type WriteModel } from "../src/sim/workload.js";
-import { scenario } from "./helpers.js";
+import { propertyRuns, scenario } from "./helpers.js";
 import { migrateWatched } from "./sim-harness.js";
 
 /** The reference model: versions of each page on the source and on the destination. */
@@ -196,7 +196,7 @@ describe("stale pages: the simulator against a reference model of page versions"
         if (oracle!.length > 0) unsafe++;
         else safe++;
       }),
-      { numRuns: 40 },
+      { numRuns: propertyRuns(40) },
     );
     // The cases must have exercised both outcomes, or the comparison says little.
     expect(unsafe).toBeGreaterThan(0);

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadScenario } from "../src/scenario/load.js";
 import { simulate } from "../src/sim/simulate.js";
-import { run } from "./helpers.js";
+import { mutating, propertyRuns, run } from "./helpers.js";
 
 /** The named variants of a scenario file, simulated (all of them when none is named). */
 async function scenarioFile(file: string, ...variants: string[]) {
@@ -14,10 +14,9 @@ async function scenarioFile(file: string, ...variants: string[]) {
   return out;
 }
 
-// `npm run mutate` runs these tests against thousands of mutants: there the seed-figure runs
-// of 2 to 128 GiB guests (seconds each on instrumented code) are left out; they check costs,
-// and the mechanisms they exercise are covered by smaller runs (docs/mutation.md).
-const mutating = process.env.LIVEMIG_MUTATION === "1";
+// Under `npm run mutate` the seed-figure runs of 2 to 128 GiB guests (seconds each on
+// instrumented code) are left out: they check costs, and the mechanisms they exercise are
+// covered by smaller runs (docs/mutation.md).
 
 const within = (x: number, target: number, tolerance: number) => Math.abs(x - target) / target <= tolerance;
 
@@ -147,7 +146,7 @@ devices: [{kind: ${kind}${trackDma === undefined ? "" : `, trackDma: ${trackDma}
         const r = await run(scenarioFor(kind, t, seed, rate, rx));
         return r.status === "completed" && r["stale-pages"] === 0;
       }),
-      { numRuns: 12 },
+      { numRuns: propertyRuns(12) },
     );
   });
 
@@ -157,7 +156,7 @@ devices: [{kind: ${kind}${trackDma === undefined ? "" : `, trackDma: ${trackDma}
         const r = await run(scenarioFor(kind, t, seed, rate, rx));
         return r.status === "completed-unsafe" && r["stale-pages"] > 0;
       }),
-      { numRuns: 8 },
+      { numRuns: propertyRuns(8) },
     );
   });
 });

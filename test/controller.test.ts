@@ -1,7 +1,7 @@
 // The precopy algorithm against arithmetic done by hand.
 import { describe, expect, it } from "vitest";
 import { coreMemoryBytesPerSecond } from "../src/sim/simulate.js";
-import { GiB, MiB, run } from "./helpers.js";
+import { GiB, MiB, mutating, run } from "./helpers.js";
 
 const pageBytes = 8 + 4096;
 const zeroBytes = 8 + 1;
@@ -95,22 +95,26 @@ migration: {downtimeLimit: 30ms, maxBandwidth: 128MiB/s}
 });
 
 describe("workload above the bandwidth", () => {
+  // Without auto-converge 10 passes show the give-up; with it, the throttle needs ~20 to bite.
   const yaml = (autoConverge: boolean) => `
 name: busy
 vm: {memory: 4GiB, used: 1GiB, workload: {kind: uniform, workingSet: 512MiB, rate: 60000}}
 link: {bandwidth: 10Gbit/s}
-migration: {autoConverge: ${autoConverge}, giveUp: {passes: 30, time: 300s}}
+migration: {autoConverge: ${autoConverge}, giveUp: {passes: ${autoConverge ? 30 : 10}, time: 300s}}
 `;
 
-  it("ends failed by the give-up rule, with the reason", async () => {
+  // Under `npm run mutate` these two 4 GiB runs (10 s and more each on instrumented code) are
+  // left out: test/qemu-rules.test.ts checks the same rules on a small guest.
+
+  it.skipIf(mutating)("ends failed by the give-up rule, with the reason", async () => {
     const r = await run(yaml(false));
     expect(r.status).toBe("failed");
-    expect(r["error-desc"]).toMatch(/did not converge after 30 passes/);
+    expect(r["error-desc"]).toMatch(/did not converge after 10 passes/);
     expect(r.downtime).toBeUndefined();
     expect(r.ram.remaining).toBeGreaterThan(0);
   });
 
-  it("completes with auto-converge and reports its throttle", async () => {
+  it.skipIf(mutating)("completes with auto-converge and reports its throttle", async () => {
     const r = await run(yaml(true));
     expect(r.status).toBe("completed");
     // 60000 pages/s = 234 MiB/s against 128 MiB/s: the guest must be slowed to below ~55 %.
@@ -122,7 +126,7 @@ migration: {autoConverge: ${autoConverge}, giveUp: {passes: 30, time: 300s}}
   });
 
   it("the time rule fails a migration that runs too long", async () => {
-    const r = await run(yaml(false).replace("passes: 30, time: 300s", "time: 5s"));
+    const r = await run(yaml(false).replace("passes: 10, time: 300s", "time: 5s"));
     expect(r.status).toBe("failed");
     expect(r["error-desc"]).toMatch(/within 5 s/);
     expect(r["total-time"]).toBeGreaterThanOrEqual(5000);

@@ -13,3 +13,10 @@ export async function run(yaml: string, seed?: number) {
 
 export const GiB = 2 ** 30;
 export const MiB = 2 ** 20;
+
+/**
+ * Under `npm run mutate` (docs/mutation.md) every test runs against hundreds of mutants:
+ * the long runs are left out there and property tests try a third of their cases.
+ */
+export const mutating = process.env.LIVEMIG_MUTATION === "1";
+export const propertyRuns = (n: number) => (mutating ? Math.ceil(n / 3) : n);

@@ -4,40 +4,54 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadScenario } from "../src/scenario/load.js";
 import { simulate } from "../src/sim/simulate.js";
-import { run } from "./helpers.js";
+import { mutating, propertyRuns, run } from "./helpers.js";
 
-async function scenarioFile(file: string) {
+/** The named variants of a scenario file, simulated (all of them when none is named). */
+async function scenarioFile(file: string, ...variants: string[]) {
   const runs = loadScenario(readFileSync(`scenarios/${file}`, "utf8"), file);
   const out: Record<string, Awaited<ReturnType<typeof simulate>>> = {};
-  for (const r of runs) out[r.variant] = await simulate(r.scenario);
+  for (const r of runs) if (variants.length === 0 || variants.includes(r.variant)) out[r.variant] = await simulate(r.scenario);
   return out;
 }
 
+// Under `npm run mutate` the seed-figure runs of 2 to 128 GiB guests (seconds each on
+// instrumented code) are left out: they check costs, and the mechanisms they exercise are
+// covered by smaller runs (docs/mutation.md).
+
 const within = (x: number, target: number, tolerance: number) => Math.abs(x - target) / target <= tolerance;
 
-describe("2015: 82599 VF over 1 GbE, ping every 1 ms", async () => {
-  const r = await scenarioFile("2015-82599-enlightened.yaml");
+describe("2015: 82599 VF over 1 GbE, ping every 1 ms", () => {
+  // Each test runs its scenario itself (no shared beforeAll), so that mutation testing sees
+  // which test covers which code.
+  const results = (...variants: string[]) => scenarioFile("2015-82599-enlightened.yaml", ...variants);
 
-  it("vf-enlightened: service downtime near the reported ~180 ms, no stale pages", () => {
+  it("vf-enlightened: completed, no stale pages, and the service gap outlasts QEMU's downtime by the VF's re-init and link-up", async () => {
+    const r = await results("base");
     expect(r.base.status).toBe("completed");
     expect(r.base["stale-pages"]).toBe(0);
-    // ~180 ms reported; the model has no per-laptop figures, so "near" is +-30 %.
-    expect(r.base["service-downtime"]!).toBeGreaterThan(180 * 0.7);
-    expect(r.base["service-downtime"]!).toBeLessThan(180 * 1.3);
-    // The service gap is longer than QEMU's downtime: VF re-init and link-up come after resume.
-    expect(r.base["service-downtime"]!).toBeGreaterThan(r.base.downtime! + 100);
+    // After resume the driver re-initialises the VF (vfReinitMs 50) and waits for link-up
+    // (linkUpMs 100); the first lost probe is at most one 1 ms interval after vm-stop.
+    expect(r.base["service-downtime"]!).toBeGreaterThanOrEqual(r.base.downtime! + 50 + 100 - 1);
   });
 
-  it("vf-enlightened without the enlightenment loses data, loudly", () => {
-    const u = r["no-enlightenment"];
+  // "about 180ms": one run on two laptops, quoted to two figures; "about" read as +-10 %.
+  // The model gives ~230 ms (docs/model.md, "The 2015 figures": ~80 ms of final RAM under the
+  // 32 MiB/s cap's threshold plus 150 ms of VF re-init and link-up): a known miss, kept as one.
+  it.fails("vf-enlightened: service downtime within 10 % of the reported ~180 ms (known miss: the model gives ~230 ms)", async () => {
+    const r = await results("base");
+    expect(within(r.base["service-downtime"]!, 180, 0.1)).toBe(true);
+  });
+
+  it("vf-enlightened without the enlightenment loses data, loudly", async () => {
+    const u = (await results("no-enlightenment"))["no-enlightenment"];
     expect(u.status).toBe("completed-unsafe");
     expect(u["stale-pages"]).toBeGreaterThan(0);
     expect(u["stale-page-list"]!.length).toBe(Math.min(1000, u["stale-pages"]));
     expect(u.warnings.join("\n")).toMatch(/UNSAFE/);
   });
 
-  it("vf-failover: a gap at unplug, one at switch-over, and a degraded window as long as the precopy", () => {
-    const f = r.failover;
+  it("vf-failover: a gap at unplug, one at switch-over, and a degraded window as long as the precopy", async () => {
+    const f = (await results("failover")).failover;
     expect(f.status).toBe("completed");
     const gaps = f.timeline.filter((e) => e.kind === "probe-gap");
     expect(gaps.length).toBe(2);
@@ -53,14 +67,15 @@ describe("2015: 82599 VF over 1 GbE, ping every 1 ms", async () => {
   });
 });
 
-describe("2015: VF with no migration support", async () => {
-  const r = await scenarioFile("2015-82599-no-support.yaml");
-  it("is blocked with QEMU's reason", () => {
+describe("2015: VF with no migration support", () => {
+  it("is blocked with QEMU's reason", async () => {
+    const r = await scenarioFile("2015-82599-no-support.yaml", "base");
     expect(r.base.status).toBe("failed");
     expect(r.base["error-desc"]).toMatch(/doesn't support device and IOMMU dirty tracking/);
     expect(r.base.ram.transferred).toBe(0);
   });
-  it("forced, every sync dirties all of RAM: 2 GiB never fits a 9.6 MiB threshold", () => {
+  it.skipIf(mutating)("forced, every sync dirties all of RAM: 2 GiB never fits a 9.6 MiB threshold", async () => {
+    const r = await scenarioFile("2015-82599-no-support.yaml", "forced");
     expect(r.forced.status).toBe("failed");
     for (const p of r.forced.passes.slice(1)) expect(p["dirty-pages"]).toBe((2 * 2 ** 30) / 4096);
   });
@@ -76,22 +91,33 @@ devices: [{kind: vf, force: true}]
   });
 });
 
-describe("2025: vDPA, 8 queue pairs, pinning at start vs early, one cost table", async () => {
-  const r39 = await scenarioFile("2025-vdpa-39g.yaml");
-  const r128 = await scenarioFile("2025-vdpa-128g.yaml");
+describe.skipIf(mutating)("2025: vDPA, 8 queue pairs, pinning at start vs early, one cost table", () => {
+  const results = async (at39: string[], at128: string[]) => ({
+    r39: await scenarioFile("2025-vdpa-39g.yaml", ...at39),
+    r128: await scenarioFile("2025-vdpa-128g.yaml", ...at128),
+  });
+  // The series gives one figure per cell (back-to-back migrations, no spread, three
+  // significant figures), so its own uncertainty sets no bound; 10 % is the bound the project
+  // holds every cell to, not one chosen per cell from the model's output.
+  const tolerance = 0.1;
 
-  it("at-start is within 10 % of the series (4.72 s at 39G, 14.72 s at 128G)", () => {
-    expect(within(r39.base["guest-visible-downtime"]!, 4720, 0.1)).toBe(true);
-    expect(within(r128.base["guest-visible-downtime"]!, 14720, 0.1)).toBe(true);
+  it("at-start is within 10 % of the series (4.72 s at 39G, 14.72 s at 128G); early within 10 % at 128G (5.83 s)", async () => {
+    const { r39, r128 } = await results(["base"], ["base", "early"]);
+    expect(within(r39.base["guest-visible-downtime"]!, 4720, tolerance)).toBe(true);
+    expect(within(r128.base["guest-visible-downtime"]!, 14720, tolerance)).toBe(true);
+    expect(within(r128.early["guest-visible-downtime"]!, 5830, tolerance)).toBe(true);
   });
 
-  it("early is within 10 % at 128G (5.83 s) and within 12 % at 39G (2.09 s)", () => {
-    // 39G comes out 11 % low: docs/model.md, "What the 2025 figures say".
-    expect(within(r128.early["guest-visible-downtime"]!, 5830, 0.1)).toBe(true);
-    expect(within(r39.early["guest-visible-downtime"]!, 2090, 0.12)).toBe(true);
+  // The model gives 1.86 s (-11 %): the series' fixed part with early pinning is ~0.11 s larger
+  // than at start and no mechanism with a figure behind it explains that (docs/model.md, "What
+  // the 2025 figures say"). A known miss, not a widened bound.
+  it.fails("early is within 10 % at 39G (2.09 s) (known miss: the model gives ~1.86 s)", async () => {
+    const { r39 } = await results(["early"], []);
+    expect(within(r39.early["guest-visible-downtime"]!, 2090, tolerance)).toBe(true);
   });
 
-  it("early pinning leaves the downtime, and what remains still grows with RAM", () => {
+  it("early pinning leaves the downtime, and what remains still grows with RAM", async () => {
+    const { r39, r128 } = await results(["base", "early"], ["early"]);
     expect(r39.base["downtime-breakdown"]!.pinning).toBeGreaterThan(2000);
     expect(r39.early["downtime-breakdown"]!.pinning ?? 0).toBeLessThan(50);
     const perGiB = (r128.early["guest-visible-downtime"]! - r39.early["guest-visible-downtime"]!) / (128 - 39);
@@ -120,7 +146,7 @@ devices: [{kind: ${kind}${trackDma === undefined ? "" : `, trackDma: ${trackDma}
         const r = await run(scenarioFor(kind, t, seed, rate, rx));
         return r.status === "completed" && r["stale-pages"] === 0;
       }),
-      { numRuns: 12 },
+      { numRuns: propertyRuns(12) },
     );
   });
 
@@ -130,7 +156,7 @@ devices: [{kind: ${kind}${trackDma === undefined ? "" : `, trackDma: ${trackDma}
         const r = await run(scenarioFor(kind, t, seed, rate, rx));
         return r.status === "completed-unsafe" && r["stale-pages"] > 0;
       }),
-      { numRuns: 8 },
+      { numRuns: propertyRuns(8) },
     );
   });
 });

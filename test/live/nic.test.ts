@@ -53,9 +53,9 @@ describe("the emulated NIC (its own thread)", () => {
     await sleep(100);
     const { record } = await fabric.stopProbe();
     const repliedDuring = record.replied.filter((t) => t >= from + 20 && t <= to).length;
-    // ~280 requests were sent in that window; with the NIC on the main thread none is answered
-    // before it is free again. On a loaded 2-core machine the threads share one core: loosely.
-    expect(repliedDuring).toBeGreaterThan(25);
+    // With the NIC on the main thread none is answered before it is free again; in its own
+    // thread it answers during the block (how many is a matter of load, not of mechanism).
+    expect(repliedDuring).toBeGreaterThan(0);
   }, 20_000);
 
   it("marks its receive DMA dirty only while the strategy logs it; nothing moves once suspended", async () => {

@@ -208,6 +208,15 @@ describe("serviceDowntime (2015: the longest gap in the prober's replies)", () =
     expect(why(s.downtime)).toMatch(/--interval/);
   });
 
+  it("is never negative when --interval is longer than the log's send times allow", () => {
+    // 16 probes lost between sends 17 ms apart cannot have gone out every 17 ms.
+    const text = [10, 27].map((seq) => JSON.stringify({ seq, sent: 1000 + seq, received: 1000.2 + seq })).join("\n");
+    const s = serviceDowntime("p", parseProberLog(text).value, { intervalMs: 17.5 });
+    expect(s.lostReplies).toBe(16);
+    expect(ms(s.downtime)).toBeGreaterThanOrEqual(0);
+    expect(ms(s.downtime)).toBeLessThanOrEqual(17);
+  });
+
   it("counts across icmp_seq wrapping at 65536", () => {
     const text = [65534, 65535, 2, 3].map((s) => `64 bytes from 10.0.0.2: icmp_seq=${s} ttl=64 time=0.1 ms`).join("\n");
     const s = serviceDowntime("ping.txt", parsePing(text).value, { intervalMs: 1 });

@@ -4,14 +4,14 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { guestVisibleDowntime, serviceDowntime, downtime } from "../../src/measure/definitions.js";
+import { guestVisibleDowntime, serviceDowntime, downtime, type Derived } from "../../src/measure/definitions.js";
 import { detectKind } from "../../src/measure/detect.js";
 import { readJson } from "../../src/measure/json-text.js";
 import { loadText } from "../../src/measure/load.js";
 import { parsePing } from "../../src/measure/ping.js";
 import type { Problem } from "../../src/measure/problems.js";
 import { parseProberLog } from "../../src/measure/prober-log.js";
-import { parseQueryMigrate } from "../../src/measure/query-migrate.js";
+import { parseQueryMigrate, queryMigrateReply } from "../../src/measure/query-migrate.js";
 import { parseTrace } from "../../src/measure/trace.js";
 import { traceRole } from "../../src/measure/trace-role.js";
 
@@ -63,6 +63,20 @@ const text = fc.oneof(
   }),
 );
 
+/** A derived figure is a duration with a how, or a reason. */
+function derivedIsSane(d: Derived): void {
+  if (d.ok) {
+    expect(Number.isFinite(d.ms)).toBe(true);
+    expect(d.ms).toBeGreaterThanOrEqual(0);
+    expect(d.how.length).toBeGreaterThan(0);
+  } else {
+    expect(d.why.length).toBeGreaterThan(0);
+  }
+}
+
+const fileKinds = ["trace", "ping", "prober", "query-migrate", "simulate"];
+const statuses = ["setup", "wait-unplug", "active", "device", "completed", "completed-unsafe", "failed"];
+
 function linesAreReal(input: string, problems: Problem[]): void {
   const count = input.split("\n").length;
   for (const p of problems) {
@@ -80,9 +94,17 @@ describe("no parser throws, whatever it is fed", () => {
         const dst = parseTrace(b);
         linesAreReal(a, src.problems);
         for (const e of src.value.events) expect(e.line).toBeGreaterThanOrEqual(1);
-        traceRole(src.value);
-        guestVisibleDowntime({ file: "a", trace: src.value }, { file: "b", trace: dst.value }, 0);
-        downtime({ source: { file: "a", trace: src.value }, destination: { file: "b", trace: dst.value } });
+        const role = traceRole(src.value);
+        expect(["source", "destination", "unknown"]).toContain(role.role);
+        expect(role.because.length).toBeGreaterThan(0);
+        const visible = guestVisibleDowntime({ file: "a", trace: src.value }, { file: "b", trace: dst.value }, 0);
+        derivedIsSane(visible);
+        // Derived only from a suspend the source trace holds.
+        if (visible.ok) expect(src.value.events.some((e) => e.decoded?.name === "vhost_vdpa_suspend")).toBe(true);
+        const qemu = downtime({ source: { file: "a", trace: src.value }, destination: { file: "b", trace: dst.value } });
+        derivedIsSane(qemu);
+        // No query-migrate reply was given: only the checkpoints can give QEMU's downtime.
+        if (qemu.ok) expect(qemu.how).toMatch(/^src-downtime-start/);
       }),
       { numRuns: 400 },
     );
@@ -93,7 +115,17 @@ describe("no parser throws, whatever it is fed", () => {
       fc.property(text, fc.option(fc.double({ min: 0.001, max: 1000, noNaN: true })), (input, interval) => {
         for (const parsed of [parsePing(input), parseProberLog(input)]) {
           linesAreReal(input, parsed.problems);
-          serviceDowntime("f", parsed.value, interval === null ? undefined : { intervalMs: interval });
+          const s = serviceDowntime("f", parsed.value, interval === null ? undefined : { intervalMs: interval });
+          expect(Number.isInteger(s.lostReplies)).toBe(true);
+          expect(s.lostReplies).toBeGreaterThanOrEqual(0);
+          expect(s.lostReplies).toBeLessThanOrEqual(s.sent);
+          derivedIsSane(s.downtime);
+          if (interval !== null) expect(s.intervalMs).toBe(interval);
+          // Nothing answered: every probe sent is lost and there is no gap to measure.
+          if (!parsed.value.probes.some((p) => p.answered)) {
+            expect(s.lostReplies).toBe(s.sent);
+            expect(s.downtime.ok).toBe(false);
+          }
         }
       }),
       { numRuns: 400 },
@@ -103,20 +135,47 @@ describe("no parser throws, whatever it is fed", () => {
   it("parseQueryMigrate, readJson, detectKind and loadText", () => {
     fc.assert(
       fc.property(fc.oneof(text, fc.json()), fc.option(fc.string({ maxLength: 5 })), (input, variant) => {
-        linesAreReal(input, parseQueryMigrate(input).problems);
+        const qm = parseQueryMigrate(input);
+        linesAreReal(input, qm.problems);
+        // A reply read, or an error saying why none was.
+        if (qm.value) {
+          expect(qm.value.replies.length).toBeGreaterThan(0);
+          expect(statuses).toContain(qm.value.result.status);
+        } else {
+          expect(qm.problems.some((p) => p.severity === "error")).toBe(true);
+        }
         linesAreReal(input, readJson(input).problems);
-        detectKind(input);
-        linesAreReal(input, loadText("f", input, variant ?? undefined).problems);
+        const kind = detectKind(input);
+        if (kind.ok) expect(fileKinds).toContain(kind.kind);
+        else expect(kind.why.length).toBeGreaterThan(0);
+        const loaded = loadText("f", input, variant ?? undefined);
+        linesAreReal(input, loaded.problems);
+        expect(loaded.recognized).toBe(kind.ok);
+        if (!loaded.recognized) expect(loaded.files).toEqual([]);
+        // Nothing loaded is never silent.
+        if (loaded.files.length === 0) expect(loaded.problems.length).toBeGreaterThan(0);
       }),
       { numRuns: 400 },
     );
   });
 
-  it("survives QMP envelopes with arbitrary JSON inside", () => {
+  it("reads a QMP envelope's reply when it is one, and says why not otherwise", () => {
+    const reply = fc.record({ status: fc.constantFrom("active", "completed", "failed", "cancelled"), "total-time": fc.nat(), ram: fc.record({ transferred: fc.nat() }) });
     fc.assert(
-      fc.property(fc.jsonValue(), (inner) => {
-        parseQueryMigrate(JSON.stringify({ return: inner }));
-        parseQueryMigrate(JSON.stringify([{ return: inner }, inner]));
+      fc.property(fc.oneof(fc.jsonValue(), reply), (inner) => {
+        const isReply = typeof inner === "object" && inner !== null && !Array.isArray(inner) && typeof (inner as { status?: unknown }).status === "string" && queryMigrateReply.safeParse(inner).success;
+        const single = parseQueryMigrate(JSON.stringify({ return: inner }));
+        linesAreReal("{}", single.problems);
+        if (isReply && (inner as { status: string }).status !== "none") {
+          expect(single.value?.replies).toHaveLength(1);
+          expect(single.value!.replies[0].reply).toEqual(inner);
+        } else {
+          expect(single.value).toBeUndefined();
+          expect(single.problems.length).toBeGreaterThan(0);
+        }
+        const pair = parseQueryMigrate(JSON.stringify([{ return: inner }, inner]));
+        expect(pair.value?.replies.length ?? 0).toBeLessThanOrEqual(2);
+        if (pair.value === undefined) expect(pair.problems.length).toBeGreaterThan(0);
       }),
       { numRuns: 300 },
     );

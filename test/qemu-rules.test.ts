@@ -1,0 +1,151 @@
+// QEMU's rules, with the expected figures worked out by hand from QEMU's source and
+// defaults (migration/ram.c, migration/options.c, net/announce.c), on guests simple enough
+// that the arithmetic fits in a comment.
+
+import { describe, expect, it } from "vitest";
+import { migrate } from "../src/core/controller.js";
+import { qemuDefaults, type MigrationParams } from "../src/core/params.js";
+import type { Channel } from "../src/core/ports.js";
+import { buildResult } from "../src/core/result.js";
+import { Timeline } from "../src/core/timeline.js";
+import { VirtualClock } from "../src/sim/clock.js";
+import { SimLink } from "../src/sim/link.js";
+import { SimGuestRam } from "../src/sim/ram.js";
+import { writeModel } from "../src/sim/workload.js";
+import { Random } from "../src/sim/random.js";
+import { scenario } from "./helpers.js";
+import { EverythingDirty, migrateWatched } from "./sim-harness.js";
+
+// 4096 pages of 4 KiB over a 28 MB/s link: a pass sends 4096 x (8 + 4096) B = 16.8 MB in
+// 0.6 s, and the switch-over threshold (28 kB/ms x 300 ms = 8.4 MB) is half of the 16.8 MB
+// dirty after every sync: the migration never converges.
+const pages = 4096;
+const bandwidth = 28e6;
+
+async function everythingDirty(params: Partial<MigrationParams>) {
+  const clock = new VirtualClock();
+  const ram = new EverythingDirty(pages);
+  const channel: Channel = new SimLink(clock, { bandwidth, latencyMs: 0 });
+  const timeline = await clock.run(() => migrate({ clock, ram, channel, devices: [], params: { ...qemuDefaults, maxBandwidth: 0, ...params } }));
+  return { ram, result: buildResult(timeline, { ramBytes: pages * 4096, pageSize: 4096 }) };
+}
+
+describe("auto-converge (migration_trigger_throttle, mig_throttle_guest_down)", () => {
+  it("raises the throttle after two high periods in a row: 20 %, then +10 %, capped at max-cpu-throttle 99 %", async () => {
+    // Every period of >= 1 s dirties about all it sent (4096 B of every 4104 B page sent) >
+    // 50 %: every period is high, so the throttle goes up at every second period check.
+    const { ram, result } = await everythingDirty({ autoConverge: true, giveUp: { timeMs: 40_000 } });
+    expect(result.status).toBe("failed");
+    const steps = result.timeline.filter((e) => e.kind === "throttle") as { t: number; fraction: number }[];
+    // 40 s of 1.2 s periods (two 0.6 s passes each) is 33 checks: 16 raises.
+    expect(steps.length).toBeGreaterThanOrEqual(12);
+    // Whole percents, as QEMU's cpu-throttle-percentage is an integer.
+    steps.forEach((s, i) => expect(s.fraction).toBe(Math.min(20 + 10 * i, 99) / 100));
+    expect(ram.throttles.slice(0, steps.length)).toEqual(steps.map((s) => s.fraction));
+    // Two periods of at least 1 s each before the first raise, and between raises.
+    const start = result.timeline.find((e) => e.kind === "setup-done")!.t;
+    expect(steps[0].t - start).toBeGreaterThanOrEqual(2000);
+    for (let i = 1; i < steps.length; i++) expect(steps[i].t - steps[i - 1].t).toBeGreaterThanOrEqual(2000);
+    expect(result["cpu-throttle-percentage"]).toBe(99);
+  });
+
+  it("never throttles a guest that dirties less than half of what is sent", async () => {
+    // 1 page written per second against 28 MB/s sent: far below the trigger.
+    const clock = new VirtualClock();
+    const ram = new SimGuestRam({
+      clock, pageCount: pages, pageSize: 4096, usedPages: pages, memoryReadBytesPerSecond: 0,
+      writes: writeModel({ kind: "uniform", workingSetPages: pages, rate: 1 }, 0, new Random(1)),
+    });
+    const timeline = await clock.run(() =>
+      migrate({ clock, ram, channel: new SimLink(clock, { bandwidth, latencyMs: 0 }), devices: [], params: { ...qemuDefaults, maxBandwidth: 0, autoConverge: true } }),
+    );
+    expect(timeline.all("throttle")).toEqual([]);
+  });
+});
+
+describe("give-up after N passes", () => {
+  it("fails once pass N + 1 begins: dirty-sync-count N + 1 (the setup sync and one per pass), N full passes sent", async () => {
+    // A 1 ms downtime limit makes the threshold 28 kB (7 pages): QEMU syncs only when the
+    // pending estimate is below it, so each pass sends all 4096 pages.
+    for (const n of [1, 3, 5]) {
+      const { result } = await everythingDirty({ downtimeLimitMs: 1, giveUp: { passes: n } });
+      expect(result.status).toBe("failed");
+      expect(result["error-desc"]).toMatch(new RegExp(`did not converge after ${n} passes`));
+      expect(result.ram["dirty-sync-count"]).toBe(n + 1);
+      // N passes sent whole; pass N + 1 had begun (the rule is checked between slices), not ended.
+      expect(result.ram.normal).toBeGreaterThanOrEqual(n * pages);
+      expect(result.ram.normal).toBeLessThan((n + 1) * pages);
+    }
+  });
+});
+
+describe("expected-downtime (migration_update_counters)", () => {
+  it("is the dirty bytes at the last sync over the bandwidth: 4096 pages x 4096 B / 28 kB/ms = 599 ms", async () => {
+    const { result } = await everythingDirty({ giveUp: { passes: 5 } });
+    const expected = (pages * 4096) / (bandwidth / 1000);
+    // The bandwidth estimate is the link's rate to within a page per window.
+    expect(result["expected-downtime"] / expected).toBeGreaterThan(0.99);
+    expect(result["expected-downtime"] / expected).toBeLessThan(1.01);
+  });
+});
+
+describe("self-announce (qemu_announce_self)", () => {
+  it("sends its 5 rounds at 0, 50, 200, 450 and 800 ms after resume (initial 50, step 100, max 550)", async () => {
+    const s = scenario("name: a\nvm: {memory: 16MiB}\nlink: {bandwidth: 10Gbit/s}\nmigration: {maxBandwidth: 0}\n");
+    const result = await migrateWatched(s, {
+      ram: ({ clock, pageCount, pageSize }) =>
+        new SimGuestRam({ clock, pageCount, pageSize, usedPages: 0, memoryReadBytesPerSecond: 0, writes: writeModel({ kind: "idle" }, 0, new Random(1)) }),
+    });
+    const resume = result.timeline.find((e) => e.kind === "vm-resume")!.t;
+    const rounds = result.timeline.filter((e) => e.kind === "announce") as { t: number; round: number }[];
+    expect(rounds.map((e) => e.round)).toEqual([0, 1, 2, 3, 4]);
+    rounds.forEach((e, i) => expect(e.t - resume).toBeCloseTo([0, 50, 200, 450, 800][i], 6));
+  });
+});
+
+describe("service downtime (the 2015 thread's)", () => {
+  it("is the longest gap in the prober's replies, not the last one", () => {
+    const timeline = new Timeline();
+    const counters = { transferred: 0, duplicate: 0, normal: 0, normalBytes: 0, precopyBytes: 0, downtimeBytes: 0 };
+    timeline.add({ t: 0, kind: "status", status: "active" });
+    timeline.add({ t: 100, kind: "probe-gap", end: 400, lost: 300 });
+    timeline.add({ t: 900, kind: "probe-gap", end: 920, lost: 20 });
+    timeline.add({ t: 1000, kind: "status", status: "completed" });
+    timeline.add({ t: 1000, kind: "end", counters });
+    const r = buildResult(timeline, { ramBytes: 4096, pageSize: 4096, probeIntervalMs: 1 });
+    expect(r["service-downtime"]).toBe(300);
+    expect(r.network!["lost-replies"]).toBe(320);
+  });
+});
+
+describe("bytes on the wire for an idle guest (ram_save_page, save_zero_page, RAM_SAVE_FLAG_EOS)", () => {
+  it("is exactly normal pages x (8 + 4096) + zero pages x (8 + 1) + 8 per section + the device state, no slack", async () => {
+    const s = scenario("name: w\nvm: {memory: 64MiB, used: 16MiB}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\ndevices: [{kind: virtio}]\n");
+    const sends: number[] = [];
+    const result = await migrateWatched(s, {
+      ram: ({ clock, pageCount, pageSize }) =>
+        new SimGuestRam({ clock, pageCount, pageSize, usedPages: (16 << 20) / pageSize, memoryReadBytesPerSecond: 0, writes: writeModel({ kind: "idle" }, 0, new Random(1)) }),
+      channel: (link) => ({
+        send(bytes) {
+          sends.push(bytes);
+          return link.send(bytes);
+        },
+        drain: () => link.drain(),
+      }),
+    });
+    expect(result.status).toBe("completed");
+    const normal = (16 << 20) / 4096;
+    const zero = (48 << 20) / 4096;
+    expect(result.ram.normal).toBe(normal);
+    expect(result.ram.duplicate).toBe(zero);
+    // The last send is virtio-net's device state (4096 B, docs/model.md); every other is one
+    // section of RAM pages closed by an 8-byte EOS.
+    const deviceState = 4096;
+    expect(sends[sends.length - 1]).toBe(deviceState);
+    const sections = sends.length - 1;
+    const expected = normal * (8 + 4096) + zero * (8 + 1) + sections * 8 + deviceState;
+    expect(sends.reduce((a, b) => a + b, 0)).toBe(expected);
+    expect(result.ram.transferred).toBe(expected);
+    expect(result.ram["precopy-bytes"] + result.ram["downtime-bytes"]).toBe(expected);
+  });
+});

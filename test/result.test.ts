@@ -1,0 +1,134 @@
+// A result's figures from a timeline written by hand, every field worked out by hand.
+
+import { describe, expect, it } from "vitest";
+import { buildResult } from "../src/core/result.js";
+import { Timeline, type Counters } from "../src/core/timeline.js";
+
+const counters = (transferred: number, rest: Partial<Counters> = {}): Counters => ({
+  transferred, duplicate: 0, normal: 0, normalBytes: 0, precopyBytes: 0, downtimeBytes: 0, ...rest,
+});
+
+const sync = (t: number, pass: number, dirtyPages: number, newlyDirty: number, bandwidth: number, throttle: number, dirtyRate: number, expectedDowntime: number, transferred: number) =>
+  ({ t, kind: "sync", pass, dirtyPages, newlyDirty, bandwidth, threshold: bandwidth * 0.3, throttle, dirtyRate, expectedDowntime, counters: counters(transferred) }) as const;
+
+/** A migration that starts at t = 1000 ms: setup 10 ms, two passes, 30 ms of downtime. */
+function completed(): Timeline {
+  const tl = new Timeline();
+  tl.add({ t: 1000, kind: "status", status: "setup" });
+  tl.add({ t: 1000, kind: "span", end: 1010, name: "setup", component: "setup", side: "source" });
+  tl.add(sync(1010, 1, 100, 100, 0, 0, 0, 300, 0));
+  tl.add({ t: 1010, kind: "setup-done" });
+  tl.add({ t: 1010, kind: "status", status: "active" });
+  tl.add({ t: 1010, kind: "net", state: "degraded", reason: "standby" });
+  tl.add(sync(2010, 2, 10, 5, 1e6, 0.2, 50, 40, 500_000));
+  tl.add({ t: 2010, kind: "throttle", fraction: 0.2 });
+  tl.add(sync(2500, 3, 2, 2, 2e6, 0.2, 0, 12, 900_000));
+  tl.add({ t: 2500, kind: "status", status: "device" });
+  tl.add({ t: 2500, kind: "vm-stop" });
+  tl.add({ t: 2500, kind: "span", end: 2502, name: "final sync", component: "final-sync", side: "source" });
+  tl.add({ t: 2501, kind: "span", end: 2502, name: "device log", component: "dirty-log-read", side: "source" });
+  tl.add({ t: 2502, kind: "span", end: 2510, name: "final RAM", component: "final-ram", side: "source" });
+  tl.add({ t: 2505, kind: "nic-suspend", device: "vf" });
+  tl.add({ t: 2510, kind: "span", end: 2512, name: "device state", component: "device-state", side: "source" });
+  tl.add({ t: 2520, kind: "nic-ready", device: "vf" });
+  tl.add({ t: 2530, kind: "verify", stalePages: 3, pages: [7, 8, 9] });
+  tl.add({ t: 2530, kind: "vm-resume" });
+  tl.add({ t: 2530, kind: "status", status: "completed-unsafe" });
+  tl.add({ t: 2540, kind: "net", state: "up", reason: "failed back" });
+  tl.add({ t: 2540, kind: "frames-dropped", frames: 12, reason: "rings dropped at stop" });
+  tl.add({ t: 2600, kind: "end", counters: counters(1_000_000, { duplicate: 50, normal: 52, normalBytes: 52 * 4096, precopyBytes: 900_000, downtimeBytes: 100_000 }) });
+  // The prober's gaps come last, as src/sim/prober.ts adds them after the run.
+  tl.add({ t: 1500, kind: "probe-gap", end: 1520, lost: 20 });
+  tl.add({ t: 2500, kind: "probe-gap", end: 2600, lost: 100 });
+  return tl;
+}
+
+describe("buildResult", () => {
+  it("computes every figure of a completed migration from its timeline", () => {
+    const r = buildResult(completed(), { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1 });
+    expect(r.status).toBe("completed-unsafe");
+    expect(r["error-desc"]).toBeUndefined();
+    expect(r["total-time"]).toBe(1530); // 1000 -> resume at 2530
+    expect(r["setup-time"]).toBe(10);
+    expect(r["expected-downtime"]).toBe(12); // the last sync's
+    expect(r["cpu-throttle-percentage"]).toBe(20);
+    expect(r.ram).toEqual({
+      transferred: 1_000_000,
+      remaining: 0,
+      total: 1 << 20,
+      duplicate: 50,
+      normal: 52,
+      "normal-bytes": 52 * 4096,
+      "dirty-sync-count": 3,
+      mbps: 5.263, // 1e6 B x 8 / (1530 - 10) ms / 1000
+      "dirty-pages-rate": 50, // the last non-zero rate
+      "precopy-bytes": 900_000,
+      "downtime-bytes": 100_000,
+      "page-size": 4096,
+    });
+    expect(r.passes).toEqual([
+      { pass: 1, t: 10, "dirty-pages": 100, "remaining-bytes": 409_600, "newly-dirty": 100, bandwidth: 0, threshold: 0, "cpu-throttle-percentage": 0, transferred: 0 },
+      { pass: 2, t: 1010, "dirty-pages": 10, "remaining-bytes": 40_960, "newly-dirty": 5, bandwidth: 1e6, threshold: 3e5, "cpu-throttle-percentage": 20, transferred: 500_000 },
+      { pass: 3, t: 1500, "dirty-pages": 2, "remaining-bytes": 8192, "newly-dirty": 2, bandwidth: 2e6, threshold: 6e5, "cpu-throttle-percentage": 20, transferred: 900_000 },
+    ]);
+    expect(r.downtime).toBe(30);
+    // Each instant to the innermost span: the device log inside the final sync; 2512..2530 is no span's.
+    expect(r["downtime-breakdown"]).toEqual({ "final-sync": 1, "dirty-log-read": 1, "final-ram": 8, "device-state": 2, other: 18 });
+    expect(r["guest-visible-downtime"]).toBe(15); // last nic-suspend 2505 -> last nic-ready 2520
+    expect(r["service-downtime"]).toBe(100);
+    expect(r.network).toEqual({ "degraded-time": 1530, "lost-replies": 120, "probe-interval": 1 }); // degraded 1010 -> up 2540
+    expect(r["stale-pages"]).toBe(3);
+    expect(r["stale-page-list"]).toEqual([7, 8, 9]);
+    expect(r.warnings).toEqual([
+      "UNSAFE: 3 guest pages on the destination differ from the source (DMA writes the dirty log never saw); the guest resumed with corrupted memory",
+      "12 received frames dropped: rings dropped at stop",
+    ]);
+    // Times relative to the start, spans' and gaps' ends too.
+    expect(r.timeline[0].t).toBe(0);
+    expect(r.timeline[1]).toEqual({ t: 0, kind: "span", end: 10, name: "setup", component: "setup", side: "source" });
+    expect(r.timeline[r.timeline.length - 1]).toEqual({ t: 1500, kind: "probe-gap", end: 1600, lost: 100 });
+  });
+
+  it("a network still degraded at the end counts until the end", () => {
+    const tl = completed();
+    tl.events.splice(tl.events.findIndex((e) => e.kind === "net" && e.state === "up"), 1);
+    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1 });
+    expect(r.network!["degraded-time"]).toBe(1590); // 1010 -> end at 2600
+  });
+
+  it("a failed migration: its reason, what remained, no downtime and no service figure", () => {
+    const tl = new Timeline();
+    tl.add({ t: 0, kind: "status", status: "setup" });
+    tl.add(sync(0, 1, 256, 256, 0, 0, 0, 300, 0));
+    tl.add({ t: 5, kind: "setup-done" });
+    tl.add(sync(900, 2, 64, 64, 1e6, 0, 70, 0.2, 800_000));
+    tl.add({ t: 1000, kind: "status", status: "failed", reason: "did not converge" });
+    tl.add({ t: 1000, kind: "end", counters: counters(900_000) });
+    tl.add({ t: 10, kind: "probe-gap", end: 20, lost: 10 });
+    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1 });
+    expect(r.status).toBe("failed");
+    expect(r["error-desc"]).toBe("did not converge");
+    expect(r["total-time"]).toBe(1000); // no resume: until the end
+    expect(r.ram.remaining).toBe(64 * 4096);
+    expect(r.ram.mbps).toBe(7.236); // 0.9e6 B x 8 / 995 ms / 1000
+    expect(r.downtime).toBeUndefined();
+    expect(r["downtime-breakdown"]).toBeUndefined();
+    expect(r["service-downtime"]).toBeUndefined();
+    expect(r.network).toBeUndefined();
+    expect(r.warnings).toEqual([]);
+    expect(r["stale-page-list"]).toBeUndefined();
+  });
+
+  it("a migration blocked before it began: no setup-done, nothing sent", () => {
+    const tl = new Timeline();
+    tl.add({ t: 0, kind: "status", status: "setup" });
+    tl.add({ t: 0, kind: "status", status: "failed", reason: "blocked" });
+    tl.add({ t: 0, kind: "end", counters: counters(0) });
+    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096 });
+    expect(r["setup-time"]).toBe(0);
+    expect(r.ram.mbps).toBe(0);
+    expect(r.ram["dirty-sync-count"]).toBe(0);
+    expect(r["expected-downtime"]).toBe(0);
+    expect(r.passes).toEqual([]);
+  });
+});

@@ -1,0 +1,121 @@
+// The simulated guest RAM (src/sim/ram.ts) driven by hand: how many writes and frames a span
+// of virtual time produces however often RAM is looked at, where the NIC's frames land, and
+// what the dirty log and the zero map say.
+
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { PageBitmap, PageRuns } from "../src/core/bitmap.js";
+import type { Clock } from "../src/core/ports.js";
+import { SimGuestRam, type RxTraffic } from "../src/sim/ram.js";
+import type { WriteModel } from "../src/sim/workload.js";
+import { propertyRuns } from "./helpers.js";
+
+/** A clock whose time the test sets. */
+class ManualClock implements Clock {
+  t = 0;
+  now(): number {
+    return this.t;
+  }
+  async sleep(): Promise<void> {}
+  spawn<T>(body: () => Promise<T>): Promise<T> {
+    return body();
+  }
+  join<T>(tasks: Promise<T>[]): Promise<T[]> {
+    return Promise.all(tasks);
+  }
+}
+
+/** Writes pages 0, 1, 2, ... in turn, counting them. */
+function counting(rate: number) {
+  let n = 0;
+  const model: WriteModel = { rate, write: (count, mark) => { for (let i = 0; i < count; i++) mark(n++ % 64); } };
+  return { written: () => n, model };
+}
+
+function ramWith(clock: ManualClock, writes: WriteModel, rx?: RxTraffic, usedPages = 0) {
+  return new SimGuestRam({ clock, pageCount: 64, pageSize: 4096, usedPages, writes, rx, memoryReadBytesPerSecond: 0 });
+}
+
+describe("simulated guest RAM", () => {
+  it("makes rate x time writes and frames, however often it is looked at, none while the vCPUs are stopped, (1 - throttle) of them when throttled", () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0.001, max: 40, noNaN: true }), { minLength: 1, maxLength: 200 }), fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 5000 }), (steps, rate, fps) => {
+        const clock = new ManualClock();
+        const { written, model } = counting(rate);
+        const ram = ramWith(clock, model, { framesPerSecond: fps, bufferPages: Uint32Array.from([40, 41, 42]), buffersPerPage: 2, logged: () => false });
+        const log = new PageBitmap(64);
+        ram.startDirtyLog();
+        for (const dt of steps) {
+          clock.t += dt;
+          ram.syncDirtyLog(log);
+        }
+        const seconds = clock.t / 1000;
+        // Fractions carry over from one look to the next: the total is the whole run's.
+        expect(Math.abs(written() - rate * seconds)).toBeLessThan(1 + 1e-6);
+        expect(Math.abs(ram.dmaStats().frames - fps * seconds)).toBeLessThan(1 + 1e-6);
+        expect(ram.dmaStats().untracked).toBe(ram.dmaStats().frames);
+        // Stopped: nothing, and nothing to catch up on after resume.
+        const before = written();
+        ram.stopVcpus();
+        clock.t += 1000;
+        ram.syncDirtyLog(log);
+        ram.resumeVcpus();
+        ram.syncDirtyLog(log);
+        expect(written()).toBe(before);
+        // Throttled to 75 %: a quarter of the writes over the next 10 s.
+        ram.setThrottle(0.75);
+        const at = written();
+        clock.t += 10_000;
+        ram.syncDirtyLog(log);
+        expect(Math.abs(written() - at - rate * 10 * 0.25)).toBeLessThan(2);
+      }),
+      { numRuns: propertyRuns(100) },
+    );
+  });
+
+  it("puts frames in the ring's buffers in order, two to a page, wrapping; the dirty log sees them only when the strategy logs them", () => {
+    const clock = new ManualClock();
+    let logged = true;
+    const ram = ramWith(clock, { rate: 0, write() {} }, { framesPerSecond: 1000, bufferPages: Uint32Array.from([40, 7, 33]), buffersPerPage: 2, logged: () => logged });
+    const log = new PageBitmap(64);
+    ram.startDirtyLog();
+    clock.t = 3; // frames 0..2: buffers 0, 1 (page 40) and 2 (page 7)
+    expect(ram.syncDirtyLog(log)).toBe(2);
+    expect(log.list()).toEqual([7, 40]);
+    log.clearAll();
+    clock.t = 7; // frames 3..6: buffers 3 (page 7), 4, 5 (page 33), then 0 again (page 40)
+    ram.syncDirtyLog(log);
+    expect(log.list()).toEqual([7, 33, 40]);
+    log.clearAll();
+    logged = false;
+    clock.t = 100; // untracked: the log hears nothing
+    expect(ram.syncDirtyLog(log)).toBe(0);
+    expect(ram.dmaStats()).toEqual({ frames: 100, untracked: 93 });
+  });
+
+  it("a page is stale once untracked DMA writes it after it was sent, until it is sent again", async () => {
+    const clock = new ManualClock();
+    const ram = ramWith(clock, { rate: 0, write() {} }, { framesPerSecond: 1000, bufferPages: Uint32Array.from([10, 11]), buffersPerPage: 1, logged: () => false });
+    const runs = new PageRuns(4);
+    runs.add(9, 2); // pages 9 and 10: 10 ends the run
+    await ram.readPages(runs);
+    clock.t = 2; // a frame into page 10, then one into page 11 (never sent: harmless)
+    ram.syncDirtyLog(new PageBitmap(64));
+    expect(ram.stalePages()).toEqual([10]);
+    runs.clear();
+    runs.add(10, 1);
+    await ram.readPages(runs);
+    expect(ram.stalePages()).toEqual([]);
+  });
+
+  it("knows which pages are zero: the used ones, the receive buffers and every page written are not", () => {
+    const clock = new ManualClock();
+    const ram = ramWith(clock, { rate: 1000, write: (count, mark) => { for (let i = 0; i < count; i++) mark(50); } }, { framesPerSecond: 0, bufferPages: Uint32Array.from([30]), buffersPerPage: 2, logged: () => true }, 8);
+    expect([7, 8, 30, 50].map((p) => ram.isZero(p))).toEqual([false, true, false, true]);
+    expect(ram.runOfKind(0, 64, false)).toBe(8);
+    expect(ram.runOfKind(8, 64, true)).toBe(22);
+    clock.t = 5;
+    ram.syncDirtyLog(new PageBitmap(64)); // writes applied before the dirty log starts still make pages non-zero
+    expect(ram.isZero(50)).toBe(false);
+  });
+});

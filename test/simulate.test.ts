@@ -1,0 +1,66 @@
+// How simulate() assembles a run from a scenario: the receive ring's pages, seeds, the probe,
+// a machine profile's copy rate. Expected figures from the documented models (docs/model.md).
+
+import { describe, expect, it } from "vitest";
+import { simulate } from "../src/sim/simulate.js";
+import { MiB, run, scenario } from "./helpers.js";
+
+const rxGuest = (device: string, size: string) => `
+name: rx
+vm: {memory: 64MiB, workload: {kind: uniform, workingSet: 1MiB, rate: 0, rx: {rate: 100000, size: ${size}}}}
+link: {bandwidth: 1Gbit/s}
+migration: {maxBandwidth: 0}
+devices: [${device}]
+`;
+
+describe("simulate", () => {
+  it("receive buffers: 512 descriptors, 2 KiB buffers, two to a page for frames up to 2 KiB, one above", async () => {
+    // Untracked, 100k frames/s go round the ring every few ms: every buffer page sent before
+    // the stop is written again after it. A 1 ms downtime limit leaves almost nothing to send
+    // in the downtime, so nearly all the ring's pages are stale, and never more than it has.
+    const stale = async (size: string) => (await run(rxGuest("{kind: vf-enlightened, trackDma: false}", size).replace("maxBandwidth: 0", "maxBandwidth: 0, downtimeLimit: 1ms")))["stale-pages"];
+    const small = await stale("1000B");
+    expect(small).toBeLessThanOrEqual(256);
+    expect(small).toBeGreaterThan(256 * 0.9);
+    expect(await stale("2048B")).toBe(small); // the same ring: 2 KiB still fits a buffer
+    const large = await stale("3000B");
+    expect(large).toBeLessThanOrEqual(512);
+    expect(large).toBeGreaterThan(512 * 0.9);
+  });
+
+  it("the seed: the scenario's, unless the caller gives one; the same seed gives the same run", async () => {
+    const text = "name: s\nseed: 5\nvm: {memory: 256MiB, workload: {kind: uniform, workingSet: 64MiB, rate: 5000, rx: {rate: 20000}}}\nlink: {bandwidth: 1Gbit/s}\ndevices: [{kind: vf-enlightened, trackDma: false}]\n";
+    const s = scenario(text);
+    const a = await simulate(s);
+    expect(await simulate(s, { seed: 5 })).toEqual(a);
+    expect(await simulate(scenario(text.replace("seed: 5", "seed: 6")))).toEqual(await simulate(s, { seed: 6 }));
+    expect(await simulate(s, { seed: 6 })).not.toEqual(a);
+  });
+
+  it("a working set larger than RAM is all of RAM", async () => {
+    const r = await run("name: w\nvm: {memory: 16MiB, workload: {kind: scan, workingSet: 1GiB, rate: 100000}}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\n");
+    // 100k sequential writes a second over its 4096 pages: all of them dirty at every sync after the first 41 ms.
+    for (const p of r.passes.filter((p) => p.t > 50)) expect(p["dirty-pages"]).toBe(4096);
+    expect(r.passes.filter((p) => p.t > 50).length).toBeGreaterThan(0);
+  });
+
+  it("reports the service downtime only when the scenario has a prober", async () => {
+    const text = "name: p\nvm: {memory: 16MiB}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\n";
+    expect((await run(text))["service-downtime"]).toBeUndefined();
+    const probed = await run(text + "probe: {interval: 1ms}\n");
+    expect(probed["service-downtime"]).toBeGreaterThanOrEqual(probed.downtime! - 1);
+    expect(probed.network!["probe-interval"]).toBe(1);
+  });
+
+  it("a profile's copy rate caps the link; a faster one does not raise it", async () => {
+    const s = scenario("name: c\nvm: {memory: 64MiB}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\n");
+    const link = await simulate(s);
+    const slow = await simulate(s, { profile: { copyBytesPerSecond: 25e6 } });
+    const fast = await simulate(s, { profile: { copyBytesPerSecond: 1e12 } });
+    expect(fast["total-time"]).toBe(link["total-time"]);
+    // 64 MiB of pages at 25 MB/s instead of 125 MB/s: five times as long, give or take the fixed parts.
+    const stream = 64 * MiB * (4104 / 4096);
+    expect(slow["total-time"]).toBeGreaterThanOrEqual((stream / 25e6) * 1000);
+    expect(slow["total-time"]).toBeLessThan((stream / 25e6) * 1000 * 1.05);
+  });
+});

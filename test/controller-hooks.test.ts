@@ -17,16 +17,17 @@ const bandwidth = 28e6;
 async function run(pages: number, devices: Device[], extra: Partial<MigrationEnv> = {}, channel?: (clock: VirtualClock) => Channel) {
   const clock = new VirtualClock();
   const ram = new EverythingDirty(pages);
+  const params = extra.params ?? { ...qemuDefaults, maxBandwidth: 0 };
   const timeline = await clock.run(() =>
     migrate({
       clock, ram, devices,
       channel: channel ? channel(clock) : new SimLink(clock, { bandwidth, latencyMs: 0 }),
       // Passes of 16 pages take 2.3 ms: the threshold is known only once a 100 ms window closed.
-      params: { ...qemuDefaults, maxBandwidth: 0 },
+      params,
       ...extra,
     }),
   );
-  return { ram, timeline, result: buildResult(timeline, { ramBytes: pages * 4096, pageSize: 4096 }) };
+  return { ram, timeline, result: buildResult(timeline, { ramBytes: pages * 4096, pageSize: 4096, params }) };
 }
 
 const device = (d: Partial<Device>): Device => ({ kind: "fake", dmaLogged: () => true, stateBytes: () => 0, ...d });

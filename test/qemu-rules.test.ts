@@ -26,8 +26,9 @@ async function everythingDirty(params: Partial<MigrationParams>) {
   const clock = new VirtualClock();
   const ram = new EverythingDirty(pages);
   const channel: Channel = new SimLink(clock, { bandwidth, latencyMs: 0 });
-  const timeline = await clock.run(() => migrate({ clock, ram, channel, devices: [], params: { ...qemuDefaults, maxBandwidth: 0, ...params } }));
-  return { ram, result: buildResult(timeline, { ramBytes: pages * 4096, pageSize: 4096 }) };
+  const used = { ...qemuDefaults, maxBandwidth: 0, ...params };
+  const timeline = await clock.run(() => migrate({ clock, ram, channel, devices: [], params: used }));
+  return { ram, result: buildResult(timeline, { ramBytes: pages * 4096, pageSize: 4096, params: used }) };
 }
 
 describe("auto-converge (migration_trigger_throttle, mig_throttle_guest_down)", () => {
@@ -112,7 +113,7 @@ describe("service downtime (the 2015 thread's)", () => {
     timeline.add({ t: 900, kind: "probe-gap", end: 920, lost: 20 });
     timeline.add({ t: 1000, kind: "status", status: "completed" });
     timeline.add({ t: 1000, kind: "end", counters });
-    const r = buildResult(timeline, { ramBytes: 4096, pageSize: 4096, probeIntervalMs: 1 });
+    const r = buildResult(timeline, { ramBytes: 4096, pageSize: 4096, probeIntervalMs: 1, params: qemuDefaults });
     expect(r["service-downtime"]).toBe(300);
     expect(r.network!["lost-replies"]).toBe(320);
   });

@@ -1,6 +1,7 @@
 // A result's figures from a timeline written by hand, every field worked out by hand.
 
 import { describe, expect, it } from "vitest";
+import { qemuDefaults } from "../src/core/params.js";
 import { buildResult } from "../src/core/result.js";
 import { Timeline, type Counters } from "../src/core/timeline.js";
 
@@ -45,7 +46,7 @@ function completed(): Timeline {
 
 describe("buildResult", () => {
   it("computes every figure of a completed migration from its timeline", () => {
-    const r = buildResult(completed(), { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1 });
+    const r = buildResult(completed(), { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1, params: qemuDefaults });
     expect(r.status).toBe("completed-unsafe");
     expect(r["error-desc"]).toBeUndefined();
     expect(r["total-time"]).toBe(1530); // 1000 -> resume at 2530
@@ -61,6 +62,7 @@ describe("buildResult", () => {
       "normal-bytes": 52 * 4096,
       "dirty-sync-count": 3,
       mbps: 5.263, // 1e6 B x 8 / (1530 - 10) ms / 1000
+      "pages-per-second": 67, // (50 + 52) pages x 1000 / (1530 - 10) ms
       "dirty-pages-rate": 50, // the last non-zero rate
       "precopy-bytes": 900_000,
       "downtime-bytes": 100_000,
@@ -80,7 +82,7 @@ describe("buildResult", () => {
     expect(r["stale-pages"]).toBe(3);
     expect(r["stale-page-list"]).toEqual([7, 8, 9]);
     expect(r.warnings).toEqual([
-      "UNSAFE: 3 guest pages on the destination differ from the source (DMA writes the dirty log never saw); the guest resumed with corrupted memory",
+      "UNSAFE: 3 guest pages on the destination differ from the source (DMA writes the dirty log never saw); QEMU resumes the guest with corrupted memory",
       "12 received frames dropped: rings dropped at stop",
     ]);
     // Times relative to the start, spans' and gaps' ends too.
@@ -92,7 +94,7 @@ describe("buildResult", () => {
   it("a network still degraded at the end counts until the end", () => {
     const tl = completed();
     tl.events.splice(tl.events.findIndex((e) => e.kind === "net" && e.state === "up"), 1);
-    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1 });
+    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1, params: qemuDefaults });
     expect(r.network!["degraded-time"]).toBe(1590); // 1010 -> end at 2600
   });
 
@@ -105,7 +107,7 @@ describe("buildResult", () => {
     tl.add({ t: 1000, kind: "status", status: "failed", reason: "did not converge" });
     tl.add({ t: 1000, kind: "end", counters: counters(900_000) });
     tl.add({ t: 10, kind: "probe-gap", end: 20, lost: 10 });
-    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1 });
+    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1, params: qemuDefaults });
     expect(r.status).toBe("failed");
     expect(r["error-desc"]).toBe("did not converge");
     expect(r["total-time"]).toBe(1000); // no resume: until the end
@@ -124,7 +126,7 @@ describe("buildResult", () => {
     tl.add({ t: 0, kind: "status", status: "setup" });
     tl.add({ t: 0, kind: "status", status: "failed", reason: "blocked" });
     tl.add({ t: 0, kind: "end", counters: counters(0) });
-    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096 });
+    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, params: qemuDefaults });
     expect(r["setup-time"]).toBe(0);
     expect(r.ram.mbps).toBe(0);
     expect(r.ram["dirty-sync-count"]).toBe(0);

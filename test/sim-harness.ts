@@ -30,10 +30,11 @@ export async function migrateWatched(
   const ram = watch.ram({ clock, devices, pageCount, pageSize });
   const link = new SimLink(clock, { bandwidth: s.link.bandwidth, latencyMs: s.link.latency });
   const channel = watch.channel ? watch.channel(link) : link;
+  const params = migrationParams(s);
   const timeline = await clock.run(() =>
-    migrate({ clock, ram, channel, devices, params: migrationParams(s), rxFramesPerSecond: watch.rxFramesPerSecond ?? 0 }),
+    migrate({ clock, ram, channel, devices, params, rxFramesPerSecond: watch.rxFramesPerSecond ?? 0 }),
   );
-  return buildResult(timeline, { ramBytes: pageCount * pageSize, pageSize });
+  return buildResult(timeline, { ramBytes: pageCount * pageSize, pageSize, params });
 }
 
 /** A guest whose vCPUs write every page between any two syncs while they run, whatever the throttle. */

@@ -63,15 +63,21 @@ describe("before authentication", () => {
 
   it("500 idle connections hold at most the pre-authentication cap of descriptors, and are gone after its timeout", async () => {
     const sockets = await Promise.all(Array.from({ length: 500 }, () => open()));
-    let peak = 0;
-    const until = now() + preAuthTimeoutMs / 2;
-    while (now() < until) {
-      peak = Math.max(peak, dest.fds());
-      await new Promise((r) => setTimeout(r, 20));
+    // The destination's own descriptors drift by a few (its hashing and pinning threads of the
+    // last guest closing); without the cap the 500 connections would hold hundreds.
+    const fdDrift = 4;
+    try {
+      let peak = 0;
+      const until = now() + preAuthTimeoutMs / 2;
+      while (now() < until) {
+        peak = Math.max(peak, dest.fds());
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(peak).toBeLessThanOrEqual(baselineFds + maxPreAuthConnections + fdDrift);
+      expect(await eventually(() => dest.fds() <= baselineFds + fdDrift, preAuthTimeoutMs + timerLatenessMs)).toBe(true);
+    } finally {
+      for (const s of sockets) s.destroy();
     }
-    expect(peak).toBeLessThanOrEqual(baselineFds + maxPreAuthConnections);
-    expect(await eventually(() => dest.fds() <= baselineFds, preAuthTimeoutMs + timerLatenessMs)).toBe(true);
-    for (const s of sockets) s.destroy();
     const r = await migrate(dest.port);
     expect(r.status).toBe(0);
   }, 30_000);

@@ -1,5 +1,6 @@
 // Real processes for the fault tests: a `livemig dest` with its log and file descriptors in
 // view, and `livemig run --dest` through a proxy, with the deadline both are given.
+import { afterAll, beforeAll } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -129,3 +130,19 @@ export async function eventually(f: () => boolean, ms: number): Promise<boolean>
   }
   return f();
 }
+
+/**
+ * One destination shared by a test file's tests, started before them and stopped after;
+ * `baselineFds` is its descriptor count once it has settled.
+ */
+export function sharedDestination(): { dest: Destination; baselineFds: number } {
+  const shared = { dest: undefined as unknown as Destination, baselineFds: 0 };
+  beforeAll(async () => {
+    shared.dest = await startDestination();
+    await new Promise((r) => setTimeout(r, 300));
+    shared.baselineFds = shared.dest.fds();
+  });
+  afterAll(() => shared.dest.stop());
+  return shared;
+}
+

@@ -3,19 +3,11 @@
 // point. Every failure must come within the deadline both were given (failBoundMs), leave the
 // source guest answering the prober, and leave the destination free for the next source with
 // the file descriptors it had before.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { faultProxy, type FaultAction, type FaultPoint } from "./proxy.js";
-import { deadlineMs, eventually, failBoundMs, longestGap, migrate, now, startDestination, type Destination, type Event, type Ran } from "./harness.js";
+import { deadlineMs, eventually, failBoundMs, longestGap, migrate, now, sharedDestination, startDestination, type Event, type Ran } from "./harness.js";
 
-let dest: Destination;
-let baselineFds = 0;
-
-beforeAll(async () => {
-  dest = await startDestination();
-  await new Promise((r) => setTimeout(r, 300));
-  baselineFds = dest.fds();
-});
-afterAll(() => dest.stop());
+const shared = sharedDestination();
 
 /** The migration failed, said why on one line of stderr, and the source guest ran on. */
 function expectFailedAndRunning(r: Ran, reason: RegExp): void {
@@ -28,7 +20,7 @@ function expectFailedAndRunning(r: Ran, reason: RegExp): void {
 
 /** The destination gave up too: its file descriptors are back to what they were (it waits for the next source). */
 async function expectDestinationFree(): Promise<void> {
-  expect(await eventually(() => dest.fds() <= baselineFds, failBoundMs + 2500)).toBe(true);
+  expect(await eventually(() => shared.dest.fds() <= shared.baselineFds, failBoundMs + 2500)).toBe(true);
 }
 
 /** When the source declared the migration failed (epoch ms). */
@@ -45,7 +37,7 @@ function gapBound(r: Ran, firedAt: number): number {
 }
 
 async function withFault(point: FaultPoint, action: FaultAction) {
-  const proxy = await faultProxy(dest.port, point, action);
+  const proxy = await faultProxy(shared.dest.port, point, action);
   const r = await migrate(proxy.port);
   await proxy.close();
   expect(proxy.firedAt).toBeDefined();
@@ -96,7 +88,7 @@ it("a stream delayed by 100 ms (below the deadline) still completes", async () =
 
 describe("signals to either side, mid-precopy", () => {
   it("SIGSTOP of the destination: the source fails within the deadline; continued, the destination frees itself", async () => {
-    const pid = dest.child.pid!;
+    const pid = shared.dest.child.pid!;
     const { r, proxy, firedAt } = await withFault("precopy", { kind: "call", fn: () => process.kill(pid, "SIGSTOP") });
     process.kill(pid, "SIGCONT");
     expectFailedAndRunning(r, /sent nothing for 2 s|did not answer \w+ within 2 s/);
@@ -106,12 +98,12 @@ describe("signals to either side, mid-precopy", () => {
 
   it("SIGSTOP of the source: the destination frees itself within the deadline", async () => {
     let source: import("node:child_process").ChildProcess | undefined;
-    const proxy = await faultProxy(dest.port, "precopy", { kind: "call", fn: () => source!.kill("SIGSTOP") });
+    const proxy = await faultProxy(shared.dest.port, "precopy", { kind: "call", fn: () => source!.kill("SIGSTOP") });
     const ran = migrate(proxy.port, (c) => (source = c));
     expect(await eventually(() => proxy.firedAt !== undefined, 20_000)).toBe(true);
     expect(await eventually(() => proxy.gaveUp.destination !== undefined, failBoundMs + 1000)).toBe(true);
     expect(proxy.gaveUp.destination! - proxy.firedAt!).toBeLessThanOrEqual(failBoundMs);
-    expect(dest.log()).toMatch(/aborted in state Receiving: source .* sent nothing for 2 s/);
+    expect(shared.dest.log()).toMatch(/aborted in state Receiving: source .* sent nothing for 2 s/);
     source!.kill("SIGKILL");
     await ran;
     await proxy.close();
@@ -120,7 +112,7 @@ describe("signals to either side, mid-precopy", () => {
 
   it("kill -9 of the source: the destination frees itself", async () => {
     let source: import("node:child_process").ChildProcess | undefined;
-    const proxy = await faultProxy(dest.port, "precopy", { kind: "call", fn: () => source!.kill("SIGKILL") });
+    const proxy = await faultProxy(shared.dest.port, "precopy", { kind: "call", fn: () => source!.kill("SIGKILL") });
     await migrate(proxy.port, (c) => (source = c));
     await proxy.close();
     expect(proxy.firedAt).toBeDefined();
@@ -140,7 +132,7 @@ describe("signals to either side, mid-precopy", () => {
 
 it("after all that, the destination still migrates a guest (no proxy)", async () => {
   const t = now();
-  const r = await migrate(dest.port);
+  const r = await migrate(shared.dest.port);
   expect(r.status).toBe(0);
   expect(r.result?.status).toBe("completed");
   expect(r.exitedAt - t).toBeGreaterThan(0);

@@ -3,27 +3,19 @@
 // destination's descriptors; an abandoned migration stops pinning; a byte changed on the wire
 // fails the migration with the destination's reason, and the guest never runs on it.
 import { connect, type Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { maxPreAuthConnections, preAuthTimeoutMs } from "../../src/live/destination.js";
 import { Command, encodeFrame, jsonPayload, newNonce, startPayload } from "../../src/live/protocol.js";
 import { SourceSession } from "../../src/live/source.js";
 import { faultProxy } from "./proxy.js";
-import { deadlineMs, eventually, migrate, now, rss, startDestination, timerLatenessMs, type Destination } from "./harness.js";
+import { deadlineMs, eventually, migrate, now, rss, sharedDestination, timerLatenessMs } from "./harness.js";
 
 const secret = Buffer.from("fault-suite-secret");
-let dest: Destination;
-let baselineFds = 0;
-
-beforeAll(async () => {
-  dest = await startDestination();
-  await new Promise((r) => setTimeout(r, 300));
-  baselineFds = dest.fds();
-});
-afterAll(() => dest.stop());
+const shared = sharedDestination();
 
 function open(): Promise<Socket> {
   return new Promise((resolve) => {
-    const s = connect(dest.port, "127.0.0.1", () => resolve(s));
+    const s = connect(shared.dest.port, "127.0.0.1", () => resolve(s));
     s.on("error", () => undefined);
     s.resume(); // read (and drop) what the destination says, so that its close is seen
   });
@@ -36,7 +28,7 @@ async function authenticatedSession(pages: number): Promise<SourceSession> {
   let session: SourceSession | undefined;
   // The slot frees once the previous guest is torn down: a source told "busy" tries again.
   for (let tries = 0; !session; tries++) {
-    session = await SourceSession.open({ host: "127.0.0.1", port: dest.port }, secret, { bandwidth: Infinity, latencyMs: 0 }, undefined, deadlineMs).catch((e: Error) => {
+    session = await SourceSession.open({ host: "127.0.0.1", port: shared.dest.port }, secret, { bandwidth: Infinity, latencyMs: 0 }, undefined, deadlineMs).catch((e: Error) => {
       if (!/busy/.test(e.message) || tries > 20) throw e;
       return new Promise<undefined>((r) => setTimeout(r, 100));
     });
@@ -53,7 +45,7 @@ describe("before authentication", () => {
     silent.write(encodeFrame(Command.Start, 0, startPayload(newNonce())));
     const [slowClosed, silentClosed] = [closed(slow), closed(silent)];
     const t = now();
-    const r = await migrate(dest.port);
+    const r = await migrate(shared.dest.port);
     clearInterval(drip);
     expect(r.status).toBe(0);
     expect(r.result?.status).toBe("completed");
@@ -70,22 +62,22 @@ describe("before authentication", () => {
       let peak = 0;
       const until = now() + preAuthTimeoutMs / 2;
       while (now() < until) {
-        peak = Math.max(peak, dest.fds());
+        peak = Math.max(peak, shared.dest.fds());
         await new Promise((r) => setTimeout(r, 20));
       }
-      expect(peak).toBeLessThanOrEqual(baselineFds + maxPreAuthConnections + fdDrift);
-      expect(await eventually(() => dest.fds() <= baselineFds + fdDrift, preAuthTimeoutMs + timerLatenessMs)).toBe(true);
+      expect(peak).toBeLessThanOrEqual(shared.baselineFds + maxPreAuthConnections + fdDrift);
+      expect(await eventually(() => shared.dest.fds() <= shared.baselineFds + fdDrift, preAuthTimeoutMs + timerLatenessMs)).toBe(true);
     } finally {
       for (const s of sockets) s.destroy();
     }
-    const r = await migrate(dest.port);
+    const r = await migrate(shared.dest.port);
     expect(r.status).toBe(0);
   }, 30_000);
 });
 
 describe("after authentication", () => {
   it("Abandon stops the pinning of a 1 GiB guest (its memory does not keep growing)", async () => {
-    const pid = dest.child.pid!;
+    const pid = shared.dest.child.pid!;
     const before = rss(pid);
     const session = await authenticatedSession(2 ** 18);
     void session.pin().catch(() => undefined);
@@ -109,14 +101,14 @@ describe("after authentication", () => {
     await expect(state.conn.request(Command.Sync)).rejects.toThrow(/refused: malformed State: not the NIC's device state/);
     const complete = await authenticatedSession(4096);
     await expect(complete.conn.request(Command.Complete, jsonPayload(null))).rejects.toThrow(/refused: malformed Complete: announce must be/);
-    expect(dest.log()).not.toMatch(/TypeError/);
+    expect(shared.dest.log()).not.toMatch(/TypeError/);
   }, 30_000);
 });
 
 describe("a byte changed on the wire, mid-precopy", () => {
   for (const [where, at] of [["in a page's contents", 0.5], ["in a page header", 0]] as const) {
     it(`${where}: the migration fails with the destination's reason; the guest stays at the source`, async () => {
-      const proxy = await faultProxy(dest.port, "precopy", { kind: "corrupt", at });
+      const proxy = await faultProxy(shared.dest.port, "precopy", { kind: "corrupt", at });
       const r = await migrate(proxy.port);
       await proxy.close();
       expect(proxy.firedAt).toBeDefined();
@@ -126,13 +118,13 @@ describe("a byte changed on the wire, mid-precopy", () => {
       expect(reason).toMatch(/destination 127\.0\.0\.1:\d+ refused: integrity check failed: the Memory frame of frame \d+ was altered in transit/);
       expect(reason).not.toMatch(/DMA|EPIPE/);
       expect(r.stdout).toMatch(/the source guest kept running/);
-      expect(dest.log()).toMatch(/integrity check failed/);
+      expect(shared.dest.log()).toMatch(/integrity check failed/);
     }, 30_000);
   }
 });
 
 it("the destination is still free for a real source", async () => {
-  const r = await migrate(dest.port);
+  const r = await migrate(shared.dest.port);
   expect(r.status).toBe(0);
-  expect(await eventually(() => dest.fds() <= baselineFds, 3000)).toBe(true);
+  expect(await eventually(() => shared.dest.fds() <= shared.baselineFds, 3000)).toBe(true);
 }, 30_000);

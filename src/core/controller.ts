@@ -264,7 +264,7 @@ class Run {
     let bytes = 0;
     for (const d of this.env.devices) {
       const n = bytesOf(d);
-      if (d.vfio && n > 0) this.timeline.add({ t: this.clock.now(), kind: "device-data", device: d.kind, phase, bytes: n });
+      if (d.vfioMigration && n > 0) this.timeline.add({ t: this.clock.now(), kind: "device-data", device: d.kind, phase, bytes: n });
       bytes += n;
     }
     return bytes;

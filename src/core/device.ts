@@ -40,8 +40,8 @@ export interface DestinationMemory {
 
 export interface Device {
   readonly kind: string;
-  /** A VFIO device: the state it sends counts in query-migrate's `vfio.transferred`. */
-  readonly vfio?: boolean;
+  /** A VFIO device that migrates (VFIO migration v2): its state counts in query-migrate's `vfio.transferred`. */
+  readonly vfioMigration?: boolean;
   /** Whether the NIC's DMA writes reach the dirty log right now. */
   dmaLogged(): boolean;
   /** Set when migration must not start, with QEMU's reason. */

@@ -49,7 +49,7 @@ export function liveDevice(inner: Device, parts: LiveDeviceParts): Device {
     dmaLogged: () => inner.dmaLogged(),
     blockedReason: inner.blockedReason && (() => inner.blockedReason!()),
     unplugPending: inner.unplugPending && (() => inner.unplugPending!()),
-    vfio: inner.vfio,
+    vfioMigration: inner.vfioMigration,
     preCopyBytes: inner.preCopyBytes && (() => inner.preCopyBytes!()),
     preCopyArrived: inner.preCopyArrived && ((ctx) => inner.preCopyArrived!(live(ctx))),
     switchoverAcked: inner.switchoverAcked && (() => inner.switchoverAcked!()),

@@ -60,7 +60,7 @@ export const vfTracked = defineStrategy({
     let allocated = false;
     return {
       kind: "vf-tracked",
-      vfio: true,
+      vfioMigration: true,
       dmaLogged: () => options.trackDma,
       async sync(ctx) {
         await ctx.work(options.tracker === "device" ? "device DMA log report" : "IOMMU dirty bitmap read", "dirty-log-read", "source", logReadMs);

@@ -19,7 +19,7 @@
 
 import type { MigrationResult } from "../core/result.js";
 import type { Scenario } from "../scenario/schema.js";
-import { median } from "../measure/stats.js";
+import { median, quantile } from "../measure/stats.js";
 import type { MachineProfile } from "../sim/simulate.js";
 import { normalPageBytes, zeroPageBytes } from "../core/wire.js";
 import type { Sample } from "./migration.js";
@@ -55,6 +55,12 @@ export interface Fit {
   perPage: { zeroUs: number; normalUs: number; firstTouchUs?: number; points: number };
   /** Poll intervals left out because the rate limiter may have slept in them. */
   capBoundIntervals: number;
+  /**
+   * How much slower or faster than the fit the training runs went (measured / fitted precopy,
+   * 90th and 10th percentile): the shared machine's pace varies with its load, and a
+   * prediction at these paces (atPace) brackets what the fit alone cannot promise.
+   */
+  paceSpread: { slow: number; fast: number };
   notes: string[];
 }
 
@@ -262,6 +268,8 @@ export function fitProfile(runs: IdleRun[]): Fit {
   // Where the limiter may have slept, the interval took at least what its bytes take at the cap.
   const fittedMs = (r: RunIntervals) => r.intervals.reduce((s, i) => s + (i.capBound ? Math.max(cost(i), (i.bytes * 1000) / r.cap) : cost(i)), 0);
   const residuals = perRun.map((r) => ({ label: r.label, measuredMs: r.measuredMs, fittedMs: fittedMs(r) }));
+  const paces = residuals.filter((r) => r.fittedMs > 0 && r.measuredMs > 0).map((r) => r.measuredMs / r.fittedMs);
+  const paceSpread = paces.length ? { slow: Math.max(1, quantile(paces, 0.9)), fast: Math.min(1, quantile(paces, 0.1)) } : { slow: 1, fast: 1 };
   const figures: Figure[] = [
     { name: "zero page", value: a * 1000, unit: "us", support: support.zero, supportUnit: "intervals" },
     { name: "normal page", value: k * 1000, unit: "us", support: support.warm, supportUnit: "intervals" },
@@ -276,8 +284,18 @@ export function fitProfile(runs: IdleRun[]): Fit {
     residuals,
     perPage: { zeroUs: a * 1000, normalUs: k * 1000, ...(firstTouch !== undefined ? { firstTouchUs: firstTouch * 1000 } : {}), points: points.length },
     capBoundIntervals,
+    paceSpread,
     notes,
   };
+}
+
+/** The profile with every per-page cost scaled by `factor` (2 = the machine at half pace); fixed costs kept. */
+export function atPace(profile: MachineProfile, factor: number): MachineProfile {
+  const out: MachineProfile = { ...profile };
+  if (profile.pageReadBytesPerSecond !== undefined) out.pageReadBytesPerSecond = profile.pageReadBytesPerSecond / factor;
+  if (profile.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = profile.copyBytesPerSecond / factor;
+  if (profile.firstTouchUsPerPage !== undefined) out.firstTouchUsPerPage = profile.firstTouchUsPerPage * factor;
+  return out;
 }
 
 /** How finely an idle guest's memory map is kept: shares of its non-zero pages per 1/32 of RAM. */

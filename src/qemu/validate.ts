@@ -16,7 +16,7 @@ import { loadScenario } from "../scenario/load.js";
 import type { Scenario } from "../scenario/schema.js";
 import { median, quantile } from "../measure/stats.js";
 import type { MachineProfile } from "../sim/simulate.js";
-import { bareFinalPassBytes, fitProfile, idleProblem, isIdle, type Fit, type IdleRun } from "./calibrate.js";
+import { atPace, bareFinalPassBytes, fitProfile, idleProblem, isIdle, type Fit, type IdleRun } from "./calibrate.js";
 import { ensureGuest, projectRoot } from "./guest.js";
 import { runMigration } from "./migration.js";
 import { planFor } from "./plan.js";
@@ -98,6 +98,9 @@ interface Row {
   measured: MeasuredRun[];
   rate: number;
   predicted: MigrationResult;
+  /** The same prediction with the machine at the slow and fast ends of the training runs' pace (Fit.paceSpread). */
+  atSlowPace: MigrationResult;
+  atFastPace: MigrationResult;
 }
 
 const pct = (p: number, m: number) => (m > 0 ? ((p - m) / m) * 100 : NaN);
@@ -129,7 +132,12 @@ async function fitAndPredict(train: MeasuredRun[], predictFrom: MeasuredRun[]): 
     const s = measured[0].scenario;
     const scenario: Scenario = { ...s, vm: { ...s.vm, used: Math.min(s.vm.memory, Math.round(footprint(s.vm.memory) + workingSetOf(s))) } };
     const rate = achievedRate(measured);
-    rows.push({ cell, scenario, measured, rate, predicted: await predict(scenario, rate, fit.profile) });
+    rows.push({
+      cell, scenario, measured, rate,
+      predicted: await predict(scenario, rate, fit.profile),
+      atSlowPace: await predict(scenario, rate, atPace(fit.profile, fit.paceSpread.slow)),
+      atFastPace: await predict(scenario, rate, atPace(fit.profile, fit.paceSpread.fast)),
+    });
   }
   return { fit, rows, idle };
 }
@@ -168,6 +176,8 @@ interface Judged {
   prealloc: boolean;
   mConv: boolean;
   pConv: boolean;
+  /** The measured verdict is the prediction's at the fitted pace or at either end of the pace spread. */
+  verdictInPaceSpread: boolean;
   eTotal: number;
   eDown: number;
   /** Every converged run of the cell, over all batches (hours), for total-time and downtime. */
@@ -195,6 +205,7 @@ function judge(row: Row): Judged {
     prealloc: preallocOf(row.scenario),
     mConv,
     pConv,
+    verdictInPaceSpread: [row.predicted, row.atSlowPace, row.atFastPace].some((r) => converged(r) === mConv),
     eTotal: both && totalSpread ? pct(p, totalSpread.median) : NaN,
     eDown: both && downSpread ? pct(pDown, downSpread.median) : NaN,
     ...(totalSpread ? { totalSpread } : {}),
@@ -202,6 +213,20 @@ function judge(row: Row): Judged {
     eTotalBeyond: both && totalSpread ? errorBeyondSpread(p, totalSpread) : NaN,
     eDownBeyond: both && downSpread ? errorBeyondSpread(pDown, downSpread) : NaN,
   };
+}
+
+/** The predicted total-time at the slow and fast ends of the pace spread, where both converge. */
+function paceRange(row: Row): string {
+  const [slow, fast] = [row.atSlowPace, row.atFastPace];
+  return converged(slow) && converged(fast) ? ` (${sec(fast["total-time"])}-${sec(slow["total-time"])})` : "";
+}
+
+/** The verdict at the slow or fast pace, where it differs from the fitted pace's. */
+function paceVerdicts(row: Row): string {
+  const fitted = converged(row.predicted);
+  const other = [["slow", row.atSlowPace], ["fast", row.atFastPace]] as const;
+  const differs = other.filter(([, r]) => converged(r) !== fitted).map(([name, r]) => `${name} pace: ${converged(r) ? "yes" : "no"}`);
+  return differs.length ? ` (${differs.join(", ")})` : "";
 }
 
 /** A cell's runs per batch: "A 21:22: 1130, 1807 · C 00:09: 1121". */
@@ -250,6 +275,7 @@ function goals(judged: Judged[]): string {
   const idleDown = abs(judged.filter((j) => j.kind === "idle").map((j) => j.eDown));
   const check = (name: string, value: number, goal: number) => `${name} ${Number.isFinite(value) ? `${value.toFixed(1)} %` : "-"} (goal <= ${goal} %: ${value <= goal ? "met" : "**not met**"})`;
   const wrong = judged.filter((j) => j.mConv !== j.pConv).map((j) => j.row.cell);
+  const wrongAtEveryPace = judged.filter((j) => !j.verdictInPaceSpread).map((j) => j.row.cell);
   const tb = abs(busy.map((j) => j.eTotalBeyond));
   const db = abs(judged.filter((j) => j.kind === "idle").map((j) => j.eDownBeyond));
   const hours = judged.filter((j) => (j.totalSpread?.apartMinutes ?? 0) >= 45).length;
@@ -257,7 +283,8 @@ function goals(judged: Judged[]): string {
     `- ${check("busy total-time median |error|", t.length ? quantile(t, 0.5) : NaN, 10)}`,
     `- ${check("busy total-time 90th percentile", t.length ? quantile(t, 0.9) : NaN, 20)}`,
     `- ${check("idle downtime median |error|", idleDown.length ? quantile(idleDown, 0.5) : NaN, 30)}`,
-    `- convergence verdicts right: ${judged.length - wrong.length} of ${judged.length}${wrong.length ? ` (**wrong: ${wrong.join(", ")}**)` : " (goal: all)"}`,
+    `- convergence verdicts right: ${judged.length - wrong.length} of ${judged.length}${wrong.length ? ` (**wrong: ${wrong.join(", ")}**)` : " (goal: all)"}; ` +
+      `the measured verdict is the prediction's at some pace within the training runs' spread in ${judged.length - wrongAtEveryPace.length} of ${judged.length}${wrongAtEveryPace.length ? ` (not: ${wrongAtEveryPace.join(", ")})` : ""}`,
     `- judged against each cell's spread (${hours} of ${judged.length} cells measured in batches 45 minutes or more apart): busy total-time ` +
       `inside the spread in ${tb.filter((x) => x === 0).length} of ${tb.length} cells, |error beyond it| median ${stat(tb, 0.5)}, p90 ${stat(tb, 0.9)}; ` +
       `idle downtime inside in ${db.filter((x) => x === 0).length} of ${db.length}, median beyond ${stat(db, 0.5)}`,
@@ -278,9 +305,9 @@ function render(rows: Row[], fit: Fit, qemu: string, runs: MeasuredRun[]): strin
     const health = results.map((r) => (r.status === "completed" ? "ok" : r.status === "completed-unsafe" ? "CRASHED" : "-")).join(", ");
     table.push(
       `| ${row.cell} | ${j.prealloc ? "preallocated" : "not preallocated"} | ${d.ram} | ${d.workload} | ${d.cap} | ${d.limit} | ${j.kind === "idle" ? "-" : `${(row.rate / 1000).toFixed(1)}k/s`} | ` +
-        `${j.mConv ? `${sec(j.totalSpread?.median)}; ${byBatch(j.totalSpread)}` : "gave up"} | ${j.pConv ? sec(row.predicted["total-time"]) : "gives up"} | ${errorCell(j.eTotal, j.eTotalBeyond, j.totalSpread)} | ` +
+        `${j.mConv ? `${sec(j.totalSpread?.median)}; ${byBatch(j.totalSpread)}` : "gave up"} | ${j.pConv ? sec(row.predicted["total-time"]) : "gives up"}${paceRange(row)} | ${errorCell(j.eTotal, j.eTotalBeyond, j.totalSpread)} | ` +
         `${j.mConv ? `${sec(j.downSpread?.median)}; ${byBatch(j.downSpread)}` : "-"} | ${j.pConv ? sec(row.predicted.downtime) : "-"} | ${errorCell(j.eDown, j.eDownBeyond, j.downSpread)} | ${passes} | ` +
-        `${j.mConv ? "yes" : "no"} / ${j.pConv ? "yes" : "no"}${j.mConv === j.pConv ? "" : " **MISMATCH**"} | ${health} |`,
+        `${j.mConv ? "yes" : "no"} / ${j.pConv ? "yes" : "no"}${paceVerdicts(row)}${j.mConv === j.pConv ? "" : j.verdictInPaceSpread ? " **MISMATCH** at the fitted pace" : " **MISMATCH**"} | ${health} |`,
     );
   }
   const unsafe = runs.filter((m) => m.result.status === "completed-unsafe").length;
@@ -297,6 +324,7 @@ How each prediction is made: the cell's scenario, with
   (${fit.capBoundIntervals} poll intervals left out where the rate limiter may have slept):
 ${fit.figures.map((f) => `  - ${figureLine(f)}`).join("\n")}
 ${fit.profile.idleLayout ? `  - where an idle guest's non-zero pages lie: shares per 1/${fit.profile.idleLayout.length} of RAM from the first-pass polls of the idle guests (bottom ${(fit.profile.idleLayout[0] * 100).toFixed(0)} %, top ${(fit.profile.idleLayout[fit.profile.idleLayout.length - 1] * 100).toFixed(0)} %)\n` : ""}  - residual of the fitted precopy on the ${fit.residuals.length} training runs: median ${residuals.length ? median(residuals).toFixed(1) : "-"} %, largest ${residuals.length ? Math.max(...residuals).toFixed(1) : "-"} %;
+  - the machine's pace spread: the training runs took ${fit.paceSpread.fast.toFixed(2)}-${fit.paceSpread.slow.toFixed(2)} times the fitted precopy (10th-90th percentile); each cell is also predicted with every per-page cost scaled by both (in brackets after the prediction);
 - \`vm.used\` = the non-zero memory the idle guests showed (a line in RAM size) plus the working set;
 - the write rate the guest reported achieving on the source during the migration, not the rate asked for.
 

@@ -304,7 +304,7 @@ export const layoutBins = 32;
 /**
  * Where an idle guest's non-zero pages lie, from the first pass's polls: pass 1 walks RAM in
  * address order, so between two polls the pages walked (zero and normal) are an address
- * range and its normal pages lie in it. Each run's normal pages are spread evenly over the
+ * range and its normal pages lie in it; the final pass's, at the top. Each run's normal pages are spread evenly over the
  * ranges they were seen in, as shares of its non-zero pages per 1/32 of RAM; the map is the
  * mean over the runs. Filled guests are left out (their working set is placed separately).
  */
@@ -326,6 +326,12 @@ export function fitIdleLayout(runs: IdleRun[]): number[] | undefined {
         if (overlap > 0) bins[b] += (normal * overlap) / (to - from);
       }
     }
+    // QEMU switched over during pass 1's walk (the exact count fell under the threshold), so
+    // the final pass carried what pass 1 had not reached: the top of RAM, where the polls
+    // cannot see it. Its normal pages go there, over at least the top slice.
+    const finalNormal = finalPassNormalPages(r.result, normalPageBytes(r.scenario.vm.pageSize));
+    const topBins = Math.min(layoutBins, Math.max(1, Math.ceil((finalNormal / pages) * layoutBins)));
+    for (let b = layoutBins - topBins; b < layoutBins; b++) bins[b] += finalNormal / topBins;
     const total = bins.reduce((a, b) => a + b, 0);
     if (total > 0) maps.push(bins.map((x) => x / total));
   }

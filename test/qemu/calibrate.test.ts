@@ -177,6 +177,22 @@ describe("fitProfile", () => {
     expect(fitProfile([cold, warm]).profile.idleLayout).toHaveLength(32);
   });
 
+  it("puts the final pass's normal pages at the top of the map: QEMU switched over before pass 1 reached them", () => {
+    const full = qemuLikeRun({ label: "cold-2g", memoryPages: 524288, cap: 0, prealloc: false, ...truth, firstTouchUs: 20 });
+    // The same run, switched over when pass 1 reached the page array at the top: its 8192
+    // normal pages went in the final pass, after the last poll.
+    const topStart = 524288 - 8192;
+    const samples = full.samples!.filter((s) => s.duplicate + s.normal <= topStart);
+    const switched: IdleRun = {
+      ...full,
+      samples,
+      result: { ...full.result, downtime: 40, ram: { ...full.result.ram, "downtime-bytes": 8192 * 4105 } } as MigrationResult,
+    };
+    const layout = fitIdleLayout([switched])!;
+    expect(layout[31]).toBeCloseTo(8192 / 28_192, 1);
+    expect(layout[0]).toBeCloseTo(10_000 / 28_192, 1);
+  });
+
   it("takes idle, completed runs only", async () => {
     const busy = await run(`
 name: busy

@@ -217,17 +217,19 @@ export function fitProfile(runs: IdleRun[]): Fit {
   if (missing.length) throw new CalibrationError(`cannot calibrate: ${missing.join("; ")}`);
 
   // Cumulative points per run over its kept intervals: ms = a zero + k warm + (k + f) cold.
+  // Each run weighs the same in the fit: a run slowed by the machine's other work lasts longer
+  // and so has more polls, and must not get more say for it.
   const columns = support.cold > 0 ? 3 : 2;
-  const points: { x: number[]; y: number }[] = [];
+  const points: { x: number[]; y: number; weight: number }[] = [];
   for (const r of perRun) {
+    const kept = r.intervals.filter((i) => !i.capBound);
     const sum = { ms: 0, zero: 0, warm: 0, cold: 0 };
-    for (const i of r.intervals) {
-      if (i.capBound) continue;
+    for (const i of kept) {
       sum.ms += i.ms;
       sum.zero += i.zero;
       sum.warm += i.warm;
       sum.cold += i.cold;
-      points.push({ x: [sum.zero, sum.warm, sum.cold].slice(0, columns), y: sum.ms });
+      points.push({ x: [sum.zero, sum.warm, sum.cold].slice(0, columns), y: sum.ms, weight: 1 / kept.length });
     }
   }
   if (points.length <= columns) {
@@ -347,16 +349,16 @@ function finalPassNormalPages(result: MigrationResult, normalBytes: number): num
   return (result.ram["downtime-bytes"] ?? 0) / normalBytes;
 }
 
-/** y = c . x without intercept, least absolute deviations (iteratively reweighted least squares). */
-function leastAbsolute(points: { x: number[]; y: number }[], n: number): number[] | undefined {
-  let weights = points.map(() => 1);
+/** y = c . x without intercept, least weighted absolute deviations (iteratively reweighted least squares). */
+function leastAbsolute(points: { x: number[]; y: number; weight: number }[], n: number): number[] | undefined {
+  let weights = points.map((p) => p.weight);
   let fit: number[] | undefined;
   for (let round = 0; round < 50; round++) {
     const next = leastSquares(points, n, weights);
     if (!next) return undefined;
     fit = next;
     // 0.5 ms: below the polls' resolution a residual is as good as none.
-    weights = points.map((p) => 1 / Math.max(0.5, Math.abs(p.y - dot(next, p.x))));
+    weights = points.map((p) => p.weight / Math.max(0.5, Math.abs(p.y - dot(next, p.x))));
   }
   return fit;
 }

@@ -136,6 +136,16 @@ describe("fitProfile", () => {
     expect(fit.figures.find((f) => f.name.startsWith("first touch"))!.support).toBeGreaterThan(0);
   });
 
+  it("gives every run one vote: runs slowed by other work have more polls, not more say", () => {
+    const sizes = [262144, 393216, 524288];
+    const at = (slowdown: number, n: number) =>
+      sizes.slice(0, n).map((memoryPages, i) => qemuLikeRun({ label: `x${slowdown}-${i}`, memoryPages, fillPages: 32768 * (i + 1), cap: 0, prealloc: true, zeroUs: truth.zeroUs * slowdown, normalUs: truth.normalUs * slowdown }));
+    // Three runs at the machine's pace, two three times slower (three times the polls).
+    const fit = fitProfile([...at(1, 3), ...at(3, 2)]);
+    expect(Math.abs(fit.perPage.normalUs / truth.normalUs - 1)).toBeLessThan(0.1);
+    expect(Math.abs(fit.perPage.zeroUs / truth.zeroUs - 1)).toBeLessThan(0.1);
+  });
+
   it("measures the machine's pace spread: runs made 1.5 times slower span 1.5 between its ends", () => {
     const sizes = [262144, 393216, 524288, 655360];
     const runsAt = (slowdown: number) =>

@@ -400,8 +400,8 @@ function downtimeLine(rows: Row[]): string {
     `With a 300 ms limit, idle runs carried ${mib(Math.min(...finalBytes))}-${mib(Math.max(...finalBytes))} MiB in the final pass and stopped for ` +
     `${Math.min(...downs)}-${Math.max(...downs)} ms: QEMU compares what is left with a threshold from the last 100 ms window's rate, and when that window ` +
     "held a cluster of normal pages the threshold stays high while a run of zero pages drains what is left, so it switches over early. " +
-    "Where a guest's non-zero pages lie decides this; the simulator packs them at the bottom of RAM, so its idle final pass is small, " +
-    "and idle downtimes with a 300 ms limit are predicted too short. A busy guest's final pass holds its dirty working set, which the simulator models."
+    "Where a guest's non-zero pages lie decides this: the final pass carries what pass 1 had not reached, the top of RAM. The simulator places an idle " +
+    "guest's pages by the profile's map (its top slice at the top of RAM, where Linux's page array lies). A busy guest's final pass holds its dirty working set, which the simulator models."
   );
 }
 

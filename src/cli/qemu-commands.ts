@@ -136,6 +136,7 @@ export function calibrateCommand(files: string[], opts: { output: string }): voi
       const off = r.measuredMs > 0 ? `${(((r.fittedMs - r.measuredMs) / r.measuredMs) * 100).toFixed(0)} %` : "-";
       process.stdout.write(`  ${r.label}: ${r.measuredMs.toFixed(0)} ms measured, ${r.fittedMs.toFixed(0)} ms fitted (${off})\n`);
     }
+    process.stdout.write(`the machine's pace: the training runs took ${fit.paceSpread.fast.toFixed(2)}-${fit.paceSpread.slow.toFixed(2)} times the fitted precopy (10th-90th percentile)\n`);
     for (const n of fit.notes) process.stdout.write(`note: ${n}\n`);
   } catch (e) {
     asCommandErrors(e);

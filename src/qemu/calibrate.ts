@@ -19,7 +19,7 @@
 
 import type { MigrationResult } from "../core/result.js";
 import type { Scenario } from "../scenario/schema.js";
-import { median } from "../measure/stats.js";
+import { median, quantile } from "../measure/stats.js";
 import type { MachineProfile } from "../sim/simulate.js";
 import { normalPageBytes, zeroPageBytes } from "../core/wire.js";
 import type { Sample } from "./migration.js";
@@ -55,6 +55,12 @@ export interface Fit {
   perPage: { zeroUs: number; normalUs: number; firstTouchUs?: number; points: number };
   /** Poll intervals left out because the rate limiter may have slept in them. */
   capBoundIntervals: number;
+  /**
+   * How much slower or faster than the fit the training runs went (measured / fitted precopy,
+   * 90th and 10th percentile): the shared machine's pace varies with its load, and a
+   * prediction at these paces (atPace) brackets what the fit alone cannot promise.
+   */
+  paceSpread: { slow: number; fast: number };
   notes: string[];
 }
 
@@ -211,17 +217,19 @@ export function fitProfile(runs: IdleRun[]): Fit {
   if (missing.length) throw new CalibrationError(`cannot calibrate: ${missing.join("; ")}`);
 
   // Cumulative points per run over its kept intervals: ms = a zero + k warm + (k + f) cold.
+  // Each run weighs the same in the fit: a run slowed by the machine's other work lasts longer
+  // and so has more polls, and must not get more say for it.
   const columns = support.cold > 0 ? 3 : 2;
-  const points: { x: number[]; y: number }[] = [];
+  const points: { x: number[]; y: number; weight: number }[] = [];
   for (const r of perRun) {
+    const kept = r.intervals.filter((i) => !i.capBound);
     const sum = { ms: 0, zero: 0, warm: 0, cold: 0 };
-    for (const i of r.intervals) {
-      if (i.capBound) continue;
+    for (const i of kept) {
       sum.ms += i.ms;
       sum.zero += i.zero;
       sum.warm += i.warm;
       sum.cold += i.cold;
-      points.push({ x: [sum.zero, sum.warm, sum.cold].slice(0, columns), y: sum.ms });
+      points.push({ x: [sum.zero, sum.warm, sum.cold].slice(0, columns), y: sum.ms, weight: 1 / kept.length });
     }
   }
   if (points.length <= columns) {
@@ -262,6 +270,8 @@ export function fitProfile(runs: IdleRun[]): Fit {
   // Where the limiter may have slept, the interval took at least what its bytes take at the cap.
   const fittedMs = (r: RunIntervals) => r.intervals.reduce((s, i) => s + (i.capBound ? Math.max(cost(i), (i.bytes * 1000) / r.cap) : cost(i)), 0);
   const residuals = perRun.map((r) => ({ label: r.label, measuredMs: r.measuredMs, fittedMs: fittedMs(r) }));
+  const paces = residuals.filter((r) => r.fittedMs > 0 && r.measuredMs > 0).map((r) => r.measuredMs / r.fittedMs);
+  const paceSpread = paces.length ? { slow: Math.max(1, quantile(paces, 0.9)), fast: Math.min(1, quantile(paces, 0.1)) } : { slow: 1, fast: 1 };
   const figures: Figure[] = [
     { name: "zero page", value: a * 1000, unit: "us", support: support.zero, supportUnit: "intervals" },
     { name: "normal page", value: k * 1000, unit: "us", support: support.warm, supportUnit: "intervals" },
@@ -276,8 +286,18 @@ export function fitProfile(runs: IdleRun[]): Fit {
     residuals,
     perPage: { zeroUs: a * 1000, normalUs: k * 1000, ...(firstTouch !== undefined ? { firstTouchUs: firstTouch * 1000 } : {}), points: points.length },
     capBoundIntervals,
+    paceSpread,
     notes,
   };
+}
+
+/** The profile with every per-page cost scaled by `factor` (2 = the machine at half pace); fixed costs kept. */
+export function atPace(profile: MachineProfile, factor: number): MachineProfile {
+  const out: MachineProfile = { ...profile };
+  if (profile.pageReadBytesPerSecond !== undefined) out.pageReadBytesPerSecond = profile.pageReadBytesPerSecond / factor;
+  if (profile.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = profile.copyBytesPerSecond / factor;
+  if (profile.firstTouchUsPerPage !== undefined) out.firstTouchUsPerPage = profile.firstTouchUsPerPage * factor;
+  return out;
 }
 
 /** How finely an idle guest's memory map is kept: shares of its non-zero pages per 1/32 of RAM. */
@@ -286,7 +306,7 @@ export const layoutBins = 32;
 /**
  * Where an idle guest's non-zero pages lie, from the first pass's polls: pass 1 walks RAM in
  * address order, so between two polls the pages walked (zero and normal) are an address
- * range and its normal pages lie in it. Each run's normal pages are spread evenly over the
+ * range and its normal pages lie in it; the final pass's, at the top. Each run's normal pages are spread evenly over the
  * ranges they were seen in, as shares of its non-zero pages per 1/32 of RAM; the map is the
  * mean over the runs. Filled guests are left out (their working set is placed separately).
  */
@@ -308,6 +328,12 @@ export function fitIdleLayout(runs: IdleRun[]): number[] | undefined {
         if (overlap > 0) bins[b] += (normal * overlap) / (to - from);
       }
     }
+    // QEMU switched over during pass 1's walk (the exact count fell under the threshold), so
+    // the final pass carried what pass 1 had not reached: the top of RAM, where the polls
+    // cannot see it. Its normal pages go there, over at least the top slice.
+    const finalNormal = finalPassNormalPages(r.result, normalPageBytes(r.scenario.vm.pageSize));
+    const topBins = Math.min(layoutBins, Math.max(1, Math.ceil((finalNormal / pages) * layoutBins)));
+    for (let b = layoutBins - topBins; b < layoutBins; b++) bins[b] += finalNormal / topBins;
     const total = bins.reduce((a, b) => a + b, 0);
     if (total > 0) maps.push(bins.map((x) => x / total));
   }
@@ -323,16 +349,16 @@ function finalPassNormalPages(result: MigrationResult, normalBytes: number): num
   return (result.ram["downtime-bytes"] ?? 0) / normalBytes;
 }
 
-/** y = c . x without intercept, least absolute deviations (iteratively reweighted least squares). */
-function leastAbsolute(points: { x: number[]; y: number }[], n: number): number[] | undefined {
-  let weights = points.map(() => 1);
+/** y = c . x without intercept, least weighted absolute deviations (iteratively reweighted least squares). */
+function leastAbsolute(points: { x: number[]; y: number; weight: number }[], n: number): number[] | undefined {
+  let weights = points.map((p) => p.weight);
   let fit: number[] | undefined;
   for (let round = 0; round < 50; round++) {
     const next = leastSquares(points, n, weights);
     if (!next) return undefined;
     fit = next;
     // 0.5 ms: below the polls' resolution a residual is as good as none.
-    weights = points.map((p) => 1 / Math.max(0.5, Math.abs(p.y - dot(next, p.x))));
+    weights = points.map((p) => p.weight / Math.max(0.5, Math.abs(p.y - dot(next, p.x))));
   }
   return fit;
 }

@@ -17,6 +17,8 @@ import { QemuRunError, QemuVm } from "./vm.js";
 
 /** guestperf's polling interval (reference §13). */
 const pollMs = 50;
+/** While QEMU is still setting up: it goes active within a few ms. */
+const setupPollMs = 2;
 /** A migration without a give-up rule still ends: this is far beyond any sensible run here. */
 const safetyLimitMs = 600_000;
 /** QEMU trace events worth keeping with --trace (those livemig analyze reads, and the passes). */
@@ -208,7 +210,9 @@ async function migrateAndPoll(source: QemuVm, destination: QemuVm, uri: string, 
       gaveUp = giveUpReason(reply, plan, Date.now() - started);
       if (gaveUp !== undefined) await source.qmp.execute("migrate_cancel");
     }
-    await sleep(pollMs);
+    // The first query answers "setup" (1-5 ms): start the 50 ms cadence from the active phase,
+    // or a migration of ~100 ms (an idle guest on QEMU 10) may see no active poll at all.
+    await sleep(reply.status === "setup" ? setupPollMs : pollMs);
   }
   return gaveUp === undefined ? { replies } : { replies, gaveUp };
 }

@@ -16,13 +16,14 @@ import { loadScenario } from "../scenario/load.js";
 import type { Scenario } from "../scenario/schema.js";
 import { median, quantile } from "../measure/stats.js";
 import type { MachineProfile } from "../sim/simulate.js";
-import { bareFinalPassBytes, fitProfile, idleProblem, isIdle, type Fit, type IdleRun } from "./calibrate.js";
+import { atPace, bareFinalPassBytes, fitProfile, idleProblem, isIdle, type Fit, type IdleRun } from "./calibrate.js";
 import { ensureGuest, projectRoot } from "./guest.js";
 import { runMigration } from "./migration.js";
 import { planFor } from "./plan.js";
 import { achievedRate, predict } from "./predict.js";
 import { figureLine, writeProfile } from "./profile.js";
 import type { MeasuredRun } from "./runs-file.js";
+import { errorBeyondSpread, spreadOf, type Spread } from "./spread.js";
 import { findQemu } from "./vm.js";
 
 const root = projectRoot();
@@ -97,6 +98,9 @@ interface Row {
   measured: MeasuredRun[];
   rate: number;
   predicted: MigrationResult;
+  /** The same prediction with the machine at the slow and fast ends of the training runs' pace (Fit.paceSpread). */
+  atSlowPace: MigrationResult;
+  atFastPace: MigrationResult;
 }
 
 const pct = (p: number, m: number) => (m > 0 ? ((p - m) / m) * 100 : NaN);
@@ -128,7 +132,12 @@ async function fitAndPredict(train: MeasuredRun[], predictFrom: MeasuredRun[]): 
     const s = measured[0].scenario;
     const scenario: Scenario = { ...s, vm: { ...s.vm, used: Math.min(s.vm.memory, Math.round(footprint(s.vm.memory) + workingSetOf(s))) } };
     const rate = achievedRate(measured);
-    rows.push({ cell, scenario, measured, rate, predicted: await predict(scenario, rate, fit.profile) });
+    rows.push({
+      cell, scenario, measured, rate,
+      predicted: await predict(scenario, rate, fit.profile),
+      atSlowPace: await predict(scenario, rate, atPace(fit.profile, fit.paceSpread.slow)),
+      atFastPace: await predict(scenario, rate, atPace(fit.profile, fit.paceSpread.fast)),
+    });
   }
   return { fit, rows, idle };
 }
@@ -167,39 +176,80 @@ interface Judged {
   prealloc: boolean;
   mConv: boolean;
   pConv: boolean;
+  /** The measured verdict is the prediction's at the fitted pace or at either end of the pace spread. */
+  verdictInPaceSpread: boolean;
   eTotal: number;
   eDown: number;
-  /** The prediction lies within the measured runs' range. */
-  totalInRange?: boolean;
+  /** Every converged run of the cell, over all batches (hours), for total-time and downtime. */
+  totalSpread?: Spread;
+  downSpread?: Spread;
+  /** The errors against those spreads (0 inside), where both converged. */
+  eTotalBeyond: number;
+  eDownBeyond: number;
 }
 
 function judge(row: Row): Judged {
   const results = row.measured.map((m) => m.result);
-  const completed = results.filter(converged);
-  const mConv = completed.length > results.length / 2;
+  const completedRuns = (row.measured as SavedRun[]).filter((m) => converged(m.result));
+  const mConv = completedRuns.length > results.length / 2;
   const pConv = converged(row.predicted);
-  const totals = completed.map((r) => r["total-time"]);
-  const mTotal = totals.length ? median(totals) : undefined;
-  const mDown = completed.length ? median(completed.map((r) => r.downtime ?? 0)) : undefined;
+  const timed = (f: (r: MigrationResult) => number) => spreadOf(completedRuns.map((m) => ({ batch: m.batch ?? "1", at: m.at ?? "", value: f(m.result) })));
+  const totalSpread = timed((r) => r["total-time"]);
+  const downSpread = timed((r) => r.downtime ?? 0);
   const both = mConv && pConv;
   const p = row.predicted["total-time"];
+  const pDown = row.predicted.downtime ?? 0;
   return {
     row,
     kind: isIdle(row.scenario) ? "idle" : "busy",
     prealloc: preallocOf(row.scenario),
     mConv,
     pConv,
-    eTotal: both && mTotal !== undefined ? pct(p, mTotal) : NaN,
-    eDown: both && mDown !== undefined ? pct(row.predicted.downtime ?? 0, mDown) : NaN,
-    ...(both && totals.length > 1 ? { totalInRange: p >= Math.min(...totals) && p <= Math.max(...totals) } : {}),
+    verdictInPaceSpread: [row.predicted, row.atSlowPace, row.atFastPace].some((r) => converged(r) === mConv),
+    eTotal: both && totalSpread ? pct(p, totalSpread.median) : NaN,
+    eDown: both && downSpread ? pct(pDown, downSpread.median) : NaN,
+    ...(totalSpread ? { totalSpread } : {}),
+    ...(downSpread ? { downSpread } : {}),
+    eTotalBeyond: both && totalSpread ? errorBeyondSpread(p, totalSpread) : NaN,
+    eDownBeyond: both && downSpread ? errorBeyondSpread(pDown, downSpread) : NaN,
   };
+}
+
+/** The predicted total-time at the slow and fast ends of the pace spread, where both converge. */
+function paceRange(row: Row): string {
+  const [slow, fast] = [row.atSlowPace, row.atFastPace];
+  return converged(slow) && converged(fast) ? ` (${sec(fast["total-time"])}-${sec(slow["total-time"])})` : "";
+}
+
+/** The verdict at the slow or fast pace, where it differs from the fitted pace's. */
+function paceVerdicts(row: Row): string {
+  const fitted = converged(row.predicted);
+  const other = [["slow", row.atSlowPace], ["fast", row.atFastPace]] as const;
+  const differs = other.filter(([, r]) => converged(r) !== fitted).map(([name, r]) => `${name} pace: ${converged(r) ? "yes" : "no"}`);
+  return differs.length ? ` (${differs.join(", ")})` : "";
+}
+
+/** A cell's runs per batch: "A 21:22: 1130, 1807 · C 00:09: 1121". */
+function byBatch(s: Spread | undefined): string {
+  if (!s) return "-";
+  return s.batches.map((b) => `${s.batches.length > 1 || b.batch !== "1" ? `${b.batch} ${b.at.slice(11, 16)}: ` : ""}${b.values.map((v) => v.toFixed(0)).join(", ")}`).join(" · ");
+}
+
+/** The error, and where the cell was measured more than once, the error against its spread. */
+function errorCell(e: number, beyond: number, s: Spread | undefined): string {
+  if (!Number.isFinite(e)) return "-";
+  if (!s || s.lo === s.hi) return fmtPct(e);
+  return `${fmtPct(e)} (${beyond === 0 ? "in spread" : `${fmtPct(beyond)} beyond`})`;
 }
 
 const abs = (xs: number[]) => xs.filter(Number.isFinite).map(Math.abs);
 const stat = (xs: number[], q: number) => (xs.length ? `${quantile(xs, q).toFixed(1)} %` : "-");
 
 function summaryRows(judged: Judged[]): string[] {
-  const out = ["| cells | n | total-time median \\|error\\| | total-time p90 | downtime median \\|error\\| | downtime p90 | verdicts right |", "|---|---|---|---|---|---|---|"];
+  const out = [
+    "| cells | n | total-time median \\|error\\| | total-time p90 | downtime median \\|error\\| | downtime p90 | total-time in spread; \\|error beyond\\| median / p90 | downtime in spread; median / p90 beyond | verdicts right |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
   for (const kind of ["idle", "busy"] as const) {
     for (const mode of [false, true, undefined]) {
       const js = judged.filter((j) => j.kind === kind && (mode === undefined || j.prealloc === mode));
@@ -207,7 +257,13 @@ function summaryRows(judged: Judged[]): string[] {
       const t = abs(js.map((j) => j.eTotal));
       const d = abs(js.map((j) => j.eDown));
       const label = `${kind === "idle" ? "idle (the fit)" : "busy (predicted)"}, ${mode === undefined ? "all" : mode ? "destination preallocated" : "destination not preallocated"}`;
-      out.push(`| ${label} | ${js.length} | ${stat(t, 0.5)} | ${stat(t, 0.9)} | ${stat(d, 0.5)} | ${stat(d, 0.9)} | ${js.filter((j) => j.mConv === j.pConv).length} of ${js.length} |`);
+      const tb = abs(js.map((j) => j.eTotalBeyond));
+      const db = abs(js.map((j) => j.eDownBeyond));
+      const inSpread = (xs: number[]) => `${xs.filter((x) => x === 0).length} of ${xs.length}`;
+      out.push(
+        `| ${label} | ${js.length} | ${stat(t, 0.5)} | ${stat(t, 0.9)} | ${stat(d, 0.5)} | ${stat(d, 0.9)} | ` +
+          `${inSpread(tb)}; ${stat(tb, 0.5)} / ${stat(tb, 0.9)} | ${inSpread(db)}; ${stat(db, 0.5)} / ${stat(db, 0.9)} | ${js.filter((j) => j.mConv === j.pConv).length} of ${js.length} |`,
+      );
     }
   }
   return out;
@@ -219,11 +275,19 @@ function goals(judged: Judged[]): string {
   const idleDown = abs(judged.filter((j) => j.kind === "idle").map((j) => j.eDown));
   const check = (name: string, value: number, goal: number) => `${name} ${Number.isFinite(value) ? `${value.toFixed(1)} %` : "-"} (goal <= ${goal} %: ${value <= goal ? "met" : "**not met**"})`;
   const wrong = judged.filter((j) => j.mConv !== j.pConv).map((j) => j.row.cell);
+  const wrongAtEveryPace = judged.filter((j) => !j.verdictInPaceSpread).map((j) => j.row.cell);
+  const tb = abs(busy.map((j) => j.eTotalBeyond));
+  const db = abs(judged.filter((j) => j.kind === "idle").map((j) => j.eDownBeyond));
+  const hours = judged.filter((j) => (j.totalSpread?.apartMinutes ?? 0) >= 45).length;
   return [
     `- ${check("busy total-time median |error|", t.length ? quantile(t, 0.5) : NaN, 10)}`,
     `- ${check("busy total-time 90th percentile", t.length ? quantile(t, 0.9) : NaN, 20)}`,
     `- ${check("idle downtime median |error|", idleDown.length ? quantile(idleDown, 0.5) : NaN, 30)}`,
-    `- convergence verdicts right: ${judged.length - wrong.length} of ${judged.length}${wrong.length ? ` (**wrong: ${wrong.join(", ")}**)` : " (goal: all)"}`,
+    `- convergence verdicts right: ${judged.length - wrong.length} of ${judged.length}${wrong.length ? ` (**wrong: ${wrong.join(", ")}**)` : " (goal: all)"}; ` +
+      `the measured verdict is the prediction's at some pace within the training runs' spread in ${judged.length - wrongAtEveryPace.length} of ${judged.length}${wrongAtEveryPace.length ? ` (not: ${wrongAtEveryPace.join(", ")})` : ""}`,
+    `- judged against each cell's spread (${hours} of ${judged.length} cells measured in batches 45 minutes or more apart): busy total-time ` +
+      `inside the spread in ${tb.filter((x) => x === 0).length} of ${tb.length} cells, |error beyond it| median ${stat(tb, 0.5)}, p90 ${stat(tb, 0.9)}; ` +
+      `idle downtime inside in ${db.filter((x) => x === 0).length} of ${db.length}, median beyond ${stat(db, 0.5)}`,
   ].join("\n");
 }
 
@@ -237,18 +301,13 @@ function render(rows: Row[], fit: Fit, qemu: string, runs: MeasuredRun[]): strin
     const { row } = j;
     const d = describeCell(row.scenario);
     const results = row.measured.map((m) => m.result);
-    const completed = results.filter(converged);
-    const runsOf = (f: (r: MigrationResult) => number) => completed.map((r) => f(r).toFixed(0)).join(", ");
-    const mTotal = completed.length ? median(completed.map((r) => r["total-time"])) : undefined;
-    const mDown = completed.length ? median(completed.map((r) => r.downtime ?? 0)) : undefined;
     const passes = `${median(results.map((r) => r.ram["dirty-sync-count"]))} / ${row.predicted.ram["dirty-sync-count"]}`;
     const health = results.map((r) => (r.status === "completed" ? "ok" : r.status === "completed-unsafe" ? "CRASHED" : "-")).join(", ");
-    const inRange = j.totalInRange === undefined ? "" : j.totalInRange ? " (in range)" : "";
     table.push(
       `| ${row.cell} | ${j.prealloc ? "preallocated" : "not preallocated"} | ${d.ram} | ${d.workload} | ${d.cap} | ${d.limit} | ${j.kind === "idle" ? "-" : `${(row.rate / 1000).toFixed(1)}k/s`} | ` +
-        `${j.mConv ? `${sec(mTotal)}; ${runsOf((r) => r["total-time"])}` : "gave up"} | ${j.pConv ? sec(row.predicted["total-time"]) : "gives up"} | ${fmtPct(j.eTotal)}${inRange} | ` +
-        `${j.mConv ? `${sec(mDown)}; ${runsOf((r) => r.downtime ?? 0)}` : "-"} | ${j.pConv ? sec(row.predicted.downtime) : "-"} | ${fmtPct(j.eDown)} | ${passes} | ` +
-        `${j.mConv ? "yes" : "no"} / ${j.pConv ? "yes" : "no"}${j.mConv === j.pConv ? "" : " **MISMATCH**"} | ${health} |`,
+        `${j.mConv ? `${sec(j.totalSpread?.median)}; ${byBatch(j.totalSpread)}` : "gave up"} | ${j.pConv ? sec(row.predicted["total-time"]) : "gives up"}${paceRange(row)} | ${errorCell(j.eTotal, j.eTotalBeyond, j.totalSpread)} | ` +
+        `${j.mConv ? `${sec(j.downSpread?.median)}; ${byBatch(j.downSpread)}` : "-"} | ${j.pConv ? sec(row.predicted.downtime) : "-"} | ${errorCell(j.eDown, j.eDownBeyond, j.downSpread)} | ${passes} | ` +
+        `${j.mConv ? "yes" : "no"} / ${j.pConv ? "yes" : "no"}${paceVerdicts(row)}${j.mConv === j.pConv ? "" : j.verdictInPaceSpread ? " **MISMATCH** at the fitted pace" : " **MISMATCH**"} | ${health} |`,
     );
   }
   const unsafe = runs.filter((m) => m.result.status === "completed-unsafe").length;
@@ -265,6 +324,7 @@ How each prediction is made: the cell's scenario, with
   (${fit.capBoundIntervals} poll intervals left out where the rate limiter may have slept):
 ${fit.figures.map((f) => `  - ${figureLine(f)}`).join("\n")}
 ${fit.profile.idleLayout ? `  - where an idle guest's non-zero pages lie: shares per 1/${fit.profile.idleLayout.length} of RAM from the first-pass polls of the idle guests (bottom ${(fit.profile.idleLayout[0] * 100).toFixed(0)} %, top ${(fit.profile.idleLayout[fit.profile.idleLayout.length - 1] * 100).toFixed(0)} %)\n` : ""}  - residual of the fitted precopy on the ${fit.residuals.length} training runs: median ${residuals.length ? median(residuals).toFixed(1) : "-"} %, largest ${residuals.length ? Math.max(...residuals).toFixed(1) : "-"} %;
+  - the machine's pace spread: the training runs took ${fit.paceSpread.fast.toFixed(2)}-${fit.paceSpread.slow.toFixed(2)} times the fitted precopy (10th-90th percentile); each cell is also predicted with every per-page cost scaled by both (in brackets after the prediction);
 - \`vm.used\` = the non-zero memory the idle guests showed (a line in RAM size) plus the working set;
 - the write rate the guest reported achieving on the source during the migration, not the rate asked for.
 
@@ -275,8 +335,10 @@ ${summaryRows(judged).join("\n")}
 Against the goals (busy cells, both destination modes together):
 ${goals(judged)}
 
-"(in range)": the prediction lies between the cell's fastest and slowest run. Errors are of
-the prediction against the median of the runs, over cells where both converged. "gave up" =
+Runs are listed per batch (its name and the UTC time it started); "(in spread)": the
+prediction lies between the cell's fastest and slowest run over all batches, else "beyond"
+gives its distance to the nearer of them, in percent of the median. Errors are of the
+prediction against the median of all the cell's runs, over cells where both converged. "gave up" =
 livemig cancelled the migration by the scenario's give-up rule.
 ${unsafe} of ${completedRuns} completed migrations left a destination guest that crashed or lost writes.
 ${fit.notes.length ? `\nCalibration notes: ${fit.notes.join("; ")}.\n` : ""}
@@ -338,8 +400,8 @@ function downtimeLine(rows: Row[]): string {
     `With a 300 ms limit, idle runs carried ${mib(Math.min(...finalBytes))}-${mib(Math.max(...finalBytes))} MiB in the final pass and stopped for ` +
     `${Math.min(...downs)}-${Math.max(...downs)} ms: QEMU compares what is left with a threshold from the last 100 ms window's rate, and when that window ` +
     "held a cluster of normal pages the threshold stays high while a run of zero pages drains what is left, so it switches over early. " +
-    "Where a guest's non-zero pages lie decides this; the simulator packs them at the bottom of RAM, so its idle final pass is small, " +
-    "and idle downtimes with a 300 ms limit are predicted too short. A busy guest's final pass holds its dirty working set, which the simulator models."
+    "Where a guest's non-zero pages lie decides this: the final pass carries what pass 1 had not reached, the top of RAM. The simulator places an idle " +
+    "guest's pages by the profile's map (its top slice at the top of RAM, where Linux's page array lies). A busy guest's final pass holds its dirty working set, which the simulator models."
   );
 }
 

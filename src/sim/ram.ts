@@ -88,7 +88,11 @@ export class SimGuestRam implements GuestRam {
     this.last = o.clock.now();
   }
 
-  /** The working set at the bottom, the other used pages packed at the start of each slice by its share. */
+  /**
+   * The working set at the bottom, the other used pages packed at the start of each slice by
+   * its share; the top slice's packed at its end instead: that is Linux's page array, which
+   * memblock allocates top-down (the polls show it in the last few MiB of RAM).
+   */
   private placeByLayout(shares: number[], workingSetPages: number): void {
     const { pageCount } = this.o;
     const ws = Math.min(workingSetPages, pageCount);
@@ -97,11 +101,12 @@ export class SimGuestRam implements GuestRam {
     const total = left;
     const slice = pageCount / shares.length;
     for (let b = 0; b < shares.length && left > 0; b++) {
-      let want = b === shares.length - 1 ? left : Math.min(left, Math.round(shares[b] * total));
+      const top = b === shares.length - 1;
+      let want = top ? left : Math.min(left, Math.round(shares[b] * total));
       left -= want;
-      // From the slice's start on; what does not fit spills over (past the top, to the bottom).
-      for (let i = 0, start = Math.floor(b * slice); want > 0 && i < pageCount; i++) {
-        const p = (start + i) % pageCount;
+      // From the slice's start up (the top slice: from the top down); what does not fit spills over.
+      for (let i = 0, start = top ? pageCount - 1 : Math.floor(b * slice); want > 0 && i < pageCount; i++) {
+        const p = top ? start - i : (start + i) % pageCount;
         if (this.nonZero.test(p)) continue;
         this.nonZero.set(p);
         want--;

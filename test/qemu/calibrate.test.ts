@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { MigrationResult } from "../../src/core/result.js";
-import { CalibrationError, fitIdleLayout, fitProfile, idleProblem, type IdleRun } from "../../src/qemu/calibrate.js";
+import { atPace, CalibrationError, fitIdleLayout, fitProfile, idleProblem, type IdleRun } from "../../src/qemu/calibrate.js";
 import type { Sample } from "../../src/qemu/migration.js";
 import { ProfileError, readProfile, writeProfile } from "../../src/qemu/profile.js";
 import { simulate, type MachineProfile } from "../../src/sim/simulate.js";
@@ -136,6 +136,40 @@ describe("fitProfile", () => {
     expect(fit.figures.find((f) => f.name.startsWith("first touch"))!.support).toBeGreaterThan(0);
   });
 
+  it("gives every run one vote: runs slowed by other work have more polls, not more say", () => {
+    const sizes = [262144, 393216, 524288];
+    const at = (slowdown: number, n: number) =>
+      sizes.slice(0, n).map((memoryPages, i) => qemuLikeRun({ label: `x${slowdown}-${i}`, memoryPages, fillPages: 32768 * (i + 1), cap: 0, prealloc: true, zeroUs: truth.zeroUs * slowdown, normalUs: truth.normalUs * slowdown }));
+    // Three runs at the machine's pace, two three times slower (three times the polls).
+    const fit = fitProfile([...at(1, 3), ...at(3, 2)]);
+    expect(Math.abs(fit.perPage.normalUs / truth.normalUs - 1)).toBeLessThan(0.1);
+    expect(Math.abs(fit.perPage.zeroUs / truth.zeroUs - 1)).toBeLessThan(0.1);
+  });
+
+  it("measures the machine's pace spread: runs made 1.5 times slower span 1.5 between its ends", () => {
+    const sizes = [262144, 393216, 524288, 655360];
+    const runsAt = (slowdown: number) =>
+      sizes.map((memoryPages, i) => qemuLikeRun({ label: `x${slowdown}-${i}`, memoryPages, fillPages: i * 32768, cap: 0, prealloc: true, zeroUs: truth.zeroUs * slowdown, normalUs: truth.normalUs * slowdown }));
+    const same = fitProfile([...runsAt(1), ...runsAt(1)]);
+    expect(same.paceSpread.slow).toBeLessThan(1.05);
+    expect(same.paceSpread.fast).toBeGreaterThan(0.95);
+    const mixed = fitProfile([...runsAt(1), ...runsAt(1.5)]);
+    expect(mixed.paceSpread.slow).toBeGreaterThan(1);
+    expect(mixed.paceSpread.fast).toBeLessThan(1);
+    expect(mixed.paceSpread.slow / mixed.paceSpread.fast).toBeCloseTo(1.5, 1);
+  });
+
+  it("atPace scales every per-page cost and keeps the fixed ones", async () => {
+    const profile: MachineProfile = { pageReadBytesPerSecond: 4096e6 / 0.4, copyBytesPerSecond: 4096e6 / 2.6, firstTouchUsPerPage: 5, setupMs: 2, switchoverMs: 3 };
+    const half = atPace(profile, 2);
+    expect(half).toEqual({ pageReadBytesPerSecond: profile.pageReadBytesPerSecond! / 2, copyBytesPerSecond: profile.copyBytesPerSecond! / 2, firstTouchUsPerPage: 10, setupMs: 2, switchoverMs: 3 });
+    // An idle migration's precopy (total less setup and downtime) takes twice as long at half pace.
+    const s = scenario(idleYaml("1GiB", "100MiB"));
+    const precopy = (r: MigrationResult) => r["total-time"] - r["setup-time"] - (r.downtime ?? 0);
+    const [a, b] = [await simulate(s, { profile }), await simulate(s, { profile: half })];
+    expect(precopy(b) / precopy(a)).toBeCloseTo(2, 1);
+  });
+
   it("finds where an idle guest's pages lie from the first pass's polls", () => {
     // A slow first pass (a cold destination) gives the polls the resolution to see clusters.
     const cold = qemuLikeRun({ label: "cold-2g", memoryPages: 524288, cap: 0, prealloc: false, ...truth, firstTouchUs: 20 });
@@ -151,6 +185,22 @@ describe("fitProfile", () => {
     // The profile carries the map.
     const warm = qemuLikeRun({ label: "warm-1g", memoryPages: 262144, cap: 0, prealloc: true, ...truth });
     expect(fitProfile([cold, warm]).profile.idleLayout).toHaveLength(32);
+  });
+
+  it("puts the final pass's normal pages at the top of the map: QEMU switched over before pass 1 reached them", () => {
+    const full = qemuLikeRun({ label: "cold-2g", memoryPages: 524288, cap: 0, prealloc: false, ...truth, firstTouchUs: 20 });
+    // The same run, switched over when pass 1 reached the page array at the top: its 8192
+    // normal pages went in the final pass, after the last poll.
+    const topStart = 524288 - 8192;
+    const samples = full.samples!.filter((s) => s.duplicate + s.normal <= topStart);
+    const switched: IdleRun = {
+      ...full,
+      samples,
+      result: { ...full.result, downtime: 40, ram: { ...full.result.ram, "downtime-bytes": 8192 * 4105 } } as MigrationResult,
+    };
+    const layout = fitIdleLayout([switched])!;
+    expect(layout[31]).toBeCloseTo(8192 / 28_192, 1);
+    expect(layout[0]).toBeCloseTo(10_000 / 28_192, 1);
   });
 
   it("takes idle, completed runs only", async () => {

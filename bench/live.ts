@@ -1,10 +1,14 @@
 // The live engine's migration stream against the machine's own limit, in one run: raw TCP
 // between two Node processes on loopback (bench/tcp-sink.ts), and the first pass of a live
 // migration of a 1 GiB guest (768 MiB used, light writes, 100 Gbit/s link, no cap), which
-// moves the used RAM once. Alternated, so both see the same load. `npm run bench:live`;
-// figures go in docs/benchmarks.md. Run under `flock /tmp/livemig-measure.lock`.
+// moves the used RAM once. Alternated, so both see the same load. Then what bounds the stream
+// on this machine beyond TCP: node:crypto's GMAC (AES-256-GCM, no plaintext) over 1 MiB, the
+// tag each Memory frame carries, and a copy into fresh memory (the destination's RAM starts
+// cold: 4 KiB page faults). `npm run bench:live`; figures go in docs/benchmarks.md. Run under
+// `flock /tmp/livemig-measure.lock`.
 
 import { spawn } from "node:child_process";
+import { createCipheriv, randomBytes } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -51,6 +55,30 @@ async function stream(): Promise<{ rate: number; total: number; downtime: number
   return { rate: first.transferred / ((first.t - r["setup-time"]) / 1000), total: r["total-time"], downtime: r.downtime ?? NaN };
 }
 
+/** Bytes/s of GMAC over 1 MiB units (a cipher per unit, as each Memory frame's tag). */
+function gmacRate(): number {
+  const key = randomBytes(32);
+  const iv = Buffer.alloc(12);
+  const unit = randomBytes(1 << 20);
+  const t = performance.now();
+  for (let i = 0; i < 512; i++) {
+    const gmac = createCipheriv("aes-256-gcm", key, iv);
+    gmac.setAAD(unit);
+    gmac.final();
+    gmac.getAuthTag();
+  }
+  return (512 * unit.length) / ((performance.now() - t) / 1000);
+}
+
+/** Bytes/s of copying 512 MiB into fresh memory in 1 MiB pieces (every 4 KiB page faults on its first write). */
+function coldCopyRate(): number {
+  const unit = Buffer.alloc(1 << 20, 7);
+  const ram = Buffer.from(new SharedArrayBuffer(512 << 20));
+  const t = performance.now();
+  for (let at = 0; at < ram.length; at += unit.length) ram.set(unit, at);
+  return ram.length / ((performance.now() - t) / 1000);
+}
+
 const raw: number[] = [];
 const live: number[] = [];
 const totals: number[] = [];
@@ -64,9 +92,13 @@ for (let i = 0; i < rounds; i++) {
   downtimes.push(s.downtime);
   load.push(loadavg()[0]);
 }
+const gmac = [gmacRate(), gmacRate(), gmacRate()];
+const cold = [coldCopyRate(), coldCopyRate(), coldCopyRate()];
 const mb = (x: number) => (x / 1e6).toFixed(0);
 console.log(`machine: ${cpus().length} x ${cpus()[0].model}, Node ${process.version}; load average (1 min) during: ${load.map((l) => l.toFixed(2)).join(" ")}`);
 console.log(`raw TCP, loopback, 1 GiB:          ${raw.map(mb).join(", ")} MB/s (median ${mb(median(raw))})`);
 console.log(`migration stream, first pass:      ${live.map(mb).join(", ")} MB/s (median ${mb(median(live))})`);
 console.log(`stream / raw TCP (medians):        ${(median(live) / median(raw)).toFixed(2)}`);
 console.log(`migration total-time, downtime:    ${totals.map((t) => t.toFixed(0)).join(", ")} ms; ${downtimes.map((t) => t.toFixed(1)).join(", ")} ms`);
+console.log(`GMAC (AES-256-GCM), 1 MiB units:   ${gmac.map(mb).join(", ")} MB/s (median ${mb(median(gmac))}; paid once at each end)`);
+console.log(`copy into fresh memory (cold RAM): ${cold.map(mb).join(", ")} MB/s (median ${mb(median(cold))}; the destination's apply)`);

@@ -143,7 +143,7 @@ async function receive(conn: Connection, peer: string, o: DestinationOptions): P
       switch (f.type) {
         case Command.Memory:
           expectState(state, "Receiving", f);
-          incoming.applyMemory(f.payload);
+          incoming.applyMemory(f.parts);
           break;
         case Command.State:
           expectState(state, "Receiving", f);
@@ -244,7 +244,7 @@ class Incoming {
     return new Incoming(guest, nic, new RamHasher(guest), new Pinner(guest));
   }
 
-  applyMemory(section: Buffer): void {
+  applyMemory(section: readonly Buffer[]): void {
     applySection(section, this.guest.bytes, pageSize, this.nonZero, (first, pages) => this.hasher.mark(first, first + pages));
   }
 

@@ -39,8 +39,9 @@
 //     |--- Pin -----------> ... <------------------- Reply ----|  (vdpa: touches all RAM)
 //     |--- State {device state} ------------------------------>|
 //     |--- Sync ----------------------------------> <-- Reply -|  everything before it applied
-//     |--- Verify --------------------------------> <-- Reply -|  {per-page hashes}
-//     |   [pages that differ: Memory {them}, Verify again; still different: Abandon]
+//     |--- Verify --------------------------------> <-- Reply -|  {a digest per 256 pages}
+//     |   [groups that differ: Verify {groups} -> <-- Reply {their page hashes};
+//     |    pages that differ: Memory {them}, Verify again; still different: Abandon]
 //     |--- NicStart (the strategy's nic-ready) --------------->|
 //     |--- Complete {announce schedule} ---------------------->|  Running: vCPUs resumed; a
 //     |                                                        |  RARP at 0, 50, 200, 450, 800 ms
@@ -74,8 +75,11 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { tagBytes, type FrameMac } from "./integrity.js";
 
-/** 2: Memory carries run records (ram-stream.ts) instead of per-page headers; frames after the handshake are tagged. */
-export const protocolVersion = 2;
+/**
+ * 2: Memory carries run records (ram-stream.ts) instead of per-page headers; frames after the handshake are tagged.
+ * 3: Verify is answered with a digest per group of pages, or, given groups, their page hashes.
+ */
+export const protocolVersion = 3;
 export const magic = Buffer.from("livemig\0", "latin1");
 export const headerBytes = 12;
 export const maxPayloadBytes = 64 << 20;

@@ -40,6 +40,8 @@ export type TimelineEvent =
   | { t: number; kind: "announce"; round: number }
   | { t: number; kind: "probe-gap"; end: number; lost: number }
   | { t: number; kind: "verify"; stalePages: number; pages: number[] }
+  /** A VFIO device's state put on the stream (PRE_COPY while the guest runs, STOP_COPY after stop). */
+  | { t: number; kind: "device-data"; device: string; phase: "pre-copy" | "stop-copy"; bytes: number }
   | { t: number; kind: "end"; counters: Counters };
 
 export type EventKind = TimelineEvent["kind"];

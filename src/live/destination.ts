@@ -35,6 +35,8 @@ export interface DestinationOptions {
 export const preAuthTimeoutMs = 2000;
 /** Connections awaiting authentication at once; more are closed as they arrive. */
 export const maxPreAuthConnections = 32;
+/** Of those, from one address: a single host cannot take every pre-auth place and keep others out. */
+export const maxPreAuthPerAddress = 8;
 
 type ReceiverState = "AwaitStart" | "AwaitAuth" | "AwaitConfig" | "Receiving" | "Running" | "Done";
 
@@ -50,20 +52,30 @@ export async function listenDestination(o: DestinationOptions): Promise<Listenin
   // costs a socket for at most preAuthTimeoutMs, and only maxPreAuthConnections at once.
   let busy = false;
   let preAuth = 0;
+  const preAuthFrom = new Map<string, number>();
+  const authEnded = (address: string) => {
+    preAuth--;
+    const n = preAuthFrom.get(address)! - 1;
+    if (n === 0) preAuthFrom.delete(address);
+    else preAuthFrom.set(address, n);
+  };
   let server: Server;
   const closed = new Promise<void>((resolve) => {
     server = createServer((socket) => {
-      const peer = `source ${socket.remoteAddress}:${socket.remotePort}`;
-      if (preAuth >= maxPreAuthConnections) {
+      const address = socket.remoteAddress ?? "";
+      const peer = `source ${address}:${socket.remotePort}`;
+      const fromAddress = preAuthFrom.get(address) ?? 0;
+      if (preAuth >= maxPreAuthConnections || fromAddress >= maxPreAuthPerAddress) {
         socket.destroy();
         return;
       }
       preAuth++;
+      preAuthFrom.set(address, fromAddress + 1);
       const conn = new Connection(socket, peer, undefined, o.peerTimeoutMs);
       void authenticate(conn, o.secret)
         .then(
           (auth) => {
-            preAuth--;
+            authEnded(address);
             if (busy) {
               conn.refuse(auth.id, "the destination is busy with another migration");
               return;
@@ -78,7 +90,7 @@ export async function listenDestination(o: DestinationOptions): Promise<Listenin
             });
           },
           (e: Error) => {
-            preAuth--;
+            authEnded(address);
             refused(conn, peer, e, "AwaitAuth", o.log);
           },
         );
@@ -94,7 +106,7 @@ export async function listenDestination(o: DestinationOptions): Promise<Listenin
 }
 
 /** The handshake, within preAuthTimeoutMs of the connection: resolves with the source's Auth (not yet answered). */
-async function authenticate(conn: Connection, secret: Buffer): Promise<{ id: number; macs: ReturnType<typeof frameMacs> }> {
+export async function authenticate(conn: Connection, secret: Buffer): Promise<{ id: number; macs: ReturnType<typeof frameMacs> }> {
   const timer = setTimeout(() => conn.fail(new PeerTimeout(`it did not authenticate within ${preAuthTimeoutMs / 1000} s`)), preAuthTimeoutMs);
   try {
     const sourceNonce = readStart(await conn.next());

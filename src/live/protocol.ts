@@ -51,8 +51,8 @@
 //
 // Deadlines (connection.ts, `--peer-timeout`, default 8 s = D):
 // - before authentication (destination): Start, Challenge and Auth within 2 s of the
-//   connection being accepted, and at most 32 connections at once awaiting it; more are
-//   closed as they arrive. Only an authenticated source takes the one migration slot.
+//   connection being accepted, and at most 32 connections at once awaiting it (8 from one
+//   address); more are closed as they arrive. Only an authenticated source takes the one migration slot.
 // - after it (both sides): a side that has sent nothing for D/4 sends a Keepalive; a side
 //   that has heard nothing for D fails the connection (checked every D/16, so within 17/16 D);
 //   a request (all but Pin, whose work grows with the guest) unanswered D after it was sent

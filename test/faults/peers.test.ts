@@ -2,10 +2,11 @@
 // slow and unauthenticated connections must not keep a real source out or exhaust the
 // destination's descriptors; an abandoned migration stops pinning; a byte changed on the wire
 // fails the migration with the destination's reason, and the guest never runs on it.
-import { connect, type Socket } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
-import { maxPreAuthConnections, preAuthTimeoutMs } from "../../src/live/destination.js";
-import { Command, encodeFrame, jsonPayload, newNonce, startPayload } from "../../src/live/protocol.js";
+import { Connection } from "../../src/live/connection.js";
+import { authenticate, maxPreAuthConnections, maxPreAuthPerAddress, preAuthTimeoutMs } from "../../src/live/destination.js";
+import { Command, encodeFrame, jsonPayload, newNonce, parseJson, startPayload } from "../../src/live/protocol.js";
 import { SourceSession } from "../../src/live/source.js";
 import { faultProxy } from "./proxy.js";
 import { deadlineMs, eventually, migrate, now, rss, sharedDestination, timerLatenessMs } from "./harness.js";
@@ -13,9 +14,9 @@ import { deadlineMs, eventually, migrate, now, rss, sharedDestination, timerLate
 const secret = Buffer.from("fault-suite-secret");
 const shared = sharedDestination();
 
-function open(): Promise<Socket> {
+function open(localAddress = "127.0.0.1"): Promise<Socket> {
   return new Promise((resolve) => {
-    const s = connect(shared.dest.port, "127.0.0.1", () => resolve(s));
+    const s = connect({ port: shared.dest.port, host: "127.0.0.1", localAddress }, () => resolve(s));
     s.on("error", () => undefined);
     s.resume(); // read (and drop) what the destination says, so that its close is seen
   });
@@ -73,6 +74,31 @@ describe("before authentication", () => {
     const r = await migrate(shared.dest.port);
     expect(r.status).toBe(0);
   }, 30_000);
+
+  it("one address holding every pre-authentication place it may have does not keep a source at another address out", async () => {
+    // 127.0.0.2 is loopback too: the attacker takes its 8 places, reconnecting as they are closed.
+    const attacker = new Set<Socket>();
+    let attacking = true;
+    const hold = async () => {
+      while (attacking) {
+        const s = await open("127.0.0.2");
+        attacker.add(s);
+        await closed(s);
+        attacker.delete(s);
+      }
+    };
+    const holders = Array.from({ length: maxPreAuthPerAddress * 4 }, hold);
+    try {
+      expect(await eventually(() => attacker.size >= maxPreAuthPerAddress, 2000)).toBe(true);
+      const r = await migrate(shared.dest.port);
+      expect(r.status).toBe(0);
+      expect(r.result?.status).toBe("completed");
+    } finally {
+      attacking = false;
+      for (const s of attacker) s.destroy();
+    }
+    await Promise.all(holders);
+  }, 30_000);
 });
 
 describe("after authentication", () => {
@@ -121,6 +147,38 @@ describe("a byte changed on the wire, mid-precopy", () => {
       expect(shared.dest.log()).toMatch(/integrity check failed/);
     }, 30_000);
   }
+});
+
+describe("a destination whose RAM still differs after the re-send", () => {
+  it("the migration fails, naming the pages; the guest stays at the source", async () => {
+    // A hostile destination speaking the real protocol (its own handshake), whose Verify
+    // answers never match: the first comparison fails, the pages are re-sent, the second fails.
+    let pageCount = 0;
+    const wrongHash = 0xdeadbeef;
+    const liar = createServer((socket) => {
+      const conn = new Connection(socket, "source", undefined, deadlineMs);
+      void (async () => {
+        const auth = await authenticate(conn, secret);
+        conn.reply(auth.id);
+        conn.secure(auth.macs);
+        conn.watch();
+        for (;;) {
+          const f = await conn.next();
+          if (f.type === Command.Config) pageCount = parseJson<{ pageCount: number }>(f).pageCount;
+          if (f.type === Command.Verify) conn.reply(f.id, Buffer.from(new Uint32Array(pageCount).fill(wrongHash).buffer));
+          else if (f.id !== 0) conn.reply(f.id);
+        }
+      })().catch(() => conn.close());
+    });
+    await new Promise<void>((r) => liar.listen(0, "127.0.0.1", () => r()));
+    const r = await migrate((liar.address() as { port: number }).port);
+    liar.close();
+    expect(pageCount).toBeGreaterThan(0);
+    expect(r.status).toBe(1);
+    expect(r.result?.status).toBe("failed");
+    expect(r.result?.["error-desc"]).toMatch(/\d+ pages still differ from the source after being re-sent \(first: page \d+\); the guest stays at the source/);
+    expect(r.stdout).toMatch(/the source guest kept running/);
+  }, 30_000);
 });
 
 it("the destination is still free for a real source", async () => {

@@ -8,7 +8,7 @@
 // the groups whose pages changed: the two sides compare those first, then the page hashes
 // of the groups that differ.
 
-import { Worker } from "node:worker_threads";
+import { Thread } from "./thread.js";
 import type { Guest } from "./guest.js";
 import { groupDigest, hashGroupPages, zeroPageHash } from "./pages.js";
 
@@ -30,7 +30,7 @@ type WaitAsync = (a: Int32Array, index: number, value: number) => { async: boole
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 export class RamHasher {
-  private readonly worker: Worker;
+  private readonly thread: Thread;
   private readonly pending: Int32Array;
   private readonly hashes: Int32Array;
   private readonly digests: Int32Array;
@@ -49,8 +49,7 @@ export class RamHasher {
       digests: this.digests.buffer as SharedArrayBuffer,
       ctl: this.ctl.buffer as SharedArrayBuffer,
     };
-    this.worker = new Worker(new URL("./hash-worker.js", import.meta.url), { workerData: data });
-    this.worker.unref();
+    this.thread = new Thread(new URL("./hash-worker.js", import.meta.url), data);
   }
 
   /** Pages [from, to) changed: hash them (again). The thread looks every `pollMs` (hash-worker.ts). */
@@ -107,7 +106,7 @@ export class RamHasher {
   async close(): Promise<void> {
     Atomics.store(this.ctl, hashCtl.exit, 1);
     this.kick();
-    await this.worker.terminate();
+    await this.thread.stop();
   }
 }
 

@@ -1,12 +1,24 @@
 // The live engine's migration stream against the machine's own limit, in one run: raw TCP
 // between two Node processes on loopback (bench/tcp-sink.ts), and the first pass of a live
 // migration of a 1 GiB guest (768 MiB used, light writes, 100 Gbit/s link, no cap), which
-// moves the used RAM once. Alternated, so both see the same load. `npm run bench:live`;
-// figures go in docs/benchmarks.md. Run under `flock /tmp/livemig-measure.lock`.
+// moves the used RAM once. Alternated, so both see the same load. Then what bounds the stream
+// on this machine beyond TCP: node:crypto's GMAC (AES-256-GCM, no plaintext) over 1 MiB, the
+// tag each Memory frame carries, and a copy into fresh memory (the destination's RAM starts
+// cold: 4 KiB page faults). `npm run bench:live`; figures go in docs/benchmarks.md. Run under
+// `flock /tmp/livemig-measure.lock`.
+//
+// `node dist/bench/live.js [ROUNDS] [--profile FILE]` also writes the live engine's machine
+// profile for `run --predict --profile FILE`: this machine's first touch of a fresh page
+// (fault in and zero, measured as the pinning thread does it, touchPages), so the prediction
+// pins and receives at this machine's rate instead of a server's (docs/live.md).
 
 import { spawn } from "node:child_process";
+import { createCipheriv, randomBytes } from "node:crypto";
 import { cpus, loadavg } from "node:os";
+import { writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { stringify } from "yaml";
+import { touchPages } from "../src/live/guest/pages.js";
 import { fileURLToPath } from "node:url";
 import { median } from "../src/measure/stats.js";
 import { runLive } from "../src/live/migration.js";
@@ -14,6 +26,7 @@ import { loadScenario } from "../src/scenario/load.js";
 
 const rawBytes = 1 << 30;
 const rounds = Number(process.argv[2] ?? 3);
+const profileFile = process.argv[3] === "--profile" ? process.argv[4] : undefined;
 
 const scenarioText = `
 name: bench-live-1g
@@ -51,6 +64,46 @@ async function stream(): Promise<{ rate: number; total: number; downtime: number
   return { rate: first.transferred / ((first.t - r["setup-time"]) / 1000), total: r["total-time"], downtime: r.downtime ?? NaN };
 }
 
+/** Bytes/s of GMAC over 1 MiB units (a cipher per unit, as each Memory frame's tag). */
+function gmacRate(): number {
+  const key = randomBytes(32);
+  const iv = Buffer.alloc(12);
+  const unit = randomBytes(1 << 20);
+  const t = performance.now();
+  for (let i = 0; i < 512; i++) {
+    const gmac = createCipheriv("aes-256-gcm", key, iv);
+    gmac.setAAD(unit);
+    gmac.final();
+    gmac.getAuthTag();
+  }
+  return (512 * unit.length) / ((performance.now() - t) / 1000);
+}
+
+/** Bytes/s of copying 512 MiB into fresh memory in 1 MiB pieces (every 4 KiB page faults on its first write). */
+function coldCopyRate(): number {
+  const unit = Buffer.alloc(1 << 20, 7);
+  const ram = Buffer.from(new SharedArrayBuffer(512 << 20));
+  const t = performance.now();
+  for (let at = 0; at < ram.length; at += unit.length) ram.set(unit, at);
+  return ram.length / ((performance.now() - t) / 1000);
+}
+
+/**
+ * Microseconds per page of faulting in fresh memory, as the pinning thread does (touchPages
+ * over 512 MiB): CPU time (user and kernel) of this process, which nothing else runs in
+ * meanwhile, so other jobs on the cores lengthen the wall time but not the figure.
+ */
+function firstTouchUsPerPage(): { cpu: number; wall: number } {
+  const pages = (512 << 20) / 4096;
+  const words = new Int32Array(new SharedArrayBuffer(pages * 4096));
+  const cpu0 = process.cpuUsage();
+  const t = performance.now();
+  touchPages(words, 0, pages);
+  const wall = ((performance.now() - t) * 1000) / pages;
+  const c = process.cpuUsage(cpu0);
+  return { cpu: (c.user + c.system) / pages, wall };
+}
+
 const raw: number[] = [];
 const live: number[] = [];
 const totals: number[] = [];
@@ -64,9 +117,28 @@ for (let i = 0; i < rounds; i++) {
   downtimes.push(s.downtime);
   load.push(loadavg()[0]);
 }
+const gmac = [gmacRate(), gmacRate(), gmacRate()];
+const cold = [coldCopyRate(), coldCopyRate(), coldCopyRate()];
+const touch = [firstTouchUsPerPage(), firstTouchUsPerPage(), firstTouchUsPerPage()];
 const mb = (x: number) => (x / 1e6).toFixed(0);
 console.log(`machine: ${cpus().length} x ${cpus()[0].model}, Node ${process.version}; load average (1 min) during: ${load.map((l) => l.toFixed(2)).join(" ")}`);
 console.log(`raw TCP, loopback, 1 GiB:          ${raw.map(mb).join(", ")} MB/s (median ${mb(median(raw))})`);
 console.log(`migration stream, first pass:      ${live.map(mb).join(", ")} MB/s (median ${mb(median(live))})`);
 console.log(`stream / raw TCP (medians):        ${(median(live) / median(raw)).toFixed(2)}`);
 console.log(`migration total-time, downtime:    ${totals.map((t) => t.toFixed(0)).join(", ")} ms; ${downtimes.map((t) => t.toFixed(1)).join(", ")} ms`);
+console.log(`GMAC (AES-256-GCM), 1 MiB units:   ${gmac.map(mb).join(", ")} MB/s (median ${mb(median(gmac))}; paid once at each end)`);
+console.log(`copy into fresh memory (cold RAM): ${cold.map(mb).join(", ")} MB/s (median ${mb(median(cold))}; the destination's apply)`);
+const touchCpu = median(touch.map((x) => x.cpu));
+console.log(
+  `first touch of a fresh page (CPU): ${touch.map((x) => x.cpu.toFixed(2)).join(", ")} us (median ${touchCpu.toFixed(2)}; ${((touchCpu * 262144) / 1000).toFixed(0)} ms/GiB; wall ${touch.map((x) => x.wall.toFixed(2)).join(", ")} us)`,
+);
+if (profileFile) {
+  const profile = {
+    machine: `${cpus().length} x ${cpus()[0].model}, Node ${process.version}, load average ${load[load.length - 1].toFixed(2)}`,
+    fittedFrom: ["bench/live.ts: touchPages over 512 MiB of fresh SharedArrayBuffer, CPU time, median of 3"],
+    fitted: ["firstTouchUsPerPage"],
+    firstTouchUsPerPage: Math.round(touchCpu * 1000) / 1000,
+  };
+  writeFileSync(profileFile, stringify(profile));
+  console.log(`wrote ${profileFile}`);
+}

@@ -1,5 +1,5 @@
 // What the frame integrity (src/live/integrity.ts) costs on the migration stream: 1 MiB
-// Memory-sized frames from this process to a receiver process over loopback TCP, as raw
+// Memory frames (one controller slice each, sent as the RAM stream sends them) from this process to a receiver process over loopback TCP, as raw
 // socket writes, as untagged frames, and as tagged frames (the protocol after its handshake).
 // Each is timed from the first write to the receiver's answer after the last byte.
 //
@@ -76,7 +76,8 @@ async function once(kind: Kind, total: number): Promise<{ rate: number; cpu: num
   } else {
     const conn = new Connection(socket, "bench destination");
     if (kind === "tagged") conn.secure(frameMacs(secret, nonces[0], nonces[1], "source"));
-    for (let sent = 0; sent < total; sent += frameBytes) await conn.send(Command.Memory, payload);
+    // As the RAM stream sends: the payload as chunks, staged and sealed by the link (sendFrames).
+    for (let sent = 0; sent < total; sent += frameBytes) await conn.sendFrames(Command.Memory, [[payload]], frameBytes);
     await conn.request(Command.Sync);
     conn.close();
   }

@@ -138,6 +138,8 @@ const table: [string[], RegExp][] = [
   [["run", "ok.yaml", "--dest", "localhost:99999"], /--dest: expected HOST:PORT, got "localhost:99999"/],
   [["run", "ok.yaml", "--dest", "127.0.0.1:1"], /--dest: needs --secret-file/],
   [["run", "ok.yaml", "--emulate-link", "bogus"], /--emulate-link: expected one of/],
+  [["run", "ok.yaml", "--profile", "p.yaml"], /--profile: only with --predict/],
+  [["run", "ok.yaml", "--predict", "--profile", "missing.yaml"], /missing\.yaml: cannot read the profile/],
   [["run", "alias.yaml"], /alias\.yaml:2: alias \*nope/],
   [["dest", "--listen", "nonsense", "--secret-file", "secret"], /--listen: expected HOST:PORT, got "nonsense"/],
   [["dest", "--listen", "127.0.0.1:70000", "--secret-file", "secret"], /--listen: expected HOST:PORT/],

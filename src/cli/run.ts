@@ -7,7 +7,7 @@ import type { MigrationResult } from "../core/result.js";
 import type { LinkEmulation } from "../live/migration.js";
 import type { NamedResult } from "../report/table.js";
 import { UsageError, exitCodeOf, fileProblem } from "./errors.js";
-import { parseSeed, readScenarioFile, report, writeHtml } from "./simulate.js";
+import { parseSeed, readProfileOption, readScenarioFile, report, writeHtml } from "./simulate.js";
 
 interface Address {
   host: string;
@@ -58,6 +58,7 @@ interface RunOptions {
   protocolVersion?: number;
   emulateLink: LinkEmulation;
   peerTimeout?: number;
+  profile?: string;
 }
 
 const linkEmulations: LinkEmulation[] = ["both", "bandwidth", "latency", "none"];
@@ -74,6 +75,7 @@ export function registerRun(program: Command): void {
     .argument("<file>", "scenario file (YAML or JSON), as simulate takes it")
     .option("--json", "print one JSON object: {scenario, runs: [{variant, result}]} (and predicted with --predict)")
     .option("--predict", "also simulate the scenario and print measured and predicted side by side")
+    .option("--profile <file>", "with --predict: the machine profile the prediction uses (e.g. this machine's first-touch cost, from npm run bench:live)")
     .option("--dest <host:port>", "a destination started with `livemig dest` (needs --secret-file)", parseAddress("--dest", false))
     .option("--secret-file <file>", `with --dest: ${secretFileHelp}`)
     .option(
@@ -98,6 +100,8 @@ export function registerRun(program: Command): void {
       if (opts.dest && !opts.secretFile) throw new UsageError("--dest: needs --secret-file FILE, the secret the destination was started with");
       if (!opts.dest && opts.secretFile) throw new UsageError("--secret-file: only with --dest (a loopback run starts its own destination with a fresh secret)");
       const secret = opts.secretFile ? readSecretFile(opts.secretFile) : undefined;
+      if (opts.profile && !opts.predict) throw new UsageError("--profile: only with --predict (it is the prediction's machine profile)");
+      const profile = opts.profile ? await readProfileOption(opts.profile) : undefined;
       const tty = process.stderr.isTTY;
       const measured: LiveRuns[] = [];
       const predicted: NamedResult[] = [];
@@ -122,7 +126,7 @@ export function registerRun(program: Command): void {
           if (tty) process.stderr.write("\r\x1b[K");
         }
         measured.push({ variant: r.variant, results });
-        if (opts.predict) predicted.push({ variant: r.variant, result: await simulate(r.scenario, { seed: opts.seed }) });
+        if (opts.predict) predicted.push({ variant: r.variant, result: await simulate(r.scenario, { seed: opts.seed, ...(profile ? { profile } : {}) }) });
       }
       const name = runs[0].scenario.name;
       if (opts.html) {

@@ -119,17 +119,19 @@ export function registerSimulate(program: Command): void {
       }
       if (!file) throw new UsageError("simulate: expected a scenario file (or --costs)");
       const runs = await readScenarioFile(file);
-      let profile: MachineProfile | undefined;
-      if (opts.profile) {
-        const { ProfileError, readProfile } = await import("../qemu/profile.js");
-        try {
-          profile = readProfile(opts.profile);
-        } catch (e) {
-          throw e instanceof ProfileError ? new UsageError(e.message) : e;
-        }
-      }
+      const profile = opts.profile ? await readProfileOption(opts.profile) : undefined;
       const results = await runSimulations(runs, opts.seed, profile);
       if (opts.html) await writeHtml(opts.html, { title: `livemig simulate ${runs[0].scenario.name}`, runs: results });
       process.exitCode = await report(runs[0].scenario.name, results, !!opts.json);
     });
+}
+
+/** `--profile FILE` (simulate, run --predict): the machine profile, or one `livemig:` line naming what is wrong with it. */
+export async function readProfileOption(file: string): Promise<MachineProfile> {
+  const { ProfileError, readProfile } = await import("../qemu/profile.js");
+  try {
+    return readProfile(file);
+  } catch (e) {
+    throw e instanceof ProfileError ? new UsageError(e.message) : e;
+  }
 }

@@ -11,7 +11,7 @@ import { frameMacs } from "./integrity.js";
 import { checkGuestConfig, type GuestConfig } from "./guest-config.js";
 import { Guest } from "./guest/guest.js";
 import { pageSize } from "./guest/layout.js";
-import { RamHasher } from "./guest/hasher.js";
+import { RamHasher, hashGroups } from "./guest/hasher.js";
 import { Pinner } from "./guest/pinner.js";
 import { Nic, type NicDeviceState } from "./nic.js";
 import {
@@ -155,7 +155,7 @@ async function receive(conn: Connection, peer: string, o: DestinationOptions): P
       switch (f.type) {
         case Command.Memory:
           expectState(state, "Receiving", f);
-          incoming.applyMemory(f.payload);
+          incoming.applyMemory(f.parts);
           break;
         case Command.State:
           expectState(state, "Receiving", f);
@@ -173,8 +173,13 @@ async function receive(conn: Connection, peer: string, o: DestinationOptions): P
           break;
         case Command.Verify: {
           expectState(state, "Receiving", f);
+          const groups = incoming.verifyGroups(f.payload);
           // Everything before it is applied (frames are handled in order): wait for its hashes.
-          void incoming.hasher.settle().then((h) => conn.reply(f.id, Buffer.from(h.buffer)));
+          const job = incoming;
+          void job.hasher.settle().then(() => {
+            const h = groups ? job.hasher.groupHashes(groups) : job.hasher.groupDigests();
+            conn.reply(f.id, Buffer.from(h.buffer));
+          });
           break;
         }
         case Command.NicStart:
@@ -256,8 +261,18 @@ class Incoming {
     return new Incoming(guest, nic, new RamHasher(guest), new Pinner(guest));
   }
 
-  applyMemory(section: Buffer): void {
+  applyMemory(section: readonly Buffer[]): void {
     applySection(section, this.guest.bytes, pageSize, this.nonZero, (first, pages) => this.hasher.mark(first, first + pages));
+  }
+
+  /** A Verify's payload: no groups (the digests are wanted), or the groups whose page hashes are. */
+  verifyGroups(payload: Buffer): Uint32Array | undefined {
+    if (payload.length === 0) return undefined;
+    const count = hashGroups(this.guest.pageCount);
+    if (payload.length % 4 !== 0 || payload.length / 4 > count) throw new ProtocolError(`malformed Verify: ${payload.length} bytes is not a list of at most ${count} group numbers`);
+    const groups = new Uint32Array(payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.length));
+    if (groups.some((g) => g >= count)) throw new ProtocolError(`malformed Verify: a group number beyond the guest's ${count} groups`);
+    return groups;
   }
 
   loadState(payload: Buffer): void {

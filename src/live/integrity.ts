@@ -32,9 +32,9 @@ export class FrameMac {
     return this.tag(0, header);
   }
 
-  /** The frame's final tag; advances the sequence. */
-  frameTag(header: Uint8Array, payload: Uint8Array): Buffer {
-    const t = this.tag(1, header, payload);
+  /** The frame's final tag, its payload given whole or as the parts it arrived in; advances the sequence. */
+  frameTag(header: Uint8Array, payload: Uint8Array | readonly Uint8Array[]): Buffer {
+    const t = payload instanceof Uint8Array ? this.tag(1, header, payload) : this.tag(1, header, ...payload);
     this.seq++;
     return t;
   }

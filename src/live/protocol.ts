@@ -39,8 +39,9 @@
 //     |--- Pin -----------> ... <------------------- Reply ----|  (vdpa: touches all RAM)
 //     |--- State {device state} ------------------------------>|
 //     |--- Sync ----------------------------------> <-- Reply -|  everything before it applied
-//     |--- Verify --------------------------------> <-- Reply -|  {per-page hashes}
-//     |   [pages that differ: Memory {them}, Verify again; still different: Abandon]
+//     |--- Verify --------------------------------> <-- Reply -|  {a digest per 256 pages}
+//     |   [groups that differ: Verify {groups} -> <-- Reply {their page hashes};
+//     |    pages that differ: Memory {them}, Verify again; still different: Abandon]
 //     |--- NicStart (the strategy's nic-ready) --------------->|
 //     |--- Complete {announce schedule} ---------------------->|  Running: vCPUs resumed; a
 //     |                                                        |  RARP at 0, 50, 200, 450, 800 ms
@@ -74,8 +75,11 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { tagBytes, type FrameMac } from "./integrity.js";
 
-/** 2: Memory carries run records (ram-stream.ts) instead of per-page headers; frames after the handshake are tagged. */
-export const protocolVersion = 2;
+/**
+ * 2: Memory carries run records (ram-stream.ts) instead of per-page headers; frames after the handshake are tagged.
+ * 3: Verify is answered with a digest per group of pages, or, given groups, their page hashes.
+ */
+export const protocolVersion = 3;
 export const magic = Buffer.from("livemig\0", "latin1");
 export const headerBytes = 12;
 export const maxPayloadBytes = 64 << 20;
@@ -110,7 +114,23 @@ export function commandName(type: number): string {
 export interface Frame {
   type: CommandType;
   id: number;
+  /** The payload in one piece (joined on first use if it arrived in several socket reads). */
   payload: Buffer;
+  /** The payload as it arrived: views of the socket's reads, in order, not joined. */
+  parts: readonly Buffer[];
+}
+
+function frame(type: CommandType, id: number, parts: Buffer[]): Frame {
+  let whole: Buffer | undefined;
+  return {
+    type,
+    id,
+    parts,
+    get payload() {
+      whole ??= parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      return whole;
+    },
+  };
 }
 
 /** A peer broke the protocol: a malformed frame, a wrong version, a failed authentication. */
@@ -216,15 +236,16 @@ export class FrameReader {
       if (head.readUInt8(1) !== 0 || head.readUInt16BE(2) !== 0) throw new ProtocolError("malformed frame: reserved header bytes are not zero");
       const length = head.readUInt32BE(8);
       if (length > maxPayloadBytes) throw new ProtocolError(`malformed frame: ${commandName(type)} payload of ${length} bytes exceeds ${maxPayloadBytes}`);
-      const whole = headerBytes + headTag + length + headTag;
-      if (this.buffered < whole) return;
-      const bytes = this.take(whole);
+      if (this.buffered < headerBytes + headTag + length + headTag) return;
+      // The payload stays in the socket's reads (views, no join): a Memory frame is a megabyte.
+      this.skip(headerBytes + headTag);
       this.headerChecked = false;
-      const payload = bytes.subarray(headerBytes + headTag, headerBytes + headTag + length);
-      if (mac && !timingSafeEqual(mac.frameTag(bytes.subarray(0, headerBytes), payload), bytes.subarray(whole - tagBytes))) {
+      const parts = this.takeParts(length);
+      if (mac && !timingSafeEqual(mac.frameTag(header, parts), this.peek(tagBytes))) {
         throw this.altered(mac, `${commandName(type)} frame`);
       }
-      onFrame({ type: type as CommandType, id: bytes.readUInt32BE(4), payload });
+      this.skip(headTag);
+      onFrame(frame(type as CommandType, head.readUInt32BE(4), parts));
     }
   }
 
@@ -232,27 +253,37 @@ export class FrameReader {
     return new IntegrityError(`integrity check failed: the ${what} of frame ${mac.frames} was altered in transit (transport corruption or an on-path attacker)`);
   }
 
+  /** The first `n` buffered bytes (a copy of only those when they straddle reads). */
   private peek(n: number): Buffer {
-    this.gather(n);
-    return this.chunks[0].subarray(0, n);
-  }
-
-  private take(n: number): Buffer {
-    this.gather(n);
     const first = this.chunks[0];
-    const out = first.subarray(0, n);
-    if (first.length === n) this.chunks.shift();
-    else this.chunks[0] = first.subarray(n);
-    this.buffered -= n;
+    if (first.length >= n) return first.subarray(0, n);
+    const out = Buffer.allocUnsafe(n);
+    for (let k = 0, at = 0; at < n; k++) at += this.chunks[k].copy(out, at, 0, n - at);
     return out;
   }
 
-  /** Joins the first chunks until the first holds `n` bytes (only those: not the whole backlog). */
-  private gather(n: number): void {
-    if (this.chunks[0].length >= n) return;
-    let k = 1;
-    for (let have = this.chunks[0].length; have < n; k++) have += this.chunks[k].length;
-    this.chunks.splice(0, k, Buffer.concat(this.chunks.slice(0, k)));
+  /** Drops the first `n` buffered bytes. */
+  private skip(n: number): void {
+    this.takeParts(n);
+  }
+
+  /** The first `n` buffered bytes as views of the reads holding them; removed from the buffer. */
+  private takeParts(n: number): Buffer[] {
+    const parts: Buffer[] = [];
+    this.buffered -= n;
+    while (n > 0) {
+      const first = this.chunks[0];
+      if (first.length <= n) {
+        parts.push(first);
+        this.chunks.shift();
+        n -= first.length;
+      } else {
+        parts.push(first.subarray(0, n));
+        this.chunks[0] = first.subarray(n);
+        n = 0;
+      }
+    }
+    return parts;
   }
 }
 

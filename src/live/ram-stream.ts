@@ -5,7 +5,7 @@
 //
 //   record: kind (u8: 1 zero, 2 data, 0 end) | 3 reserved zero bytes | first page (u32 BE) | pages (u32 BE)
 //   a data record is followed by its pages' contents; a zero record by nothing; an end record
-//   (first page 0, pages 0) closes the section. A section is one Memory frame of at most 32 KiB.
+//   (first page 0, pages 0) closes the section. A section is one Memory frame (a controller slice).
 //
 // The stream's bytes are therefore fewer than QEMU's (12 bytes per run instead of 8 per page,
 // no byte per zero page); the link is charged with the bytes the controller counts at QEMU's
@@ -21,11 +21,13 @@ const kindZero = 1;
 const kindData = 2;
 
 /**
- * Payload bytes of one Memory frame at most: small enough that the destination's socket reads
- * (64 KiB) split at most every other frame, so joining one is a cache-warm copy, not
- * a fresh megabyte (whose first touch costs more than the copy).
+ * Payload bytes of one Memory frame at most: one controller slice (1 MiB of QEMU's wire
+ * bytes, so at most 256 pages of data) fits in one frame, so a frame's two GMAC tags are
+ * computed over a megabyte, not 32 KiB: per tag, node:crypto spends ~6 us creating the
+ * cipher, as long as GMAC takes for 25 KiB here (docs/live.md). The destination does not
+ * join a frame's socket reads (applySection takes them as they came).
  */
-export const sectionBytes = 32 << 10;
+export const sectionBytes = 2 << 20;
 
 /**
  * The pages of `runs`, in order, as sections of at most `sectionBytes` each (a frame each), a
@@ -77,30 +79,30 @@ function record(kind: number, first: number, pages: number): Buffer {
 export class StreamError extends Error {}
 
 /**
- * Applies a RAM section to `ram`: one copy per data run; a zero run clears only the pages
+ * Applies a RAM section, given as the parts it arrived in (socket reads, not joined), to
+ * `ram`: one copy per data run (per part it spans); a zero run clears only the pages
  * `nonZero` says may hold data (a fresh destination's RAM is zero). `onChange(first, pages)`
  * runs for the pages whose contents changed, once they are in place: each data run, and each
  * page a zero run cleared (the others were zero and stay so).
  */
 export function applySection(
-  section: Uint8Array,
+  section: Uint8Array | readonly Uint8Array[],
   ram: Uint8Array,
   pageSize: number,
   nonZero: PageBitmap,
   onChange: (first: number, pages: number) => void,
 ): void {
-  const view = new DataView(section.buffer, section.byteOffset, section.byteLength);
+  const input = new PartReader(section instanceof Uint8Array ? [section] : section);
   const pageCount = nonZero.size;
-  let at = 0;
-  while (at + runHeaderBytes <= section.length) {
-    const head = view.getUint32(at);
+  while (input.remaining >= runHeaderBytes) {
+    const record = input.record();
+    const head = record.getUint32(0);
     const kind = head >>> 24;
-    const first = view.getUint32(at + 4);
-    const pages = view.getUint32(at + 8);
-    at += runHeaderBytes;
+    const first = record.getUint32(4);
+    const pages = record.getUint32(8);
     if ((head & 0xffffff) !== 0) throw new StreamError("RAM section: reserved bytes of a run record are not zero");
     if (kind === kindEnd) {
-      if (at !== section.length) throw new StreamError("RAM section: bytes after the end record");
+      if (input.remaining !== 0) throw new StreamError("RAM section: bytes after the end record");
       return;
     }
     if (pages === 0 || first + pages > pageCount) throw new StreamError(`RAM section names pages ${first}..${first + pages - 1}, beyond the guest's ${pageCount} pages`);
@@ -112,9 +114,8 @@ export function applySection(
       nonZero.clearRange(first, first + pages);
     } else if (kind === kindData) {
       const bytes = pages * pageSize;
-      if (at + bytes > section.length) break;
-      ram.set(section.subarray(at, at + bytes), first * pageSize);
-      at += bytes;
+      if (bytes > input.remaining) break;
+      input.copyTo(ram, first * pageSize, bytes);
       nonZero.setRange(first, first + pages);
       onChange(first, pages);
     } else {
@@ -122,4 +123,54 @@ export function applySection(
     }
   }
   throw new StreamError("RAM section truncated (no end record)");
+}
+
+/** Reads a section laid over several parts in order: run records (which may straddle two) and data copied out. */
+class PartReader {
+  private part = 0;
+  private at = 0;
+  remaining: number;
+  private readonly scratch = new Uint8Array(runHeaderBytes);
+  private readonly scratchView = new DataView(this.scratch.buffer);
+
+  constructor(private readonly parts: readonly Uint8Array[]) {
+    this.remaining = parts.reduce((n, p) => n + p.length, 0);
+  }
+
+  /** The next run record (its 12 bytes). */
+  record(): DataView {
+    const p = this.current();
+    if (p.length - this.at >= runHeaderBytes) {
+      const view = new DataView(p.buffer, p.byteOffset + this.at, runHeaderBytes);
+      this.skip(runHeaderBytes);
+      return view;
+    }
+    this.copyTo(this.scratch, 0, runHeaderBytes);
+    return this.scratchView;
+  }
+
+  /** Copies the next `bytes` to `to` at `offset`: one copy per part they span. */
+  copyTo(to: Uint8Array, offset: number, bytes: number): void {
+    while (bytes > 0) {
+      const p = this.current();
+      const n = Math.min(bytes, p.length - this.at);
+      to.set(p.subarray(this.at, this.at + n), offset);
+      offset += n;
+      bytes -= n;
+      this.skip(n);
+    }
+  }
+
+  private current(): Uint8Array {
+    while (this.at === this.parts[this.part].length) {
+      this.part++;
+      this.at = 0;
+    }
+    return this.parts[this.part];
+  }
+
+  private skip(n: number): void {
+    this.at += n;
+    this.remaining -= n;
+  }
 }

@@ -11,7 +11,7 @@ import type { GuestConfig } from "./guest-config.js";
 import type { Guest } from "./guest/guest.js";
 import type { RamHasher } from "./guest/hasher.js";
 import { nicPages, pageSize } from "./guest/layout.js";
-import { isZeroPage, runOfKind } from "./guest/pages.js";
+import { hashGroupPages, isZeroPage, runOfKind } from "./guest/pages.js";
 import { Command, ProtocolError, authPayload, jsonPayload, newNonce, readChallenge, startPayload } from "./protocol.js";
 import { encodeSections } from "./ram-stream.js";
 import { wallNow } from "./clock.js";
@@ -61,10 +61,14 @@ export class SourceSession {
     await this.conn.request(Command.Pin, undefined, { unbounded: true });
   }
 
-  async verify(): Promise<Uint32Array> {
-    const reply = await this.conn.request(Command.Verify);
+  /**
+   * The destination's switch-over hashes, once everything sent before is applied and hashed:
+   * without `groups`, a digest per group of pages; with them, those groups' page hashes.
+   */
+  async verify(groups?: Uint32Array): Promise<Uint32Array> {
+    const reply = await this.conn.request(Command.Verify, groups && Buffer.from(groups.buffer, groups.byteOffset, groups.byteLength));
     const p = reply.payload;
-    if (p.length % 4 !== 0) throw new ProtocolError(`malformed Verify reply: ${p.length} bytes is not a list of 4-byte page hashes`);
+    if (p.length % 4 !== 0) throw new ProtocolError(`malformed Verify reply: ${p.length} bytes is not a list of 4-byte hashes`);
     return new Uint32Array(p.buffer.slice(p.byteOffset, p.byteOffset + p.length));
   }
 
@@ -187,20 +191,41 @@ export class LiveGuestRam implements GuestRam {
    */
   async verify(): Promise<void> {
     const t = wallNow();
-    const [here, there] = await Promise.all([this.hasher.settle(), this.session.verify()]);
-    this.stale = differing(here, there);
+    const [, there] = await Promise.all([this.hasher.settle(), this.session.verify()]);
+    this.stale = await this.differing(there);
     if (this.stale.length > 0) {
       // Re-sent as they are now (vCPUs and NIC stopped), then compared again.
       const runs = new PageRuns(this.stale.length);
       for (const p of this.stale) runs.add(p, 1);
       await this.session.conn.sendFrames(Command.Memory, encodeSections(this.guest.buffer, this.guest.words, pageSize, runs), 0);
-      const still = differing(here, await this.session.verify());
+      const still = await this.differing(await this.session.verify());
       if (still.length > 0) {
         throw new Error(`${still.length} pages still differ from the source after being re-sent (first: page ${still[0]}); the guest stays at the source`);
       }
     }
     this.verified = true;
     this.verifyWait = { t, end: wallNow() };
+  }
+
+  /** The pages whose hashes differ here and there, given the destination's group digests: asks for the page hashes of the groups that differ. */
+  private async differing(thereDigests: Uint32Array): Promise<number[]> {
+    const here = this.hasher.groupDigests();
+    if (thereDigests.length !== here.length) throw new Error(`the destination's Verify reply holds ${thereDigests.length} group digests, not ${here.length}`);
+    const groups: number[] = [];
+    for (let g = 0; g < here.length; g++) if (here[g] !== thereDigests[g]) groups.push(g);
+    if (groups.length === 0) return [];
+    const list = Uint32Array.from(groups);
+    const mine = this.hasher.groupHashes(list);
+    const theirs = await this.session.verify(list);
+    if (theirs.length !== mine.length) throw new Error(`the destination's Verify reply holds ${theirs.length} page hashes, not ${mine.length}`);
+    const out: number[] = [];
+    for (let i = 0; i < groups.length; i++) {
+      for (let k = 0; k < hashGroupPages; k++) {
+        const page = groups[i] * hashGroupPages + k;
+        if (page < this.pageCount && mine[i * hashGroupPages + k] !== theirs[i * hashGroupPages + k]) out.push(page);
+      }
+    }
+    return out;
   }
 
   /** Pages that differed at the switch-over and were re-sent before the destination resumed. */
@@ -211,11 +236,4 @@ export class LiveGuestRam implements GuestRam {
   stalePages(): number[] {
     return this.stale;
   }
-}
-
-function differing(here: Uint32Array, there: Uint32Array): number[] {
-  const out: number[] = [];
-  if (there.length !== here.length) throw new Error(`the destination's Verify reply holds ${there.length} page hashes, not ${here.length}`);
-  for (let p = 0; p < here.length; p++) if (here[p] !== there[p]) out.push(p);
-  return out;
 }

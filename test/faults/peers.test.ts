@@ -8,6 +8,8 @@ import { Connection } from "../../src/live/connection.js";
 import { authenticate, maxPreAuthConnections, maxPreAuthPerAddress, preAuthTimeoutMs } from "../../src/live/destination.js";
 import { Command, encodeFrame, jsonPayload, newNonce, parseJson, startPayload } from "../../src/live/protocol.js";
 import { SourceSession } from "../../src/live/source.js";
+import { hashGroups } from "../../src/live/guest/hasher.js";
+import { hashGroupPages } from "../../src/live/guest/pages.js";
 import { faultProxy } from "./proxy.js";
 import { deadlineMs, eventually, migrate, now, rss, sharedDestination, timerLatenessMs } from "./harness.js";
 
@@ -165,7 +167,11 @@ describe("a destination whose RAM still differs after the re-send", () => {
         for (;;) {
           const f = await conn.next();
           if (f.type === Command.Config) pageCount = parseJson<{ pageCount: number }>(f).pageCount;
-          if (f.type === Command.Verify) conn.reply(f.id, Buffer.from(new Uint32Array(pageCount).fill(wrongHash).buffer));
+          if (f.type === Command.Verify) {
+            // Protocol 3: no payload asks for the group digests; a list of groups, for their page hashes.
+            const groups = f.payload.length / 4;
+            conn.reply(f.id, Buffer.from(new Uint32Array(groups > 0 ? groups * hashGroupPages : hashGroups(pageCount)).fill(wrongHash).buffer));
+          }
           else if (f.id !== 0) conn.reply(f.id);
         }
       })().catch(() => conn.close());

@@ -38,6 +38,24 @@ describe("frame tags", () => {
     }
   });
 
+  it("a frame longer than a socket read arrives as views of the reads, not joined", () => {
+    const s = session();
+    const payload = randomBytes(1 << 20);
+    const bytes = encodeFrame(Command.Memory, 0, payload, s.source.send);
+    const reads: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += 65536) reads.push(Buffer.from(bytes.subarray(at, at + 65536)));
+    const reader = new FrameReader();
+    reader.mac = s.destination.receive;
+    const got: Frame[] = [];
+    for (const r of reads) reader.push(r, (f) => got.push(f));
+    expect(got).toHaveLength(1);
+    const parts = got[0].parts;
+    expect(parts.length).toBeGreaterThanOrEqual(16);
+    // Each part lies in one of the reads' own memory: no copy was made.
+    for (const p of parts) expect(reads.some((r) => r.buffer === p.buffer)).toBe(true);
+    expect(Buffer.concat(parts).equals(payload)).toBe(true);
+  });
+
   it("one flipped bit anywhere in a frame (header, tag, payload) fails the check", () => {
     const { frames } = stream();
     const whole = Buffer.concat(frames);

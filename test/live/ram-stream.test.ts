@@ -8,6 +8,7 @@ import { PageBitmap, PageRuns } from "../../src/core/bitmap.js";
 import { ShapedLink } from "../../src/live/link.js";
 import { pageSize } from "../../src/live/guest/layout.js";
 import { applySection, encodeSections, runHeaderBytes, sectionBytes, StreamError } from "../../src/live/ram-stream.js";
+import { groupDigest, hashGroupPages } from "../../src/live/guest/pages.js";
 
 const pages = 256;
 
@@ -70,6 +71,28 @@ describe("RAM sections", () => {
         }
       }),
     );
+  });
+
+  it("apply the same from the socket's reads as from the whole section, wherever the reads cut it", () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: pages, maxLength: pages }), runList, fc.array(fc.nat(), { maxLength: 20 }), (zero, list, cuts) => {
+        const src = ram(zero);
+        const [whole] = encodeSections(src.buffer, src.words, pageSize, runsOf(list)).map((s) => Buffer.concat(s));
+        // Cut points anywhere (inside run records too), as TCP delivers them.
+        const at = [...new Set(cuts.map((c) => c % whole.length))].sort((a, b) => a - b);
+        const parts = [0, ...at].map((from, i) => whole.subarray(from, i < at.length ? at[i] : whole.length));
+        const a = new Uint8Array(pages * pageSize);
+        const b = new Uint8Array(pages * pageSize);
+        applySection(whole, a, pageSize, new PageBitmap(pages), () => undefined);
+        applySection(parts, b, pageSize, new PageBitmap(pages), () => undefined);
+        expect(Buffer.from(b).equals(Buffer.from(a))).toBe(true);
+      }),
+    );
+  });
+
+  it("put a controller slice (1 MiB of pages) in one frame", () => {
+    const src = ram(Array(pages).fill(false));
+    expect(encodeSections(src.buffer, src.words, pageSize, runsOf([[0, pages]]))).toHaveLength(1);
   });
 
   it("send runs of pages as views of guest RAM, in frames of at most sectionBytes", () => {
@@ -174,5 +197,23 @@ describe("a starved run", () => {
     expect(starvationWarning(quiet)).toBeUndefined();
     expect(starvationWarning({ ...quiet, "vcpu-late-naps": 3, "vcpu-late-max": 24 })).toMatch(/^STARVED: vCPU threads woke up to 24 ms late \(3 times/);
     expect(starvationWarning({ ...quiet, "loop-delay-p99": 40, "loop-delay-max": 90 })).toMatch(/callbacks ran up to 90 ms late \(p99 40 ms\)/);
+  });
+});
+
+describe("the switch-over comparison's group digests", () => {
+  it("change with any one page hash of the group, in no other group, and with the order of the hashes", () => {
+    const hashes = Int32Array.from({ length: 3 * hashGroupPages + 5 }, (_, i) => (i * 2654435761) | 0);
+    const groups = Math.ceil(hashes.length / hashGroupPages);
+    const before = Array.from({ length: groups }, (_, g) => groupDigest(hashes, g));
+    for (const page of [0, 1, hashGroupPages - 1, hashGroupPages, 2 * hashGroupPages + 17, hashes.length - 1]) {
+      const changed = Int32Array.from(hashes);
+      changed[page] ^= 1 << (page % 32);
+      const after = Array.from({ length: groups }, (_, g) => groupDigest(changed, g));
+      const group = Math.floor(page / hashGroupPages);
+      after.forEach((d, g) => expect(d !== before[g], `page ${page}, group ${g}`).toBe(g === group));
+    }
+    const swapped = Int32Array.from(hashes);
+    [swapped[3], swapped[4]] = [swapped[4], swapped[3]];
+    expect(groupDigest(swapped, 0)).not.toBe(before[0]);
   });
 });

@@ -3,7 +3,7 @@
 // on the path that sends or applies pages.
 
 import { workerData } from "node:worker_threads";
-import { hashPageOrZero, ramBuffer } from "./pages.js";
+import { groupDigest, hashGroupPages, hashPageOrZero, ramBuffer } from "./pages.js";
 import { hashCtl, pollMs, type HashWorkerData } from "./hasher.js";
 import { threadLoaded } from "./thread.js";
 
@@ -13,6 +13,18 @@ const buffer = ramBuffer(d.ram);
 const pending = new Int32Array(d.pending);
 const hashes = new Int32Array(d.hashes);
 const ctl = new Int32Array(d.ctl);
+const digests = new Int32Array(d.digests);
+/** Groups with a page hashed since their digest was last computed (all, at first). */
+const staleGroups = new Uint8Array(digests.length).fill(1);
+
+/** Recomputes the digests of the groups whose pages were hashed again (each round, so a settle finds few). */
+function updateDigests(): void {
+  for (let g = 0; g < staleGroups.length; g++) {
+    if (staleGroups[g] === 0) continue;
+    staleGroups[g] = 0;
+    Atomics.store(digests, g, groupDigest(hashes, g));
+  }
+}
 
 /** Takes every pending bit (read-and-clear, so a page marked meanwhile is hashed again) and hashes its page. */
 function hashPending(): void {
@@ -24,6 +36,7 @@ function hashPending(): void {
       w &= w - 1;
       const page = (i << 5) + bit;
       Atomics.store(hashes, page, hashPageOrZero(buffer, words, page));
+      staleGroups[(page / hashGroupPages) | 0] = 1;
     }
   }
 }
@@ -33,6 +46,7 @@ for (;;) {
   const kicked = Atomics.load(ctl, hashCtl.kick);
   const requested = Atomics.load(ctl, hashCtl.requested);
   hashPending();
+  updateDigests();
   if (Atomics.load(ctl, hashCtl.done) !== requested) {
     Atomics.store(ctl, hashCtl.done, requested);
     Atomics.notify(ctl, hashCtl.done);

@@ -4,15 +4,19 @@
 // sync the pages the dirty log names, and at the final sync the NIC's region (the only pages
 // a writer outside the dirty log, untracked DMA, can reach); so when the vCPUs and the NIC are
 // stopped, settling hashes only what changed last. Destination: each run as it is applied.
+// A settled hasher also has a digest per group of pages (hashGroupPages), kept current for
+// the groups whose pages changed: the two sides compare those first, then the page hashes
+// of the groups that differ.
 
 import { Thread } from "./thread.js";
 import type { Guest } from "./guest.js";
-import { zeroPageHash } from "./pages.js";
+import { groupDigest, hashGroupPages, zeroPageHash } from "./pages.js";
 
 export interface HashWorkerData {
   ram: SharedArrayBuffer;
   pending: SharedArrayBuffer;
   hashes: SharedArrayBuffer;
+  digests: SharedArrayBuffer;
   ctl: SharedArrayBuffer;
 }
 
@@ -29,16 +33,20 @@ export class RamHasher {
   private readonly thread: Thread;
   private readonly pending: Int32Array;
   private readonly hashes: Int32Array;
+  private readonly digests: Int32Array;
   private readonly ctl = new Int32Array(new SharedArrayBuffer(32));
 
   constructor(private readonly guest: Guest) {
     this.pending = new Int32Array(new SharedArrayBuffer(Math.ceil(guest.pageCount / 32) * 4));
     // A fresh page is zero: its hash is known without hashing it.
     this.hashes = new Int32Array(new SharedArrayBuffer(guest.pageCount * 4)).fill(zeroPageHash | 0);
+    this.digests = new Int32Array(new SharedArrayBuffer(hashGroups(guest.pageCount) * 4));
+    for (let g = 0; g < this.digests.length; g++) this.digests[g] = groupDigest(this.hashes, g);
     const data: HashWorkerData = {
       ram: guest.ram,
       pending: this.pending.buffer as SharedArrayBuffer,
       hashes: this.hashes.buffer as SharedArrayBuffer,
+      digests: this.digests.buffer as SharedArrayBuffer,
       ctl: this.ctl.buffer as SharedArrayBuffer,
     };
     this.thread = new Thread(new URL("./hash-worker.js", import.meta.url), data);
@@ -69,16 +77,29 @@ export class RamHasher {
     Atomics.notify(this.ctl, hashCtl.kick);
   }
 
-  /** Resolves with every page's hash once the pages marked so far are hashed (a copy). */
-  async settle(): Promise<Uint32Array> {
+  /** Resolves once the pages marked so far are hashed and their groups' digests current. */
+  async settle(): Promise<void> {
     const wanted = Atomics.add(this.ctl, hashCtl.requested, 1) + 1;
     this.kick();
     for (let done = Atomics.load(this.ctl, hashCtl.done); done - wanted < 0; done = Atomics.load(this.ctl, hashCtl.done)) {
       const w = waitAsync(this.ctl, hashCtl.done, done);
       if (w.async) await w.value;
     }
-    const out = new Uint32Array(this.hashes.length);
-    out.set(this.hashes);
+  }
+
+  /** Every group's digest (a copy), as of the last settle. */
+  groupDigests(): Uint32Array {
+    return Uint32Array.from(new Uint32Array(this.digests.buffer));
+  }
+
+  /** The page hashes of `groups`, group after group (a copy), as of the last settle. */
+  groupHashes(groups: ArrayLike<number>): Uint32Array {
+    const all = new Uint32Array(this.hashes.buffer);
+    const out = new Uint32Array(groups.length * hashGroupPages);
+    for (let i = 0; i < groups.length; i++) {
+      const from = groups[i] * hashGroupPages;
+      out.set(all.subarray(from, Math.min(all.length, from + hashGroupPages)), i * hashGroupPages);
+    }
     return out;
   }
 
@@ -87,4 +108,9 @@ export class RamHasher {
     this.kick();
     await this.thread.stop();
   }
+}
+
+/** Groups of the switch-over comparison in a guest of `pageCount` pages. */
+export function hashGroups(pageCount: number): number {
+  return Math.ceil(pageCount / hashGroupPages);
 }

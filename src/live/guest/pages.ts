@@ -37,6 +37,22 @@ export function hashPageOrZero(ram: Buffer, words: Int32Array, page: number): nu
 export const zeroPageHash = hashPage(new Int32Array(wordsPerPage), 0);
 
 /**
+ * Pages per group of the switch-over comparison: the sides exchange a digest per group
+ * (4 bytes per MiB of RAM) and the page hashes only of groups that differ, so what the
+ * comparison costs in the downtime does not grow with the guest's RAM (docs/live.md).
+ */
+export const hashGroupPages = 256;
+
+/** Digest of the page hashes of group `group` (pages [group * hashGroupPages, ...) within `hashes`). */
+export function groupDigest(hashes: Int32Array, group: number): number {
+  let a = 0x9747b28c | 0;
+  const from = group * hashGroupPages;
+  const to = Math.min(hashes.length, from + hashGroupPages);
+  for (let p = from; p < to; p++) a = Math.imul(a ^ hashes[p], 0x01000193) ^ (a >>> 13);
+  return a | 0;
+}
+
+/**
  * Faults pages [from, to) in by writing to each (an atomic add of 0 changes nothing but is a
  * write, so the kernel allocates and zeroes the page), as pinning does for a DMA mapping.
  */

@@ -118,4 +118,63 @@ describe("simulated guest RAM", () => {
     ram.syncDirtyLog(new PageBitmap(64)); // writes applied before the dirty log starts still make pages non-zero
     expect(ram.isZero(50)).toBe(false);
   });
+
+  it("logs writes only between startDirtyLog and stopDirtyLog, as KVM's dirty logging; every write makes its page non-zero", () => {
+    const clock = new ManualClock();
+    let page = 3;
+    const ram = ramWith(clock, { rate: 1000, write: (count, mark) => { for (let i = 0; i < count; i++) mark(page); } });
+    const log = new PageBitmap(64);
+    clock.t = 2;
+    expect(ram.syncDirtyLog(log)).toBe(0); // before logging starts
+    ram.startDirtyLog();
+    page = 4;
+    clock.t = 4;
+    expect(ram.syncDirtyLog(log)).toBe(1);
+    expect(log.list()).toEqual([4]);
+    ram.stopDirtyLog();
+    page = 5;
+    clock.t = 6;
+    log.clearAll();
+    expect(ram.syncDirtyLog(log)).toBe(0); // after it stopped
+    expect([3, 4, 5].map((p) => ram.isZero(p))).toEqual([false, false, false]);
+  });
+
+  it("frame k lands in buffer k mod (pages x buffers per page), however the time is cut into looks", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 15 }), { minLength: 1, maxLength: 40 }), (steps) => {
+        const clock = new ManualClock();
+        const pages = [40, 7, 33];
+        const ram = ramWith(clock, { rate: 0, write() {} }, { framesPerSecond: 1000, bufferPages: Uint32Array.from(pages), buffersPerPage: 2, logged: () => true });
+        const log = new PageBitmap(64);
+        ram.startDirtyLog();
+        let frame = 0;
+        for (const ms of steps) {
+          clock.t += ms; // one frame a millisecond
+          log.clearAll();
+          ram.syncDirtyLog(log);
+          const expected = new Set<number>();
+          for (const end = frame + ms; frame < end; frame++) expected.add(pages[Math.floor((frame % 6) / 2)]);
+          expect(log.list()).toEqual([...expected].sort((a, b) => a - b));
+        }
+      }),
+      { numRuns: propertyRuns(100) },
+    );
+  });
+
+  it("a receive buffer at page 0 is tracked like any other; a reused run list counts only its own runs", async () => {
+    const clock = new ManualClock();
+    const ram = ramWith(clock, { rate: 0, write() {} }, { framesPerSecond: 1000, bufferPages: Uint32Array.from([0, 11]), buffersPerPage: 1, logged: () => false });
+    const runs = new PageRuns(4);
+    runs.add(0, 1);
+    runs.add(11, 1);
+    await ram.readPages(runs);
+    clock.t = 2; // a frame into page 0, one into page 11: both sent already
+    ram.syncDirtyLog(new PageBitmap(64));
+    expect(ram.stalePages()).toEqual([0, 11]);
+    runs.clear();
+    runs.add(0, 1); // page 0 sent again; the list's old second run is not part of it
+    await ram.readPages(runs);
+    expect(ram.stalePages()).toEqual([11]);
+  });
 });
+

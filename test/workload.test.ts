@@ -116,4 +116,26 @@ describe("write models", () => {
     expect(F(2)).toBeGreaterThan(0.09);
     for (let seed = 1; seed <= 5; seed++) expect(touched({ kind: "zipf", workingSetPages: n, rate: 1, exponent: 1 }, 1e6, seed).test(hottest)).toBe(true);
   });
+
+  it.each([1, 2])("zipf (s = %d) over 4 pages: drawn per page, each page is touched as often as single writes say it should be", (s) => {
+    const spec: WorkloadSpec = { kind: "zipf", workingSetPages: 4, rate: 1, exponent: s };
+    // Single writes: each page's share f.
+    const single = new Array<number>(4).fill(0);
+    writeModel(spec, 0, new Random(1)).write(40_000, (p) => void single[p]++);
+    const f = single.map((c) => c / 40_000);
+    // Three writes drawn per page, 2000 times: page p touched with chance 1 - (1 - f)^3.
+    const runs = 2000;
+    const hits = new Array<number>(4).fill(0);
+    const random = new Random(2); // one generator for all the runs (the first draws of nearby seeds are alike)
+    for (let i = 0; i < runs; i++) {
+      writeModel(spec, 0, random).writeMany(3, (p) => void hits[p]++, (from, to) => { for (let p = from; p < to; p++) hits[p]++; });
+    }
+    f.forEach((share, page) => {
+      const chance = 1 - Math.pow(1 - share, 3);
+      // sd of the frequency over the runs, plus the uncertainty of f itself (sd <= 0.0025).
+      const sd = Math.sqrt((chance * (1 - chance)) / runs) + 3 * 0.0025;
+      expect(Math.abs(hits[page] / runs - chance), `page ${page}`).toBeLessThan(5 * sd);
+    });
+  });
 });
+

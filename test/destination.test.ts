@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { MigrationResult } from "../src/core/result.js";
 import { fitProfile } from "../src/qemu/calibrate.js";
 import { simulate, type MachineProfile } from "../src/sim/simulate.js";
-import { MiB, scenario } from "./helpers.js";
+import { MiB, mutating, scenario } from "./helpers.js";
 
 const idle = (memory: string, used: string, prealloc?: boolean, devices = "") => `
 name: idle
@@ -39,7 +39,9 @@ describe("destination first touch", () => {
     expect(atStart["downtime-breakdown"]!.pinning).toBeCloseTo(halfRamMs, -1);
   });
 
-  it("calibrate recovers the first-touch cost the simulator ran with, within 5 %", async () => {
+  // Under `npm run mutate` left out: six 1 to 3 GiB runs against every controller mutant, for
+  // a fit that lives in src/qemu (not mutated); the first test checks the simulator's side.
+  it.skipIf(mutating)("calibrate recovers the first-touch cost the simulator ran with, within 5 %", async () => {
     const runs = [];
     for (const [memory, used] of [["1GiB", "300MiB"], ["2GiB", "200MiB"], ["3GiB", "900MiB"]]) {
       for (const prealloc of [true, false]) {

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import { qemuDefaults } from "../src/core/params.js";
-import { buildResult } from "../src/core/result.js";
+import { buildResult, downtimeOverLimit, formatDowntime, overLimitWarning } from "../src/core/result.js";
 import { Timeline, type Counters } from "../src/core/timeline.js";
 
 const counters = (transferred: number, rest: Partial<Counters> = {}): Counters => ({
@@ -207,6 +207,53 @@ describe("buildResult", () => {
     tl.add({ t: 60, kind: "end", counters: counters(0) });
     const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1, params: qemuDefaults });
     expect(r.network!["degraded-time"]).toBe(20);
+  });
+});
+
+describe("a downtime far above the downtime-limit", () => {
+  const result = (downtime: number | undefined, breakdown?: Record<string, number>, limit: number | null = 300) => {
+    const r = buildResult(new Timeline(), { ramBytes: 4096, pageSize: 4096, params: qemuDefaults });
+    return { ...r, downtime, "downtime-breakdown": breakdown, parameters: limit === null ? undefined : { ...r.parameters!, "downtime-limit": limit } };
+  };
+  const breakdown = { "final-ram": 120, pinning: 3000, "vq-create": 1200, "device-state": 300, "cvq-restore": 50, "vring-enable": 30, announce: 0 };
+
+  it("is more than twice the limit; the limit governs the final RAM, the rest is device work, largest first", () => {
+    expect(downtimeOverLimit(result(4700, breakdown))).toEqual({
+      limit: 300,
+      downtime: 4700,
+      governed: 120,
+      ungoverned: [["pinning", 3000], ["vq-create", 1200], ["device-state", 300], ["cvq-restore", 50], ["vring-enable", 30]],
+    });
+    expect(downtimeOverLimit(result(600, breakdown))).toBeUndefined(); // twice: not far above
+    expect(downtimeOverLimit(result(601, breakdown))!.downtime).toBe(601);
+    expect(downtimeOverLimit(result(undefined, breakdown))).toBeUndefined(); // failed: no downtime
+    expect(downtimeOverLimit(result(4700, breakdown, null))).toBeUndefined(); // a measured reply: no limit known
+    expect(downtimeOverLimit(result(4700, undefined))).toEqual({ limit: 300, downtime: 4700, governed: 0, ungoverned: [] });
+  });
+
+  it("shows in tables as the downtime and its multiple of the limit, and as a warning naming the four largest parts", () => {
+    expect(formatDowntime(result(4700, breakdown))).toBe("4.70 s (16x limit)"); // 15.67 rounded
+    expect(formatDowntime(result(600, breakdown))).toBe("600.0 ms");
+    expect(overLimitWarning(downtimeOverLimit(result(4700, breakdown))!)).toBe(
+      "downtime 4.70 s is 15.7x the downtime-limit of 300.0 ms: the limit governs only the RAM sent after stop (120.0 ms); " +
+        "4.58 s is device work after stop that it does not govern (pinning 3.00 s, vq-create 1.20 s, device-state 300.0 ms, cvq-restore 50.0 ms)",
+    );
+    expect(overLimitWarning(downtimeOverLimit(result(4700, { "final-ram": 4700 }))!)).toBe(
+      "downtime 4.70 s is 15.7x the downtime-limit of 300.0 ms: the limit governs only the RAM sent after stop (4.70 s); 0.0 ms is device work after stop that it does not govern",
+    );
+  });
+
+  it("is a warning of the result built from a timeline", () => {
+    const tl = new Timeline();
+    tl.add({ t: 0, kind: "status", status: "active" });
+    tl.add({ t: 100, kind: "vm-stop" });
+    tl.add({ t: 100, kind: "span", end: 110, name: "final RAM", component: "final-ram", side: "source" });
+    tl.add({ t: 110, kind: "span", end: 900, name: "pinning", component: "pinning", side: "destination" });
+    tl.add({ t: 900, kind: "vm-resume" });
+    tl.add({ t: 900, kind: "status", status: "completed" });
+    tl.add({ t: 900, kind: "end", counters: counters(0) });
+    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, params: qemuDefaults });
+    expect(r.warnings).toEqual(["downtime 800.0 ms is 2.7x the downtime-limit of 300.0 ms: the limit governs only the RAM sent after stop (10.0 ms); 790.0 ms is device work after stop that it does not govern (pinning 790.0 ms)"]);
   });
 });
 

@@ -50,6 +50,7 @@ describe("the migration controller and its ports", () => {
     const { result } = await run(16, [device({ blockedReason: () => "no dirty tracking" })]);
     expect(result.status).toBe("failed");
     expect(result["error-desc"]).toBe("no dirty tracking");
+    expect(result["blocked-reasons"]).toEqual(["no dirty tracking"]); // QEMU's blocked-reasons
     expect(result.ram.transferred).toBe(0);
     expect(result.ram["dirty-sync-count"]).toBe(0);
   });
@@ -97,6 +98,7 @@ describe("the migration controller and its ports", () => {
     );
     expect(result.status).toBe("failed");
     expect(result["error-desc"]).toBe("migration aborted: link down; abort: vf: no VF to give back");
+    expect(result["blocked-reasons"]).toBeUndefined(); // failed, not blocked
     expect(aborted).toEqual(["virtio"]); // one device failing to abort does not keep the others from it
     expect(ram.running).toBe(true);
     expect(ram.throttles[ram.throttles.length - 1]).toBe(0);

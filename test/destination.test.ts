@@ -4,6 +4,8 @@
 import { describe, expect, it } from "vitest";
 import type { MigrationResult } from "../src/core/result.js";
 import { fitProfile } from "../src/qemu/calibrate.js";
+import { PageBitmap, PageRuns } from "../src/core/bitmap.js";
+import { SimDestinationMemory } from "../src/sim/destination.js";
 import { simulate, type MachineProfile } from "../src/sim/simulate.js";
 import { MiB, mutating, scenario } from "./helpers.js";
 
@@ -51,6 +53,30 @@ describe("destination first touch", () => {
     }
     const fit = fitProfile(runs);
     expect(Math.abs(fit.profile.firstTouchUsPerPage! / 5 - 1)).toBeLessThan(0.05);
+  });
+});
+
+describe("the destination's memory, port by port", () => {
+  it("counts each normal page of a run list once, and only the list's own runs when it is reused", () => {
+    const dest = new SimDestinationMemory(64, 2, false);
+    const nonZero = new PageBitmap(64);
+    nonZero.set(0);
+    const runs = new PageRuns(4);
+    runs.add(0, 1);
+    runs.add(10, 1); // a zero page: nothing to populate
+    expect(dest.arrive(runs, nonZero)).toBe(2);
+    nonZero.set(10);
+    runs.clear();
+    runs.add(0, 1); // page 0 again, populated already; the old second run is not part of the list
+    expect(dest.arrive(runs, nonZero)).toBe(0);
+    expect(dest.populateAll()).toBe(63 * 2);
+  });
+
+  it("without a profile, a page's first touch costs one core's clear rate: 4 KiB at 15 GB/s", async () => {
+    const cold = await simulate(scenario(idle("1GiB", "256MiB", false)));
+    const warm = await simulate(scenario(idle("1GiB", "256MiB", true)));
+    const pages = (256 * MiB) / 4096;
+    expect(precopyMs(cold) - precopyMs(warm)).toBeCloseTo((pages * 4096 * 1000) / 15e9, 0);
   });
 });
 

@@ -176,5 +176,28 @@ describe("simulated guest RAM", () => {
     await ram.readPages(runs);
     expect(ram.stalePages()).toEqual([11]);
   });
+
+  it("places an idle guest's pages by the profile's map: the working set at the bottom, then each slice's share from the slice's start, the excess spilling over the top to the bottom", () => {
+    const clock = new ManualClock();
+    const layoutRam = (usedPages: number, shares: number[], workingSetPages: number) =>
+      new SimGuestRam({ clock, pageCount: 64, pageSize: 4096, usedPages, writes: { rate: 0, support: 0, write() {}, writeMany() {} }, memoryReadBytesPerSecond: 0, layout: { shares, workingSetPages } });
+    const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+    // 20 used, 4 of them the working set: 16 left, half to slice 0 (pages 0-15, after the
+    // working set: 4-11) and half to slice 2 (pages 32-47: 32-39).
+    expect(layoutRam(20, [0.5, 0, 0.5, 0], 4).nonZero.list()).toEqual([...range(0, 12), ...range(32, 40)]);
+    // All 30 to the last slice (48-63): 16 fit, 14 spill over the top to the bottom.
+    expect(layoutRam(30, [0, 0, 0, 1], 0).nonZero.list()).toEqual([...range(0, 14), ...range(48, 64)]);
+    // The last slice takes what rounding left: 10 used over three slices of a third each.
+    expect(layoutRam(10, [1 / 3, 1 / 3, 1 / 3, 0], 0).nonZero.count).toBe(10);
+  });
+
+  it("a page written between syncs is non-zero at once (the sender sees it), not only after the next sync", async () => {
+    const clock = new ManualClock();
+    const ram = ramWith(clock, { rate: 1000, support: 64, write: (count, mark) => { for (let i = 0; i < count; i++) mark(50); }, writeMany: () => {} } as WriteModel);
+    ram.startDirtyLog();
+    clock.t = 5;
+    await ram.readPages(new PageRuns(1));
+    expect(ram.isZero(50)).toBe(false);
+  });
 });
 

@@ -97,7 +97,7 @@ describe("write models", () => {
     ["hotcold", { kind: "hotcold", workingSetPages: n, rate: 1, hotFraction: 0.1, hotShare: 0.8 }, [...new Array(100).fill(0.8 / 100), ...new Array(900).fill(0.2 / 900)]],
     ["zipf", { kind: "zipf", workingSetPages: n, rate: 1, exponent: 1.2 }, Array.from({ length: n }, (_, r) => zipfCdf(1.2)(r + 2) - zipfCdf(1.2)(r + 1))],
   ])("%s drawn per page: as many pages as 1 - (1 - p)^count says, only in the working set", (_, spec, ps) => {
-    for (const count of [300, 3000, 30_000]) {
+    for (const count of [30, 300, 3000, 30_000]) {
       const { mean, sd } = expectedTouched(ps, count);
       const b = touched(spec, count, count);
       expect(Math.abs(b.count - mean)).toBeLessThan(5 * sd + 1);
@@ -136,6 +136,23 @@ describe("write models", () => {
       const sd = Math.sqrt((chance * (1 - chance)) / runs) + 3 * 0.0025;
       expect(Math.abs(hits[page] / runs - chance), `page ${page}`).toBeLessThan(5 * sd);
     });
+  });
+
+  it("a write is one page: count writes mark count times, whatever the model", () => {
+    const specs: WorkloadSpec[] = [
+      { kind: "uniform", workingSetPages: n, rate: 1 },
+      { kind: "hotcold", workingSetPages: n, rate: 1, hotFraction: 0.1, hotShare: 0.8 },
+      { kind: "zipf", workingSetPages: n, rate: 1, exponent: 1 },
+      { kind: "scan", workingSetPages: n, rate: 1 },
+    ];
+    for (const spec of specs) expect(writes(spec, 1234).length).toBe(1234);
+  });
+
+  it("zipf over a working set whose size shares a factor with the rank stride still reaches every page", () => {
+    // 40503 mod 6 = 3, which 6 shares: the stride must be moved to one coprime with 6.
+    const b = new PageBitmap(base + 6);
+    writeModel({ kind: "zipf", workingSetPages: 6, rate: 1, exponent: 0.5 }, base, new Random(3)).write(5000, (p) => void b.set(p));
+    expect(b.count).toBe(6);
   });
 });
 

@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { migrate } from "../src/core/controller.js";
+import type { PageBitmap } from "../src/core/bitmap.js";
 import type { Device } from "../src/core/device.js";
 import { qemuDefaults, type MigrationParams } from "../src/core/params.js";
 import type { Channel } from "../src/core/ports.js";
@@ -64,6 +65,28 @@ describe("auto-converge (migration_trigger_throttle, mig_throttle_guest_down)", 
     );
     expect(timeline.all("throttle")).toEqual([]);
     expect(timeline.last("vm-stop")!.t).toBeGreaterThan(4000);
+  });
+
+  it("a period in which the guest dirtied no more than half of what was sent does not count towards a raise", async () => {
+    // The first pass sends all 4096 clean pages (0.6 s); afterwards the guest dirties 16 pages
+    // between syncs, which a 1 ms limit never lets converge. The first period (>= 1 s) sent
+    // ~28 MB and saw ~0.4 s x 28 MB/s = 11 MB dirtied: 0.4 of it, low. The next two are all
+    // re-sent dirt (about 1.0): high, high. So the first raise is at the third check, ~3 s.
+    class FewPages extends EverythingDirty {
+      private syncs = 0;
+      syncDirtyLog(into: PageBitmap): number {
+        if (this.syncs++ === 0 || !this.running) return 0;
+        const before = into.count;
+        into.setRange(0, 16);
+        return into.count - before;
+      }
+    }
+    const clock = new VirtualClock();
+    const params = { ...qemuDefaults, maxBandwidth: 0, downtimeLimitMs: 1, autoConverge: true, giveUp: { timeMs: 3500 } };
+    const timeline = await clock.run(() => migrate({ clock, ram: new FewPages(pages), channel: new SimLink(clock, { bandwidth, latencyMs: 0 }), devices: [], params }));
+    const raises = timeline.all("throttle");
+    expect(raises.map((e) => e.fraction)).toEqual([0.2]);
+    expect(raises[0].t).toBeGreaterThanOrEqual(3000);
   });
 
   it("never throttles without auto-converge, however fast the guest dirties", async () => {

@@ -89,6 +89,7 @@ describe("the migration controller and its ports", () => {
       [
         device({ kind: "vf", stateBytes: () => 700, abort: async () => { throw new Error("no VF to give back"); } }),
         device({ kind: "virtio", abort: async () => void aborted.push("virtio") }),
+        device({ kind: "vdpa", abort: async () => { throw new Error("device busy"); } }),
       ],
       {},
       (clock) => {
@@ -97,7 +98,7 @@ describe("the migration controller and its ports", () => {
       },
     );
     expect(result.status).toBe("failed");
-    expect(result["error-desc"]).toBe("migration aborted: link down; abort: vf: no VF to give back");
+    expect(result["error-desc"]).toBe("migration aborted: link down; abort: vf: no VF to give back; vdpa: device busy");
     expect(result["blocked-reasons"]).toBeUndefined(); // failed, not blocked
     expect(aborted).toEqual(["virtio"]); // one device failing to abort does not keep the others from it
     expect(ram.running).toBe(true);

@@ -129,6 +129,7 @@ describe("buildResult", () => {
     const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, params: qemuDefaults });
     expect(r["setup-time"]).toBe(0);
     expect(r.ram.mbps).toBe(0);
+    expect(r.ram["pages-per-second"]).toBe(0); // no time after setup: no rate, not a division by 0
     expect(r.ram["dirty-sync-count"]).toBe(0);
     expect(r["expected-downtime"]).toBe(0);
     expect(r.passes).toEqual([]);
@@ -215,7 +216,8 @@ describe("a downtime far above the downtime-limit", () => {
     const r = buildResult(new Timeline(), { ramBytes: 4096, pageSize: 4096, params: qemuDefaults });
     return { ...r, downtime, "downtime-breakdown": breakdown, parameters: limit === null ? undefined : { ...r.parameters!, "downtime-limit": limit } };
   };
-  const breakdown = { "final-ram": 120, pinning: 3000, "vq-create": 1200, "device-state": 300, "cvq-restore": 50, "vring-enable": 30, announce: 0 };
+  // In no particular order, as a strategy's spans give them.
+  const breakdown = { "cvq-restore": 50, "final-ram": 120, "vring-enable": 30, announce: 0, "device-state": 300, pinning: 3000, "vq-create": 1200 };
 
   it("is more than twice the limit; the limit governs the final RAM, the rest is device work, largest first", () => {
     expect(downtimeOverLimit(result(4700, breakdown))).toEqual({

@@ -10,8 +10,9 @@ export default {
   // Static mutants (module-level constants: cost tables, QEMU's defaults, zod schemas) would
   // run every test each; they are counted as ignored, and docs/mutation.md says which matter.
   ignoreStatic: true,
-  // The machine is shared: two test processes at most, and `npm run mutate` runs under nice.
-  concurrency: 2,
+  // The machine is shared with helpers that measure: one test process, and run it under
+  // `nice -n 19` (docs/mutation.md).
+  concurrency: 1,
   // A mutant that loops forever (a window that never closes) counts as killed after this.
   timeoutMS: 3000,
   timeoutFactor: 1.25,

@@ -9,10 +9,13 @@ import { Random } from "../src/sim/random.js";
 import { writeModel, type WorkloadSpec } from "../src/sim/workload.js";
 import { runSimulations } from "../src/cli/simulate.js";
 import { loadScenario } from "../src/scenario/load.js";
-import { run } from "./helpers.js";
+import { mutating, run } from "./helpers.js";
 
 describe("a scenario without giveUp", () => {
-  it("64 GiB written at 1e9 pages/s ends at the default bound and says which and what to change", async () => {
+  // Under `npm run mutate` the two huge guests are left out (tens of seconds each on
+  // instrumented code, against every controller mutant): the default bound's rule and
+  // message are checked by the 1 GiB runs below.
+  it.skipIf(mutating)("64 GiB written at 1e9 pages/s ends at the default bound and says which and what to change", async () => {
     const r = await run(`
 name: never-converges
 vm: {memory: 64GiB, workload: {kind: uniform, workingSet: 64GiB, rate: 1e9}}
@@ -26,7 +29,7 @@ link: {bandwidth: 10Gbit/s}
     expect(r["error-desc"]).toMatch(/migration\.autoConverge: true, a higher migration\.maxBandwidth or link, a larger migration\.downtimeLimit/);
   }, 60_000);
 
-  it("4 TiB over 1 bit/s at 1e9 pages/s ends too", async () => {
+  it.skipIf(mutating)("4 TiB over 1 bit/s at 1e9 pages/s ends too", async () => {
     const r = await run(`
 name: crawling
 vm: {memory: 4TiB, workload: {kind: uniform, workingSet: 4TiB, rate: 1e9}}

@@ -57,4 +57,24 @@ describe("the simulated prober", () => {
     // Outage [100.5, 131.5]: the pings at 110, 120 and 130 go unanswered, 140 is answered.
     expect(g).toEqual([{ t: 110, end: 140, lost: 3 }]);
   });
+
+  it("a down window starts at the first down event (repeats do not move it) and ends at the next other state; outages that touch are one gap", () => {
+    const g = gaps([
+      { t: 5, kind: "net", state: "up", reason: "start" },
+      { t: 10.5, kind: "net", state: "down", reason: "unplug" },
+      { t: 15, kind: "net", state: "down", reason: "again" },
+      { t: 20, kind: "net", state: "up", reason: "back" },
+      { t: 30, kind: "net", state: "degraded", reason: "standby" },
+      { t: 40, kind: "net", state: "up", reason: "back" },
+      { t: 60, kind: "net", state: "down", reason: "unplug" },
+      { t: 70, kind: "vm-stop" },
+      { t: 70, kind: "net", state: "up", reason: "stop" },
+      { t: 80, kind: "vm-resume" },
+      { t: 80, kind: "announce", round: 0 },
+      { t: 500, kind: "end", counters },
+    ], 1, 0);
+    // [10.5, 20]: pings 11..19; [60, 70] and the switch-over's [70, 80] one gap, pings 60..79.
+    expect(g).toEqual([{ t: 11, end: 20, lost: 9 }, { t: 60, end: 80, lost: 20 }]);
+  });
 });
+

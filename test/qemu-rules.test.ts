@@ -4,6 +4,8 @@
 
 import { describe, expect, it } from "vitest";
 import { migrate } from "../src/core/controller.js";
+import type { PageBitmap } from "../src/core/bitmap.js";
+import type { Device } from "../src/core/device.js";
 import { qemuDefaults, type MigrationParams } from "../src/core/params.js";
 import type { Channel } from "../src/core/ports.js";
 import { buildResult } from "../src/core/result.js";
@@ -22,13 +24,13 @@ import { EverythingDirty, migrateWatched } from "./sim-harness.js";
 const pages = 4096;
 const bandwidth = 28e6;
 
-async function everythingDirty(params: Partial<MigrationParams>) {
+async function everythingDirty(params: Partial<MigrationParams>, pageCount = pages, devices: Device[] = []) {
   const clock = new VirtualClock();
-  const ram = new EverythingDirty(pages);
+  const ram = new EverythingDirty(pageCount);
   const channel: Channel = new SimLink(clock, { bandwidth, latencyMs: 0 });
   const used = { ...qemuDefaults, maxBandwidth: 0, ...params };
-  const timeline = await clock.run(() => migrate({ clock, ram, channel, devices: [], params: used }));
-  return { ram, result: buildResult(timeline, { ramBytes: pages * 4096, pageSize: 4096, params: used }) };
+  const timeline = await clock.run(() => migrate({ clock, ram, channel, devices, params: used }));
+  return { ram, timeline, result: buildResult(timeline, { ramBytes: pageCount * 4096, pageSize: 4096, params: used }) };
 }
 
 describe("auto-converge (migration_trigger_throttle, mig_throttle_guest_down)", () => {
@@ -51,16 +53,77 @@ describe("auto-converge (migration_trigger_throttle, mig_throttle_guest_down)", 
   });
 
   it("never throttles a guest that dirties less than half of what is sent", async () => {
-    // 1 page written per second against 28 MB/s sent: far below the trigger.
+    // 1 page written per second against 28 MB/s sent: far below the trigger, over 8 x 4096
+    // pages (4.8 s of precopy: four period checks).
     const clock = new VirtualClock();
     const ram = new SimGuestRam({
-      clock, pageCount: pages, pageSize: 4096, usedPages: pages, memoryReadBytesPerSecond: 0,
-      writes: writeModel({ kind: "uniform", workingSetPages: pages, rate: 1 }, 0, new Random(1)),
+      clock, pageCount: 8 * pages, pageSize: 4096, usedPages: 8 * pages, memoryReadBytesPerSecond: 0,
+      writes: writeModel({ kind: "uniform", workingSetPages: 8 * pages, rate: 1 }, 0, new Random(1)),
     });
     const timeline = await clock.run(() =>
       migrate({ clock, ram, channel: new SimLink(clock, { bandwidth, latencyMs: 0 }), devices: [], params: { ...qemuDefaults, maxBandwidth: 0, autoConverge: true } }),
     );
     expect(timeline.all("throttle")).toEqual([]);
+    expect(timeline.last("vm-stop")!.t).toBeGreaterThan(4000);
+  });
+
+  it("a period in which the guest dirtied no more than half of what was sent does not count towards a raise", async () => {
+    // The first pass sends all 4096 clean pages (0.6 s); afterwards the guest dirties 16 pages
+    // between syncs, which a 1 ms limit never lets converge. The first period (>= 1 s) sent
+    // ~28 MB and saw ~0.4 s x 28 MB/s = 11 MB dirtied: 0.4 of it, low. The next two are all
+    // re-sent dirt (about 1.0): high, high. So the first raise is at the third check, ~3 s.
+    class FewPages extends EverythingDirty {
+      private syncs = 0;
+      syncDirtyLog(into: PageBitmap): number {
+        if (this.syncs++ === 0 || !this.running) return 0;
+        const before = into.count;
+        into.setRange(0, 16);
+        return into.count - before;
+      }
+    }
+    const clock = new VirtualClock();
+    const params = { ...qemuDefaults, maxBandwidth: 0, downtimeLimitMs: 1, autoConverge: true, giveUp: { timeMs: 3500 } };
+    const timeline = await clock.run(() => migrate({ clock, ram: new FewPages(pages), channel: new SimLink(clock, { bandwidth, latencyMs: 0 }), devices: [], params }));
+    const raises = timeline.all("throttle");
+    expect(raises.map((e) => e.fraction)).toEqual([0.2]);
+    expect(raises[0].t).toBeGreaterThanOrEqual(3000);
+  });
+
+  it("never throttles without auto-converge, however fast the guest dirties", async () => {
+    const { ram, result } = await everythingDirty({ giveUp: { timeMs: 10_000 } });
+    expect(result.timeline.filter((e) => e.kind === "throttle")).toEqual([]);
+    expect(ram.throttles.every((f) => f === 0)).toBe(true);
+  });
+});
+
+describe("dirty-pages-rate and expected-downtime (migration_bitmap_sync, migration_update_counters)", () => {
+  it("the dirty rate is the pages dirtied per second: a guest that dirties every page sent dirties them at the link's page rate", async () => {
+    const { result } = await everythingDirty({ giveUp: { passes: 8 } });
+    // 28 MB/s of 4104-byte pages (the 8-byte EOS per 1 MiB slice aside) = 6823 pages/s.
+    const pageRate = bandwidth / 4104;
+    expect(result.ram["dirty-pages-rate"] / pageRate).toBeGreaterThan(0.99);
+    expect(result.ram["dirty-pages-rate"] / pageRate).toBeLessThan(1.01);
+  });
+
+  it("expected-downtime stays the downtime-limit until both a dirty rate (a 1 s period) and a bandwidth (a 100 ms window) are known", async () => {
+    // 16 pages: sent and switched over in the first window, before any period ended.
+    const small = await everythingDirty({ giveUp: { passes: 50 } }, 16);
+    expect(small.result.status).toBe("completed");
+    expect(small.result["expected-downtime"]).toBe(300);
+    // An unplug of 1.2 s before the first pass: the first period ends (a dirty rate) before
+    // the first window does (no bandwidth yet).
+    let unplugged = false;
+    const waited = await everythingDirty({ giveUp: { passes: 50 } }, 16, [
+      { kind: "fake", dmaLogged: () => true, stateBytes: () => 0, unplugPending: () => !unplugged, setup: async (ctx) => void ctx.clock.spawn(async () => { await ctx.clock.sleep(1200); unplugged = true; }) },
+    ]);
+    const syncs = waited.timeline.all("sync");
+    const rateOnly = syncs.filter((s) => s.dirtyRate > 0 && s.bandwidth === 0);
+    expect(rateOnly.length).toBeGreaterThan(0);
+    for (const s of rateOnly) expect(s.expectedDowntime).toBe(300);
+    // Once both are known: the dirty bytes over the bandwidth (16 pages at 28 kB/ms = 2.3 ms).
+    const both = syncs.filter((s) => s.dirtyRate > 0 && s.bandwidth > 0);
+    expect(both.length).toBeGreaterThan(0);
+    for (const s of both) expect(s.expectedDowntime).toBeCloseTo((s.dirtyPages * 4096) / (s.bandwidth / 1000), 6);
   });
 });
 

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import { qemuDefaults } from "../src/core/params.js";
-import { buildResult } from "../src/core/result.js";
+import { buildResult, downtimeOverLimit, formatDowntime, overLimitWarning } from "../src/core/result.js";
 import { Timeline, type Counters } from "../src/core/timeline.js";
 
 const counters = (transferred: number, rest: Partial<Counters> = {}): Counters => ({
@@ -129,8 +129,133 @@ describe("buildResult", () => {
     const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, params: qemuDefaults });
     expect(r["setup-time"]).toBe(0);
     expect(r.ram.mbps).toBe(0);
+    expect(r.ram["pages-per-second"]).toBe(0); // no time after setup: no rate, not a division by 0
     expect(r.ram["dirty-sync-count"]).toBe(0);
     expect(r["expected-downtime"]).toBe(0);
     expect(r.passes).toEqual([]);
   });
+
+  it("an empty or cut-short timeline (a run that died before its end event): failed, zero figures, no crash", () => {
+    const empty = buildResult(new Timeline(), { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1, params: qemuDefaults });
+    expect(empty.status).toBe("failed");
+    expect(empty["error-desc"]).toBeUndefined();
+    expect(empty["total-time"]).toBe(0);
+    expect(empty.ram.transferred).toBe(0);
+    expect(empty.ram.normal).toBe(0);
+    expect(empty.timeline).toEqual([]);
+    // Started, a sync, then nothing: until the last event there is, counters unknown (0).
+    const tl = new Timeline();
+    tl.add({ t: 50, kind: "status", status: "active" });
+    tl.add(sync(80, 1, 10, 10, 0, 0, 0, 300, 0));
+    const cut = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1, params: qemuDefaults });
+    expect(cut.status).toBe("active");
+    expect(cut["total-time"]).toBe(0); // no resume, no end: nothing to measure to
+    expect(cut.ram["precopy-bytes"]).toBe(0);
+    expect(cut.ram["downtime-bytes"]).toBe(0);
+    expect(cut.network!["degraded-time"]).toBe(0);
+  });
+
+  it("the downtime's parts: spans over the stop or the resume count only inside them; an instant goes to the innermost span however they were recorded", () => {
+    const tl = new Timeline();
+    tl.add({ t: 0, kind: "status", status: "active" });
+    tl.add({ t: 100, kind: "vm-stop" });
+    // Recorded when they end, as the controller records them: the inner span first.
+    tl.add({ t: 95, kind: "span", end: 104, name: "pinning", component: "pinning", side: "destination" });
+    tl.add({ t: 102, kind: "span", end: 103, name: "log", component: "dirty-log-read", side: "source" });
+    tl.add({ t: 100, kind: "span", end: 110, name: "final RAM", component: "final-ram", side: "source" });
+    tl.add({ t: 110, kind: "span", end: 110, name: "nothing", component: "empty", side: "source" });
+    tl.add({ t: 20, kind: "span", end: 30, name: "before", component: "before", side: "source" });
+    tl.add({ t: 115, kind: "span", end: 140, name: "vq restore", component: "restore", side: "destination" });
+    tl.add({ t: 120, kind: "vm-resume" });
+    tl.add({ t: 120, kind: "nic-suspend", device: "vf" });
+    tl.add({ t: 150, kind: "status", status: "completed" });
+    tl.add({ t: 150, kind: "end", counters: counters(0) });
+    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, params: qemuDefaults });
+    expect(r.downtime).toBe(20);
+    // 100-102 pinning (inside final RAM, shorter), 102-103 log, 103-104 pinning, 104-110
+    // final RAM, 110-115 no span, 115-120 restore (cut at the resume).
+    expect(r["downtime-breakdown"]).toEqual({ pinning: 3, "dirty-log-read": 1, "final-ram": 6, other: 5, restore: 5 });
+    // A suspend without a ready: no guest-visible downtime.
+    expect(r["guest-visible-downtime"]).toBeUndefined();
+  });
+
+  it("the dirty rate is the last non-zero one, the first sync's too; no stale list or warning when verify found none; no end on events that have none", () => {
+    const tl = new Timeline();
+    tl.add({ t: 0, kind: "status", status: "setup" });
+    tl.add(sync(0, 1, 100, 100, 0, 0, 42, 300, 0));
+    tl.add(sync(10, 2, 100, 100, 0, 0, 0, 300, 0));
+    tl.add({ t: 20, kind: "verify", stalePages: 0, pages: [] });
+    tl.add({ t: 20, kind: "status", status: "completed" });
+    tl.add({ t: 20, kind: "end", counters: counters(0) });
+    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, params: qemuDefaults });
+    expect(r.ram["dirty-pages-rate"]).toBe(42);
+    expect(r["stale-pages"]).toBe(0);
+    expect(r["stale-page-list"]).toBeUndefined();
+    expect(r.warnings).toEqual([]);
+    for (const e of r.timeline) expect("end" in e).toBe(e.kind === "span" || e.kind === "probe-gap");
+  });
+
+  it("degraded time: from the first degraded event to the next other state, repeated degraded events counted once", () => {
+    const tl = new Timeline();
+    tl.add({ t: 0, kind: "status", status: "active" });
+    tl.add({ t: 5, kind: "net", state: "up", reason: "start" });
+    tl.add({ t: 10, kind: "net", state: "degraded", reason: "standby" });
+    tl.add({ t: 25, kind: "net", state: "degraded", reason: "relay" });
+    tl.add({ t: 30, kind: "net", state: "up", reason: "back" });
+    tl.add({ t: 40, kind: "net", state: "down", reason: "blip" });
+    tl.add({ t: 50, kind: "net", state: "up", reason: "back" });
+    tl.add({ t: 60, kind: "status", status: "completed" });
+    tl.add({ t: 60, kind: "end", counters: counters(0) });
+    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1, params: qemuDefaults });
+    expect(r.network!["degraded-time"]).toBe(20);
+  });
 });
+
+describe("a downtime far above the downtime-limit", () => {
+  const result = (downtime: number | undefined, breakdown?: Record<string, number>, limit: number | null = 300) => {
+    const r = buildResult(new Timeline(), { ramBytes: 4096, pageSize: 4096, params: qemuDefaults });
+    return { ...r, downtime, "downtime-breakdown": breakdown, parameters: limit === null ? undefined : { ...r.parameters!, "downtime-limit": limit } };
+  };
+  // In no particular order, as a strategy's spans give them.
+  const breakdown = { "cvq-restore": 50, "final-ram": 120, "vring-enable": 30, announce: 0, "device-state": 300, pinning: 3000, "vq-create": 1200 };
+
+  it("is more than twice the limit; the limit governs the final RAM, the rest is device work, largest first", () => {
+    expect(downtimeOverLimit(result(4700, breakdown))).toEqual({
+      limit: 300,
+      downtime: 4700,
+      governed: 120,
+      ungoverned: [["pinning", 3000], ["vq-create", 1200], ["device-state", 300], ["cvq-restore", 50], ["vring-enable", 30]],
+    });
+    expect(downtimeOverLimit(result(600, breakdown))).toBeUndefined(); // twice: not far above
+    expect(downtimeOverLimit(result(601, breakdown))!.downtime).toBe(601);
+    expect(downtimeOverLimit(result(undefined, breakdown))).toBeUndefined(); // failed: no downtime
+    expect(downtimeOverLimit(result(4700, breakdown, null))).toBeUndefined(); // a measured reply: no limit known
+    expect(downtimeOverLimit(result(4700, undefined))).toEqual({ limit: 300, downtime: 4700, governed: 0, ungoverned: [] });
+  });
+
+  it("shows in tables as the downtime and its multiple of the limit, and as a warning naming the four largest parts", () => {
+    expect(formatDowntime(result(4700, breakdown))).toBe("4.70 s (16x limit)"); // 15.67 rounded
+    expect(formatDowntime(result(600, breakdown))).toBe("600.0 ms");
+    expect(overLimitWarning(downtimeOverLimit(result(4700, breakdown))!)).toBe(
+      "downtime 4.70 s is 15.7x the downtime-limit of 300.0 ms: the limit governs only the RAM sent after stop (120.0 ms); " +
+        "4.58 s is device work after stop that it does not govern (pinning 3.00 s, vq-create 1.20 s, device-state 300.0 ms, cvq-restore 50.0 ms)",
+    );
+    expect(overLimitWarning(downtimeOverLimit(result(4700, { "final-ram": 4700 }))!)).toBe(
+      "downtime 4.70 s is 15.7x the downtime-limit of 300.0 ms: the limit governs only the RAM sent after stop (4.70 s); 0.0 ms is device work after stop that it does not govern",
+    );
+  });
+
+  it("is a warning of the result built from a timeline", () => {
+    const tl = new Timeline();
+    tl.add({ t: 0, kind: "status", status: "active" });
+    tl.add({ t: 100, kind: "vm-stop" });
+    tl.add({ t: 100, kind: "span", end: 110, name: "final RAM", component: "final-ram", side: "source" });
+    tl.add({ t: 110, kind: "span", end: 900, name: "pinning", component: "pinning", side: "destination" });
+    tl.add({ t: 900, kind: "vm-resume" });
+    tl.add({ t: 900, kind: "status", status: "completed" });
+    tl.add({ t: 900, kind: "end", counters: counters(0) });
+    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, params: qemuDefaults });
+    expect(r.warnings).toEqual(["downtime 800.0 ms is 2.7x the downtime-limit of 300.0 ms: the limit governs only the RAM sent after stop (10.0 ms); 790.0 ms is device work after stop that it does not govern (pinning 790.0 ms)"]);
+  });
+});
+

@@ -118,4 +118,86 @@ describe("simulated guest RAM", () => {
     ram.syncDirtyLog(new PageBitmap(64)); // writes applied before the dirty log starts still make pages non-zero
     expect(ram.isZero(50)).toBe(false);
   });
+
+  it("logs writes only between startDirtyLog and stopDirtyLog, as KVM's dirty logging; every write makes its page non-zero", () => {
+    const clock = new ManualClock();
+    let page = 3;
+    const ram = ramWith(clock, { rate: 1000, write: (count, mark) => { for (let i = 0; i < count; i++) mark(page); } });
+    const log = new PageBitmap(64);
+    clock.t = 2;
+    expect(ram.syncDirtyLog(log)).toBe(0); // before logging starts
+    ram.startDirtyLog();
+    page = 4;
+    clock.t = 4;
+    expect(ram.syncDirtyLog(log)).toBe(1);
+    expect(log.list()).toEqual([4]);
+    ram.stopDirtyLog();
+    page = 5;
+    clock.t = 6;
+    log.clearAll();
+    expect(ram.syncDirtyLog(log)).toBe(0); // after it stopped
+    expect([3, 4, 5].map((p) => ram.isZero(p))).toEqual([false, false, false]);
+  });
+
+  it("frame k lands in buffer k mod (pages x buffers per page), however the time is cut into looks", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 15 }), { minLength: 1, maxLength: 40 }), (steps) => {
+        const clock = new ManualClock();
+        const pages = [40, 7, 33];
+        const ram = ramWith(clock, { rate: 0, write() {} }, { framesPerSecond: 1000, bufferPages: Uint32Array.from(pages), buffersPerPage: 2, logged: () => true });
+        const log = new PageBitmap(64);
+        ram.startDirtyLog();
+        let frame = 0;
+        for (const ms of steps) {
+          clock.t += ms; // one frame a millisecond
+          log.clearAll();
+          ram.syncDirtyLog(log);
+          const expected = new Set<number>();
+          for (const end = frame + ms; frame < end; frame++) expected.add(pages[Math.floor((frame % 6) / 2)]);
+          expect(log.list()).toEqual([...expected].sort((a, b) => a - b));
+        }
+      }),
+      { numRuns: propertyRuns(100) },
+    );
+  });
+
+  it("a receive buffer at page 0 is tracked like any other; a reused run list counts only its own runs", async () => {
+    const clock = new ManualClock();
+    const ram = ramWith(clock, { rate: 0, write() {} }, { framesPerSecond: 1000, bufferPages: Uint32Array.from([0, 11]), buffersPerPage: 1, logged: () => false });
+    const runs = new PageRuns(4);
+    runs.add(0, 1);
+    runs.add(11, 1);
+    await ram.readPages(runs);
+    clock.t = 2; // a frame into page 0, one into page 11: both sent already
+    ram.syncDirtyLog(new PageBitmap(64));
+    expect(ram.stalePages()).toEqual([0, 11]);
+    runs.clear();
+    runs.add(0, 1); // page 0 sent again; the list's old second run is not part of it
+    await ram.readPages(runs);
+    expect(ram.stalePages()).toEqual([11]);
+  });
+
+  it("places an idle guest's pages by the profile's map: the working set at the bottom, then each slice's share from the slice's start, the excess spilling over the top to the bottom", () => {
+    const clock = new ManualClock();
+    const layoutRam = (usedPages: number, shares: number[], workingSetPages: number) =>
+      new SimGuestRam({ clock, pageCount: 64, pageSize: 4096, usedPages, writes: { rate: 0, support: 0, write() {}, writeMany() {} }, memoryReadBytesPerSecond: 0, layout: { shares, workingSetPages } });
+    const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+    // 20 used, 4 of them the working set: 16 left, half to slice 0 (pages 0-15, after the
+    // working set: 4-11) and half to slice 2 (pages 32-47: 32-39).
+    expect(layoutRam(20, [0.5, 0, 0.5, 0], 4).nonZero.list()).toEqual([...range(0, 12), ...range(32, 40)]);
+    // All 30 to the last slice (48-63): 16 fit, 14 spill over the top to the bottom.
+    expect(layoutRam(30, [0, 0, 0, 1], 0).nonZero.list()).toEqual([...range(0, 14), ...range(48, 64)]);
+    // The last slice takes what rounding left: 10 used over three slices of a third each.
+    expect(layoutRam(10, [1 / 3, 1 / 3, 1 / 3, 0], 0).nonZero.count).toBe(10);
+  });
+
+  it("a page written between syncs is non-zero at once (the sender sees it), not only after the next sync", async () => {
+    const clock = new ManualClock();
+    const ram = ramWith(clock, { rate: 1000, support: 64, write: (count, mark) => { for (let i = 0; i < count; i++) mark(50); }, writeMany: () => {} } as WriteModel);
+    ram.startDirtyLog();
+    clock.t = 5;
+    await ram.readPages(new PageRuns(1));
+    expect(ram.isZero(50)).toBe(false);
+  });
 });
+

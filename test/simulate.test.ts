@@ -63,4 +63,58 @@ describe("simulate", () => {
     expect(slow["total-time"]).toBeGreaterThanOrEqual((stream / 25e6) * 1000);
     expect(slow["total-time"]).toBeLessThan((stream / 25e6) * 1000 * 1.05);
   });
+
+  it("receive buffers: 512 descriptors per queue pair, two buffers to a page: 256 pages a queue pair", async () => {
+    // An empty guest whose only non-zero pages are its receive buffers (one frame a second:
+    // none arrives during the migration).
+    const ring = async (queuePairs: number) =>
+      (await run(`name: q\nvm: {memory: 64MiB, used: 0B, workload: {kind: idle, rx: {rate: 1}}}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\ndevices: [{kind: virtio, queuePairs: ${queuePairs}}]\n`)).ram.normal;
+    expect(await ring(1)).toBe(256);
+    expect(await ring(2)).toBe(512);
+  });
+
+  it("a receive rate of 0 is no receive traffic: no buffer pages made non-zero", async () => {
+    const text = "name: z\nvm: {memory: 64MiB, used: 1MiB, workload: {kind: idle, rx: {rate: 0}}}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\n";
+    const r = await run(text);
+    expect(r.ram.normal).toBe(256); // the 1 MiB used, nothing else
+  });
+
+  it("passes the receive rate to the devices: the enlightened VF drops the frames its ring holds at stop (rate x 125 us interrupt interval)", async () => {
+    const text = "name: d\nvm: {memory: 64MiB, workload: {kind: uniform, workingSet: 1MiB, rate: 0, rx: {rate: 100000}}}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\ndevices: [{kind: vf-enlightened}]\n";
+    const r = await run(text);
+    const frames = 100_000 * 125e-6; // 12.5 -> 13 frames in the ring
+    expect(r.warnings).toContain(`${Math.round(frames)} received frames dropped: descriptor rings dropped at stop (rebuilt fresh at the destination)`);
+  });
+
+  it("keeps the writes inside the working set: a 1 MiB working set never has more than its 256 pages newly dirty", async () => {
+    const r = await run("name: w\nvm: {memory: 64MiB, workload: {kind: uniform, workingSet: 1MiB, rate: 100000}}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0, giveUp: {passes: 10}}\n");
+    // Newly dirty at a sync: pages written since the last that were not dirty already.
+    const later = r.passes.slice(1);
+    for (const p of later) expect(p["newly-dirty"]).toBeLessThanOrEqual(256);
+    expect(later.reduce((n, p) => n + p["newly-dirty"], 0)).toBeGreaterThan(0);
+  });
+
+  it("adds a profile's fixed setup and switch-over work, either alone, as the machine's spans", async () => {
+    const s = scenario("name: m\nvm: {memory: 16MiB}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\n");
+    const base = await simulate(s);
+    const setup = await simulate(s, { profile: { setupMs: 50 } });
+    const switchover = await simulate(s, { profile: { switchoverMs: 30 } });
+    expect(setup["setup-time"]).toBeCloseTo(base["setup-time"] + 50, 6);
+    expect(setup.downtime).toBeCloseTo(base.downtime!, 6);
+    expect(switchover["setup-time"]).toBe(base["setup-time"]);
+    expect(switchover.downtime).toBeCloseTo(base.downtime! + 30, 6);
+    expect(switchover["downtime-breakdown"]!["switch-over"]).toBeCloseTo(30, 6);
+    const spans = (r: typeof base) => r.timeline.flatMap((e) => (e.kind === "span" && e.name.startsWith("machine") ? [{ name: e.name, component: e.component, side: e.side }] : []));
+    expect(spans(setup)).toEqual([{ name: "machine setup", component: "setup", side: "source" }, { name: "machine switch-over", component: "switch-over", side: "destination" }]);
+    // A profile without fixed costs adds no participant.
+    expect(spans(await simulate(s, { profile: { pageReadBytesPerSecond: 15e9 } }))).toEqual([]);
+  });
+
+  it("a profile's copy rate of 0 (not measured) leaves the link as it is; no prober, no probe gaps", async () => {
+    const s = scenario("name: c\nvm: {memory: 16MiB}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\n");
+    const link = await simulate(s);
+    expect((await simulate(s, { profile: { copyBytesPerSecond: 0 } }))["total-time"]).toBe(link["total-time"]);
+    expect(link.timeline.filter((e) => e.kind === "probe-gap")).toEqual([]);
+  });
 });
+

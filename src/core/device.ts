@@ -44,6 +44,10 @@ export interface Device {
   dmaLogged(): boolean;
   /** Set when migration must not start, with QEMU's reason. */
   blockedReason?(): string | undefined;
+  /** A VFIO device that migrates (VFIO migration v2 handlers): QEMU refuses post-copy with it. */
+  readonly vfioMigration?: boolean;
+  /** Pins all guest RAM for DMA at the destination (vhost-vDPA, a hot-plugged VF): post-copy cannot vouch for it. */
+  readonly pinsDestinationMemory?: boolean;
   /** Migration setup on the source (unplug, shadow virtqueues, early pinning at the destination). */
   setup?(ctx: DeviceContext): Promise<void>;
   /** True while a hot-unplug requested in setup has not completed (QEMU's wait-unplug). */

@@ -48,6 +48,7 @@ export const vfEnlightened = defineStrategy({
   create(options, costs) {
     return {
       kind: "vf-enlightened",
+      vfioMigration: true,
       dmaLogged: () => options.trackDma,
       stateBytes: () => costs.stateBytes,
       async stop(ctx) {

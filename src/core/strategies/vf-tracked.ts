@@ -37,6 +37,7 @@ export const vfTracked = defineStrategy({
     const logReadMs = (costs.dirtyLogReadMsPerGiB * vm.ramBytes) / GiB;
     return {
       kind: "vf-tracked",
+      vfioMigration: true,
       dmaLogged: () => options.trackDma,
       async sync(ctx) {
         await ctx.work("device dirty-log read", "dirty-log-read", "source", logReadMs);

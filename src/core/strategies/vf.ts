@@ -29,6 +29,7 @@ export const vf = defineStrategy({
   create(options, costs) {
     return {
       kind: "vf",
+      vfioMigration: true,
       dmaLogged: () => false,
       blockedReason: () => (options.force ? undefined : vfBlockedReason),
       async sync(_ctx, bitmap) {

@@ -44,7 +44,7 @@ export class DirtyLimit {
     if (!(natural > quota)) return { fraction: 0, throttleUsPerFull: 0, ringFullUs: Math.round(ringFullUs) };
     // ring / (ring / natural + sleep) = quota
     const sleepS = o.ringSize / quota - o.ringSize / natural;
-    return { fraction: Math.min(maxSleepShare, 1 - quota / natural), throttleUsPerFull: Math.round(sleepS * 1e6), ringFullUs: Math.round(ringFullUs) };
+    return { fraction: Math.round(Math.min(maxSleepShare, 1 - quota / natural) * 1e4) / 1e4, throttleUsPerFull: Math.round(sleepS * 1e6), ringFullUs: Math.round(ringFullUs) };
   }
 }
 

@@ -109,8 +109,9 @@ export async function postcopyPhase(env: PostcopyPhaseEnv): Promise<PostcopyStat
     const waitMs = 2 * env.latencyMs + (env.preempt ? 0 : pushMs / 2);
     // The k-th requested page waits for the k - 1 before it: on average (k + 1) / 2 page times.
     const blocked = k * waitMs + (sendMs * (k + 1)) / 2;
-    vcpuBlocked += blocked;
+    // No vCPU waits longer than the step: faults beyond that were not raised (the guest slowed sooner).
     const share = Math.min(1, blocked / (env.vcpus * stepMs));
+    vcpuBlocked += share * env.vcpus * stepMs;
     allBlocked += stepMs * Math.pow(share, env.vcpus);
     // Next step: at the full-speed touch rate and miss share just seen, the blocked share x / (1 + x).
     const touchPerMs = seen / ((1 - stall) * stepMs);

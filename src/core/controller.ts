@@ -201,9 +201,9 @@ class Run {
       const failure = postcopyDue ? undefined : this.giveUpReason(start);
       if (failure) return this.fail(failure);
       // migration_iteration_run: the estimate, then the exact figure after a sync.
-      if (this.canSwitchOver()) {
+      if (this.belowThreshold()) {
         await this.sync(false);
-        if (this.canSwitchOver()) break;
+        if (this.belowThreshold() && this.switchoverAcked()) break;
       }
       if (postcopyDue) return this.complete(true);
       await this.iterate();
@@ -217,9 +217,14 @@ class Run {
     return (p.afterPasses !== undefined && this.passes > p.afterPasses) || (p.afterMs !== undefined && this.clock.now() - start >= p.afterMs);
   }
 
-  private canSwitchOver(): boolean {
+  private belowThreshold(): boolean {
     const pending = this.pending();
     return pending === 0 || pending < this.threshold;
+  }
+
+  /** QEMU's can_switchover: with switchover-ack, the destination's devices hold it until they are ready. */
+  private switchoverAcked(): boolean {
+    return this.env.devices.every((d) => d.switchoverAcked?.() ?? true);
   }
 
   private pending(): number {
@@ -311,14 +316,29 @@ class Run {
     return Math.min(cpuNow - cpuIdeal, Math.round(t.increment * 100)) / 100;
   }
 
-  /** VFIO PRE_COPY: the devices' initial data goes first, counted against the window like RAM. */
+  /**
+   * VFIO PRE_COPY: the devices' initial data goes first, counted against the window like RAM;
+   * once it is sent each device may start preparing the destination (it arrives a link
+   * latency later: not waited for, as a drain here would be the switch-over's).
+   */
   private async sendDevicePreCopy(): Promise<void> {
-    let bytes = 0;
-    for (const d of this.env.devices) bytes += d.preCopyBytes?.() ?? 0;
+    const bytes = this.deviceData("pre-copy", (d) => d.preCopyBytes?.() ?? 0);
     if (bytes === 0) return;
     this.counters.transferred += bytes;
     this.counters.precopyBytes += bytes;
     await this.span("device pre-copy", "device-precopy", "source", () => this.env.channel.send(bytes));
+    for (const d of this.env.devices) if (d.preCopyBytes?.()) d.preCopyArrived?.(this.ctx);
+  }
+
+  /** The devices' state of one phase, in bytes; each VFIO device's share recorded for `vfio.transferred`. */
+  private deviceData(phase: "pre-copy" | "stop-copy", bytesOf: (d: Device) => number): number {
+    let bytes = 0;
+    for (const d of this.env.devices) {
+      const n = bytesOf(d);
+      if (d.vfioMigration && n > 0) this.timeline.add({ t: this.clock.now(), kind: "device-data", device: d.kind, phase, bytes: n });
+      bytes += n;
+    }
+    return bytes;
   }
 
   /** One slice of ram_save_iterate within the current rate-limit window. */
@@ -512,8 +532,7 @@ class Run {
       });
     }
     await this.span("device state", "device-state", "source", async () => {
-      let bytes = 0;
-      for (const d of env.devices) bytes += d.stateBytes();
+      const bytes = this.deviceData("stop-copy", (d) => d.stateBytes());
       if (bytes > 0) {
         this.counters.transferred += bytes;
         this.counters.downtimeBytes += bytes;

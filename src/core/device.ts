@@ -40,12 +40,15 @@ export interface DestinationMemory {
 
 export interface Device {
   readonly kind: string;
+  /**
+   * A VFIO device that migrates (VFIO migration v2): its state counts in query-migrate's
+   * `vfio.transferred`, and QEMU refuses post-copy with it.
+   */
+  readonly vfioMigration?: boolean;
   /** Whether the NIC's DMA writes reach the dirty log right now. */
   dmaLogged(): boolean;
   /** Set when migration must not start, with QEMU's reason. */
   blockedReason?(): string | undefined;
-  /** A VFIO device that migrates (VFIO migration v2 handlers): QEMU refuses post-copy with it. */
-  readonly vfioMigration?: boolean;
   /** Pins all guest RAM for DMA at the destination (vhost-vDPA, a hot-plugged VF): post-copy cannot vouch for it. */
   readonly pinsDestinationMemory?: boolean;
   /** Migration setup on the source (unplug, shadow virtqueues, early pinning at the destination). */
@@ -56,6 +59,10 @@ export interface Device {
   sync?(ctx: DeviceContext, bitmap: PageBitmap, final: boolean): Promise<void>;
   /** Device state sent while the guest still runs (VFIO PRE_COPY initial data). */
   preCopyBytes?(): number;
+  /** Destination: the PRE_COPY data has arrived; the device may prepare for the switch-over (allocate resources). */
+  preCopyArrived?(ctx: DeviceContext): void;
+  /** Whether the destination approves the switch-over yet (QEMU's switchover-ack); absent: always. */
+  switchoverAcked?(): boolean;
   /** Source, vCPUs stopped: suspend or quiesce the device. */
   stop?(ctx: DeviceContext): Promise<void>;
   /** Bytes of device state sent in the downtime. */

@@ -88,6 +88,8 @@ export interface MigrationResult extends ModeResultFields {
   "cpu-throttle-percentage": number;
   warnings: string[];
   ram: RamStats;
+  /** VFIO devices' state sent (QEMU 8.1+ query-migrate `vfio`); present when a VFIO device sent any. */
+  vfio?: { transferred: number };
   /** Of a predicted or live run; a measured reply does not carry them. */
   parameters?: MigrationParameters;
   network?: NetworkStats;
@@ -215,6 +217,8 @@ export function buildResult(timeline: Timeline, ctx: ResultContext): MigrationRe
     timeline: timeline.events.map((e) => shift(e, start)),
   };
 
+  const deviceData = timeline.all("device-data");
+  if (deviceData.length > 0) result.vfio = { transferred: deviceData.reduce((n, e) => n + e.bytes, 0) };
   if (stop && resume) {
     result.downtime = round3(resume.t - stop.t);
     result["downtime-breakdown"] = downtimeBreakdown(timeline, stop.t, resume.t);

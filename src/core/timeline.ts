@@ -46,6 +46,8 @@ export type TimelineEvent =
   | { t: number; kind: "announce"; round: number }
   | { t: number; kind: "probe-gap"; end: number; lost: number }
   | { t: number; kind: "verify"; stalePages: number; pages: number[] }
+  /** A VFIO device's state put on the stream (PRE_COPY while the guest runs, STOP_COPY after stop). */
+  | { t: number; kind: "device-data"; device: string; phase: "pre-copy" | "stop-copy"; bytes: number }
   /** dirty-limit (re)applied: each vCPU's sleep share, per ring full and its ring's fill time (us). */
   | { t: number; kind: "dirty-limit"; fraction: number; throttleUsPerFull: number; ringFullUs: number }
   /** Post-copy done: the destination has every page. */

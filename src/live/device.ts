@@ -49,7 +49,10 @@ export function liveDevice(inner: Device, parts: LiveDeviceParts): Device {
     dmaLogged: () => inner.dmaLogged(),
     blockedReason: inner.blockedReason && (() => inner.blockedReason!()),
     unplugPending: inner.unplugPending && (() => inner.unplugPending!()),
+    vfioMigration: inner.vfioMigration,
     preCopyBytes: inner.preCopyBytes && (() => inner.preCopyBytes!()),
+    preCopyArrived: inner.preCopyArrived && ((ctx) => inner.preCopyArrived!(live(ctx))),
+    switchoverAcked: inner.switchoverAcked && (() => inner.switchoverAcked!()),
     stateBytes: () => inner.stateBytes(),
     async abort(ctx) {
       await inner.abort?.(live(ctx));

@@ -38,6 +38,7 @@ export const queryMigrateReply = z.looseObject({
   "expected-downtime": count.optional(),
   downtime: count.optional(),
   ram: ramSchema.optional(),
+  vfio: z.looseObject({ transferred: count }).optional(),
   "cpu-throttle-percentage": count.optional(),
   "error-desc": z.string().optional(),
   "blocked-reasons": z.array(z.string()).optional(),
@@ -166,6 +167,7 @@ export function toResult(replies: QueryMigrateReply[]): MigrationResult {
     timeline: [],
   };
   if (last.downtime !== undefined) result.downtime = last.downtime;
+  if (last.vfio) result.vfio = { transferred: last.vfio.transferred };
   if (last["blocked-reasons"]?.length) result["blocked-reasons"] = last["blocked-reasons"];
   if (last["error-desc"] !== undefined) result["error-desc"] = last["error-desc"];
   else if (last.status === "cancelled" || last.status === "cancelling") result["error-desc"] = `migration ${last.status}`;

@@ -86,7 +86,8 @@ const deviceSchema = z.unknown().transform((v, ctx) => {
     return z.NEVER;
   }
   const costShape = Object.fromEntries(Object.keys(strategy.costs).map((k) => [k, number(0, 1e9).optional()]));
-  const schema = (strategy.options as z.ZodObject).extend({ kind: z.literal(kind as string), ...costShape });
+  // safeExtend keeps a strategy's own refinements (a rule across its options).
+  const schema = (strategy.options as z.ZodObject).safeExtend({ kind: z.literal(kind as string), ...costShape });
   const parsed = schema.safeParse(v, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: "custom", message: describe(issue), input: v } as never);

@@ -2,7 +2,7 @@
 // view, and `livemig run --dest` through a proxy, with the deadline both are given.
 import { afterAll, beforeAll } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -44,6 +44,8 @@ export interface Destination {
   port: number;
   log: () => string;
   fds: () => number;
+  /** What each descriptor is (socket:[..], anon_inode:[eventfd], ...), for a failure message. */
+  fdList: () => string[];
   stop(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function startDestination(): Promise<Destination> {
     port,
     log: () => log,
     fds: () => readdirSync(`/proc/${child.pid}/fd`).length,
+    fdList: () => readdirSync(`/proc/${child.pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${child.pid}/fd/${fd}`); } catch { return "?"; } }).sort(),
     stop: async () => {
       child.kill("SIGKILL");
       await exited;
@@ -135,12 +138,13 @@ export async function eventually(f: () => boolean, ms: number): Promise<boolean>
  * One destination shared by a test file's tests, started before them and stopped after;
  * `baselineFds` is its descriptor count once it has settled.
  */
-export function sharedDestination(): { dest: Destination; baselineFds: number } {
-  const shared = { dest: undefined as unknown as Destination, baselineFds: 0 };
+export function sharedDestination(): { dest: Destination; baselineFds: number; baseline: string[] } {
+  const shared = { dest: undefined as unknown as Destination, baselineFds: 0, baseline: [] as string[] };
   beforeAll(async () => {
     shared.dest = await startDestination();
     await new Promise((r) => setTimeout(r, 300));
     shared.baselineFds = shared.dest.fds();
+    shared.baseline = shared.dest.fdList();
   });
   afterAll(() => shared.dest.stop());
   return shared;

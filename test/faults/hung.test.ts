@@ -20,7 +20,9 @@ function expectFailedAndRunning(r: Ran, reason: RegExp): void {
 
 /** The destination gave up too: its file descriptors are back to what they were (it waits for the next source). */
 async function expectDestinationFree(): Promise<void> {
-  expect(await eventually(() => shared.dest.fds() <= shared.baselineFds, failBoundMs + 2500)).toBe(true);
+  const free = await eventually(() => shared.dest.fds() <= shared.baselineFds, failBoundMs + 2500);
+  const extra = shared.dest.fdList().filter((d, i, all) => all.filter((x) => x === d).length > shared.baseline.filter((x) => x === d).length);
+  expect(free, `descriptors beyond the baseline: ${[...new Set(extra)].join(", ")}; log: ${shared.dest.log().slice(-600)}`).toBe(true);
 }
 
 /** When the source declared the migration failed (epoch ms). */

@@ -48,7 +48,7 @@ export const vfEnlightened = defineStrategy({
   create(options, costs) {
     return {
       kind: "vf-enlightened",
-      vfioMigration: true,
+      pinsDestinationMemory: true,
       dmaLogged: () => options.trackDma,
       stateBytes: () => costs.stateBytes,
       async stop(ctx) {

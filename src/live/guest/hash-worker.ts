@@ -5,6 +5,7 @@
 import { workerData } from "node:worker_threads";
 import { hashPageOrZero, ramBuffer } from "./pages.js";
 import { hashCtl, pollMs, type HashWorkerData } from "./hasher.js";
+import { threadLoaded } from "./thread.js";
 
 const d = workerData as HashWorkerData;
 const words = new Int32Array(d.ram);
@@ -27,6 +28,7 @@ function hashPending(): void {
   }
 }
 
+threadLoaded();
 for (;;) {
   const kicked = Atomics.load(ctl, hashCtl.kick);
   const requested = Atomics.load(ctl, hashCtl.requested);

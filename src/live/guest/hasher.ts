@@ -5,7 +5,7 @@
 // a writer outside the dirty log, untracked DMA, can reach); so when the vCPUs and the NIC are
 // stopped, settling hashes only what changed last. Destination: each run as it is applied.
 
-import { Worker } from "node:worker_threads";
+import { Thread } from "./thread.js";
 import type { Guest } from "./guest.js";
 import { zeroPageHash } from "./pages.js";
 
@@ -26,7 +26,7 @@ type WaitAsync = (a: Int32Array, index: number, value: number) => { async: boole
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 export class RamHasher {
-  private readonly worker: Worker;
+  private readonly thread: Thread;
   private readonly pending: Int32Array;
   private readonly hashes: Int32Array;
   private readonly ctl = new Int32Array(new SharedArrayBuffer(32));
@@ -41,8 +41,7 @@ export class RamHasher {
       hashes: this.hashes.buffer as SharedArrayBuffer,
       ctl: this.ctl.buffer as SharedArrayBuffer,
     };
-    this.worker = new Worker(new URL("./hash-worker.js", import.meta.url), { workerData: data });
-    this.worker.unref();
+    this.thread = new Thread(new URL("./hash-worker.js", import.meta.url), data);
   }
 
   /** Pages [from, to) changed: hash them (again). The thread looks every `pollMs` (hash-worker.ts). */
@@ -86,6 +85,6 @@ export class RamHasher {
   async close(): Promise<void> {
     Atomics.store(this.ctl, hashCtl.exit, 1);
     this.kick();
-    await this.worker.terminate();
+    await this.thread.stop();
   }
 }

@@ -4,6 +4,7 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import { touchPages } from "./pages.js";
+import { threadLoaded } from "./thread.js";
 
 const { ram, pageCount } = workerData as { ram: SharedArrayBuffer; pageCount: number };
 const words = new Int32Array(ram);
@@ -12,3 +13,4 @@ parentPort!.on("message", () => {
   touchPages(words, 0, pageCount);
   parentPort!.postMessage("pinned");
 });
+threadLoaded();

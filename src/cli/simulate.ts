@@ -66,6 +66,8 @@ export async function report(name: string, results: NamedResult[], json: boolean
     process.stdout.write(`scenario ${name}\n${resultTable(results)}\n${ratesTable(results)}\n`);
     const breakdown = breakdownTable(results);
     if (breakdown) process.stdout.write(`${breakdown}\n`);
+    const modes = (await import("../report/modes-table.js")).modesTable(results);
+    if (modes) process.stdout.write(`${modes}\n`);
     const [base, ...others] = results;
     for (const other of others) for (const line of comparisonLines(`${base.variant} -> ${other.variant}`, base, other)) process.stdout.write(line + "\n");
     for (const r of results) for (const w of r.result.warnings) process.stdout.write(`${r.variant}: ${w}\n`);

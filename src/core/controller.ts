@@ -2,12 +2,16 @@
 // the ports. See ../../docs/model.md for how each step maps onto QEMU.
 
 import { PageBitmap, PageRuns } from "./bitmap.js";
+import { DirtyLimit } from "./dirty-limit.js";
 import { formatBytes } from "./format.js";
 import type { DestinationMemory, Device, DeviceContext } from "./device.js";
+import { MultifdSender, multifdPacketHeaderBytes, multifdOffsetBytes, multifdPacketPages } from "./multifd.js";
 import { announceSchedule, type MigrationParams } from "./params.js";
 import type { Channel, Clock, GuestRam } from "./ports.js";
+import { postcopyPhase, postcopyPinningWarning, postcopyRefusal } from "./postcopy.js";
 import { Timeline, type Counters, type MigrationStatus, type NetState, type Side } from "./timeline.js";
-import { endOfSectionBytes, normalPageBytes, zeroPageBytes } from "./wire.js";
+import { endOfSectionBytes, normalPageBytes, pageHeaderBytes, zeroPageBytes } from "./wire.js";
+import { XbzrleCache } from "./xbzrle.js";
 
 export interface MigrationEnv {
   clock: Clock;
@@ -21,6 +25,26 @@ export interface MigrationEnv {
   destinationMemory?: DestinationMemory;
   /** Optional progress callback (terminal progress bars). */
   onProgress?: (p: { pass: number; remainingBytes: number; bandwidth: number; t: number }) => void;
+  /** What the modes' own work costs, where the runtime models it (the simulator). */
+  modeCosts?: ModeCosts;
+}
+
+export interface ModeCosts {
+  vcpus: number;
+  /** Bytes of a page one guest write changes (what xbzrle encodes). */
+  bytesPerWrite: number;
+  /** How fast the migration thread moves memory (xbzrle's copies and compares), bytes/ms; 0: free. */
+  memoryBytesPerMs: number;
+  /** One-way link latency (post-copy's page requests), ms. */
+  latencyMs: number;
+}
+
+/** What a page costs on the stream, what a slice adds, and the most pages in a slice. */
+interface PageFormat {
+  zero: number;
+  normal: number;
+  perSlice: number;
+  slicePages: number;
 }
 
 /** QEMU's BUFFER_DELAY: rate limiting and bandwidth estimation work in 100 ms windows. */
@@ -68,6 +92,16 @@ class Run {
   private dirtyRate = 0;
   private dirtyRateHighCount = 0;
   private throttle = 0;
+  // QEMU's other ways to move RAM, where the params ask for them.
+  private readonly multifd?: MultifdSender;
+  private readonly xbzrle?: XbzrleCache;
+  private xbzrleStarted = false;
+  private readonly dirtyLimit?: DirtyLimit;
+  private dirtyLimitFraction: number | undefined;
+  private inPostcopy = false;
+  private readonly precopyFormat: PageFormat;
+  private readonly multifdFormat?: PageFormat;
+  private readonly costs: ModeCosts;
 
   constructor(private readonly env: MigrationEnv) {
     this.clock = env.clock;
@@ -76,6 +110,18 @@ class Run {
     this.bitmap = new PageBitmap(env.ram.pageCount);
     this.expectedDowntime = env.params.downtimeLimitMs;
     this.slice = new PageRuns(slicePages);
+    const pageSize = env.ram.pageSize;
+    this.costs = env.modeCosts ?? { vcpus: 1, bytesPerWrite: pageSize, memoryBytesPerMs: 0, latencyMs: 0 };
+    this.precopyFormat = { zero: zeroPageBytes(), normal: normalPageBytes(pageSize), perSlice: endOfSectionBytes, slicePages };
+    const p = env.params;
+    if (p.multifd) {
+      this.multifd = new MultifdSender(env.clock, env.ram, env.channel, p.multifd);
+      this.multifdFormat = { zero: multifdOffsetBytes, normal: multifdOffsetBytes + pageSize, perSlice: multifdPacketHeaderBytes, slicePages: multifdPacketPages(pageSize) };
+      this.counters.multifdBytes = 0;
+    }
+    if (p.xbzrle) this.xbzrle = new XbzrleCache({ cacheSize: p.xbzrle.cacheSize, pageSize, changedBytes: this.costs.bytesPerWrite });
+    if (p.dirtyLimit) this.dirtyLimit = new DirtyLimit({ ...p.dirtyLimit, vcpus: this.costs.vcpus, pageSize });
+    if (p.postcopy) this.counters.postcopyBytes = 0;
     const timeline = this.timeline;
     const clock = this.clock;
     this.ctx = {
@@ -122,13 +168,13 @@ class Run {
     const { clock, ram, env } = this;
     const start = clock.now();
     this.status("setup");
-    for (const d of env.devices) {
-      const reason = d.blockedReason?.();
-      if (reason) {
-        this.timeline.add({ t: clock.now(), kind: "status", status: "failed", reason, blocked: true });
-        this.end();
-        return;
-      }
+    const reasons = env.devices.map((d) => d.blockedReason?.());
+    if (env.params.postcopy) reasons.push(postcopyRefusal(env.devices));
+    const reason = reasons.find((r) => r);
+    if (reason) {
+      this.timeline.add({ t: clock.now(), kind: "status", status: "failed", reason, blocked: true });
+      this.end();
+      return;
     }
     await this.span("setup", "setup", "source", async () => {
       for (const d of env.devices) await d.setup?.(this.ctx);
@@ -150,16 +196,25 @@ class Run {
     await this.sendDevicePreCopy();
 
     for (;;) {
-      const failure = this.giveUpReason(start);
+      // Once migrate-start-postcopy is due, post-copy is what ends a migration that does not converge.
+      const postcopyDue = this.postcopyDue(start);
+      const failure = postcopyDue ? undefined : this.giveUpReason(start);
       if (failure) return this.fail(failure);
       // migration_iteration_run: the estimate, then the exact figure after a sync.
       if (this.belowThreshold()) {
         await this.sync(false);
         if (this.belowThreshold() && this.switchoverAcked()) break;
       }
+      if (postcopyDue) return this.complete(true);
       await this.iterate();
     }
     await this.complete();
+  }
+
+  private postcopyDue(start: number): boolean {
+    const p = this.params.postcopy;
+    if (!p) return false;
+    return (p.afterPasses !== undefined && this.passes > p.afterPasses) || (p.afterMs !== undefined && this.clock.now() - start >= p.afterMs);
   }
 
   private belowThreshold(): boolean {
@@ -195,6 +250,8 @@ class Run {
   /** migration_bitmap_sync: OR the dirty logs into the bitmap; rate bookkeeping; auto-converge. */
   private async sync(final: boolean): Promise<void> {
     const { clock, ram } = this;
+    // multifd_ram_flush_and_sync: the channels send what they hold before the round closes.
+    if (this.multifd) await this.multifd.flush();
     const newly = ram.syncDirtyLog(this.bitmap);
     for (const d of this.env.devices) await d.sync?.(this.ctx, this.bitmap, final);
     this.passes++;
@@ -204,7 +261,8 @@ class Run {
       const elapsed = now - this.periodStart;
       this.dirtyRate = (this.periodDirtyPages * 1000) / elapsed;
       const sent = this.counters.transferred - this.periodStartBytes;
-      if (this.params.autoConverge && !this.stopped) this.maybeThrottle(this.periodDirtyPages * ram.pageSize, sent);
+      if (this.dirtyLimitFraction !== undefined && !this.stopped) this.applyDirtyLimit();
+      if ((this.params.autoConverge || this.dirtyLimit) && !this.stopped) this.maybeThrottle(this.periodDirtyPages * ram.pageSize, sent);
       this.periodStart = now;
       this.periodStartBytes = this.counters.transferred;
       this.periodDirtyPages = 0;
@@ -225,11 +283,24 @@ class Run {
     const thresholdBytes = sentBytes * t.triggerThreshold;
     if (dirtiedBytes > thresholdBytes && ++this.dirtyRateHighCount >= 2) {
       this.dirtyRateHighCount = 0;
+      // migration_dirty_limit_guest instead of auto-converge: once on, it follows the rate itself.
+      if (this.dirtyLimit) {
+        if (this.dirtyLimitFraction === undefined) this.applyDirtyLimit();
+        return;
+      }
       this.throttle = this.throttle === 0 ? t.initial : Math.min(this.throttle + this.throttleStep(dirtiedBytes, thresholdBytes), t.max);
       this.throttle = Math.round(this.throttle * 100) / 100;
       this.ram.setThrottle(this.throttle);
       this.timeline.add({ t: this.clock.now(), kind: "throttle", fraction: this.throttle });
     }
+  }
+
+  /** dirtylimit_adjust_throttle: each vCPU's sleep for the dirty rate just measured. */
+  private applyDirtyLimit(): void {
+    const state = this.dirtyLimit!.adjust(this.dirtyRate, this.dirtyLimitFraction ?? 0);
+    this.dirtyLimitFraction = state.fraction;
+    this.ram.setThrottle(state.fraction);
+    this.timeline.add({ t: this.clock.now(), kind: "dirty-limit", ...state });
   }
 
   /**
@@ -304,8 +375,9 @@ class Run {
    */
   private async sendDirty(maxBytes: number): Promise<number> {
     const { bitmap, ram } = this;
-    const normalCost = normalPageBytes(ram.pageSize);
-    const zeroCost = zeroPageBytes();
+    const multifd = this.multifd && !this.inPostcopy ? this.multifd : undefined;
+    const format = multifd ? this.multifdFormat! : this.precopyFormat;
+    const { normal: normalCost, zero: zeroCost, slicePages } = format;
     let bytes = 0;
     let zero = 0;
     let pages = 0;
@@ -318,6 +390,7 @@ class Run {
         if (wrapped || bitmap.count === 0) break;
         wrapped = true; // the walk wraps to the start of RAM, as ram_find_and_save_block does
         this.cursor = 0;
+        if (this.xbzrle) this.xbzrleStarted = true; // after the first round (find_dirty_block)
         continue;
       }
       // Dirty pages from `start` that are all zero or all non-zero cost the same each, so they
@@ -341,11 +414,77 @@ class Run {
       if (isZero) zero += n;
     }
     if (pages === 0) return 0;
+    let normal = pages - zero;
+    if (this.xbzrleStarted && !this.inPostcopy) ({ bytes, normal } = await this.encodeSlice());
+    if (multifd) {
+      bytes += format.perSlice;
+      this.count(normal, zero, bytes);
+      this.counters.multifdBytes! += bytes;
+      await multifd.send(this.slice, bytes);
+      return bytes;
+    }
     const payload = await ram.readPages(this.slice);
     bytes += endOfSectionBytes;
-    this.count(pages - zero, zero, bytes);
+    this.count(normal, zero, bytes);
     await this.env.channel.send(bytes, payload);
     return bytes;
+  }
+
+  /**
+   * The slice's pages through the xbzrle cache (ram_save_page): the bytes they take and how many
+   * go whole (`normal`); the cache's copies and compares take the migration thread's time.
+   */
+  private async encodeSlice(): Promise<{ bytes: number; normal: number }> {
+    const { ram, slice } = this;
+    const xbzrle = this.xbzrle!;
+    let bytes = 0;
+    let normal = 0;
+    for (let r = 0; r < slice.count; r++) {
+      for (let page = slice.starts[r], end = page + slice.lengths[r]; page < end; page++) {
+        if (ram.isZero(page)) {
+          xbzrle.sendZero(page, this.passes);
+          bytes += this.precopyFormat.zero;
+          continue;
+        }
+        bytes += xbzrle.sendNormal(page, this.passes, this.stopped);
+        if (xbzrle.lastWhole) normal++;
+      }
+    }
+    const moved = xbzrle.takeMovedBytes();
+    if (this.costs.memoryBytesPerMs > 0 && moved > 0) await this.clock.sleep(moved / this.costs.memoryBytesPerMs);
+    return { bytes, normal };
+  }
+
+  /** Pages the destination asked for in post-copy, sent now. */
+  private async sendRequested(runs: PageRuns): Promise<void> {
+    const { bitmap, ram } = this;
+    let zero = 0;
+    for (let r = 0; r < runs.count; r++) {
+      for (let page = runs.starts[r], end = page + runs.lengths[r]; page < end; page++) {
+        bitmap.clear(page);
+        if (ram.isZero(page)) zero++;
+      }
+    }
+    const { zero: zeroCost, normal: normalCost } = this.precopyFormat;
+    const bytes = zero * zeroCost + (runs.pages - zero) * normalCost + endOfSectionBytes;
+    const payload = await ram.readPages(runs);
+    this.count(runs.pages - zero, zero, bytes);
+    await this.env.channel.send(bytes, payload);
+  }
+
+  /**
+   * MIG_CMD_POSTCOPY_RAM_DISCARD: the dirty pages the destination must drop (and fault on),
+   * as ranges of a be64 start and a be64 length each.
+   */
+  private async sendDiscardBitmap(): Promise<void> {
+    const { bitmap } = this;
+    let ranges = 0;
+    for (let p = bitmap.nextSet(0); p >= 0; p = bitmap.nextSet(p + bitmap.runLength(p, bitmap.size - p, true))) ranges++;
+    const bytes = ranges * 2 * pageHeaderBytes;
+    if (bytes === 0) return;
+    this.counters.transferred += bytes;
+    this.counters.downtimeBytes += bytes;
+    await this.env.channel.send(bytes);
   }
 
   /** Pages from `from` on, at most `max`, all zero or all non-zero: by the word where the RAM can, else page by page. */
@@ -363,21 +502,35 @@ class Run {
     c.duplicate += zero;
     c.normalBytes += normal * this.ram.pageSize;
     c.transferred += bytes;
-    if (this.stopped) c.downtimeBytes += bytes;
+    // Only post-copy sends RAM after the destination resumed.
+    if (this.resumed) c.postcopyBytes! += bytes;
+    else if (this.stopped) c.downtimeBytes += bytes;
     else c.precopyBytes += bytes;
   }
 
-  private async complete(): Promise<void> {
+  /**
+   * Switch-over: stop, final sync, the rest of RAM (precopy) or only the list of pages still to
+   * come (post-copy: postcopy_start), device state, destination start, resume.
+   */
+  private async complete(postcopy = false): Promise<void> {
     const { clock, ram, env, ctx } = this;
-    this.status("device");
+    this.status(postcopy ? "postcopy-active" : "device");
     this.timeline.add({ t: clock.now(), kind: "vm-stop" });
     ram.stopVcpus();
     this.stopped = true;
     for (const d of env.devices) await d.stop?.(ctx);
     await this.span("final sync", "final-sync", "source", () => this.sync(true));
-    await this.span("final RAM", "final-ram", "source", async () => {
-      while (this.bitmap.count > 0) await this.sendDirty(batchBytes);
-    });
+    if (postcopy) {
+      this.inPostcopy = true;
+      const warning = postcopyPinningWarning(env.devices);
+      if (warning) this.timeline.add({ t: clock.now(), kind: "warning", message: warning });
+      await this.span("discard bitmap", "discard-bitmap", "source", () => this.sendDiscardBitmap());
+    } else {
+      await this.span("final RAM", "final-ram", "source", async () => {
+        while (this.bitmap.count > 0) await this.sendDirty(batchBytes);
+        if (this.multifd) await this.multifd.flush();
+      });
+    }
     await this.span("device state", "device-state", "source", async () => {
       const bytes = this.deviceData("stop-copy", (d) => d.stateBytes());
       if (bytes > 0) {
@@ -394,12 +547,45 @@ class Run {
     ram.resumeVcpus();
     this.resumed = true;
     this.timeline.add({ t: clock.now(), kind: "vm-resume" });
-    ram.stopDirtyLog();
-    this.status(stale.length > 0 ? "completed-unsafe" : "completed");
+    const done = stale.length > 0 ? "completed-unsafe" : "completed";
+    // Post-copy: the destination's accesses are what the dirty log now sees (they fault on missing pages).
+    const background = postcopy ? [clock.spawn(() => this.postcopyBackground(done))] : [];
+    if (!postcopy) {
+      ram.stopDirtyLog();
+      this.status(done);
+    }
     const after = env.devices.map((d) => clock.spawn(async () => d.afterResume?.(ctx)));
     await this.announce();
     await clock.join(after);
+    await clock.join(background);
     this.end();
+  }
+
+  /** The post-copy phase after resume: background push and requested pages until nothing is missing. */
+  private async postcopyBackground(done: MigrationStatus): Promise<void> {
+    const { clock, ram, env } = this;
+    try {
+      const stats = await postcopyPhase({
+        clock,
+        ram,
+        missing: this.bitmap,
+        push: async () => {
+          await this.sendDirty(batchBytes);
+        },
+        sendRequested: (runs) => this.sendRequested(runs),
+        vcpus: this.costs.vcpus,
+        latencyMs: this.costs.latencyMs,
+        preempt: this.params.postcopy!.preempt,
+      });
+      await env.channel.drain();
+      ram.stopDirtyLog();
+      this.timeline.add({ t: clock.now(), kind: "postcopy", ...stats, vcpus: this.costs.vcpus });
+      this.status(done);
+    } catch (e) {
+      ram.stopDirtyLog();
+      ram.setThrottle(0);
+      this.status("failed", `post-copy failed after the switch: the VM is lost (its memory is split between source and destination): ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** Self-announce (qemu_announce_self): a RARP per round at QEMU's schedule. */
@@ -427,6 +613,7 @@ class Run {
   }
 
   private end(): void {
+    if (this.xbzrle) this.timeline.add({ t: this.clock.now(), kind: "xbzrle", stats: this.xbzrle.stats() });
     this.timeline.add({ t: this.clock.now(), kind: "end", counters: { ...this.counters } });
   }
 

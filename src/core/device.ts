@@ -40,12 +40,17 @@ export interface DestinationMemory {
 
 export interface Device {
   readonly kind: string;
-  /** A VFIO device that migrates (VFIO migration v2): its state counts in query-migrate's `vfio.transferred`. */
+  /**
+   * A VFIO device that migrates (VFIO migration v2): its state counts in query-migrate's
+   * `vfio.transferred`, and QEMU refuses post-copy with it.
+   */
   readonly vfioMigration?: boolean;
   /** Whether the NIC's DMA writes reach the dirty log right now. */
   dmaLogged(): boolean;
   /** Set when migration must not start, with QEMU's reason. */
   blockedReason?(): string | undefined;
+  /** Pins all guest RAM for DMA at the destination (vhost-vDPA, a hot-plugged VF): post-copy cannot vouch for it. */
+  readonly pinsDestinationMemory?: boolean;
   /** Migration setup on the source (unplug, shadow virtqueues, early pinning at the destination). */
   setup?(ctx: DeviceContext): Promise<void>;
   /** True while a hot-unplug requested in setup has not completed (QEMU's wait-unplug). */

@@ -1,5 +1,7 @@
 // Migration parameters, with QEMU's names and defaults (migration/options.c).
 
+import type { PostcopyParams } from "./postcopy.js";
+
 export interface ThrottleParams {
   /** cpu-throttle-initial, as a fraction. */
   initial: number;
@@ -29,6 +31,14 @@ export interface MigrationParams {
   /** `byDefault`: the scenario set no bound and these are livemig's (QEMU itself never gives up). */
   giveUp: { passes?: number; timeMs?: number; byDefault?: boolean };
   announce: AnnounceParams;
+  /** multifd capability with multifd-channels; the host cores the channel threads share. Absent: one stream. */
+  multifd?: { channels: number; hostCores: number };
+  /** postcopy-ram, switched to by migrate-start-postcopy. */
+  postcopy?: PostcopyParams;
+  /** xbzrle capability with xbzrle-cache-size (bytes). */
+  xbzrle?: { cacheSize: number };
+  /** dirty-limit capability: vcpu-dirty-limit (bytes/s per vCPU) and KVM's dirty-ring-size. */
+  dirtyLimit?: { bytesPerSecond: number; ringSize: number };
 }
 
 /**

@@ -2,10 +2,11 @@
 // figures are computed from the timeline.
 
 import { formatMs } from "./format.js";
+import { modeParameters, modeRamStats, modeResultFields, type ModeParameters, type ModeRamStats, type ModeResultFields } from "./mode-results.js";
 import type { MigrationParams } from "./params.js";
 import type { MigrationStatus, Timeline, TimelineEvent } from "./timeline.js";
 
-export interface RamStats {
+export interface RamStats extends ModeRamStats {
   transferred: number;
   remaining: number;
   total: number;
@@ -44,7 +45,7 @@ export interface NetworkStats {
 }
 
 /** The migrate parameters a run used, with QEMU's names (query-migrate-parameters); percent for the throttle. */
-export interface MigrationParameters {
+export interface MigrationParameters extends ModeParameters {
   "downtime-limit": number;
   "max-bandwidth": number;
   "cpu-throttle-initial": number;
@@ -68,7 +69,7 @@ export interface HostLoad {
   "vcpu-late-max": number;
 }
 
-export interface MigrationResult {
+export interface MigrationResult extends ModeResultFields {
   status: MigrationStatus;
   "error-desc"?: string;
   /** Why migration is not allowed at all (QEMU's blocked-reasons), e.g. a VF without dirty tracking. */
@@ -161,7 +162,8 @@ export function buildResult(timeline: Timeline, ctx: ResultContext): MigrationRe
   const lastSync = syncs[syncs.length - 1];
   const verify = timeline.last("verify");
   const throttles = timeline.all("throttle");
-  const totalEnd = resume?.t ?? end?.t ?? start;
+  // Post-copy ends when the last page arrives, after the destination resumed.
+  const totalEnd = timeline.last("postcopy")?.t ?? resume?.t ?? end?.t ?? start;
   const totalTime = rel(totalEnd);
   const setupTime = setupDone ? rel(setupDone.t) : totalTime;
   const warnings: string[] = [];
@@ -190,6 +192,7 @@ export function buildResult(timeline: Timeline, ctx: ResultContext): MigrationRe
       "precopy-bytes": counters.precopyBytes,
       "downtime-bytes": counters.downtimeBytes,
       "page-size": ctx.pageSize,
+      ...modeRamStats(counters, timeline),
     },
     parameters: {
       "downtime-limit": ctx.params.downtimeLimitMs,
@@ -198,6 +201,7 @@ export function buildResult(timeline: Timeline, ctx: ResultContext): MigrationRe
       "cpu-throttle-increment": Math.round(ctx.params.throttle.increment * 100),
       "cpu-throttle-tailslow": ctx.params.throttle.tailslow,
       "max-cpu-throttle": Math.round(ctx.params.throttle.max * 100),
+      ...modeParameters(ctx.params),
     },
     passes: syncs.map((s) => ({
       pass: s.pass,
@@ -238,6 +242,7 @@ export function buildResult(timeline: Timeline, ctx: ResultContext): MigrationRe
         `(DMA writes the dirty log never saw); QEMU resumes the guest with corrupted memory`,
     );
   }
+  Object.assign(result, modeResultFields(timeline, rel, warnings));
   const over = downtimeOverLimit(result);
   if (over) warnings.push(overLimitWarning(over));
   for (const d of timeline.all("frames-dropped")) warnings.push(`${d.frames} received frames dropped: ${d.reason}`);

@@ -1,8 +1,10 @@
 // Everything the controller and the devices do is recorded here as typed events; every
 // figure of a result is computed from this record (see result.ts).
 
+import type { XbzrleCacheStats } from "./xbzrle.js";
+
 export type MigrationStatus =
-  | "setup" | "wait-unplug" | "active" | "device" | "completed" | "completed-unsafe" | "failed";
+  | "setup" | "wait-unplug" | "active" | "postcopy-active" | "device" | "completed" | "completed-unsafe" | "failed";
 
 /** Cumulative stream counters, snapshotted at each sync and at the end. */
 export interface Counters {
@@ -12,6 +14,10 @@ export interface Counters {
   normalBytes: number;
   precopyBytes: number;
   downtimeBytes: number;
+  /** Only with multifd: bytes the channels sent (packet headers, offsets, pages). */
+  multifdBytes?: number;
+  /** Only with post-copy: bytes sent after the destination resumed. */
+  postcopyBytes?: number;
 }
 
 export type Side = "source" | "destination";
@@ -42,6 +48,12 @@ export type TimelineEvent =
   | { t: number; kind: "verify"; stalePages: number; pages: number[] }
   /** A VFIO device's state put on the stream (PRE_COPY while the guest runs, STOP_COPY after stop). */
   | { t: number; kind: "device-data"; device: string; phase: "pre-copy" | "stop-copy"; bytes: number }
+  /** dirty-limit (re)applied: each vCPU's sleep share, per ring full and its ring's fill time (us). */
+  | { t: number; kind: "dirty-limit"; fraction: number; throttleUsPerFull: number; ringFullUs: number }
+  /** Post-copy done: the destination has every page. */
+  | { t: number; kind: "postcopy"; requests: number; blocktime: number; vcpuBlocktime: number; vcpus: number }
+  | { t: number; kind: "xbzrle"; stats: XbzrleCacheStats }
+  | { t: number; kind: "warning"; message: string }
   | { t: number; kind: "end"; counters: Counters };
 
 export type EventKind = TimelineEvent["kind"];

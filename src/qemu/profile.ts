@@ -38,6 +38,8 @@ export const profileSchema = z.strictObject({
   idleLayout: z.array(nonNegative).min(1).optional(),
   setupMs: nonNegative.optional(),
   switchoverMs: nonNegative.optional(),
+  /** Cores the migration's threads may use (multifd); written by hand, calibrate does not fit it. */
+  hostCores: z.number().int().min(1).max(4096).optional(),
 });
 
 export type ProfileFile = z.infer<typeof profileSchema>;
@@ -60,7 +62,7 @@ export function readProfile(file: string): MachineProfile {
     const issue = parsed.error.issues[0];
     const field = issue.path.length ? issue.path.join(".") : "(top level)";
     const what = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}` : issue.message;
-    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, idleLayout, setupMs, switchoverMs)`);
+    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, idleLayout, setupMs, switchoverMs, hostCores)`);
   }
   const p = parsed.data;
   const out: MachineProfile = {};
@@ -70,6 +72,7 @@ export function readProfile(file: string): MachineProfile {
   if (p.idleLayout !== undefined) out.idleLayout = p.idleLayout;
   if (p.setupMs !== undefined) out.setupMs = p.setupMs;
   if (p.switchoverMs !== undefined) out.switchoverMs = p.switchoverMs;
+  if (p.hostCores !== undefined) out.hostCores = p.hostCores;
   return out;
 }
 

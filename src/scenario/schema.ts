@@ -38,6 +38,7 @@ const frameSize = quantity(parseSize, { min: 1, max: 2 ** 16, show: formatBytes 
 /** 1 PB/s: far beyond any link; keeps every figure derived from it finite. */
 const linkBandwidth = quantity(parseBandwidth, { min: 0, above: true, max: 1e15, show: showBandwidth });
 const rateCap = quantity(parseBandwidth, { min: 0, max: 1e15, show: showBandwidth });
+const dirtyLimitRate = quantity(parseBandwidth, { min: 2 ** 20, max: 1e15, show: (n) => (n === 2 ** 20 ? "1 MiB/s" : showBandwidth(n)) });
 /** Up to 30 days: a simulated migration longer than that says nothing more. */
 const duration = quantity(parseDuration, { min: 0, max: 30 * day, show: (n) => (n === 0 ? "0" : `${n / day} days`) });
 const interval = quantity(parseDuration, { min: 0, above: true, max: day, show: (n) => (n === 0 ? "0" : `${n / day} day`) });
@@ -57,8 +58,11 @@ function number(min: number, max = Infinity, integer = false) {
 
 const rx = z.strictObject({ rate: packetRate, size: frameSize.default(1500) });
 
-/** Page writes per second: 1e12 is 4 PB/s of 4 KiB pages, beyond any memory bus. */
-const workloadBase = { workingSet: size, rate: number(0, 1e12), rx: rx.optional() };
+/**
+ * Page writes per second: 1e12 is 4 PB/s of 4 KiB pages, beyond any memory bus.
+ * `bytesPerWrite`: bytes of a page one write changes (xbzrle encodes only those); absent: the whole page.
+ */
+const workloadBase = { workingSet: size, rate: number(0, 1e12), bytesPerWrite: size.optional(), rx: rx.optional() };
 
 export const workloadSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("idle"), rx: rx.optional() }),
@@ -101,6 +105,43 @@ const deviceSchema = z.unknown().transform((v, ctx) => {
   return { kind: kind as string, options, costs };
 });
 
+/** QEMU's other ways to move RAM (src/core/modes.ts); absent fields leave precopy as it was. */
+const modeFields = {
+  /** multifd capability + multifd-channels (QEMU: 1..255). */
+  multifd: z.strictObject({ channels: number(1, 255, true).default(2) }).optional(),
+  /** Cores the migration threads may use (host CPU); absent: livemig's default (src/core/multifd.ts). */
+  hostCores: number(1, 4096, true).optional(),
+  /** postcopy-ram + migrate-start-postcopy after so many passes or so long; postcopy-preempt. */
+  postcopy: z
+    .strictObject({
+      after: z.strictObject({ passes: number(1, 10_000, true).optional(), time: duration.optional() }),
+      preempt: z.boolean().default(false),
+    })
+    .optional(),
+  /** xbzrle capability + xbzrle-cache-size. */
+  xbzrle: z.strictObject({ cacheSize: size.default(64 * 2 ** 20) }).optional(),
+  /** dirty-limit capability + vcpu-dirty-limit (per vCPU, bytes/s; QEMU's is whole MB/s, at least 1). */
+  dirtyLimit: dirtyLimitRate.optional(),
+  /** KVM's dirty-ring-size (entries per vCPU) that dirty-limit needs; absent: 4096 (QEMU's suggested start). */
+  dirtyRingSize: number(1024, 65536, true).optional(),
+};
+
+/** The capability pairs QEMU refuses (migrate_caps_check, migrate_params_check), with its messages. */
+function modeConflicts(m: { multifd?: unknown; xbzrle?: { cacheSize: number }; dirtyLimit?: number; autoConverge: boolean; postcopy?: { after: { passes?: number; time?: number } } }, ctx: z.RefinementCtx): void {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", message, path: [path] });
+  if (m.multifd && m.xbzrle) issue("xbzrle", "Multifd is not compatible with xbzrle");
+  if (m.dirtyLimit !== undefined && m.autoConverge) issue("dirtyLimit", "dirty-limit conflicts with auto-converge either of then available currently");
+  if (m.xbzrle && !isPowerOfTwoPages(m.xbzrle.cacheSize)) {
+    issue("xbzrle", `Parameter 'xbzrle_cache_size' expects a power of two no less than the target page size, got ${formatBytes(m.xbzrle.cacheSize)}`);
+  }
+  if (m.postcopy && m.postcopy.after.passes === undefined && m.postcopy.after.time === undefined) issue("postcopy", "expected after: {passes: N} or after: {time: T}");
+}
+
+/** A power of two of at least 4 KiB (QEMU checks against the target page size). */
+function isPowerOfTwoPages(bytes: number): boolean {
+  return bytes >= 4096 && Number.isInteger(Math.log2(bytes));
+}
+
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1),
   seed: number(0, 2 ** 31 - 1, true).optional(),
@@ -125,7 +166,9 @@ export const scenarioSchema = z.strictObject({
       cpuThrottleTailslow: z.boolean().default(false),
       maxCpuThrottle: number(1, 99, true).default(99),
       giveUp: z.strictObject({ passes: number(1, Infinity, true).optional(), time: duration.optional() }).default({}),
+      ...modeFields,
     })
+    .superRefine(modeConflicts)
     .default({
       downtimeLimit: 300, maxBandwidth: 128 * 2 ** 20, autoConverge: false,
       cpuThrottleInitial: 20, cpuThrottleIncrement: 10, cpuThrottleTailslow: false, maxCpuThrottle: 99, giveUp: {},

@@ -52,6 +52,8 @@ export interface MachineProfile {
   setupMs?: number;
   /** Fixed work inside the downtime (device state save and load, VM start), ms. */
   switchoverMs?: number;
+  /** Cores the migration's threads may use (multifd), where the scenario does not say. */
+  hostCores?: number;
 }
 
 export interface SimulateOptions {
@@ -105,11 +107,19 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     destination,
   });
   const params = migrationParams(scenario);
+  if (params.multifd && scenario.migration.hostCores === undefined && profile?.hostCores) params.multifd.hostCores = profile.hostCores;
+  const memoryReadBytesPerSecond = profile?.pageReadBytesPerSecond ?? coreMemoryBytesPerSecond;
+  const modeCosts = {
+    vcpus: vm.vcpus,
+    bytesPerWrite: w.kind === "idle" ? pageSize : Math.min(pageSize, w.bytesPerWrite ?? pageSize),
+    memoryBytesPerMs: memoryReadBytesPerSecond / 1000,
+    latencyMs: scenario.link.latency,
+  };
   const copy = profile?.copyBytesPerSecond;
   const bandwidth = copy !== undefined && copy > 0 ? Math.min(scenario.link.bandwidth, copy) : scenario.link.bandwidth;
   const channel = new SimLink(clock, { bandwidth, latencyMs: scenario.link.latency });
   const timeline = await clock.run(() =>
-    migrate({ clock, ram, channel, devices, params, rxFramesPerSecond: rxSpec?.rate ?? 0, destinationMemory: destination, onProgress: options.onProgress }),
+    migrate({ clock, ram, channel, devices, params, rxFramesPerSecond: rxSpec?.rate ?? 0, destinationMemory: destination, onProgress: options.onProgress, modeCosts }),
   );
   const probeInterval = scenario.probe?.interval;
   if (probeInterval !== undefined) probe(timeline, probeInterval, scenario.link.latency);

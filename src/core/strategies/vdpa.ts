@@ -148,6 +148,7 @@ export const vdpa = defineStrategy({
 
     return {
       kind: "vdpa",
+      pinsDestinationMemory: true,
       // SVQ: QEMU relays and logs every buffer; device tracking: the device logs its DMA.
       dmaLogged: () => true,
       async setup(ctx) {

@@ -48,6 +48,7 @@ export const vfEnlightened = defineStrategy({
   create(options, costs) {
     return {
       kind: "vf-enlightened",
+      pinsDestinationMemory: true,
       dmaLogged: () => options.trackDma,
       stateBytes: () => costs.stateBytes,
       async stop(ctx) {

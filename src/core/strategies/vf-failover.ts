@@ -58,6 +58,7 @@ export const vfFailover = defineStrategy({
     let unplug: Promise<void> | undefined;
     return {
       kind: "vf-failover",
+      pinsDestinationMemory: true,
       // Once unplugged, traffic flows through the hypervisor's emulated NIC.
       dmaLogged: () => !primaryActive,
       async setup(ctx) {

@@ -242,14 +242,15 @@ export async function evacuate(plan: FleetPlan): Promise<FleetRun> {
           const s = steps[nextStep++];
           act({ t: now, action: "set-downtime", downtimeMs: s.downtimeMs, reason: `downtime step ${nextStep - 1} at ${s.afterMs / 1000} s` });
         }
-        if (completionMs !== undefined && !completionFired && now - a.start >= completionMs) {
+        // Compared as due() computed them, so float rounding cannot leave a deadline forever due.
+        if (completionMs !== undefined && !completionFired && now >= a.start + completionMs) {
           completionFired = true;
           const c = policy.completion!;
           const reason = `${c.option}: not completed within ${(completionMs / 1000).toFixed(0)} s (${(c.msPerGiB / 1000).toFixed(0)} s/GiB x ${Math.max(dataGiB, c.minGiB).toFixed(1)} GiB)`;
           act({ t: now, action: c.action, reason });
           if (c.action === "abort") return;
         }
-        if (policy.progress && now - lastProgress >= policy.progress.timeoutMs) {
+        if (policy.progress && now >= lastProgress + policy.progress.timeoutMs) {
           act({ t: now, action: "abort", reason: `${policy.progress.option}: no progress for ${(policy.progress.timeoutMs / 1000).toFixed(0)} s (remaining data has not fallen below ${formatBytes(lowest)})` });
           return;
         }

@@ -112,10 +112,13 @@ function fill(specs: readonly FlowSpec[], remaining: Map<NetLink, number>, bound
     for (const i of rising) step = Math.min(step, bounds[i] - rate[i]);
     for (const i of rising) rate[i] += step;
     for (const [l, n] of crossing) remaining.set(l, remaining.get(l)! - step * n);
-    rising = rising.filter((i) => bounds[i] - rate[i] > full * bounds[i] && specs[i].path.every((l) => remaining.get(l)! > full * l.capacity));
+    rising = rising.filter((i) => below(rate[i], bounds[i]) && specs[i].path.every((l) => remaining.get(l)! > full * l.capacity));
   }
   return rate;
 }
+
+/** Whether a rate is still short of its bound (an infinite bound never reached). */
+const below = (rate: number, bound: number) => bound === Infinity || bound - rate > full * bound;
 
 /** One migration stream across the shared network. */
 export class Flow implements Channel {

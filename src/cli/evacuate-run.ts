@@ -1,11 +1,11 @@
 // The evacuate command's work: read the fleet file, run each variant, print or write.
 
-import { readFileSync } from "node:fs";
 import { loadFleet } from "../scenario/fleet.js";
 import { evacuate, type FleetRun } from "../sim/fleet.js";
 import { summarize, type FleetSummary } from "../sim/fleet-summary.js";
 import { fleetTables } from "../report/fleet.js";
-import { UsageError, exitCodes, fileProblem } from "./errors.js";
+import { exitCodes } from "./errors.js";
+import { readInput } from "./simulate.js";
 
 export interface FleetVariantRun {
   variant: string;
@@ -14,13 +14,7 @@ export interface FleetVariantRun {
 }
 
 export async function runEvacuate(file: string, opts: { json?: boolean }): Promise<number> {
-  const name = file === "-" ? "stdin" : file;
-  let text: string;
-  try {
-    text = readFileSync(file === "-" ? 0 : file, "utf8");
-  } catch (e) {
-    throw new UsageError(`${name}: cannot read the fleet file (${fileProblem(e)})`);
-  }
+  const { name, text } = readInput(file, "fleet file");
   const specs = loadFleet(text, name);
   const fleet = specs[0].plan.name;
   const runs: FleetVariantRun[] = [];

@@ -13,14 +13,18 @@ import { UsageError, exitCodeOf, fileProblem } from "./errors.js";
 /** A scenario file, or with "-" the standard input (named "stdin" in messages). */
 export async function readScenarioFile(file: string): Promise<ScenarioRun[]> {
   const { loadScenario } = await import("../scenario/load.js");
-  const name = file === "-" ? "stdin" : file;
-  let text: string;
-  try {
-    text = readFileSync(file === "-" ? 0 : file, "utf8");
-  } catch (e) {
-    throw new UsageError(`${name}: cannot read the scenario file (${fileProblem(e)})`);
-  }
+  const { name, text } = readInput(file, "scenario file");
   return loadScenario(text, name);
+}
+
+/** A file's text, or with "-" the standard input's; unreadable is the user's error, naming `what`. */
+export function readInput(file: string, what: string): { name: string; text: string } {
+  const name = file === "-" ? "stdin" : file;
+  try {
+    return { name, text: readFileSync(file === "-" ? 0 : file, "utf8") };
+  } catch (e) {
+    throw new UsageError(`${name}: cannot read the ${what} (${fileProblem(e)})`);
+  }
 }
 
 export function parseSeed(value: string): number {

@@ -1,7 +1,7 @@
 // The figures of a drain: how long, how many completed, downtime percentiles over the VMs.
 
 import { quantile } from "../measure/stats.js";
-import type { FleetRun } from "./fleet.js";
+import { round3, type FleetRun } from "./fleet.js";
 
 export interface Spread {
   p50: number;
@@ -21,8 +21,6 @@ export interface FleetSummary {
   bytes: number;
 }
 
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
-
 function spread(values: number[]): Spread | undefined {
   if (values.length === 0) return undefined;
   return { p50: round3(quantile(values, 0.5)), p95: round3(quantile(values, 0.95)), max: round3(Math.max(...values)) };
@@ -32,15 +30,17 @@ export function summarize(run: FleetRun): FleetSummary {
   const done = run.vms.filter((v) => v.result.status !== "failed");
   const figures = (key: "downtime" | "guest-visible-downtime" | "service-downtime") =>
     spread(done.flatMap((v) => (v.result[key] === undefined ? [] : [v.result[key]!])));
-  const out: FleetSummary = {
+  const spreads: Partial<FleetSummary> = {};
+  for (const key of ["downtime", "guest-visible-downtime", "service-downtime"] as const) {
+    const s = figures(key);
+    if (s) spreads[key] = s;
+  }
+  // In the order the issue lists the fields.
+  return {
     "drain-time": round3(run.vms.reduce((t, v) => Math.max(t, v.end), 0)),
     completed: done.length,
     failed: run.vms.length - done.length,
+    ...spreads,
     bytes: run.vms.reduce((n, v) => n + v.result.ram.transferred, 0),
   };
-  for (const key of ["downtime", "guest-visible-downtime", "service-downtime"] as const) {
-    const s = figures(key);
-    if (s) out[key] = s;
-  }
-  return out;
 }

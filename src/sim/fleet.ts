@@ -106,6 +106,8 @@ interface Active {
   ended: boolean;
 }
 
+export const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
 /** Each VM's own seed: the fleet's, then one more per VM, so the first VM alone is `simulate` with the fleet's seed. */
 const vmSeed = (fleetSeed: number, index: number) => (fleetSeed + index) % 2 ** 31;
 
@@ -176,7 +178,8 @@ export async function evacuate(plan: FleetPlan): Promise<FleetRun> {
     if (paused && result.status !== "failed") {
       result.warnings.push(`paused by ${policy.name} at ${Math.round(paused.t - a.start)} ms (${paused.reason}); the guest was stopped from then until the resume at ${result["total-time"]} ms`);
     }
-    runs.push({ vm: vm.name, from: vm.host, to, start: a.start, end: a.start + result["total-time"], actions: a.actions, result });
+    // Milliseconds to three decimals, as every time of a result.
+    runs.push({ vm: vm.name, from: vm.host, to, start: round3(a.start), end: round3(a.start + result["total-time"]), actions: a.actions, result });
     running--;
     outbound.set(vm.host, outbound.get(vm.host)! - 1);
     if (result.status === "failed") load.set(to, load.get(to)! - vm.scenario.vm.memory);

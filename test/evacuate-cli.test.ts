@@ -1,7 +1,7 @@
 // `livemig evacuate`: the JSON shape of the issue, the exit codes, one-line errors.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -63,5 +63,18 @@ describe("livemig evacuate", () => {
     const missing = livemig(["evacuate", join(dir, "nope.yaml")]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/^livemig: .*nope\.yaml: cannot read the fleet file \(no such file or directory\)\n$/);
+  });
+
+  it("--html: per run a Gantt chart with the downtime windows, link utilisation and the downtime distribution", () => {
+    const html = join(dir, "report.html");
+    const r = livemig(["evacuate", file("small3.yaml", small.replace(/  - \{name: hog.*\n/, "")), "--html", html]);
+    expect(r.status).toBe(0);
+    const page = readFileSync(html, "utf8");
+    for (const variant of ["base", "serial"]) expect(page).toContain(`data-run="${variant}"`);
+    expect(page.match(/data-plot="gantt"/g)).toHaveLength(2);
+    expect(page.match(/data-plot="links"/g)).toHaveLength(2);
+    expect(page.match(/data-plot="downtimes"/g)).toHaveLength(2);
+    expect(page).toContain("web-3");
+    expect(page).toContain("a tx");
   });
 });

@@ -5,7 +5,7 @@ import { evacuate, type FleetRun } from "../sim/fleet.js";
 import { summarize, type FleetSummary } from "../sim/fleet-summary.js";
 import { fleetTables } from "../report/fleet.js";
 import { exitCodes } from "./errors.js";
-import { readInput } from "./simulate.js";
+import { readInput, writeReport } from "./simulate.js";
 
 export interface FleetVariantRun {
   variant: string;
@@ -13,7 +13,7 @@ export interface FleetVariantRun {
   run: FleetRun;
 }
 
-export async function runEvacuate(file: string, opts: { json?: boolean }): Promise<number> {
+export async function runEvacuate(file: string, opts: { json?: boolean; html?: string }): Promise<number> {
   const { name, text } = readInput(file, "fleet file");
   const specs = loadFleet(text, name);
   const fleet = specs[0].plan.name;
@@ -37,6 +37,10 @@ export async function runEvacuate(file: string, opts: { json?: boolean }): Promi
     process.stdout.write(JSON.stringify(out) + "\n");
   } else {
     process.stdout.write(fleetTables(fleet, runs));
+  }
+  if (opts.html) {
+    const html = opts.html;
+    await writeReport(html, async () => (await import("../report/html/fleet.js")).writeFleetHtml(html, fleet, runs));
   }
   // A VM that did not move is what the operator must hear about: exit 1, as a failed simulate.
   let code: number = exitCodes.ok;

@@ -10,7 +10,8 @@ export function registerEvacuate(program: Command): void {
     .description("predict a host drain: many migrations over shared links under an orchestrator's policy (every run of a fleet file)")
     .argument("<file>", "fleet file (YAML or JSON); - reads it from standard input")
     .option("--json", 'print one JSON object: {fleet, runs: [{variant, summary, vms: [{vm, from, to, start, end, result}]}]}')
-    .action(async (file: string, opts: { json?: boolean }) => {
+    .option("--html <file>", "also write an HTML report: per run a Gantt chart (downtime windows marked), link utilisation, the downtime distribution")
+    .action(async (file: string, opts: { json?: boolean; html?: string }) => {
       if (!file) throw new UsageError("evacuate: expected a fleet file");
       const { runEvacuate } = await import("./evacuate-run.js");
       process.exitCode = await runEvacuate(file, opts);

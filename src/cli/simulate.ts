@@ -79,9 +79,13 @@ export async function report(name: string, results: NamedResult[], json: boolean
 
 /** `--html FILE` of every command; a file that cannot be written is the user's error. */
 export async function writeHtml(file: string, input: ReportInput): Promise<void> {
+  await writeReport(file, async () => (await import("../report/html/index.js")).writeHtmlReport(file, input));
+}
+
+/** Runs `write` (which writes FILE); a file that cannot be written is the user's error. */
+export async function writeReport(file: string, write: () => Promise<void>): Promise<void> {
   try {
-    const { writeHtmlReport } = await import("../report/html/index.js");
-    await writeHtmlReport(file, input);
+    await write();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code) throw new UsageError(`--html ${file}: cannot write the report (${fileProblem(e)})`);

@@ -11,6 +11,7 @@ import { registerMeasure } from "./analyze.js";
 import { registerRun } from "./run.js";
 import { registerQemu } from "./qemu.js";
 import { registerServe } from "./serve.js";
+import { registerEvacuate } from "./evacuate.js";
 
 // A reader that goes away (`livemig ... | head`) ends the command quietly, not with a stack trace.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -37,6 +38,7 @@ registerMeasure(program);
 registerRun(program);
 registerQemu(program);
 registerServe(program);
+registerEvacuate(program);
 
 program
   .command("demo")

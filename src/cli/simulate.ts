@@ -13,14 +13,18 @@ import { UsageError, exitCodeOf, fileProblem } from "./errors.js";
 /** A scenario file, or with "-" the standard input (named "stdin" in messages). */
 export async function readScenarioFile(file: string): Promise<ScenarioRun[]> {
   const { loadScenario } = await import("../scenario/load.js");
-  const name = file === "-" ? "stdin" : file;
-  let text: string;
-  try {
-    text = readFileSync(file === "-" ? 0 : file, "utf8");
-  } catch (e) {
-    throw new UsageError(`${name}: cannot read the scenario file (${fileProblem(e)})`);
-  }
+  const { name, text } = readInput(file, "scenario file");
   return loadScenario(text, name);
+}
+
+/** A file's text, or with "-" the standard input's; unreadable is the user's error, naming `what`. */
+export function readInput(file: string, what: string): { name: string; text: string } {
+  const name = file === "-" ? "stdin" : file;
+  try {
+    return { name, text: readFileSync(file === "-" ? 0 : file, "utf8") };
+  } catch (e) {
+    throw new UsageError(`${name}: cannot read the ${what} (${fileProblem(e)})`);
+  }
 }
 
 export function parseSeed(value: string): number {
@@ -77,9 +81,13 @@ export async function report(name: string, results: NamedResult[], json: boolean
 
 /** `--html FILE` of every command; a file that cannot be written is the user's error. */
 export async function writeHtml(file: string, input: ReportInput): Promise<void> {
+  await writeReport(file, async () => (await import("../report/html/index.js")).writeHtmlReport(file, input));
+}
+
+/** Runs `write` (which writes FILE); a file that cannot be written is the user's error. */
+export async function writeReport(file: string, write: () => Promise<void>): Promise<void> {
   try {
-    const { writeHtmlReport } = await import("../report/html/index.js");
-    await writeHtmlReport(file, input);
+    await write();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code) throw new UsageError(`--html ${file}: cannot write the report (${fileProblem(e)})`);

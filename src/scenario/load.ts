@@ -4,6 +4,7 @@
 import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, visit, type Document, type Node } from "yaml";
 import { flowNesting } from "../core/nesting.js";
 import { formatBytes } from "../core/format.js";
+import type { z } from "zod";
 import { describe, maxPages, scenarioSchema, type Scenario } from "./schema.js";
 
 export class ScenarioError extends Error {
@@ -35,6 +36,19 @@ export const inputLimits = {
 };
 
 export function loadScenario(text: string, file = "<scenario>"): ScenarioRun[] {
+  return loadRuns(text, file, "name, vm, link", validate).map((r) => ({ variant: r.variant, scenario: r.value }));
+}
+
+/** A validator of one run: `where` names the file, line and field of a path. */
+export type Validator<T> = (raw: unknown, where: (path: PropertyKey[]) => string, suffix: string) => T;
+
+/**
+ * Text (YAML or JSON) with variants into validated runs: the base, then each variant with its
+ * `set` paths applied. The scenario file and the fleet file (scenario/fleet.ts) both read this way.
+ */
+export function loadRuns<T extends { variants: { name: string; set: Record<string, unknown> }[] }>(
+  text: string, file: string, topLevel: string, check: Validator<T>,
+): { variant: string; value: T }[] {
   checkShape(text, file);
   const lines = new LineCounter();
   // Keys are checked for duplicates below: the yaml package's own check compares each key
@@ -49,14 +63,14 @@ export function loadScenario(text: string, file = "<scenario>"): ScenarioRun[] {
   checkUniqueKeys(doc, lines, file);
   const raw = toJS(doc, lines, file);
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new ScenarioError([`${file}: expected a mapping with name, vm, link, ... at the top level`]);
+    throw new ScenarioError([`${file}: expected a mapping with ${topLevel}, ... at the top level`]);
   }
   const where = (path: PropertyKey[]) => {
     const line = lineOf(doc, lines, path);
     return `${file}${line ? `:${line}` : ""}: ${path.length ? path.join(".") : "(top level)"}`;
   };
-  const base = validate(raw, where, "");
-  const runs: ScenarioRun[] = [{ variant: "base", scenario: base }];
+  const base = check(raw, where, "");
+  const runs = [{ variant: "base", value: base }];
   const names = new Set(["base"]);
   const { variants: _, ...withoutVariants } = raw as Record<string, unknown>;
   base.variants.forEach((v, i) => {
@@ -70,7 +84,7 @@ export function loadScenario(text: string, file = "<scenario>"): ScenarioRun[] {
       const problem = setPath(copy, path.split("."), value, copied);
       if (problem) throw new ScenarioError([`${here}: "${path}": ${problem} (variant "${v.name}")`]);
     }
-    runs.push({ variant: v.name, scenario: validate(copy, (p) => `${here}: ${p.join(".")}`, ` (variant "${v.name}")`) });
+    runs.push({ variant: v.name, value: check(copy, (p) => `${here}: ${p.join(".")}`, ` (variant "${v.name}")`) });
   });
   return runs;
 }
@@ -158,11 +172,22 @@ function toJS(doc: Document, lines: LineCounter, file: string): unknown {
 }
 
 function validate(raw: unknown, where: (path: PropertyKey[]) => string, suffix: string): Scenario {
-  const parsed = scenarioSchema.safeParse(raw, { reportInput: true });
+  const s = parseWith(scenarioSchema, raw, where, suffix);
+  checkVm(s.vm, (path, what) => new ScenarioError([`${where(path)}: ${what}${suffix}`]));
+  return s;
+}
+
+/** Parses with a zod schema; every issue a line naming the file, line and field. */
+export function parseWith<S extends z.ZodType>(schema: S, raw: unknown, where: (path: PropertyKey[]) => string, suffix: string): z.output<S> {
+  const parsed = schema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((i) => `${where(i.path)}: ${describe(i)}${suffix}`));
-  const s = parsed.data;
-  const problem = (path: string[], what: string) => new ScenarioError([`${where(path)}: ${what}${suffix}`]);
-  const { memory, pageSize, used, workload } = s.vm;
+  return parsed.data;
+}
+
+/** What the schema cannot say about a VM: page size, memory against pages, used and working set within memory. */
+export function checkVm(vm: Scenario["vm"], problemAt: (path: PropertyKey[], what: string) => ScenarioError, prefix: PropertyKey[] = ["vm"]): void {
+  const problem = (path: string[], what: string) => problemAt([...prefix, ...path.slice(1)], what);
+  const { memory, pageSize, used, workload } = vm;
   if (pageSize <= 0 || (pageSize & (pageSize - 1)) !== 0) throw problem(["vm", "pageSize"], `expected a power of two, got ${pageSize} B`);
   if (memory < pageSize) throw problem(["vm", "memory"], `expected at least one page (${formatBytes(pageSize)}), got ${formatBytes(memory)}`);
   if (memory / pageSize > maxPages) {
@@ -172,7 +197,6 @@ function validate(raw: unknown, where: (path: PropertyKey[]) => string, suffix: 
   if ("workingSet" in workload && workload.workingSet > memory) {
     throw problem(["vm", "workload", "workingSet"], `expected at most vm.memory (${formatBytes(memory)}), got ${formatBytes(workload.workingSet)}`);
   }
-  return s;
 }
 
 /**

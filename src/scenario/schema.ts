@@ -36,16 +36,16 @@ const showBandwidth = (n: number) => (n === 0 ? "0" : `${n / 1e9} GB/s`);
 const size = quantity(parseSize, { min: 0, max: 2 ** 50, show: formatBytes });
 const frameSize = quantity(parseSize, { min: 1, max: 2 ** 16, show: formatBytes });
 /** 1 PB/s: far beyond any link; keeps every figure derived from it finite. */
-const linkBandwidth = quantity(parseBandwidth, { min: 0, above: true, max: 1e15, show: showBandwidth });
-const rateCap = quantity(parseBandwidth, { min: 0, max: 1e15, show: showBandwidth });
+export const linkBandwidth = quantity(parseBandwidth, { min: 0, above: true, max: 1e15, show: showBandwidth });
+export const rateCap = quantity(parseBandwidth, { min: 0, max: 1e15, show: showBandwidth });
 const dirtyLimitRate = quantity(parseBandwidth, { min: 2 ** 20, max: 1e15, show: (n) => (n === 2 ** 20 ? "1 MiB/s" : showBandwidth(n)) });
 /** Up to 30 days: a simulated migration longer than that says nothing more. */
-const duration = quantity(parseDuration, { min: 0, max: 30 * day, show: (n) => (n === 0 ? "0" : `${n / day} days`) });
+export const duration = quantity(parseDuration, { min: 0, max: 30 * day, show: (n) => (n === 0 ? "0" : `${n / day} days`) });
 const interval = quantity(parseDuration, { min: 0, above: true, max: day, show: (n) => (n === 0 ? "0" : `${n / day} day`) });
 /** 1 Gpps: beyond any NIC's line rate. */
 const packetRate = quantity(parsePacketRate, { min: 0, max: 1e9, show: (n) => `${n} frames/s` });
 
-function number(min: number, max = Infinity, integer = false) {
+export function number(min: number, max = Infinity, integer = false) {
   return z.unknown().transform((v, ctx) => {
     if (typeof v === "number" && Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v))) return v;
     const what = integer ? "an integer" : "a number";

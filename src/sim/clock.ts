@@ -40,6 +40,26 @@ export class VirtualClock implements Clock {
     });
   }
 
+  /**
+   * A sleep that `wake()` can end early: resolves to true when woken, false when the time ran
+   * out (a flow of the shared network re-plans when its rate changes mid-send).
+   */
+  alarm(ms: number): { rang: Promise<boolean>; wake: () => void } {
+    if (!(ms >= 0)) throw new RangeError(`alarm(${ms}): expected a duration >= 0`);
+    let settled = false;
+    let resolve!: (woken: boolean) => void;
+    const rang = new Promise<boolean>((r) => (resolve = r));
+    const fire = (woken: boolean) => () => {
+      // The other wake-up came first: this one resumes nobody, so the run loop goes on.
+      if (settled) return this.block();
+      settled = true;
+      resolve(woken);
+    };
+    this.schedule(ms, fire(false));
+    this.block();
+    return { rang, wake: () => void (settled || this.schedule(0, fire(true))) };
+  }
+
   spawn<T>(body: () => Promise<T>): Promise<T> {
     const state: TaskState = { settled: false, ok: false, value: undefined, error: undefined, onSettle: [] };
     const task = new Promise<T>((resolve, reject) => {

@@ -1,7 +1,10 @@
-// The migration link: serialisation at the link's bandwidth (the sender blocks, as a full
-// socket buffer would), and one-way latency before the last byte arrives.
+// The migration link of a single-VM simulation: the shared network with one flow on one link,
+// which sends at the link's bandwidth (the sender blocks, as a full socket buffer would), and
+// one-way latency before the last byte arrives.
 
-import type { Channel, Clock } from "../core/ports.js";
+import type { Channel } from "../core/ports.js";
+import type { VirtualClock } from "./clock.js";
+import { SharedNetwork, type Flow } from "./network.js";
 
 export interface LinkSpec {
   /** Bytes per second. */
@@ -10,16 +13,18 @@ export interface LinkSpec {
 }
 
 export class SimLink implements Channel {
-  constructor(
-    private readonly clock: Clock,
-    private readonly link: LinkSpec,
-  ) {}
+  private readonly flow: Flow;
 
-  async send(bytes: number): Promise<void> {
-    await this.clock.sleep((bytes * 1000) / this.link.bandwidth);
+  constructor(clock: VirtualClock, link: LinkSpec) {
+    const network = new SharedNetwork(clock);
+    this.flow = network.flow({ path: [network.link("link", link.bandwidth)], cap: 0, ceiling: Infinity, latencyMs: link.latencyMs });
   }
 
-  async drain(): Promise<void> {
-    await this.clock.sleep(this.link.latencyMs);
+  send(bytes: number): Promise<void> {
+    return this.flow.send(bytes);
+  }
+
+  drain(): Promise<void> {
+    return this.flow.drain();
   }
 }

@@ -1,7 +1,9 @@
 // The simulator: the controller on a virtual clock, with guest RAM, NIC and link models.
 
-import { migrate } from "../core/controller.js";
+import { migrate, type MigrationEnv } from "../core/controller.js";
 import type { Device } from "../core/device.js";
+import type { Channel, Clock } from "../core/ports.js";
+import type { Timeline } from "../core/timeline.js";
 import { buildResult, type MigrationResult } from "../core/result.js";
 import { createDevices, migrationParams } from "../scenario/assemble.js";
 import type { Scenario } from "../scenario/schema.js";
@@ -63,11 +65,27 @@ export interface SimulateOptions {
 }
 
 export async function simulate(scenario: Scenario, options: SimulateOptions = {}): Promise<MigrationResult> {
+  const clock = new VirtualClock();
+  const copy = options.profile?.copyBytesPerSecond;
+  const bandwidth = copy !== undefined && copy > 0 ? Math.min(scenario.link.bandwidth, copy) : scenario.link.bandwidth;
+  const channel = new SimLink(clock, { bandwidth, latencyMs: scenario.link.latency });
+  const m = prepareMigration(scenario, clock, channel, options);
+  return m.finish(await clock.run(() => migrate(m.env)));
+}
+
+/** One VM's migration, ready to run on a clock that other migrations may share (sim/fleet.ts). */
+export interface PreparedMigration {
+  env: MigrationEnv;
+  ram: SimGuestRam;
+  /** The result from the migration's timeline, with the prober's gaps. */
+  finish(timeline: Timeline): MigrationResult;
+}
+
+export function prepareMigration(scenario: Scenario, clock: Clock, channel: Channel, options: SimulateOptions = {}): PreparedMigration {
   const seed = options.seed ?? scenario.seed ?? 1;
   const { vm } = scenario;
   const pageSize = vm.pageSize;
   const pageCount = Math.floor(vm.memory / pageSize);
-  const clock = new VirtualClock();
   const vmShape = { ramBytes: pageCount * pageSize, pageSize, vcpus: vm.vcpus };
   const devices: Device[] = createDevices(scenario, vmShape);
   const profile = options.profile;
@@ -115,15 +133,13 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     memoryBytesPerMs: memoryReadBytesPerSecond / 1000,
     latencyMs: scenario.link.latency,
   };
-  const copy = profile?.copyBytesPerSecond;
-  const bandwidth = copy !== undefined && copy > 0 ? Math.min(scenario.link.bandwidth, copy) : scenario.link.bandwidth;
-  const channel = new SimLink(clock, { bandwidth, latencyMs: scenario.link.latency });
-  const timeline = await clock.run(() =>
-    migrate({ clock, ram, channel, devices, params, rxFramesPerSecond: rxSpec?.rate ?? 0, destinationMemory: destination, onProgress: options.onProgress, modeCosts }),
-  );
-  const probeInterval = scenario.probe?.interval;
-  if (probeInterval !== undefined) probe(timeline, probeInterval, scenario.link.latency);
-  return buildResult(timeline, { ramBytes: vmShape.ramBytes, pageSize, probeIntervalMs: probeInterval, params });
+  const env: MigrationEnv = { clock, ram, channel, devices, params, rxFramesPerSecond: rxSpec?.rate ?? 0, destinationMemory: destination, onProgress: options.onProgress, modeCosts };
+  const finish = (timeline: Timeline) => {
+    const probeInterval = scenario.probe?.interval;
+    if (probeInterval !== undefined) probe(timeline, probeInterval, scenario.link.latency);
+    return buildResult(timeline, { ramBytes: vmShape.ramBytes, pageSize, probeIntervalMs: probeInterval, params });
+  };
+  return { env, ram, finish };
 }
 
 /** The profile's fixed costs, as a participant with a setup and a switch-over hook. */

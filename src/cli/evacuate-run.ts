@@ -1,0 +1,56 @@
+// The evacuate command's work: read the fleet file, run each variant, print or write.
+
+import { loadFleet } from "../scenario/fleet.js";
+import { evacuate, type FleetRun } from "../sim/fleet.js";
+import { summarize, type FleetSummary } from "../sim/fleet-summary.js";
+import { fleetTables } from "../report/fleet.js";
+import { exitCodes } from "./errors.js";
+import { readInput, writeReport } from "./simulate.js";
+
+export interface FleetVariantRun {
+  variant: string;
+  summary: FleetSummary;
+  run: FleetRun;
+}
+
+export async function runEvacuate(file: string, opts: { json?: boolean; html?: string }): Promise<number> {
+  const { name, text } = readInput(file, "fleet file");
+  const specs = loadFleet(text, name);
+  const fleet = specs[0].plan.name;
+  const runs: FleetVariantRun[] = [];
+  for (const spec of specs) {
+    if (process.stderr.isTTY) process.stderr.write(`evacuating ${fleet} / ${spec.variant} (${spec.plan.vms.length} VMs) ...`);
+    const run = await evacuate(spec.plan);
+    if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
+    runs.push({ variant: spec.variant, summary: summarize(run), run });
+  }
+  if (opts.json) {
+    const out = {
+      fleet,
+      runs: runs.map((r) => ({
+        variant: r.variant,
+        summary: r.summary,
+        vms: r.run.vms.map((v) => ({ vm: v.vm, from: v.from, to: v.to, start: v.start, end: v.end, ...(v.actions.length ? { actions: v.actions } : {}), result: v.result })),
+        links: r.run.links,
+      })),
+    };
+    process.stdout.write(JSON.stringify(out) + "\n");
+  } else {
+    process.stdout.write(fleetTables(fleet, runs));
+  }
+  if (opts.html) {
+    const html = opts.html;
+    await writeReport(html, async () => (await import("../report/html/fleet.js")).writeFleetHtml(html, fleet, runs));
+  }
+  // A VM that did not move is what the operator must hear about: exit 1, as a failed simulate.
+  let code: number = exitCodes.ok;
+  for (const r of runs) {
+    for (const v of r.run.vms) {
+      if (v.result.status === "failed" || v.result.status === "completed-unsafe") {
+        process.stderr.write(`${fleet} / ${r.variant}: ${v.vm}: ${v.result.status === "failed" ? `migration failed: ${v.result["error-desc"] ?? "unknown reason"}` : "completed UNSAFE (stale pages)"}\n`);
+        code = exitCodes.migrationFailed;
+      }
+    }
+  }
+  return code;
+}

@@ -177,7 +177,7 @@ describe("simulated guest RAM", () => {
     expect(ram.stalePages()).toEqual([11]);
   });
 
-  it("places an idle guest's pages by the profile's map: the working set at the bottom, then each slice's share from the slice's start, the excess spilling over the top to the bottom", () => {
+  it("places an idle guest's pages by the profile's map: the working set at the bottom, then each slice's share from the slice's start, the top slice's from the top down", () => {
     const clock = new ManualClock();
     const layoutRam = (usedPages: number, shares: number[], workingSetPages: number) =>
       new SimGuestRam({ clock, pageCount: 64, pageSize: 4096, usedPages, writes: { rate: 0, support: 0, write() {}, writeMany() {} }, memoryReadBytesPerSecond: 0, layout: { shares, workingSetPages } });
@@ -185,8 +185,8 @@ describe("simulated guest RAM", () => {
     // 20 used, 4 of them the working set: 16 left, half to slice 0 (pages 0-15, after the
     // working set: 4-11) and half to slice 2 (pages 32-47: 32-39).
     expect(layoutRam(20, [0.5, 0, 0.5, 0], 4).nonZero.list()).toEqual([...range(0, 12), ...range(32, 40)]);
-    // All 30 to the last slice (48-63): 16 fit, 14 spill over the top to the bottom.
-    expect(layoutRam(30, [0, 0, 0, 1], 0).nonZero.list()).toEqual([...range(0, 14), ...range(48, 64)]);
+    // All 30 to the last slice, Linux's page array allocated top-down: packed from page 63 down, past the slice's start (48) to 34.
+    expect(layoutRam(30, [0, 0, 0, 1], 0).nonZero.list()).toEqual(range(34, 64));
     // The last slice takes what rounding left: 10 used over three slices of a third each.
     expect(layoutRam(10, [1 / 3, 1 / 3, 1 / 3, 0], 0).nonZero.count).toBe(10);
   });

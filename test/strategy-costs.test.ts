@@ -73,7 +73,7 @@ describe("each strategy's share of the downtime, from its cost table", () => {
     expect(r["downtime-breakdown"]!["device-state"]).toBeCloseTo(vfCosts.stopCopyBytes.value / bytesPerMs, 3);
   });
 
-  it("vdpa, pinning at start, shadow virtqueues: suspend 4 data queues, unpin, then at the destination pin, key, create queues, restore the control queue, enable", async () => {
+  it("vdpa, pinning at start, shadow virtqueues: suspend 4 data queues, unpin, then at the destination pin, key, load the state, create queues, restore the control queue, enable", async () => {
     const r = await run(guest("{kind: vdpa, queuePairs: 2}"));
     const q = 4;
     const c = (k: keyof typeof vdpaCosts) => vdpaCosts[k].value as number;
@@ -82,6 +82,7 @@ describe("each strategy's share of the downtime, from its cost table", () => {
       unpinning: c("unpinMsPerGiB") * ramGiB,
       pinning: c("pinningMsPerGiB") * ramGiB,
       "memory-key": c("memoryKeyMsPerGiB") * ramGiB,
+      "device-load": c("stateLoadMs"),
       "vq-create": c("vqCreateMsPerQueue") * q,
       "cvq-restore": c("cvqCommandMs") * c("cvqCommands"),
       "vring-enable": c("vringEnableMsPerQueue") * q,

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const cli = join(root, "dist", "src", "cli", "main.js");
+const cli = join(root, "dist", "cli", "main.js");
 const rounds = Number(process.env.ROUNDS ?? 21);
 
 const cases: { name: string; args: string[]; goal?: number }[] = [

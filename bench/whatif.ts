@@ -9,7 +9,7 @@ import { launchChromium } from "../test/web/chromium.js";
 
 type Timing = { updates: number; simulateMs: number; totalMs: number; paintedMs: number };
 
-const server = spawn("node", ["dist/src/cli/main.js", "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+const server = spawn("node", ["dist/cli/main.js", "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
 const url = await new Promise<string>((resolve, reject) => {
   let out = "";
   server.stdout!.on("data", (d: Buffer) => {

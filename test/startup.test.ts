@@ -26,7 +26,7 @@ const register = join(dir, "register.mjs");
 writeFileSync(register, `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
 
 function loaded(...args: string[]): string[] {
-  const r = spawnSync("node", ["--import", register, "dist/src/cli/main.js", ...args], { encoding: "utf8" });
+  const r = spawnSync("node", ["--import", register, "dist/cli/main.js", ...args], { encoding: "utf8" });
   return [...new Set(r.stderr.split("\n").flatMap((l) => (l.startsWith("LOADED ") ? [l.slice(7)] : [])))];
 }
 

@@ -14,7 +14,7 @@ let server: ChildProcess;
 let url: string;
 
 beforeAll(async () => {
-  server = spawn("node", ["dist/src/cli/main.js", "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  server = spawn("node", ["dist/cli/main.js", "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
   url = await new Promise<string>((resolve, reject) => {
     let out = "";
     server.stdout!.on("data", (d: Buffer) => {
@@ -84,7 +84,7 @@ describe("livemig serve: the what-if page", () => {
   it("lays a loaded result JSON beside the prediction", async () => {
     const dir = mkdtempSync(join(tmpdir(), "livemig-web-"));
     const file = join(dir, "measured.json");
-    const r = spawnSync("node", ["dist/src/cli/main.js", "simulate", "scenarios/2025-vdpa-39g.yaml", "--json"], { encoding: "utf8" });
+    const r = spawnSync("node", ["dist/cli/main.js", "simulate", "scenarios/2025-vdpa-39g.yaml", "--json"], { encoding: "utf8" });
     writeFileSync(file, r.stdout);
     await page.setInputFiles("#load", file);
     await page.waitForFunction(() => document.getElementById("loaded")!.textContent!.includes("measured.json"));
@@ -93,7 +93,7 @@ describe("livemig serve: the what-if page", () => {
     expect(legend).toEqual(expect.arrayContaining(["base", "early", "base (measured.json)", "early (measured.json)"]));
 
     const analyze = join(dir, "analyze.json");
-    writeFileSync(analyze, spawnSync("node", ["dist/src/cli/main.js", "analyze", "test/fixtures/measure/vdpa-pair/", "--json"], { encoding: "utf8" }).stdout);
+    writeFileSync(analyze, spawnSync("node", ["dist/cli/main.js", "analyze", "test/fixtures/measure/vdpa-pair/", "--json"], { encoding: "utf8" }).stdout);
     await page.setInputFiles("#load", analyze);
     await page.waitForFunction(() => document.getElementById("loaded")!.textContent!.includes("analyze.json"));
     await page.waitForFunction(() =>
@@ -218,14 +218,14 @@ describe("the what-if page at 800 and 1400 px", () => {
 
 describe("livemig serve: errors", () => {
   it("a bad port or a port in use: one line, exit 2", async () => {
-    const bad = spawnSync("node", ["dist/src/cli/main.js", "serve", "--port", "70000"], { encoding: "utf8" });
+    const bad = spawnSync("node", ["dist/cli/main.js", "serve", "--port", "70000"], { encoding: "utf8" });
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim()).toBe('livemig: --port: expected an integer in [0, 65535] (0: any free port), got "70000"');
 
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
     const port = (taken.address() as { port: number }).port;
-    const busy = spawnSync("node", ["dist/src/cli/main.js", "serve", "--port", String(port)], { encoding: "utf8", timeout: 10_000 });
+    const busy = spawnSync("node", ["dist/cli/main.js", "serve", "--port", String(port)], { encoding: "utf8", timeout: 10_000 });
     taken.close();
     expect(busy.status).toBe(2);
     expect(busy.stderr.trim()).toBe(`livemig: serve: port ${port} is in use; choose another with --port`);

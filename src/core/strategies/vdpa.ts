@@ -6,7 +6,7 @@
 // once suspended, resets the device, which unregisters the listener and unpins all guest RAM
 // page by page before the device state leaves: that part of the downtime stays.
 
-import { z } from "zod";
+import * as z from "../../zod.js";
 import { GiB } from "../params.js";
 import { nicReady, nicSuspended, type DeviceContext } from "../device.js";
 import { defineStrategy } from "./strategy.js";
@@ -74,9 +74,9 @@ export const vdpa = defineStrategy({
   summary: "vhost-vDPA: shadow virtqueues or device tracking; pinning at-start or early",
   costs: vdpaCosts,
   options: z.strictObject({
-    queuePairs: z.int().min(1).max(256).default(8),
-    pinning: z.enum(["at-start", "early"]).default("at-start"),
-    tracking: z.enum(["svq", "device"]).default("svq"),
+    queuePairs: z._default(z.int().check(z.minimum(1), z.maximum(256)), 8),
+    pinning: z._default(z.enum(["at-start", "early"]), "at-start"),
+    tracking: z._default(z.enum(["svq", "device"]), "svq"),
   }),
   create(options, costs, vm) {
     // mlx5_vdpa emulates the control virtqueue in the driver: only data queues are hardware.

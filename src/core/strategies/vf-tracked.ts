@@ -2,7 +2,7 @@
 // (VFIO migration v2 DMA logging). Each sync reads and clears the log, a cost that grows
 // with mapped RAM; device state moves in PRE_COPY and STOP_COPY.
 
-import { z } from "zod";
+import * as z from "../../zod.js";
 import { GiB } from "../params.js";
 import { nicReady, nicSuspended } from "../device.js";
 import { defineStrategy } from "./strategy.js";
@@ -32,7 +32,7 @@ export const vfTracked = defineStrategy({
   kind: "vf-tracked",
   summary: "VF with IOMMU or device DMA dirty tracking (VFIO migration v2)",
   costs: vfTrackedCosts,
-  options: z.strictObject({ trackDma: z.boolean().default(true) }),
+  options: z.strictObject({ trackDma: z._default(z.boolean(), true) }),
   create(options, costs, vm) {
     const logReadMs = (costs.dirtyLogReadMsPerGiB * vm.ramBytes) / GiB;
     return {

@@ -1,6 +1,6 @@
 // The what-if page (livemig serve) in Chromium: loads clean, follows its controls, lays a
 // result file beside the prediction; and serve's own errors.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,22 +8,14 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectErrors, launchChromium, markCounts, overflow, overlappingTexts, screenshotPath, type OpenBrowser } from "./chromium.js";
+import { settled, startServe, updates } from "./serve.js";
 
 let chromium: OpenBrowser;
 let server: ChildProcess;
 let url: string;
 
 beforeAll(async () => {
-  server = spawn("node", ["dist/cli/main.js", "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    server.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
-      if (m) resolve(m[0]);
-    });
-    server.on("exit", (code) => reject(new Error(`serve exited ${code}: ${out}`)));
-  });
+  ({ server, url } = await startServe());
   chromium = await launchChromium();
 }, 30_000);
 
@@ -32,13 +24,9 @@ afterAll(async () => {
   server?.kill();
 }, 30_000);
 
-const updates = (page: Page) => page.evaluate(() => (window as unknown as { whatIf: { updates: number } }).whatIf.updates);
 const plottedDowntimes = (page: Page) =>
   page.$$eval('figure[data-plot="downtimes"] .role-mark text', (ts) => ts.map((t) => t.textContent).join(" "));
 
-async function settled(page: Page, after: number) {
-  await page.waitForFunction((n) => (window as unknown as { whatIf: { updates: number } }).whatIf.updates > n, after, { timeout: 20_000 });
-}
 
 describe("livemig serve: the what-if page", () => {
   let page: Page;

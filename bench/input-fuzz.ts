@@ -61,7 +61,7 @@ interface ProcessOutcome {
 function livemig(args: string[]): Promise<ProcessOutcome> {
   return new Promise((resolve) => {
     const start = performance.now();
-    const child = spawn(process.execPath, [join(root, "dist/src/cli/main.js"), ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [join(root, "dist/cli/main.js"), ...args], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     let killed = false;
     child.stderr.on("data", (d: Buffer) => (stderr += d));

@@ -1,18 +1,12 @@
 // Seeds for the input fuzzing: the shipped scenarios and measurement fixtures, and the
 // cases of issue 14 that crashed or hung livemig.
 
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { projectRoot } from "../src/project-root.js";
 
 /** The repository (this file runs from bench/ under vitest and from dist/bench/ built). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
-  return dir;
-}
-
-export const root = repoRoot();
+export const root = projectRoot();
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

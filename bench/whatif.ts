@@ -3,34 +3,24 @@
 // every plot drawn (totalMs) and to the frame after (paintedMs), as window.whatIf reports.
 // Run with `npm run bench:whatif` (under the machine-wide lock); figures go in docs/report.md.
 
-import { spawn } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { launchChromium } from "../test/web/chromium.js";
+import { settled, startServe } from "../test/web/serve.js";
 
 type Timing = { updates: number; simulateMs: number; totalMs: number; paintedMs: number };
 
-const server = spawn("node", ["dist/src/cli/main.js", "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-const url = await new Promise<string>((resolve, reject) => {
-  let out = "";
-  server.stdout!.on("data", (d: Buffer) => {
-    out += d.toString();
-    const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
-    if (m) resolve(m[0]);
-  });
-  server.on("exit", (code) => reject(new Error(`serve exited ${code}: ${out}`)));
-});
+const { server, url } = await startServe();
 const browser = await launchChromium();
 try {
   const page = await browser.context.newPage();
   const whatIf = () => page.evaluate(() => (window as unknown as { whatIf: Timing }).whatIf);
-  const settled = (after: number) => page.waitForFunction((n) => (window as unknown as { whatIf: Timing }).whatIf.updates > n, after, { timeout: 20_000 });
   await page.goto(url);
-  await settled(0);
+  await settled(page, 0);
   const timings: Timing[] = [];
   for (let i = 0; i < 30; i++) {
     const n = (await whatIf()).updates;
     await page.locator("#control-memory").fill(String(16 + (i % 2)));
-    await settled(n);
+    await settled(page, n);
     if (i >= 6) timings.push(await whatIf());
   }
   const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.ceil(q * xs.length) - 1];

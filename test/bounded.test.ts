@@ -9,18 +9,17 @@ import { Random } from "../src/sim/random.js";
 import { writeModel, type WorkloadSpec } from "../src/sim/workload.js";
 import { runSimulations } from "../src/cli/simulate.js";
 import { loadScenario } from "../src/scenario/load.js";
-import { mutating, run } from "./helpers.js";
+import { mutating, run, scenarioYaml } from "./helpers.js";
 
 describe("a scenario without giveUp", () => {
+  // 1e6 page writes/s over 256 MiB: more than an uncapped 1 Gbit/s link ever sends.
+  const fastLink = { memory: "1GiB", workingSet: "256MiB", rate: 1e6, bandwidth: "1Gbit/s" };
+
   // Under `npm run mutate` the two huge guests are left out (tens of seconds each on
   // instrumented code, against every controller mutant): the default bound's rule and
   // message are checked by the 1 GiB runs below.
   it.skipIf(mutating)("64 GiB written at 1e9 pages/s ends at the default bound and says which and what to change", async () => {
-    const r = await run(`
-name: never-converges
-vm: {memory: 64GiB, workload: {kind: uniform, workingSet: 64GiB, rate: 1e9}}
-link: {bandwidth: 10Gbit/s}
-`);
+    const r = await run(scenarioYaml({ name: "never-converges", memory: "64GiB", workingSet: "64GiB", rate: 1e9 }));
     expect(r.status).toBe("failed");
     // 64 GiB at the default 128 MiB/s cap: a pass takes 512 s, so the hour comes first.
     expect(r["total-time"]).toBeGreaterThanOrEqual(defaultGiveUp.timeMs);
@@ -30,34 +29,20 @@ link: {bandwidth: 10Gbit/s}
   }, 60_000);
 
   it.skipIf(mutating)("4 TiB over 1 bit/s at 1e9 pages/s ends too", async () => {
-    const r = await run(`
-name: crawling
-vm: {memory: 4TiB, workload: {kind: uniform, workingSet: 4TiB, rate: 1e9}}
-link: {bandwidth: 1bit/s}
-`);
+    const r = await run(scenarioYaml({ name: "crawling", memory: "4TiB", workingSet: "4TiB", rate: 1e9, bandwidth: "1bit/s" }));
     expect(r.status).toBe("failed");
     expect(r["error-desc"]).toMatch(/default bound/);
   }, 60_000);
 
   it("a fast link that cannot keep up ends at the default pass count", async () => {
-    const r = await run(`
-name: passes
-vm: {memory: 1GiB, workload: {kind: uniform, workingSet: 256MiB, rate: 1e6}}
-link: {bandwidth: 1Gbit/s}
-migration: {maxBandwidth: 0}
-`);
+    const r = await run(scenarioYaml({ ...fastLink, name: "passes", migration: "maxBandwidth: 0" }));
     expect(r.status).toBe("failed");
     expect(r.ram["dirty-sync-count"]).toBe(defaultGiveUp.passes + 1);
     expect(r["error-desc"]).toMatch(/did not converge after 30 passes .*default bound/);
   }, 60_000);
 
   it("a scenario's own giveUp is kept, and its message has no default-bound advice", async () => {
-    const r = await run(`
-name: own
-vm: {memory: 1GiB, workload: {kind: uniform, workingSet: 256MiB, rate: 1e6}}
-link: {bandwidth: 1Gbit/s}
-migration: {maxBandwidth: 0, giveUp: {passes: 5}}
-`);
+    const r = await run(scenarioYaml({ ...fastLink, name: "own", migration: "maxBandwidth: 0, giveUp: {passes: 5}" }));
     expect(r.ram["dirty-sync-count"]).toBe(6);
     expect(r["error-desc"]).not.toMatch(/default bound/);
   });

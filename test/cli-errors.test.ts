@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const cli = process.env.LIVEMIG_CLI ?? join(root, "dist/src/cli/main.js");
+const cli = process.env.LIVEMIG_CLI ?? join(root, "dist/cli/main.js");
 const fx = join(root, "test/fixtures/measure");
 
 interface Outcome {

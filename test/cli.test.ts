@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-const livemig = (...args: string[]) => spawnSync("node", ["dist/src/cli/main.js", ...args], { encoding: "utf8" });
+const livemig = (...args: string[]) => spawnSync("node", ["dist/cli/main.js", ...args], { encoding: "utf8" });
 
 describe("livemig simulate", () => {
   it("prints a table; a variant that gives up exits 1 with its reason", () => {
@@ -136,10 +136,10 @@ describe("command-line conventions", () => {
 
   it("simulate - reads the scenario from standard input, and names it stdin in errors", () => {
     const text = readFileSync("scenarios/2025-vdpa-39g.yaml", "utf8");
-    const piped = spawnSync("node", ["dist/src/cli/main.js", "simulate", "-", "--json"], { input: text, encoding: "utf8" });
+    const piped = spawnSync("node", ["dist/cli/main.js", "simulate", "-", "--json"], { input: text, encoding: "utf8" });
     expect(piped.status).toBe(0);
     expect(piped.stdout).toBe(livemig("simulate", "scenarios/2025-vdpa-39g.yaml", "--json").stdout);
-    const bad = spawnSync("node", ["dist/src/cli/main.js", "simulate", "-"], { input: "name: x\nvm: {memory: lots}\nlink: {bandwidth: 1Gbit/s}\n", encoding: "utf8" });
+    const bad = spawnSync("node", ["dist/cli/main.js", "simulate", "-"], { input: "name: x\nvm: {memory: lots}\nlink: {bandwidth: 1Gbit/s}\n", encoding: "utf8" });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^livemig: stdin:2: vm\.memory: /);
   }, 30_000);

@@ -1,19 +1,14 @@
 // The precopy algorithm against arithmetic done by hand.
 import { describe, expect, it } from "vitest";
 import { coreMemoryBytesPerSecond } from "../src/sim/simulate.js";
-import { GiB, MiB, mutating, run } from "./helpers.js";
+import { GiB, MiB, mutating, run, scenarioYaml } from "./helpers.js";
 
 const pageBytes = 8 + 4096;
 const zeroBytes = 8 + 1;
 
 describe("idle guest", () => {
   it("sends used RAM as normal pages and the rest as zero-page headers, at link speed", async () => {
-    const r = await run(`
-name: idle
-vm: {memory: 4GiB, used: 1GiB}
-link: {bandwidth: 8Gbit/s, latency: 0ms}
-migration: {maxBandwidth: 0}
-`);
+    const r = await run(scenarioYaml({ name: "idle", memory: "4GiB", used: "1GiB", bandwidth: "8Gbit/s", migration: "maxBandwidth: 0" }));
     const normal = GiB / 4096;
     const zero = (3 * GiB) / 4096;
     expect(r.status).toBe("completed");
@@ -36,11 +31,7 @@ migration: {maxBandwidth: 0}
   });
 
   it("respects max-bandwidth: 1 GiB at 128 MiB/s takes 8 s", async () => {
-    const r = await run(`
-name: capped
-vm: {memory: 1GiB}
-link: {bandwidth: 100Gbit/s}
-`);
+    const r = await run(scenarioYaml({ name: "capped", memory: "1GiB", bandwidth: "100Gbit/s" }));
     // Precopy runs at the cap until less than threshold = 128 MiB/s x 300 ms is left; that
     // rest goes unthrottled at link speed in the downtime.
     const stop = r.timeline.find((e) => e.kind === "vm-stop")!.t;
@@ -63,13 +54,9 @@ describe("uniform workload below the bandwidth", () => {
   const R = 128 * MiB; // bytes/s on the wire
   const lambda = 0.05;
   const D = (lambda * R) / pageBytes; // pages/s
-  const yaml = `
-name: geometric
-seed: 7
-vm: {memory: 8GiB, workload: {kind: uniform, workingSet: 8GiB, rate: ${D}}}
-link: {bandwidth: 100Gbit/s}
-migration: {downtimeLimit: 30ms, maxBandwidth: 128MiB/s}
-`;
+  const yaml = scenarioYaml({
+    name: "geometric", seed: 7, memory: "8GiB", workingSet: "8GiB", rate: D, bandwidth: "100Gbit/s", migration: "downtimeLimit: 30ms, maxBandwidth: 128MiB/s",
+  });
 
   it("follows the closed form pass by pass and in total", async () => {
     const r = await run(yaml);
@@ -96,12 +83,11 @@ migration: {downtimeLimit: 30ms, maxBandwidth: 128MiB/s}
 
 describe("workload above the bandwidth", () => {
   // Without auto-converge 10 passes show the give-up; with it, the throttle needs ~20 to bite.
-  const yaml = (autoConverge: boolean) => `
-name: busy
-vm: {memory: 4GiB, used: 1GiB, workload: {kind: uniform, workingSet: 512MiB, rate: 60000}}
-link: {bandwidth: 10Gbit/s}
-migration: {autoConverge: ${autoConverge}, giveUp: {passes: ${autoConverge ? 30 : 10}, time: 300s}}
-`;
+  const yaml = (autoConverge: boolean) =>
+    scenarioYaml({
+      name: "busy", memory: "4GiB", used: "1GiB", workingSet: "512MiB", rate: 60000,
+      migration: `autoConverge: ${autoConverge}, giveUp: {passes: ${autoConverge ? 30 : 10}, time: 300s}`,
+    });
 
   // Under `npm run mutate` these two 4 GiB runs (10 s and more each on instrumented code) are
   // left out: test/qemu-rules.test.ts checks the same rules on a small guest.
@@ -136,12 +122,7 @@ migration: {autoConverge: ${autoConverge}, giveUp: {passes: ${autoConverge ? 30 
 
 describe("results", () => {
   it("downtime breakdown sums to the downtime", async () => {
-    const r = await run(`
-name: b
-vm: {memory: 2GiB, workload: {kind: hotcold, workingSet: 256MiB, rate: 20000}}
-link: {bandwidth: 10Gbit/s}
-migration: {maxBandwidth: 0}
-`);
+    const r = await run(scenarioYaml({ name: "b", memory: "2GiB", kind: "hotcold", workingSet: "256MiB", rate: 20000, migration: "maxBandwidth: 0" }));
     const sum = Object.values(r["downtime-breakdown"]!).reduce((a, b) => a + b, 0);
     expect(sum).toBeCloseTo(r.downtime!, 1);
     expect(r["downtime-breakdown"]!["final-ram"]).toBeGreaterThan(0);
@@ -149,11 +130,7 @@ migration: {maxBandwidth: 0}
 
   it("each workload model dirties pages and the run completes", async () => {
     for (const w of ["uniform", "hotcold", "zipf", "scan"]) {
-      const r = await run(`
-name: ${w}
-vm: {memory: 1GiB, workload: {kind: ${w}, workingSet: 128MiB, rate: 5000}}
-link: {bandwidth: 10Gbit/s}
-`);
+      const r = await run(scenarioYaml({ name: w, memory: "1GiB", kind: w, workingSet: "128MiB", rate: 5000 }));
       expect(r.status, w).toBe("completed");
       expect(r.passes[1]["newly-dirty"], w).toBeGreaterThan(0);
     }
@@ -161,11 +138,7 @@ link: {bandwidth: 10Gbit/s}
 
   it("zipf concentrates writes: fewer distinct pages than uniform for the same rate", async () => {
     const dirty = async (kind: string) =>
-      (await run(`
-name: z
-vm: {memory: 1GiB, workload: {kind: ${kind}, workingSet: 512MiB, rate: 20000}}
-link: {bandwidth: 10Gbit/s}
-`)).passes[1]["newly-dirty"];
+      (await run(scenarioYaml({ name: "z", memory: "1GiB", kind, workingSet: "512MiB", rate: 20000 }))).passes[1]["newly-dirty"];
     expect(await dirty("zipf")).toBeLessThan((await dirty("uniform")) * 0.8);
   });
 });

@@ -7,14 +7,10 @@ import { fitProfile } from "../src/qemu/calibrate.js";
 import { PageBitmap, PageRuns } from "../src/core/bitmap.js";
 import { SimDestinationMemory } from "../src/sim/destination.js";
 import { simulate, type MachineProfile } from "../src/sim/simulate.js";
-import { MiB, mutating, scenario } from "./helpers.js";
+import { MiB, mutating, scenario, scenarioYaml } from "./helpers.js";
 
-const idle = (memory: string, used: string, prealloc?: boolean, devices = "") => `
-name: idle
-vm: {memory: ${memory}, used: ${used}}
-link: {bandwidth: 100Gbit/s}
-migration: {maxBandwidth: 0${prealloc === undefined ? "" : `, destinationPrealloc: ${prealloc}`}}
-${devices}`;
+const idle = (memory: string, used: string, prealloc?: boolean, devices?: string) =>
+  scenarioYaml({ name: "idle", memory, used, bandwidth: "100Gbit/s", migration: `maxBandwidth: 0${prealloc === undefined ? "" : `, destinationPrealloc: ${prealloc}`}`, devices });
 
 const precopyMs = (r: MigrationResult) => r["total-time"] - r["setup-time"] - r.downtime!;
 const profile: MachineProfile = { pageReadBytesPerSecond: 2000 * MiB, copyBytesPerSecond: 1000 * MiB, firstTouchUsPerPage: 5 };
@@ -31,7 +27,7 @@ describe("destination first touch", () => {
   });
 
   it("vDPA early pinning pre-populates the destination, so the precopy pays no first touch after it", async () => {
-    const vdpa = (pinning: string) => `devices: [{kind: vdpa, queuePairs: 1, pinning: ${pinning}, tracking: device}]`;
+    const vdpa = (pinning: string) => `{kind: vdpa, queuePairs: 1, pinning: ${pinning}, tracking: device}`;
     const slow: MachineProfile = { ...profile, firstTouchUsPerPage: 20 };
     const atStart = await simulate(scenario(idle("1GiB", "512MiB", false, vdpa("at-start"))), { profile: slow });
     const early = await simulate(scenario(idle("1GiB", "512MiB", false, vdpa("early"))), { profile: slow });

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-const livemig = (args: string[]) => spawnSync("node", ["dist/src/cli/main.js", ...args], { encoding: "utf8" });
+const livemig = (args: string[]) => spawnSync("node", ["dist/cli/main.js", ...args], { encoding: "utf8" });
 
 interface Transcript {
   command: string;

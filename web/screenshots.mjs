@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const cli = join(root, "dist", "src", "cli", "main.js");
+const cli = join(root, "dist", "cli", "main.js");
 const shots = join(root, "docs", "screenshots");
 const viewport = { width: 1400, height: 1000 };
 

@@ -2,10 +2,10 @@
 // The livemig command.
 
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { UsageError, exitCodes } from "./errors.js";
+import { projectRoot } from "../project-root.js";
 import { readScenarioFile, registerSimulate, report, runSimulations } from "./simulate.js";
 import { registerMeasure } from "./analyze.js";
 import { registerRun } from "./run.js";
@@ -19,7 +19,7 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const root = projectRoot();
 
 const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
 

@@ -2,14 +2,14 @@
 // on the loopback address only.
 
 import { existsSync, readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import type { Server } from "node:http";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "./errors.js";
+import { projectRoot } from "../project-root.js";
 
-/** dist/src/cli/serve.js -> dist/web/ */
-const webRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "web");
+/** Built by `npm run build` (web/build.mjs). */
+const webRoot = join(projectRoot(), "dist", "web");
 
 /** The only files served: nothing else on disk can be reached through a URL. */
 const files: Record<string, { file: string; type: string }> = {
@@ -29,10 +29,12 @@ export function parsePort(value: string): number {
   return n;
 }
 
-export function startServer(port: number, host = "127.0.0.1"): Promise<Server> {
+export async function startServer(port: number, host = "127.0.0.1"): Promise<Server> {
   if (!existsSync(join(webRoot, "index.html"))) {
     throw new UsageError(`serve: the what-if page is not built (${webRoot} is missing): run npm run build`);
   }
+  // Loaded here: Node's HTTP modules cost every other command's start-up a few ms.
+  const { createServer } = await import("node:http");
   const server = createServer((req, res) => {
     // A request the client got wrong is answered and forgotten: it must not end the server.
     let path: string;

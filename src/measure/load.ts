@@ -1,6 +1,6 @@
 // From a file's text to what it measured: detect its kind, parse it, and say what it is.
 
-import { z } from "zod";
+import * as z from "../zod.js";
 import type { ResultFields } from "./figures.js";
 import { detectKind } from "./detect.js";
 import { readJson } from "./json-text.js";
@@ -26,7 +26,7 @@ export interface Loaded {
 }
 
 // `livemig simulate --json`: what figures are read from is checked; the rest passes through.
-const ms = z.number().nonnegative();
+const ms = z.number().check(z.nonnegative());
 const simulateOutput = z.object({
   scenario: z.string(),
   runs: z.array(
@@ -36,12 +36,12 @@ const simulateOutput = z.object({
         status: z.string(),
         "total-time": ms,
         "setup-time": ms,
-        downtime: ms.optional(),
-        "guest-visible-downtime": ms.optional(),
-        "service-downtime": ms.optional(),
+        downtime: z.optional(ms),
+        "guest-visible-downtime": z.optional(ms),
+        "service-downtime": z.optional(ms),
         ram: z.looseObject({ transferred: z.number(), "dirty-sync-count": z.number() }),
-        network: z.looseObject({ "lost-replies": z.number() }).optional(),
-        warnings: z.array(z.string()).optional(),
+        network: z.optional(z.looseObject({ "lost-replies": z.number() })),
+        warnings: z.optional(z.array(z.string())),
       }),
     }),
   ),

@@ -3,14 +3,14 @@
 //   {"seq":2,"sent":1700000000001.125,"received":null}
 // seq counts from any start; times are ms on one clock; received null: no reply ever came.
 
-import { z } from "zod";
+import * as z from "../zod.js";
 import { error, excerpt, warning, type Parsed, type Problem } from "./problems.js";
 import { intervalFromSendTimes, type Probe, type ProbeLog } from "./probe-log.js";
 
 export const proberRecord = z.object({
-  seq: z.number().int().nonnegative(),
+  seq: z.int().check(z.nonnegative()),
   sent: z.number(),
-  received: z.number().nullable(),
+  received: z.nullable(z.number()),
 });
 
 export type ProberRecord = z.infer<typeof proberRecord>;

@@ -2,15 +2,15 @@
 // polled replies, the {"return": ...} envelope, or JSON lines of a whole QMP transcript
 // (greeting, commands and events are skipped). The last reply is the migration's result.
 
-import { z } from "zod";
+import * as z from "../zod.js";
 import type { MigrationResult, PassRecord } from "../core/result.js";
 import type { MigrationStatus } from "../core/timeline.js";
 import { readJson, type JsonRecord } from "./json-text.js";
 import { error, warning, type Parsed, type Problem } from "./problems.js";
 
-const count = z.number().nonnegative();
+const count = z.number().check(z.nonnegative());
 
-const ramSchema = z.looseObject({
+const ramSchema = z.partial(z.looseObject({
   transferred: count,
   remaining: count,
   total: count,
@@ -29,19 +29,19 @@ const ramSchema = z.looseObject({
   "downtime-bytes": count,
   "postcopy-bytes": count,
   "dirty-sync-missed-zero-copy": count,
-}).partial();
+}));
 
 export const queryMigrateReply = z.looseObject({
   status: z.string(),
-  "setup-time": count.optional(),
-  "total-time": count.optional(),
-  "expected-downtime": count.optional(),
-  downtime: count.optional(),
-  ram: ramSchema.optional(),
-  vfio: z.looseObject({ transferred: count }).optional(),
-  "cpu-throttle-percentage": count.optional(),
-  "error-desc": z.string().optional(),
-  "blocked-reasons": z.array(z.string()).optional(),
+  "setup-time": z.optional(count),
+  "total-time": z.optional(count),
+  "expected-downtime": z.optional(count),
+  downtime: z.optional(count),
+  ram: z.optional(ramSchema),
+  vfio: z.optional(z.looseObject({ transferred: count })),
+  "cpu-throttle-percentage": z.optional(count),
+  "error-desc": z.optional(z.string()),
+  "blocked-reasons": z.optional(z.array(z.string())),
 });
 
 export type QueryMigrateReply = z.infer<typeof queryMigrateReply>;

@@ -5,25 +5,14 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { projectRoot } from "../project-root.js";
 
 export interface GuestImage {
   kernel: string;
   initrd: string;
   /** The hash of the inputs it was built from. */
   key: string;
-}
-
-/** The project root: the compiled file is dist/src/qemu/guest.js, the source src/qemu/guest.ts. */
-export function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error("livemig: cannot find the project root (package.json)");
-    dir = up;
-  }
-  return dir;
 }
 
 export class GuestBuildError extends Error {

@@ -12,7 +12,7 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { stringify, parse } from "yaml";
-import { z } from "zod";
+import * as z from "../zod.js";
 import type { MachineProfile } from "../sim/simulate.js";
 import type { Figure } from "./calibrate.js";
 import { fileProblem } from "../cli/errors.js";
@@ -24,22 +24,23 @@ export class ProfileError extends Error {
   }
 }
 
-const positive = z.number().positive().finite();
-const nonNegative = z.number().nonnegative().finite();
+// zod 4 numbers are finite.
+const positive = z.number().check(z.positive());
+const nonNegative = z.number().check(z.nonnegative());
 
 export const profileSchema = z.strictObject({
   /** Where and from what it was fitted; informative. */
-  machine: z.string().optional(),
-  fittedFrom: z.array(z.string()).optional(),
-  fitted: z.array(z.string()).optional(),
-  pageReadBytesPerSecond: positive.optional(),
-  copyBytesPerSecond: positive.optional(),
-  firstTouchUsPerPage: nonNegative.optional(),
-  idleLayout: z.array(nonNegative).min(1).optional(),
-  setupMs: nonNegative.optional(),
-  switchoverMs: nonNegative.optional(),
+  machine: z.optional(z.string()),
+  fittedFrom: z.optional(z.array(z.string())),
+  fitted: z.optional(z.array(z.string())),
+  pageReadBytesPerSecond: z.optional(positive),
+  copyBytesPerSecond: z.optional(positive),
+  firstTouchUsPerPage: z.optional(nonNegative),
+  idleLayout: z.optional(z.array(nonNegative).check(z.minLength(1))),
+  setupMs: z.optional(nonNegative),
+  switchoverMs: z.optional(nonNegative),
   /** Cores the migration's threads may use (multifd); written by hand, calibrate does not fit it. */
-  hostCores: z.number().int().min(1).max(4096).optional(),
+  hostCores: z.optional(z.int().check(z.minimum(1), z.maximum(4096))),
 });
 
 export type ProfileFile = z.infer<typeof profileSchema>;

@@ -1,7 +1,7 @@
 // The JSON `livemig qemu --json` prints, and reading it back (for `livemig calibrate`).
 
 import { readFileSync } from "node:fs";
-import { z } from "zod";
+import * as z from "../zod.js";
 import type { MigrationResult } from "../core/result.js";
 import type { Scenario } from "../scenario/schema.js";
 import type { GuestReport, Sample } from "./migration.js";
@@ -45,8 +45,8 @@ const measuredRun = z.looseObject({
     "setup-time": z.number(),
     ram: z.looseObject({ duplicate: z.number(), normal: z.number(), transferred: z.number() }),
   }),
-  samples: z.array(z.object({ t: z.number(), transferred: z.number(), duplicate: z.number(), normal: z.number(), sync: z.number() })).optional(),
-  destinationPrealloc: z.boolean().optional(),
+  samples: z.optional(z.array(z.object({ t: z.number(), transferred: z.number(), duplicate: z.number(), normal: z.number(), sync: z.number() }))),
+  destinationPrealloc: z.optional(z.boolean()),
 });
 
 const runsFile = z.looseObject({ scenario: z.string(), qemu: z.string(), runs: z.array(measuredRun) });

@@ -3,7 +3,7 @@
 // (docs/fleet.md cites each default). Read like a scenario file: units, YAML limits, variants,
 // errors naming file:line:field.
 
-import { z } from "zod";
+import * as z from "../zod.js";
 import type { FleetPlan, FleetPolicy, StallStep } from "../sim/fleet.js";
 import { ScenarioError, checkVm, loadRuns, parseWith } from "./load.js";
 import { duration, linkBandwidth, number, rateCap, scenarioSchema, type Scenario } from "./schema.js";
@@ -14,41 +14,41 @@ const maxGiveUpMs = 30 * 86_400_000;
 /** Most VMs a fleet file expands to: 100 hosts x 1000 VMs. */
 export const maxFleetVms = 100_000;
 
-const name = z.string().min(1);
+const name = z.string().check(z.minLength(1));
 const postCopyRefused = "post-copy is not modelled yet (its own issue); livemig cannot predict it";
 
 /** KubeVirt's MigrationConfiguration (pkg/virt-config/virt-config.go). */
 const kubevirt = z.strictObject({
   preset: z.literal("kubevirt"),
-  parallelMigrationsPerCluster: number(1, 1e6, true).default(5),
-  parallelOutboundMigrationsPerNode: number(1, 1e6, true).default(2),
-  bandwidthPerMigration: rateCap.default(0),
-  completionTimeoutPerGiB: duration.default(150 * s),
-  progressTimeout: duration.default(150 * s),
-  allowAutoConverge: z.boolean().default(false),
-  allowPostCopy: z.boolean().default(false),
+  parallelMigrationsPerCluster: z._default(number(1, 1e6, true), 5),
+  parallelOutboundMigrationsPerNode: z._default(number(1, 1e6, true), 2),
+  bandwidthPerMigration: z._default(rateCap, 0),
+  completionTimeoutPerGiB: z._default(duration, 150 * s),
+  progressTimeout: z._default(duration, 150 * s),
+  allowAutoConverge: z._default(z.boolean(), false),
+  allowPostCopy: z._default(z.boolean(), false),
 });
 
 /** nova's [DEFAULT] and [libvirt] live-migration options (nova/conf/compute.py, nova/conf/libvirt.py). */
 const nova = z.strictObject({
   preset: z.literal("nova"),
-  max_concurrent_live_migrations: number(0, 1e6, true).default(1),
-  live_migration_bandwidth: rateCap.default(0),
-  live_migration_downtime: duration.default(500),
-  live_migration_downtime_steps: number(3, 1e6, true).default(10),
-  live_migration_downtime_delay: duration.default(75 * s),
-  live_migration_completion_timeout: duration.default(800 * s),
-  live_migration_progress_timeout: duration.default(0),
-  live_migration_timeout_action: z.enum(["abort", "force_complete"]).default("abort"),
-  live_migration_permit_auto_converge: z.boolean().default(false),
-  live_migration_permit_post_copy: z.boolean().default(false),
+  max_concurrent_live_migrations: z._default(number(0, 1e6, true), 1),
+  live_migration_bandwidth: z._default(rateCap, 0),
+  live_migration_downtime: z._default(duration, 500),
+  live_migration_downtime_steps: z._default(number(3, 1e6, true), 10),
+  live_migration_downtime_delay: z._default(duration, 75 * s),
+  live_migration_completion_timeout: z._default(duration, 800 * s),
+  live_migration_progress_timeout: z._default(duration, 0),
+  live_migration_timeout_action: z._default(z.enum(["abort", "force_complete"]), "abort"),
+  live_migration_permit_auto_converge: z._default(z.boolean(), false),
+  live_migration_permit_post_copy: z._default(z.boolean(), false),
 });
 
 /** oVirt's migration policies (ovirt-engine's MigrationPolicies config value), run by vdsm's convergence schedule. */
-const ovirtShape = { maxMigrations: number(1, 1e6, true), autoConvergence: z.boolean().default(true), bandwidth: rateCap.default(0) };
-const ovirtMinimal = z.strictObject({ preset: z.literal("ovirt-minimal-downtime"), ...ovirtShape, maxMigrations: ovirtShape.maxMigrations.default(2) });
-const ovirtSuspend = z.strictObject({ preset: z.literal("ovirt-suspend"), ...ovirtShape, maxMigrations: ovirtShape.maxMigrations.default(1) });
-const ovirtPostCopy = z.strictObject({ preset: z.literal("ovirt-post-copy"), ...ovirtShape, maxMigrations: ovirtShape.maxMigrations.default(2) });
+const ovirtShape = { maxMigrations: number(1, 1e6, true), autoConvergence: z._default(z.boolean(), true), bandwidth: z._default(rateCap, 0) };
+const ovirtMinimal = z.strictObject({ preset: z.literal("ovirt-minimal-downtime"), ...ovirtShape, maxMigrations: z._default(ovirtShape.maxMigrations, 2) });
+const ovirtSuspend = z.strictObject({ preset: z.literal("ovirt-suspend"), ...ovirtShape, maxMigrations: z._default(ovirtShape.maxMigrations, 1) });
+const ovirtPostCopy = z.strictObject({ preset: z.literal("ovirt-post-copy"), ...ovirtShape, maxMigrations: z._default(ovirtShape.maxMigrations, 2) });
 
 const policySchema = z.discriminatedUnion("preset", [kubevirt, nova, ovirtMinimal, ovirtSuspend, ovirtPostCopy]);
 type PolicyEntry = z.infer<typeof policySchema>;
@@ -58,16 +58,16 @@ const shape = scenarioSchema.shape;
 export const fleetSchema = z.strictObject({
   name,
   seed: shape.seed,
-  hosts: z.array(z.strictObject({ name, nic: linkBandwidth, streamRate: linkBandwidth.optional() })).min(2),
-  fabric: z.strictObject({ bandwidth: linkBandwidth, latency: duration.default(0) }).optional(),
+  hosts: z.array(z.strictObject({ name, nic: linkBandwidth, streamRate: z.optional(linkBandwidth) })).check(z.minLength(2)),
+  fabric: z.optional(z.strictObject({ bandwidth: linkBandwidth, latency: z._default(duration, 0) })),
   vms: z
-    .array(z.strictObject({ name, host: name, count: number(1, maxFleetVms, true).optional(), vm: shape.vm, devices: shape.devices }))
-    .min(1),
-  evacuate: z.strictObject({ from: z.array(name).min(1), to: z.array(name).min(1) }),
+    .array(z.strictObject({ name, host: name, count: z.optional(number(1, maxFleetVms, true)), vm: shape.vm, devices: shape.devices }))
+    .check(z.minLength(1)),
+  evacuate: z.strictObject({ from: z.array(name).check(z.minLength(1)), to: z.array(name).check(z.minLength(1)) }),
   migration: shape.migration,
   probe: shape.probe,
-  policy: policySchema.default({ preset: "kubevirt" } as never),
-  order: z.enum(["given", "largest-first", "smallest-first", "least-dirty-first"]).default("given"),
+  policy: z._default(policySchema, { preset: "kubevirt" } as never),
+  order: z._default(z.enum(["given", "largest-first", "smallest-first", "least-dirty-first"]), "given"),
   variants: shape.variants,
 });
 

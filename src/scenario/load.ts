@@ -4,7 +4,7 @@
 import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, visit, type Document, type Node } from "yaml";
 import { flowNesting } from "../core/nesting.js";
 import { formatBytes } from "../core/format.js";
-import type { z } from "zod";
+import type * as z from "../zod.js";
 import { describe, maxPages, scenarioSchema, type Scenario } from "./schema.js";
 
 export class ScenarioError extends Error {
@@ -178,7 +178,7 @@ function validate(raw: unknown, where: (path: PropertyKey[]) => string, suffix: 
 }
 
 /** Parses with a zod schema; every issue a line naming the file, line and field. */
-export function parseWith<S extends z.ZodType>(schema: S, raw: unknown, where: (path: PropertyKey[]) => string, suffix: string): z.output<S> {
+export function parseWith<S extends z.ZodMiniType>(schema: S, raw: unknown, where: (path: PropertyKey[]) => string, suffix: string): z.output<S> {
   const parsed = schema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((i) => `${where(i.path)}: ${describe(i)}${suffix}`));
   return parsed.data;

@@ -1,7 +1,7 @@
 // The scenario file: a public contract (README "Scenario files"). Validation names the field
 // and says what was expected; quantities take units (units.ts).
 
-import { z } from "zod";
+import * as z from "../zod.js";
 import { strategies } from "../core/strategies/index.js";
 import { formatBytes } from "../core/format.js";
 import { parseBandwidth, parseDuration, parsePacketRate, parseSize, type Parsed } from "./units.js";
@@ -16,17 +16,17 @@ interface Bounds {
 }
 
 function quantity(parse: (v: unknown) => Parsed, b: Bounds) {
-  return z.unknown().transform((v, ctx) => {
+  return z.pipe(z.unknown(), z.transform((v, ctx) => {
     const r = parse(v);
     const fail = (expected: string) => {
-      ctx.addIssue({ code: "custom", message: `expected ${expected}, got ${JSON.stringify(v)}`, input: v });
+      ctx.issues.push({ code: "custom", message: `expected ${expected}, got ${JSON.stringify(v)}`, input: v });
       return z.NEVER;
     };
     if (!r.ok) return fail(r.expected);
     if (b.above ? r.value <= b.min : r.value < b.min) return fail(`${b.above ? "more than" : "at least"} ${b.show(b.min)}`);
     if (r.value > b.max) return fail(`at most ${b.show(b.max)}`);
     return r.value;
-  });
+  }));
 }
 
 /** The most pages the simulator holds: its bitmaps take 5 bits per page (640 MiB at this bound). */
@@ -46,51 +46,51 @@ const interval = quantity(parseDuration, { min: 0, above: true, max: day, show: 
 const packetRate = quantity(parsePacketRate, { min: 0, max: 1e9, show: (n) => `${n} frames/s` });
 
 export function number(min: number, max = Infinity, integer = false) {
-  return z.unknown().transform((v, ctx) => {
+  return z.pipe(z.unknown(), z.transform((v, ctx) => {
     if (typeof v === "number" && Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v))) return v;
     const what = integer ? "an integer" : "a number";
     const show = (n: number) => (n >= 1e6 ? n.toExponential() : String(n));
     const range = max === Infinity ? `>= ${min}` : `in [${show(min)}, ${show(max)}]`;
-    ctx.addIssue({ code: "custom", message: `expected ${what} ${range}, got ${JSON.stringify(v)}`, input: v });
+    ctx.issues.push({ code: "custom", message: `expected ${what} ${range}, got ${JSON.stringify(v)}`, input: v });
     return z.NEVER;
-  });
+  }));
 }
 
-const rx = z.strictObject({ rate: packetRate, size: frameSize.default(1500) });
+const rx = z.strictObject({ rate: packetRate, size: z._default(frameSize, 1500) });
 
 /**
  * Page writes per second: 1e12 is 4 PB/s of 4 KiB pages, beyond any memory bus.
  * `bytesPerWrite`: bytes of a page one write changes (xbzrle encodes only those); absent: the whole page.
  */
-const workloadBase = { workingSet: size, rate: number(0, 1e12), bytesPerWrite: size.optional(), rx: rx.optional() };
+const workloadBase = { workingSet: size, rate: number(0, 1e12), bytesPerWrite: z.optional(size), rx: z.optional(rx) };
 
 export const workloadSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("idle"), rx: rx.optional() }),
+  z.strictObject({ kind: z.literal("idle"), rx: z.optional(rx) }),
   z.strictObject({ kind: z.literal("uniform"), ...workloadBase }),
   z.strictObject({
     kind: z.literal("hotcold"),
     ...workloadBase,
-    hotFraction: number(0, 1).default(0.1),
-    hotShare: number(0, 1).default(0.9),
+    hotFraction: z._default(number(0, 1), 0.1),
+    hotShare: z._default(number(0, 1), 0.9),
   }),
-  z.strictObject({ kind: z.literal("zipf"), ...workloadBase, exponent: number(0, 10).default(1) }),
+  z.strictObject({ kind: z.literal("zipf"), ...workloadBase, exponent: z._default(number(0, 10), 1) }),
   z.strictObject({ kind: z.literal("scan"), ...workloadBase }),
 ]);
 
-const deviceSchema = z.unknown().transform((v, ctx) => {
+const deviceSchema = z.pipe(z.unknown(), z.transform((v, ctx) => {
   const kinds = Object.keys(strategies);
   const kind = (v as { kind?: unknown } | null)?.kind;
   const strategy = typeof kind === "string" ? strategies[kind] : undefined;
   if (!strategy) {
-    ctx.addIssue({ code: "custom", message: `expected kind to be one of ${kinds.join(" | ")}, got ${JSON.stringify(kind)}`, path: ["kind"], input: v });
+    ctx.issues.push({ code: "custom", message: `expected kind to be one of ${kinds.join(" | ")}, got ${JSON.stringify(kind)}`, path: ["kind"], input: v });
     return z.NEVER;
   }
-  const costShape = Object.fromEntries(Object.keys(strategy.costs).map((k) => [k, number(0, 1e9).optional()]));
+  const costShape = Object.fromEntries(Object.keys(strategy.costs).map((k) => [k, z.optional(number(0, 1e9))]));
   // safeExtend keeps a strategy's own refinements (a rule across its options).
-  const schema = (strategy.options as z.ZodObject).safeExtend({ kind: z.literal(kind as string), ...costShape });
+  const schema = z.safeExtend(strategy.options as z.ZodMiniObject, { kind: z.literal(kind as string), ...costShape });
   const parsed = schema.safeParse(v, { reportInput: true });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: "custom", message: describe(issue), input: v } as never);
+    for (const issue of parsed.error.issues) ctx.issues.push({ ...issue, code: "custom", message: describe(issue), input: v } as never);
     return z.NEVER;
   }
   const out = parsed.data as Record<string, unknown>;
@@ -103,31 +103,31 @@ const deviceSchema = z.unknown().transform((v, ctx) => {
     } else options[k] = value;
   }
   return { kind: kind as string, options, costs };
-});
+}));
 
 /** QEMU's other ways to move RAM (src/core/modes.ts); absent fields leave precopy as it was. */
 const modeFields = {
   /** multifd capability + multifd-channels (QEMU: 1..255). */
-  multifd: z.strictObject({ channels: number(1, 255, true).default(2) }).optional(),
+  multifd: z.optional(z.strictObject({ channels: z._default(number(1, 255, true), 2) })),
   /** Cores the migration threads may use (host CPU); absent: livemig's default (src/core/multifd.ts). */
-  hostCores: number(1, 4096, true).optional(),
+  hostCores: z.optional(number(1, 4096, true)),
   /** postcopy-ram + migrate-start-postcopy after so many passes or so long; postcopy-preempt. */
-  postcopy: z
-    .strictObject({
-      after: z.strictObject({ passes: number(1, 10_000, true).optional(), time: duration.optional() }),
-      preempt: z.boolean().default(false),
-    })
-    .optional(),
+  postcopy: z.optional(
+    z.strictObject({
+      after: z.strictObject({ passes: z.optional(number(1, 10_000, true)), time: z.optional(duration) }),
+      preempt: z._default(z.boolean(), false),
+    }),
+  ),
   /** xbzrle capability + xbzrle-cache-size. */
-  xbzrle: z.strictObject({ cacheSize: size.default(64 * 2 ** 20) }).optional(),
+  xbzrle: z.optional(z.strictObject({ cacheSize: z._default(size, 64 * 2 ** 20) })),
   /** dirty-limit capability + vcpu-dirty-limit (per vCPU, bytes/s; QEMU's is whole MB/s, at least 1). */
-  dirtyLimit: dirtyLimitRate.optional(),
+  dirtyLimit: z.optional(dirtyLimitRate),
   /** KVM's dirty-ring-size (entries per vCPU) that dirty-limit needs; absent: 4096 (QEMU's suggested start). */
-  dirtyRingSize: number(1024, 65536, true).optional(),
+  dirtyRingSize: z.optional(number(1024, 65536, true)),
 };
 
 /** The capability pairs QEMU refuses (migrate_caps_check, migrate_params_check), with its messages. */
-function modeConflicts(m: { multifd?: unknown; xbzrle?: { cacheSize: number }; dirtyLimit?: number; autoConverge: boolean; postcopy?: { after: { passes?: number; time?: number } } }, ctx: z.RefinementCtx): void {
+function modeConflicts(m: { multifd?: unknown; xbzrle?: { cacheSize: number }; dirtyLimit?: number; autoConverge: boolean; postcopy?: { after: { passes?: number; time?: number } } }, ctx: z.core.$RefinementCtx): void {
   const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", message, path: [path] });
   if (m.multifd && m.xbzrle) issue("xbzrle", "Multifd is not compatible with xbzrle");
   if (m.dirtyLimit !== undefined && m.autoConverge) issue("dirtyLimit", "dirty-limit conflicts with auto-converge either of then available currently");
@@ -143,41 +143,39 @@ function isPowerOfTwoPages(bytes: number): boolean {
 }
 
 export const scenarioSchema = z.strictObject({
-  name: z.string().min(1),
-  seed: number(0, 2 ** 31 - 1, true).optional(),
+  name: z.string().check(z.minLength(1)),
+  seed: z.optional(number(0, 2 ** 31 - 1, true)),
   vm: z.strictObject({
     memory: size, // at least one page: checked with pageSize (load.ts)
-    used: size.optional(),
-    vcpus: number(1, 1024, true).default(1),
-    pageSize: size.default(4096),
-    workload: workloadSchema.default({ kind: "idle" }),
+    used: z.optional(size),
+    vcpus: z._default(number(1, 1024, true), 1),
+    pageSize: z._default(size, 4096),
+    workload: z._default(workloadSchema, { kind: "idle" }),
   }),
-  link: z.strictObject({ bandwidth: linkBandwidth, latency: duration.default(0) }),
-  migration: z
-    .strictObject({
-      downtimeLimit: duration.default(300),
-      maxBandwidth: rateCap.default(128 * 2 ** 20),
-      autoConverge: z.boolean().default(false),
+  link: z.strictObject({ bandwidth: linkBandwidth, latency: z._default(duration, 0) }),
+  migration: z._default(
+    z.strictObject({
+      downtimeLimit: z._default(duration, 300),
+      maxBandwidth: z._default(rateCap, 128 * 2 ** 20),
+      autoConverge: z._default(z.boolean(), false),
       /** The destination QEMU preallocates guest RAM (-mem-prealloc); absent: it does not, as QEMU. */
-      destinationPrealloc: z.boolean().optional(),
+      destinationPrealloc: z.optional(z.boolean()),
       // Auto-converge's throttle, in percent, with QEMU's ranges and defaults (migration/options.c).
-      cpuThrottleInitial: number(1, 99, true).default(20),
-      cpuThrottleIncrement: number(1, 99, true).default(10),
-      cpuThrottleTailslow: z.boolean().default(false),
-      maxCpuThrottle: number(1, 99, true).default(99),
-      giveUp: z.strictObject({ passes: number(1, Infinity, true).optional(), time: duration.optional() }).default({}),
+      cpuThrottleInitial: z._default(number(1, 99, true), 20),
+      cpuThrottleIncrement: z._default(number(1, 99, true), 10),
+      cpuThrottleTailslow: z._default(z.boolean(), false),
+      maxCpuThrottle: z._default(number(1, 99, true), 99),
+      giveUp: z._default(z.strictObject({ passes: z.optional(number(1, Infinity, true)), time: z.optional(duration) }), {}),
       ...modeFields,
-    })
-    .superRefine(modeConflicts)
-    .default({
+    }).check(z.superRefine(modeConflicts)),
+    {
       downtimeLimit: 300, maxBandwidth: 128 * 2 ** 20, autoConverge: false,
       cpuThrottleInitial: 20, cpuThrottleIncrement: 10, cpuThrottleTailslow: false, maxCpuThrottle: 99, giveUp: {},
-    }),
-  probe: z.strictObject({ interval: interval.default(1) }).optional(),
-  devices: z.array(deviceSchema).min(1).default([{ kind: "virtio", options: { queuePairs: 1 }, costs: {} }]),
-  variants: z
-    .array(z.strictObject({ name: z.string().min(1), set: z.record(z.string(), z.unknown()) }))
-    .default([]),
+    },
+  ),
+  probe: z.optional(z.strictObject({ interval: z._default(interval, 1) })),
+  devices: z._default(z.array(deviceSchema).check(z.minLength(1)), [{ kind: "virtio", options: { queuePairs: 1 }, costs: {} }]),
+  variants: z._default(z.array(z.strictObject({ name: z.string().check(z.minLength(1)), set: z.record(z.string(), z.unknown()) })), []),
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;

@@ -50,7 +50,7 @@ export interface Destination {
 }
 
 export async function startDestination(): Promise<Destination> {
-  const child = spawn("node", ["dist/src/cli/main.js", "dest", "--listen", "127.0.0.1:0", "--secret-file", secretFile, "--peer-timeout", String(deadlineMs / 1000)]);
+  const child = spawn("node", ["dist/cli/main.js", "dest", "--listen", "127.0.0.1:0", "--secret-file", secretFile, "--peer-timeout", String(deadlineMs / 1000)]);
   let log = "";
   child.stderr!.on("data", (d) => (log += d));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
@@ -96,7 +96,7 @@ export interface Ran {
 export function migrate(port: number, onSpawn?: (c: ChildProcess) => void): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawn("node", [
-      "dist/src/cli/main.js", "run", scenario, "--dest", `127.0.0.1:${port}`, "--secret-file", secretFile,
+      "dist/cli/main.js", "run", scenario, "--dest", `127.0.0.1:${port}`, "--secret-file", secretFile,
       "--peer-timeout", String(deadlineMs / 1000), "--json",
     ]);
     onSpawn?.(child);

@@ -24,7 +24,7 @@ interface Ran {
 
 function livemig(...args: string[]): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn("node", ["dist/src/cli/main.js", ...args]);
+    const child = spawn("node", ["dist/cli/main.js", ...args]);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -197,7 +197,7 @@ describe("refused peers: the source guest keeps running", () => {
 
   beforeAll(async () => {
     const secret = file("a.secret", "the-right-secret\n");
-    dest = spawn("node", ["dist/src/cli/main.js", "dest", "--listen", "127.0.0.1:0", "--secret-file", secret]);
+    dest = spawn("node", ["dist/cli/main.js", "dest", "--listen", "127.0.0.1:0", "--secret-file", secret]);
     port = await new Promise<number>((resolve) => {
       let out = "";
       dest.stdout!.on("data", (d) => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const cli = join(root, "dist/src/cli/main.js");
+const cli = join(root, "dist/cli/main.js");
 const fx = "test/fixtures/measure";
 
 function livemig(...args: string[]) {

@@ -9,14 +9,9 @@ import { atPace, CalibrationError, fitIdleLayout, fitProfile, idleProblem, type 
 import type { Sample } from "../../src/qemu/migration.js";
 import { ProfileError, readProfile, writeProfile } from "../../src/qemu/profile.js";
 import { simulate, type MachineProfile } from "../../src/sim/simulate.js";
-import { GiB, MiB, run, scenario } from "../helpers.js";
+import { GiB, MiB, run, scenario, scenarioYaml } from "../helpers.js";
 
-const idleYaml = (memory: string, used: string) => `
-name: idle
-vm: {memory: ${memory}, used: ${used}}
-link: {bandwidth: 100Gbit/s}
-migration: {maxBandwidth: 0}
-`;
+const idleYaml = (memory: string, used: string) => scenarioYaml({ name: "idle", memory, used, bandwidth: "100Gbit/s", migration: "maxBandwidth: 0" });
 
 /** A run of the simulator itself under a known profile: the fit must find that profile again. */
 async function syntheticRun(memory: string, used: string, truth: Parameters<typeof simulate>[1]): Promise<IdleRun> {
@@ -204,26 +199,15 @@ describe("fitProfile", () => {
   });
 
   it("takes idle, completed runs only", async () => {
-    const busy = await run(`
-name: busy
-vm: {memory: 1GiB, workload: {kind: uniform, workingSet: 128MiB, rate: 1000}}
-link: {bandwidth: 10Gbit/s}
-`);
-    const s = scenario(`
-name: busy
-vm: {memory: 1GiB, workload: {kind: uniform, workingSet: 128MiB, rate: 1000}}
-link: {bandwidth: 10Gbit/s}
-`);
+    const busyYaml = scenarioYaml({ name: "busy", memory: "1GiB", workingSet: "128MiB", rate: 1000 });
+    const busy = await run(busyYaml);
+    const s = scenario(busyYaml);
     expect(idleProblem({ label: "b", scenario: s, result: busy })).toMatch(/writes during the migration/);
     const idle = scenario(idleYaml("1GiB", "100MiB"));
     const failed = { ...busy, status: "failed" } as MigrationResult;
     expect(idleProblem({ label: "f", scenario: idle, result: failed })).toMatch(/status failed/);
     // A guest that filled its working set and then stopped writing is idle during the migration.
-    const filled = scenario(`
-name: filled
-vm: {memory: 1GiB, workload: {kind: uniform, workingSet: 512MiB, rate: 0}}
-link: {bandwidth: 10Gbit/s}
-`);
+    const filled = scenario(scenarioYaml({ name: "filled", memory: "1GiB", workingSet: "512MiB", rate: 0 }));
     expect(idleProblem({ label: "i", scenario: filled, result: await simulate(filled) })).toBeUndefined();
   });
 });
@@ -304,12 +288,7 @@ function qemuLikeRun(o: { label: string; memoryPages: number; fillPages?: number
   }
   const downtime = 3;
   const total = t + downtime;
-  const s = scenario(`
-name: ${o.label}
-vm: {memory: ${o.memoryPages * 4}KiB}
-link: {bandwidth: 100Gbit/s}
-migration: {maxBandwidth: ${o.cap}B/s}
-`);
+  const s = scenario(scenarioYaml({ name: o.label, memory: `${o.memoryPages * 4}KiB`, bandwidth: "100Gbit/s", migration: `maxBandwidth: ${o.cap}B/s` }));
   const base = {
     status: "completed", "total-time": Math.round(total), "setup-time": setupMs, downtime,
     ram: { total: o.memoryPages * 4096, duplicate: zero, normal, transferred: bytes, "downtime-bytes": 0, "precopy-bytes": bytes, "dirty-sync-count": 2 },

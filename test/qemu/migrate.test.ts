@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ensureGuest, projectRoot } from "../../src/qemu/guest.js";
+import { ensureGuest } from "../../src/qemu/guest.js";
+import { projectRoot } from "../../src/project-root.js";
 import { runMigration, type Sample } from "../../src/qemu/migration.js";
 import { planFor } from "../../src/qemu/plan.js";
 import { killAll, liveCount } from "../../src/qemu/processes.js";
@@ -15,7 +16,7 @@ import { findQemu } from "../../src/qemu/vm.js";
 import { loadScenario } from "../../src/scenario/load.js";
 
 const root = projectRoot();
-const cli = join(root, "dist", "src", "cli", "main.js");
+const cli = join(root, "dist", "cli", "main.js");
 const haveQemu = spawnSync("qemu-system-x86_64", ["--version"]).status === 0;
 if (!haveQemu && process.env.CI) throw new Error("qemu-system-x86_64 is missing in CI (.ci/run installs qemu-system-x86)");
 

@@ -20,9 +20,9 @@ afterAll(async () => {
 describe("simulate --html in Chromium", () => {
   it("draws every plot of both runs and shows at-start against early", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "livemig-report-")), "out.html");
-    const r = spawnSync("node", ["dist/src/cli/main.js", "simulate", "scenarios/2025-vdpa-39g.yaml", "--html", out], { encoding: "utf8" });
+    const r = spawnSync("node", ["dist/cli/main.js", "simulate", "scenarios/2025-vdpa-39g.yaml", "--html", out], { encoding: "utf8" });
     expect(r.status).toBe(0);
-    const json = spawnSync("node", ["dist/src/cli/main.js", "simulate", "scenarios/2025-vdpa-39g.yaml", "--json"], { encoding: "utf8" });
+    const json = spawnSync("node", ["dist/cli/main.js", "simulate", "scenarios/2025-vdpa-39g.yaml", "--json"], { encoding: "utf8" });
     const [base, early] = (JSON.parse(json.stdout) as { runs: { result: Record<string, number> }[] }).runs.map((run) => run.result);
 
     const page = await chromium.context.newPage();
@@ -64,7 +64,7 @@ describe("the report's plots in Chromium, at 800 and 1400 px", () => {
   const dir = mkdtempSync(join(tmpdir(), "livemig-plots-"));
   const report = (scenario: string, name: string) => {
     const out = join(dir, `${name}.html`);
-    const r = spawnSync("node", ["dist/src/cli/main.js", "simulate", scenario, "--html", out], { encoding: "utf8" });
+    const r = spawnSync("node", ["dist/cli/main.js", "simulate", scenario, "--html", out], { encoding: "utf8" });
     expect(r.stderr).toContain(`wrote the report ${out}`);
     return pathToFileURL(resolve(out)).href;
   };
@@ -112,12 +112,12 @@ describe("compare --html overlays the runs", () => {
       mkdirSync(join(dir, side));
       writeFileSync(join(dir, `${side}.yaml`), base + extra);
       for (const seed of ["1", "2", "3"]) {
-        const r = spawnSync("node", ["dist/src/cli/main.js", "simulate", join(dir, `${side}.yaml`), "--json", "--seed", seed], { encoding: "utf8" });
+        const r = spawnSync("node", ["dist/cli/main.js", "simulate", join(dir, `${side}.yaml`), "--json", "--seed", seed], { encoding: "utf8" });
         writeFileSync(join(dir, side, `run${seed}.json`), r.stdout);
       }
     }
     const out = join(dir, "ab.html");
-    const r = spawnSync("node", ["dist/src/cli/main.js", "compare", join(dir, "a"), join(dir, "b"), "--html", out], { encoding: "utf8" });
+    const r = spawnSync("node", ["dist/cli/main.js", "compare", join(dir, "a"), join(dir, "b"), "--html", out], { encoding: "utf8" });
     expect(r.status).toBe(0);
     const page = await chromium.context.newPage();
     const errors = collectErrors(page);

@@ -1,6 +1,6 @@
 // The what-if page (livemig serve) in Chromium: loads clean, follows its controls, lays a
 // result file beside the prediction; and serve's own errors.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,22 +8,14 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectErrors, launchChromium, markCounts, overflow, overlappingTexts, screenshotPath, type OpenBrowser } from "./chromium.js";
+import { settled, startServe, updates } from "./serve.js";
 
 let chromium: OpenBrowser;
 let server: ChildProcess;
 let url: string;
 
 beforeAll(async () => {
-  server = spawn("node", ["dist/src/cli/main.js", "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    server.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
-      if (m) resolve(m[0]);
-    });
-    server.on("exit", (code) => reject(new Error(`serve exited ${code}: ${out}`)));
-  });
+  ({ server, url } = await startServe());
   chromium = await launchChromium();
 }, 30_000);
 
@@ -32,13 +24,9 @@ afterAll(async () => {
   server?.kill();
 }, 30_000);
 
-const updates = (page: Page) => page.evaluate(() => (window as unknown as { whatIf: { updates: number } }).whatIf.updates);
 const plottedDowntimes = (page: Page) =>
   page.$$eval('figure[data-plot="downtimes"] .role-mark text', (ts) => ts.map((t) => t.textContent).join(" "));
 
-async function settled(page: Page, after: number) {
-  await page.waitForFunction((n) => (window as unknown as { whatIf: { updates: number } }).whatIf.updates > n, after, { timeout: 20_000 });
-}
 
 describe("livemig serve: the what-if page", () => {
   let page: Page;
@@ -84,7 +72,7 @@ describe("livemig serve: the what-if page", () => {
   it("lays a loaded result JSON beside the prediction", async () => {
     const dir = mkdtempSync(join(tmpdir(), "livemig-web-"));
     const file = join(dir, "measured.json");
-    const r = spawnSync("node", ["dist/src/cli/main.js", "simulate", "scenarios/2025-vdpa-39g.yaml", "--json"], { encoding: "utf8" });
+    const r = spawnSync("node", ["dist/cli/main.js", "simulate", "scenarios/2025-vdpa-39g.yaml", "--json"], { encoding: "utf8" });
     writeFileSync(file, r.stdout);
     await page.setInputFiles("#load", file);
     await page.waitForFunction(() => document.getElementById("loaded")!.textContent!.includes("measured.json"));
@@ -93,7 +81,7 @@ describe("livemig serve: the what-if page", () => {
     expect(legend).toEqual(expect.arrayContaining(["base", "early", "base (measured.json)", "early (measured.json)"]));
 
     const analyze = join(dir, "analyze.json");
-    writeFileSync(analyze, spawnSync("node", ["dist/src/cli/main.js", "analyze", "test/fixtures/measure/vdpa-pair/", "--json"], { encoding: "utf8" }).stdout);
+    writeFileSync(analyze, spawnSync("node", ["dist/cli/main.js", "analyze", "test/fixtures/measure/vdpa-pair/", "--json"], { encoding: "utf8" }).stdout);
     await page.setInputFiles("#load", analyze);
     await page.waitForFunction(() => document.getElementById("loaded")!.textContent!.includes("analyze.json"));
     await page.waitForFunction(() =>
@@ -218,14 +206,14 @@ describe("the what-if page at 800 and 1400 px", () => {
 
 describe("livemig serve: errors", () => {
   it("a bad port or a port in use: one line, exit 2", async () => {
-    const bad = spawnSync("node", ["dist/src/cli/main.js", "serve", "--port", "70000"], { encoding: "utf8" });
+    const bad = spawnSync("node", ["dist/cli/main.js", "serve", "--port", "70000"], { encoding: "utf8" });
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim()).toBe('livemig: --port: expected an integer in [0, 65535] (0: any free port), got "70000"');
 
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
     const port = (taken.address() as { port: number }).port;
-    const busy = spawnSync("node", ["dist/src/cli/main.js", "serve", "--port", String(port)], { encoding: "utf8", timeout: 10_000 });
+    const busy = spawnSync("node", ["dist/cli/main.js", "serve", "--port", String(port)], { encoding: "utf8", timeout: 10_000 });
     taken.close();
     expect(busy.status).toBe(2);
     expect(busy.stderr.trim()).toBe(`livemig: serve: port ${port} is in use; choose another with --port`);

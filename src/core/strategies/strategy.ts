@@ -1,7 +1,7 @@
 // What every strategy file exports: its kind, its cost table, the device-entry options it
-// takes (a zod schema, so scenario errors name the field), and a factory.
+// takes (a zod object schema, so scenario errors name the field), and a factory.
 
-import type { z } from "zod";
+import type * as z from "../../zod.js";
 import type { CostTable, CostValues } from "../costs.js";
 import type { Device } from "../device.js";
 
@@ -11,7 +11,7 @@ export interface VmShape {
   vcpus: number;
 }
 
-export interface Strategy<C extends CostTable = CostTable, O extends z.ZodType = z.ZodType> {
+export interface Strategy<C extends CostTable = CostTable, O extends z.ZodMiniObject = z.ZodMiniObject> {
   kind: string;
   summary: string;
   costs: C;
@@ -19,6 +19,6 @@ export interface Strategy<C extends CostTable = CostTable, O extends z.ZodType =
   create(options: z.infer<O>, costs: CostValues<C>, vm: VmShape): Device;
 }
 
-export function defineStrategy<C extends CostTable, O extends z.ZodType>(s: Strategy<C, O>): Strategy<C, O> {
+export function defineStrategy<C extends CostTable, O extends z.ZodMiniObject>(s: Strategy<C, O>): Strategy<C, O> {
   return s;
 }

@@ -6,7 +6,7 @@
 // once suspended, resets the device, which unregisters the listener and unpins all guest RAM
 // page by page before the device state leaves: that part of the downtime stays.
 
-import { z } from "zod";
+import * as z from "../../zod.js";
 import { GiB } from "../params.js";
 import { nicReady, nicSuspended, type DeviceContext } from "../device.js";
 import { defineStrategy } from "./strategy.js";
@@ -105,22 +105,24 @@ export const vdpa = defineStrategy({
   costs: vdpaCosts,
   options: z
     .strictObject({
-      queuePairs: z.int().min(1).max(256).default(8),
-      pinning: z.enum(["at-start", "early"]).default("at-start"),
-      tracking: z.enum(["svq", "device"]).default("svq"),
+      queuePairs: z._default(z.int().check(z.minimum(1), z.maximum(256)), 8),
+      pinning: z._default(z.enum(["at-start", "early"]), "at-start"),
+      tracking: z._default(z.enum(["svq", "device"]), "svq"),
       /** mlx5_vdpa issues the per-VQ suspend and resume commands in parallel (Linux 6.12). */
-      parallelSuspend: z.boolean().default(false),
+      parallelSuspend: z._default(z.boolean(), false),
       /** mlx5_vdpa creates the hardware VQs when the device is created, before any migration. */
-      preCreateVqs: z.boolean().default(false),
+      preCreateVqs: z._default(z.boolean(), false),
       /** The seed's future work: the destination sets DRIVER_OK (and restores the control queue) before the switch-over. */
-      earlyDriverOk: z.boolean().default(false),
+      earlyDriverOk: z._default(z.boolean(), false),
       /** The seed's future work: virtio-net state sent during precopy; only the vring indices after stop. */
-      iterativeState: z.boolean().default(false),
+      iterativeState: z._default(z.boolean(), false),
     })
-    .refine((o) => !o.earlyDriverOk || o.iterativeState, {
-      message: "earlyDriverOk needs iterativeState: true (the destination can restore the device before the switch-over only from state sent during precopy)",
-      path: ["earlyDriverOk"],
-    }),
+    .check(
+      z.refine((o) => !o.earlyDriverOk || o.iterativeState, {
+        message: "earlyDriverOk needs iterativeState: true (the destination can restore the device before the switch-over only from state sent during precopy)",
+        path: ["earlyDriverOk"],
+      }),
+    ),
   create(options, costs, vm) {
     // mlx5_vdpa emulates the control virtqueue in the driver: only data queues are hardware.
     const dataQueues = options.queuePairs * 2;

@@ -3,7 +3,7 @@
 // CPU, so the VF stays in use until stop. At stop the PF quiesces the VF; the descriptor
 // rings are dropped with the frames in them, and the destination VF starts with fresh rings.
 
-import { z } from "zod";
+import * as z from "../../zod.js";
 import { nicReady, nicSuspended } from "../device.js";
 import { defineStrategy } from "./strategy.js";
 
@@ -44,7 +44,7 @@ export const vfEnlightened = defineStrategy({
   kind: "vf-enlightened",
   summary: "guest driver marks DMA-written pages dirty (2015 proposal); VF kept until stop",
   costs: vfEnlightenedCosts,
-  options: z.strictObject({ trackDma: z.boolean().default(true) }),
+  options: z.strictObject({ trackDma: z._default(z.boolean(), true) }),
   create(options, costs) {
     return {
       kind: "vf-enlightened",

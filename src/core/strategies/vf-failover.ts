@@ -2,7 +2,7 @@
 // setup, the guest's net_failover moves traffic to the virtio standby for the whole
 // precopy (the dirty log sees it), and the destination hot-plugs a VF after resume.
 
-import { z } from "zod";
+import * as z from "../../zod.js";
 import { nicReady, nicSuspended } from "../device.js";
 import { defineStrategy } from "./strategy.js";
 import { virtioCosts } from "./virtio.js";

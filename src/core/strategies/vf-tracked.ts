@@ -5,7 +5,7 @@
 // source does not stop the guest before that is done, without it what is left of the
 // allocation lands in the downtime.
 
-import { z } from "zod";
+import * as z from "../../zod.js";
 import { GiB } from "../params.js";
 import { nicReady, nicSuspended } from "../device.js";
 import { defineStrategy } from "./strategy.js";
@@ -48,10 +48,10 @@ export const vfTracked = defineStrategy({
   summary: "VF with IOMMU or device DMA dirty tracking (VFIO migration v2)",
   costs: vfTrackedCosts,
   options: z.strictObject({
-    trackDma: z.boolean().default(true),
-    tracker: z.enum(["iommufd", "device"]).default("iommufd"),
+    trackDma: z._default(z.boolean(), true),
+    tracker: z._default(z.enum(["iommufd", "device"]), "iommufd"),
     /** QEMU's migration capability `switchover-ack`. */
-    switchoverAck: z.boolean().default(false),
+    switchoverAck: z._default(z.boolean(), false),
   }),
   create(options, costs, vm) {
     const logReadMs = options.tracker === "device" ? costs.deviceLogQueryMs : (costs.dirtyLogReadMsPerGiB * vm.ramBytes) / GiB;

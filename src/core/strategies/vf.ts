@@ -2,7 +2,7 @@
 // QEMU blocks migration (enable-migration=auto); `force: true` is enable-migration=on:
 // every sync must assume the device wrote anywhere, so all mapped RAM is dirty each pass.
 
-import { z } from "zod";
+import * as z from "../../zod.js";
 import { nicReady, nicSuspended } from "../device.js";
 import { defineStrategy } from "./strategy.js";
 
@@ -25,7 +25,7 @@ export const vf = defineStrategy({
   kind: "vf",
   summary: "VF without dirty tracking: blocked, or with force every sync dirties all RAM",
   costs: vfCosts,
-  options: z.strictObject({ force: z.boolean().default(false) }),
+  options: z.strictObject({ force: z._default(z.boolean(), false) }),
   create(options, costs) {
     return {
       kind: "vf",

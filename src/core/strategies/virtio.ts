@@ -1,7 +1,7 @@
 // Emulated virtio-net (vhost-net): the hypervisor performs every DMA, so the vCPU dirty log
 // sees the NIC's writes; the NIC is lost only while the VM is stopped.
 
-import { z } from "zod";
+import * as z from "../../zod.js";
 import { nicReady, nicSuspended } from "../device.js";
 import { defineStrategy } from "./strategy.js";
 
@@ -27,7 +27,7 @@ export const virtio = defineStrategy({
   kind: "virtio",
   summary: "emulated virtio-net: DMA is the hypervisor's, so it is dirty-logged",
   costs: virtioCosts,
-  options: z.strictObject({ queuePairs: z.int().min(1).max(256).default(1) }),
+  options: z.strictObject({ queuePairs: z._default(z.int().check(z.minimum(1), z.maximum(256)), 1) }),
   create(options, costs) {
     const queues = options.queuePairs * 2 + 1;
     return {

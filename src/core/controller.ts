@@ -355,17 +355,22 @@ class Run {
   }
 
   /**
-   * vfio_save_iterate: the devices' changed precopy state, once a buffer's worth (1 MiB) has
-   * built up, or, when no RAM is left to send, at most once per window; returns bytes sent.
+   * vfio_save_iterate, beside RAM's: each device's changed precopy state, a buffer (1 MiB) at a
+   * time once that much has built up, or, when no RAM is left to send, what there is (at most
+   * once per window, so a slowly changing device is not polled every slice); returns bytes sent.
    */
   private async sendDevicePreCopyDirty(): Promise<number> {
     const now = this.clock.now();
-    const pending = this.devicePreCopyDirty();
-    if (pending === 0) return 0;
-    if (pending < vfioDataBufferBytes && (this.bitmap.count > 0 || this.deviceDirtyWindow === this.windowStart)) return 0;
-    this.deviceDirtyWindow = this.windowStart;
-    const bytes = this.deviceData("pre-copy", this.env.devices, (d) => d.preCopyDirtyBytes?.(now) ?? 0);
-    for (const d of this.env.devices) d.preCopyDirtySent?.(now);
+    const idle = this.bitmap.count === 0 && this.deviceDirtyWindow !== this.windowStart;
+    const buffers = new Map<Device, number>();
+    for (const d of this.env.devices) {
+      const n = d.preCopyDirtyBytes?.(now) ?? 0;
+      buffers.set(d, n >= vfioDataBufferBytes || idle ? Math.min(n, vfioDataBufferBytes) : 0);
+    }
+    const bytes = this.deviceData("pre-copy", this.env.devices, (d) => buffers.get(d)!);
+    if (bytes === 0) return 0;
+    if (idle) this.deviceDirtyWindow = this.windowStart;
+    for (const d of this.env.devices) d.preCopyDirtySent?.(now, buffers.get(d)!);
     this.counters.transferred += bytes;
     this.counters.precopyBytes += bytes;
     await this.span("device pre-copy (dirty)", "device-precopy", "source", () => this.env.channel.send(bytes));
@@ -383,7 +388,8 @@ class Run {
       // Over budget: wait for the window to end (rate_limit_sem).
       await clock.sleep(Math.max(0, windowEnd - clock.now()));
     } else {
-      const sent = (await this.sendDevicePreCopyDirty()) || (await this.sendDirty(Math.min(batchBytes, budget - usedInWindow)));
+      const device = await this.sendDevicePreCopyDirty();
+      const sent = device + (await this.sendDirty(Math.min(batchBytes, budget - usedInWindow - device)));
       if (sent === 0 && this.bitmap.count === 0) {
         // Nothing dirty yet (threshold still unknown): let the window run out instead of spinning.
         await clock.sleep(Math.max(0, windowEnd - clock.now()));

@@ -64,8 +64,8 @@ export interface Device {
    * at `now`; counted in the pending amount the switch-over waits for.
    */
   preCopyDirtyBytes?(now: number): number;
-  /** The source sent the dirty bytes reported at `now`: they start again from zero. */
-  preCopyDirtySent?(now: number): void;
+  /** The source sent `bytes` of the dirty bytes reported at `now`. */
+  preCopyDirtySent?(now: number, bytes: number): void;
   /** Destination: the PRE_COPY data has arrived; the device may prepare for the switch-over (allocate resources). */
   preCopyArrived?(ctx: DeviceContext): void;
   /** Whether the destination approves the switch-over yet (QEMU's switchover-ack); absent: always. */

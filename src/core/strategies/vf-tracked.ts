@@ -89,8 +89,11 @@ export const vfTracked = defineStrategy({
     const stopCopyMiB = costs.stopCopyBytes / MiB;
     let allocation: Promise<void> | undefined;
     let allocated = false;
-    // Dirty precopy state builds up from when the initial data has gone until it is sent.
+    // Dirty precopy state builds up from when the initial data has gone; `dirtyLeft` was not sent at `dirtySince`.
     let dirtySince: number | undefined;
+    let dirtyLeft = 0;
+    const dirtyBytes = (now: number) =>
+      dirtySince === undefined ? 0 : dirtyLeft + Math.floor((costs.preCopyDirtyBytesPerSecond * (now - dirtySince)) / 1000);
     return {
       kind: "vf-tracked",
       vfioMigration: true,
@@ -99,8 +102,9 @@ export const vfTracked = defineStrategy({
         await ctx.work(options.tracker === "device" ? "device DMA log report" : "IOMMU dirty bitmap read", "dirty-log-read", "source", logReadMs);
       },
       preCopyBytes: () => costs.preCopyBytes,
-      preCopyDirtyBytes: (now) => (dirtySince === undefined ? 0 : Math.floor((costs.preCopyDirtyBytesPerSecond * (now - dirtySince)) / 1000)),
-      preCopyDirtySent(now) {
+      preCopyDirtyBytes: dirtyBytes,
+      preCopyDirtySent(now, bytes) {
+        dirtyLeft = dirtyBytes(now) - bytes;
         dirtySince = now;
       },
       multifdDeviceState: options.multifdDeviceState,

@@ -16,6 +16,9 @@ const spans = (r: Result, component: string) =>
   r.timeline.filter((e): e is Extract<typeof e, { kind: "span" }> => e.kind === "span" && e.component === component);
 const at = (r: Result, kind: string) => r.timeline.find((e) => e.kind === kind)!.t;
 
+/** vf-tracked's default costs by name. */
+const vfc = Object.fromEntries(Object.entries(vfTrackedCosts).map(([k, v]) => [k, v.value])) as Record<keyof typeof vfTrackedCosts, number>;
+
 const vfTracked = (device: string, vm = "{memory: 2GiB, used: 512MiB, workload: {kind: idle}}") => `
 name: vfio
 vm: ${vm}
@@ -91,20 +94,19 @@ describe("vf-tracked: PRE_COPY data, allocation at the destination, switchover-a
 });
 
 describe("vf-tracked: the device's own work in the downtime (deviceTiming mlx5-cx7)", () => {
-  const c = Object.fromEntries(Object.entries(vfTrackedCosts).map(([k, v]) => [k, v.value])) as Record<keyof typeof vfTrackedCosts, number>;
   const stopCopy = 32 * MiB;
   const device = (timing: string, extra = "") => `{kind: vf-tracked, preCopyBytes: ${8 * MiB}, stopCopyBytes: ${stopCopy}, switchoverAck: true, deviceTiming: ${timing}${extra}}`;
 
   it("adds the transitions (half at stop, half at resume) and the STOP_COPY save and load at their rates", async () => {
     const [assumed, mlx5] = [await run(vfTracked(device("assumed"))), await run(vfTracked(device("mlx5-cx7")))];
     const part = (r: Result, k: string) => r["downtime-breakdown"]![k] ?? 0;
-    expect(part(mlx5, "device-stop")).toBeCloseTo(c.mlx5TransitionMs / 2, 3);
-    expect(part(mlx5, "device-start")).toBeCloseTo(c.mlx5TransitionMs / 2, 3);
-    expect(part(mlx5, "device-save")).toBeCloseTo(c.mlx5SaveMsPerMiB * 32, 3);
-    expect(part(mlx5, "device-load")).toBeCloseTo(c.mlx5LoadMsPerMiB * 32, 3);
+    expect(part(mlx5, "device-stop")).toBeCloseTo(vfc.mlx5TransitionMs / 2, 3);
+    expect(part(mlx5, "device-start")).toBeCloseTo(vfc.mlx5TransitionMs / 2, 3);
+    expect(part(mlx5, "device-save")).toBeCloseTo(vfc.mlx5SaveMsPerMiB * 32, 3);
+    expect(part(mlx5, "device-load")).toBeCloseTo(vfc.mlx5LoadMsPerMiB * 32, 3);
     expect(part(assumed, "device-save") + part(assumed, "device-load")).toBe(0);
     // With the ack both stop at the same instant, so the downtimes differ by exactly those terms.
-    const added = c.mlx5TransitionMs - c.stopMs - c.resumeMs + (c.mlx5SaveMsPerMiB + c.mlx5LoadMsPerMiB) * 32;
+    const added = vfc.mlx5TransitionMs - vfc.stopMs - vfc.resumeMs + (vfc.mlx5SaveMsPerMiB + vfc.mlx5LoadMsPerMiB) * 32;
     expect(mlx5.downtime! - assumed.downtime!).toBeCloseTo(added, 2);
   });
 
@@ -118,13 +120,12 @@ describe("vf-tracked: the device's own work in the downtime (deviceTiming mlx5-c
       const my = ys.reduce((a, b) => a + b) / 3;
       return vfs.reduce((n, x, i) => n + (x - mx) * (ys[i] - my), 0) / vfs.reduce((n, x) => n + (x - mx) ** 2, 0);
     };
-    expect(c.mlx5TransitionMs + (c.mlx5SaveMsPerMiB + c.mlx5LoadMsPerMiB) * 100 + wire).toBeCloseTo(slope([487, 859, 1900]), 0);
-    expect(c.mlx5TransitionMs).toBeCloseTo(slope([366, 556, 1095]), 1);
+    expect(vfc.mlx5TransitionMs + (vfc.mlx5SaveMsPerMiB + vfc.mlx5LoadMsPerMiB) * 100 + wire).toBeCloseTo(slope([487, 859, 1900]), 0);
+    expect(vfc.mlx5TransitionMs).toBeCloseTo(slope([366, 556, 1095]), 1);
   });
 });
 
 describe("vf-tracked: STOP_COPY data over multifd (multifdDeviceState, QEMU 10.0)", () => {
-  const c = Object.fromEntries(Object.entries(vfTrackedCosts).map(([k, v]) => [k, v.value])) as Record<keyof typeof vfTrackedCosts, number>;
   const stopCopy = 32 * MiB;
   const vf = (multifd: boolean) => `{kind: vf-tracked, preCopyBytes: ${8 * MiB}, stopCopyBytes: ${stopCopy}, switchoverAck: true, deviceTiming: mlx5-cx7, multifdDeviceState: ${multifd}}`;
   const twoVfs = (multifd: boolean, migration = "{maxBandwidth: 0, multifd: {channels: 4}}") => `
@@ -147,7 +148,7 @@ devices: [${vf(multifd)}, ${vf(multifd)}]
   it("saves and loads the devices side by side: one device's save and load leave the downtime", async () => {
     const [main, multifd] = [await run(twoVfs(false)), await run(twoVfs(true))];
     expect(multifd.status).toBe("completed");
-    const saveAndLoad = (c.mlx5SaveMsPerMiB + c.mlx5LoadMsPerMiB) * 32;
+    const saveAndLoad = (vfc.mlx5SaveMsPerMiB + vfc.mlx5LoadMsPerMiB) * 32;
     const part = (r: Result, k: string) => r["downtime-breakdown"]![k] ?? 0;
     // Over multifd the two saves start together once the devices have stopped, beside the final
     // sync and RAM; over the main channel they follow the final RAM, one after the other.

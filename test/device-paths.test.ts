@@ -67,6 +67,14 @@ describe("vf-tracked: PRE_COPY data, allocation at the destination, switchover-a
     expect(on.ram["dirty-sync-count"]).toBeGreaterThan(off.ram["dirty-sync-count"]);
   });
 
+  it("a bound reached while waiting for the ack says the ack is missing, not that pending is too high", async () => {
+    // 331 ms of allocation against a 100 ms bound: the idle guest has converged long before.
+    const r = await run(vfTracked(device(true)).replace("migration: {maxBandwidth: 0}", "migration: {maxBandwidth: 0, giveUp: {time: 100ms}}"));
+    expect(r.status).toBe("failed");
+    expect(r["error-desc"]).toMatch(/below the .* threshold, but the destination has not acknowledged the switch-over \(switchover-ack\)/);
+    expect(r["error-desc"]).not.toMatch(/stays above/);
+  });
+
   it("the ack changes nothing when precopy outlasts the allocation", async () => {
     // 8 GiB of written RAM at 100 Gbit/s takes ~0.7 s: far longer than 5 ms of allocation.
     const small = `{kind: vf-tracked, preCopyBytes: ${MiB}, switchoverAck: %s}`;

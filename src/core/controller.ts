@@ -246,7 +246,10 @@ class Run {
   private giveUpReason(start: number): string | undefined {
     const { passes, timeMs, byDefault } = this.params.giveUp;
     // Only a failure's message needs the figures in words (formatting them every slice cost 5 % of a fleet run).
-    const stays = () => `pending ${formatBytes(this.pending())} stays above the ${formatBytes(this.threshold)} threshold`;
+    const stays = () =>
+      this.belowThreshold()
+        ? `pending ${formatBytes(this.pending())} is below the ${formatBytes(this.threshold)} threshold, but the destination has not acknowledged the switch-over (switchover-ack)`
+        : `pending ${formatBytes(this.pending())} stays above the ${formatBytes(this.threshold)} threshold`;
     // The scenario set no bound: say so, and what would make the migration converge.
     const advice = byDefault
       ? ` (livemig's default bound: the scenario sets no migration.giveUp, and QEMU would keep migrating; to converge: migration.autoConverge: true, a higher migration.maxBandwidth or link, a larger migration.downtimeLimit; or set migration.giveUp)`

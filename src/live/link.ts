@@ -1,11 +1,13 @@
 // The scenario's link, on whatever the TCP connection really is (loopback by default). Each
 // write is serialised at the link's bandwidth after the ones before it (a token bucket) and
 // delivered to the socket once its last byte has crossed: at the end of its serialisation plus
-// the link's one-way latency. The sender may run ahead of the link by `queueBytes` (the link's
-// queue, as a socket buffer holds what the NIC has not sent yet), so a timer that fires late
-// delays delivery a little but costs the link no time: the link stays busy as long as the
-// sender keeps the queue fed. The socket's own back-pressure still applies, so a link faster
-// than the machine runs at the machine's speed.
+// the link's one-way latency. A write returns once the link has begun to serialise it, so the
+// sender prepares the next while this one crosses (as a NIC sends one packet while the host
+// queues the next) and the link never waits for the sender while the sender keeps up; the
+// bytes on the wire (serialised, not yet delivered: the bandwidth-delay product) do not hold
+// the sender back. A timer that fires late delays a delivery but costs the link no time. The
+// socket's own back-pressure still applies, so a link faster than the machine runs at the
+// machine's speed.
 //
 // A write takes its bytes at once, into a staging buffer (as write() copies into the
 // kernel's socket buffer): the RAM stream's chunks are views of guest RAM, and a page
@@ -16,12 +18,13 @@
 import type { Socket } from "node:net";
 
 /**
- * Bytes written but not yet delivered that make the sender wait (the link's queue): one of
- * the controller's slices (1 MiB), enough to keep the link busy while the next is prepared.
- * More would move time from the final RAM to the drain after it (the simulator's link has
- * no queue: a send takes its serialisation time).
+ * Bytes the socket may hold beyond what the kernel took before a write waits (its back-pressure):
+ * one of the controller's slices (1 MiB). Until round 3 this bounded the bytes written but not
+ * yet delivered instead: a full slice (256 pages, just over 1 MiB with its run records) then
+ * waited for its own delivery, and the link stood idle while the sender prepared the next one
+ * (1.4 s of 2.7 s in a 270 MB first pass at 1 Gbit/s: the stream ran at 81 % of the link).
  */
-const queueBytes = 1 << 20;
+const socketQueueBytes = 1 << 20;
 /** Staging buffers of this size are kept for reuse; a larger write gets one of its own. */
 const stagingBytes = 2 << 20;
 /** Below this, a delivery is waited for by polling the event loop (timers have 1 ms granularity). */
@@ -39,9 +42,8 @@ export class ShapedLink {
   /** When the link finishes serialising what it was given so far. */
   private nextFree = 0;
   private readonly queue: Pending[] = [];
-  private queuedBytes = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  /** Senders waiting for the queue and the socket to go below `queueBytes`. */
+  /** Senders waiting for the socket to go below `socketQueueBytes` (or for the link to close). */
   private waiters: (() => void)[] = [];
   private closed = false;
   private readonly spare: Buffer[] = [];
@@ -83,12 +85,22 @@ export class ShapedLink {
       this.nextFree = Number.isFinite(this.bandwidth) && this.bandwidth > 0 ? start + (charged * 1000) / this.bandwidth : start;
       item.at = this.nextFree + this.latencyMs;
       this.queue.push(item);
-      this.queuedBytes += bytes;
       this.pump();
+      // Until the link starts on this write: what it finishes before is queued ahead of it.
+      const serialisedFrom = start;
+      while (performance.now() < serialisedFrom && !this.closed) await this.sleepUntil(serialisedFrom);
     }
-    while (this.queuedBytes + this.socket.writableLength > queueBytes && !this.closed && !this.socket.destroyed) {
+    while (this.socket.writableLength > socketQueueBytes && !this.closed && !this.socket.destroyed) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
+  }
+
+  /** Resolves at `t` (performance.now() ms), or when the link closes. */
+  private sleepUntil(t: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, t - performance.now()));
+      this.waiters.push(() => (clearTimeout(timer), resolve()));
+    });
   }
 
   /** Hands the bytes to the socket; the staging buffer is reused once the socket has taken them. */
@@ -104,9 +116,7 @@ export class ShapedLink {
     const now = performance.now();
     let moved = false;
     while (this.queue.length > 0 && this.queue[0].at <= now) {
-      const item = this.queue.shift()!;
-      this.queuedBytes -= item.data.length;
-      this.put(item);
+      this.put(this.queue.shift()!);
       moved = true;
     }
     if (moved) this.wake();

@@ -47,6 +47,14 @@ export class ShapedLink {
   private waiters: (() => void)[] = [];
   private closed = false;
   private readonly spare: Buffer[] = [];
+  /** Bytes taken but not yet handed to the socket (crossing, or waiting out the latency). */
+  private onWire = 0;
+  /**
+   * How many of those the link holds before the sender waits: the write crossing and the next
+   * (a staging buffer each at most) plus what crosses in one latency (the bandwidth-delay
+   * product). On a link faster than the machine this, and the socket, are the back-pressure.
+   */
+  private readonly wireBytes: number;
 
   constructor(
     private readonly socket: Socket,
@@ -54,6 +62,7 @@ export class ShapedLink {
     private readonly bandwidth: number,
     private readonly latencyMs: number,
   ) {
+    this.wireBytes = 2 * stagingBytes + (Number.isFinite(bandwidth) && bandwidth > 0 ? (bandwidth * latencyMs) / 1000 : 0);
     socket.on("drain", () => this.wake());
     socket.on("close", () => this.close());
   }
@@ -85,12 +94,16 @@ export class ShapedLink {
       this.nextFree = Number.isFinite(this.bandwidth) && this.bandwidth > 0 ? start + (charged * 1000) / this.bandwidth : start;
       item.at = this.nextFree + this.latencyMs;
       this.queue.push(item);
+      this.onWire += bytes;
+      // What has crossed goes to the socket now, not only when the delivery timer gets a turn:
+      // a sender that never yields would otherwise pile the whole stream up here.
+      this.deliverDue(now);
       this.pump();
       // Until the link starts on this write: what it finishes before is queued ahead of it.
       const serialisedFrom = start;
       while (performance.now() < serialisedFrom && !this.closed) await this.sleepUntil(serialisedFrom);
     }
-    while (this.socket.writableLength > socketQueueBytes && !this.closed && !this.socket.destroyed) {
+    while ((this.socket.writableLength > socketQueueBytes || this.onWire > this.wireBytes) && !this.closed && !this.socket.destroyed) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -110,16 +123,23 @@ export class ShapedLink {
     });
   }
 
+  /** Hands the socket what has crossed by now; true if anything moved. */
+  private deliverDue(now: number): boolean {
+    let moved = false;
+    while (this.queue.length > 0 && this.queue[0].at <= now) {
+      const item = this.queue.shift()!;
+      this.onWire -= item.data.length;
+      this.put(item);
+      moved = true;
+    }
+    return moved;
+  }
+
   /** Delivers what has crossed the link; schedules itself for the next delivery. */
   private pump(): void {
     if (this.timer || this.closed) return;
     const now = performance.now();
-    let moved = false;
-    while (this.queue.length > 0 && this.queue[0].at <= now) {
-      this.put(this.queue.shift()!);
-      moved = true;
-    }
-    if (moved) this.wake();
+    if (this.deliverDue(now)) this.wake();
     if (this.queue.length === 0) return;
     const wait = this.queue[0].at - now;
     const again = () => {

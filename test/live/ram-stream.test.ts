@@ -174,6 +174,20 @@ describe("the shaped link", () => {
     close();
   });
 
+  it("holds no more than it can deliver: a sender that never yields to the event loop still feeds the socket", async () => {
+    const { a, close } = await socketPair();
+    // 100 Gbit/s and 0.1 ms: faster than the machine. The writes below resolve without a turn of
+    // the event loop (no timer runs): what has crossed must reach the socket at the next write,
+    // and the link's own queue stays bounded (2 staging buffers and the bandwidth-delay product).
+    const link = new ShapedLink(a, 12.5e9, 0.1);
+    const slice = Buffer.alloc(1 << 20);
+    const slices = 64;
+    for (let i = 0; i < slices; i++) await link.write([slice]);
+    expect(slices * slice.length - (a.bytesWritten + a.writableLength)).toBeLessThanOrEqual(4 * (1 << 20) + 12.5e9 * 1e-4);
+    link.close();
+    close();
+  });
+
   it("is charged the bytes it is told (QEMU's wire size), not the encoded length", async () => {
     const { a, received, close } = await socketPair();
     const link = new ShapedLink(a, 1e6, 0);

@@ -72,8 +72,8 @@ export class ShapedLink {
   }
 
   /**
-   * Takes the chunks onto the link; resolves once the link's queue and the socket have room
-   * again. `charged`: the bytes the link carries for them, by default their length (the RAM
+   * Takes the chunks onto the link; resolves once the link has begun to serialise them and
+   * the link and the socket have room again. `charged`: the bytes the link carries for them, by default their length (the RAM
    * stream is charged at QEMU's wire size, see ram-stream.ts). `seal` may finish the bytes in
    * place once taken (the frames' tags, over exactly what will cross).
    */

@@ -102,13 +102,18 @@ export function prepareMigration(scenario: Scenario, clock: Clock, channel: Chan
       ? { kind: "idle" }
       : { ...w, workingSetPages: Math.max(1, Math.min(pageCount, Math.floor(w.workingSet / pageSize))) };
   const rxSpec = w.rx;
+  const trafficRate = rxSpec && rxSpec.rate > 0 ? rxSpec.rate : 0;
+  // The prober's echo requests are received frames too, DMA-written into the guest's receive
+  // buffers like any other (the live NIC takes them so: 292 dirty pages at an idle guest's final
+  // sync, docs/live.md). One flow: without other traffic they fill one queue's ring.
+  const pingRate = scenario.probe ? 1000 / scenario.probe.interval : 0;
   let rx: RxTraffic | undefined;
-  if (rxSpec && rxSpec.rate > 0) {
-    const queues = Number(scenario.devices[0].options.queuePairs ?? 1);
-    const buffersPerPage = Math.max(1, Math.floor(pageSize / Math.max(rxBufferBytes, rxSpec.size)));
+  if (trafficRate + pingRate > 0) {
+    const queues = trafficRate > 0 ? Number(scenario.devices[0].options.queuePairs ?? 1) : 1;
+    const buffersPerPage = Math.max(1, Math.floor(pageSize / Math.max(rxBufferBytes, rxSpec?.size ?? 0)));
     const poolPages = Math.min(pageCount, Math.ceil((rxRingEntries * queues) / buffersPerPage));
     rx = {
-      framesPerSecond: rxSpec.rate,
+      framesPerSecond: trafficRate + pingRate,
       bufferPages: distinctPages(new Random(seed ^ 0x5eed), pageCount, poolPages),
       buffersPerPage,
       logged: () => devices[0].dmaLogged(),

@@ -464,13 +464,19 @@ class Run {
       const cost = isZero ? zeroCost : normalCost;
       const fill = Math.min(slicePages - pages, Math.ceil((maxBytes - bytes) / cost));
       let n = 0;
-      for (let chunk = 32; ; chunk *= 2) {
-        const most = Math.min(chunk, fill - n);
-        const run = this.runOfKind(start + n, bitmap.runLength(start + n, most, true), isZero);
-        n += run;
-        if (run < most || n === fill) break;
+      if (start + 1 === bitmap.size || !bitmap.test(start + 1)) {
+        // A dirty page alone (what scattered writes leave): the run is that page, no scan.
+        n = 1;
+        bitmap.clear(start);
+      } else {
+        for (let chunk = 32; ; chunk *= 2) {
+          const most = Math.min(chunk, fill - n);
+          const run = this.runOfKind(start + n, bitmap.runLength(start + n, most, true), isZero);
+          n += run;
+          if (run < most || n === fill) break;
+        }
+        bitmap.clearRange(start, start + n);
       }
-      bitmap.clearRange(start, start + n);
       this.slice.add(start, n);
       this.cursor = start + n;
       pages += n;

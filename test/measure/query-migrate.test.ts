@@ -61,9 +61,9 @@ describe("parseQueryMigrate", () => {
   });
 
   it("shows QEMU statuses livemig lacks as the nearest one, and says so", () => {
-    const { value } = parseQueryMigrate(JSON.stringify({ status: "postcopy-active", "total-time": 10 }));
-    expect(value!.result.status).toBe("active");
-    expect(value!.result.warnings[0]).toMatch(/postcopy-active/);
+    const { value } = parseQueryMigrate(JSON.stringify({ status: "postcopy-paused", "total-time": 10 }));
+    expect(value!.result.status).toBe("postcopy-active");
+    expect(value!.result.warnings[0]).toMatch(/postcopy-paused/);
     const cancelled = parseQueryMigrate(JSON.stringify({ status: "cancelled" })).value!.result;
     expect(cancelled).toMatchObject({ status: "failed", "error-desc": "migration cancelled" });
   });

@@ -71,7 +71,7 @@ export function planFor(s: Scenario, where: string): QemuPlan {
     problems.push(`${where}: vm.workload.bytesPerWrite: the test guest changes ${guestBytesPerWrite} B of a page per write, not ${w.bytesPerWrite} B`);
   }
   if (m.xbzrle && w.kind !== "idle" && w.bytesPerWrite === undefined) {
-    problems.push(`${where}: vm.workload.bytesPerWrite: with xbzrle, say how much of a page a write changes; the test guest changes ${guestBytesPerWrite}B`);
+    problems.push(`${where}: vm.workload.bytesPerWrite: with xbzrle, say how much of a page a write changes; the test guest changes ${guestBytesPerWrite} B`);
   }
   if (s.vm.pageSize !== 4096) problems.push(`${where}: vm.pageSize: x86 QEMU migrates 4 KiB pages, not ${s.vm.pageSize} B`);
   if (s.vm.memory % 2 ** 20 !== 0) problems.push(`${where}: vm.memory: QEMU takes whole MiB, got ${s.vm.memory} B`);

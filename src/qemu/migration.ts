@@ -218,10 +218,11 @@ async function migrateAndPoll(source: QemuVm, destination: QemuVm, uri: string, 
     const parsed = queryMigrateReply.safeParse(raw);
     if (!parsed.success) throw new QemuRunError(`query-migrate answered something unexpected: ${JSON.stringify(raw).slice(0, 200)}`);
     let reply = parsed.data;
-    // A cancelled or failed migration's last reply may lack the counters: keep the last ones seen.
+    // A cancelled or failed migration's last reply may lack the counters (ram, xbzrle-cache):
+    // keep the last ones seen.
     const previous = replies[replies.length - 1];
-    if ((reply.status === "cancelled" || reply.status === "failed") && !reply.ram && previous) {
-      reply = { ...previous, ...reply, ram: previous.ram };
+    if ((reply.status === "cancelled" || reply.status === "failed") && previous) {
+      reply = { ...previous, ...reply, ram: reply.ram ?? previous.ram };
     }
     replies.push(reply);
     source.console.poll();

@@ -211,7 +211,7 @@ class Run {
         if (this.belowThreshold() && this.switchoverAcked()) break;
       }
       if (postcopyDue) return this.complete(true);
-      await this.iterate();
+      await this.iteration();
     }
     await this.complete();
   }
@@ -380,27 +380,51 @@ class Run {
     return bytes;
   }
 
-  /** One slice of ram_save_iterate within the current rate-limit window. */
-  private async iterate(): Promise<void> {
+  /**
+   * One ram_save_iterate: slices until it has sent for iterationMs, used up the window's
+   * budget or found nothing to send (one slice without iterationMs); then the window is
+   * closed if it has run its 100 ms (migration_rate_limit).
+   */
+  private async iteration(): Promise<void> {
+    const most = this.params.iterationMs;
+    const started = this.clock.now();
+    let first = true;
+    while ((await this.iterate(first)) && this.clock.now() - started < (most ?? 0)) first = false;
+    this.closeWindow();
+  }
+
+  /**
+   * One slice of ram_save_iterate within the current rate-limit window; false when the
+   * iteration must end (budget used up, or nothing left to send).
+   */
+  private async iterate(first: boolean): Promise<boolean> {
     const { clock } = this;
     const limit = this.params.maxBandwidth;
     const budget = limit > 0 ? (limit * windowMs) / 1000 : Infinity;
     const usedInWindow = this.counters.transferred - this.windowStartBytes;
     const windowEnd = this.windowStart + windowMs;
+    let more = true;
     if (usedInWindow >= budget) {
       // Over budget: wait for the window to end (rate_limit_sem).
       await clock.sleep(Math.max(0, windowEnd - clock.now()));
+      more = false;
     } else {
       const device = await this.sendDevicePreCopyDirty();
       const sent = device + (await this.sendDirty(Math.min(batchBytes, budget - usedInWindow - device)));
-      if (sent === 0 && this.bitmap.count === 0) {
+      if (sent === 0 && this.bitmap.count === 0 && first) {
         // Nothing dirty yet (threshold still unknown): let the window run out instead of spinning.
         await clock.sleep(Math.max(0, windowEnd - clock.now()));
       }
+      if (sent === 0) more = false;
     }
-    const now = clock.now();
+    return more;
+  }
+
+  /** migration_update_counters: once a window has run 100 ms, its rate gives the threshold. */
+  private closeWindow(): void {
+    const now = this.clock.now();
     // A tolerance, so float rounding of windowStart + 100 cannot keep a window open forever.
-    if (now >= windowEnd - 1e-6) {
+    if (now >= this.windowStart + windowMs - 1e-6) {
       this.bandwidth = (this.counters.transferred - this.windowStartBytes) / (now - this.windowStart);
       this.threshold = this.bandwidth * this.params.downtimeLimitMs;
       this.windowStart = now;

@@ -5,6 +5,7 @@ import type { Device } from "../core/device.js";
 import type { Channel, Clock } from "../core/ports.js";
 import type { Timeline } from "../core/timeline.js";
 import { buildResult, type MigrationResult } from "../core/result.js";
+import { qemuIterationMs } from "../core/params.js";
 import { createDevices, migrationParams } from "../scenario/assemble.js";
 import type { Scenario } from "../scenario/schema.js";
 import { VirtualClock } from "./clock.js";
@@ -56,6 +57,11 @@ export interface MachineProfile {
   switchoverMs?: number;
   /** Cores the migration's threads may use (multifd), where the scenario does not say. */
   hostCores?: number;
+  /**
+   * The QEMU release the profile was measured on (e.g. "10.0.2"). The simulator then follows
+   * QEMU's iteration cadence (params.iterationMs); absent: livemig's per-slice checks.
+   */
+  qemu?: string;
 }
 
 export interface SimulateOptions {
@@ -126,6 +132,8 @@ export function prepareMigration(scenario: Scenario, clock: Clock, channel: Chan
   });
   const params = migrationParams(scenario);
   if (params.multifd && scenario.migration.hostCores === undefined && profile?.hostCores) params.multifd.hostCores = profile.hostCores;
+  // A profile measured on a QEMU predicts that QEMU, which looks at the threshold between iterations only.
+  if (profile?.qemu) params.iterationMs = qemuIterationMs;
   const memoryReadBytesPerSecond = profile?.pageReadBytesPerSecond ?? coreMemoryBytesPerSecond;
   const modeCosts = {
     vcpus: vm.vcpus,

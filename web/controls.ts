@@ -51,6 +51,23 @@ function setWorkload(doc: Document, s: Scenario, key: "rate" | "workingSet", val
 
 const strategyKinds = ["virtio", "vf-failover", "vf-enlightened", "vf-tracked", "vdpa", "vf"];
 
+/**
+ * Turns a mode on (or off: undefined), and off the modes QEMU refuses beside it (the schema's
+ * modeConflicts): the page shows the combination QEMU would run, not its refusal.
+ */
+function setMode(doc: Document, key: "multifd" | "postcopy" | "xbzrle" | "dirtyLimit", value: unknown) {
+  if (value === undefined) {
+    doc.deleteIn(["migration", key]);
+    return;
+  }
+  doc.setIn(["migration", key], typeof value === "object" ? flow(doc, value) : value);
+  const refused: Record<typeof key, string[]> = { multifd: ["xbzrle", "postcopy"], xbzrle: ["multifd"], postcopy: ["multifd"], dirtyLimit: [] };
+  for (const other of refused[key]) doc.deleteIn(["migration", other]);
+  if (key === "dirtyLimit" && doc.getIn(["migration", "autoConverge"]) === true) doc.setIn(["migration", "autoConverge"], false);
+}
+
+const xbzrleCacheSizes = ["16MiB", "64MiB", "256MiB", "1GiB", "4GiB"];
+
 export const controls: Control[] = [
   {
     kind: "range", id: "memory", label: "RAM", unit: "GiB", bytesPerUnit: GiB, min: 1, max: 256, step: 1,
@@ -111,6 +128,37 @@ export const controls: Control[] = [
   deviceSwitch("vdpa", "preCreateVqs", "vdpa pre-created VQs"),
   deviceSwitch("vdpa", "iterativeState", "vdpa iterative state", { neededBy: "earlyDriverOk" }),
   deviceSwitch("vdpa", "earlyDriverOk", "vdpa early DRIVER_OK", { needs: "iterativeState" }),
+  {
+    kind: "range", id: "multifd", label: "multifd channels (0 = off)", unit: "channels", min: 0, max: 16, step: 1,
+    read: (s) => s.migration.multifd?.channels ?? 0,
+    write: (doc, v) => setMode(doc, "multifd", v === 0 ? undefined : { channels: v }),
+  },
+  {
+    kind: "range", id: "postcopy", label: "post-copy after passes (0 = off)", unit: "passes", min: 0, max: 10, step: 1,
+    read: (s) => s.migration.postcopy?.after.passes ?? 0,
+    write: (doc, v, s) => setMode(doc, "postcopy", v === 0 ? undefined : { after: { passes: v }, preempt: s.migration.postcopy?.preempt ?? false }),
+  },
+  {
+    kind: "select", id: "preempt", label: "post-copy preempt", options: ["off", "on"],
+    read: (s) => (s.migration.postcopy ? (s.migration.postcopy.preempt ? "on" : "off") : undefined),
+    write: (doc, v, s) => {
+      if (s.migration.postcopy) doc.setIn(["migration", "postcopy", "preempt"], v === "on");
+    },
+  },
+  {
+    kind: "select", id: "xbzrle", label: "xbzrle cache", options: ["off", ...xbzrleCacheSizes],
+    read: (s) => {
+      const size = s.migration.xbzrle?.cacheSize;
+      if (size === undefined) return "off";
+      return size >= GiB && size % GiB === 0 ? `${size / GiB}GiB` : `${size / MiB}MiB`;
+    },
+    write: (doc, v) => setMode(doc, "xbzrle", v === "off" ? undefined : { cacheSize: v }),
+  },
+  {
+    kind: "range", id: "dirtyLimit", label: "dirty-limit per vCPU (0 = off)", unit: "MiB/s", min: 0, max: 1024, step: 4,
+    read: (s) => (s.migration.dirtyLimit ?? 0) / MiB,
+    write: (doc, v) => setMode(doc, "dirtyLimit", v === 0 ? undefined : `${v}MiB/s`),
+  },
 ];
 
 /** An option of the first device, offered only while that device is of `kind`. */

@@ -106,6 +106,13 @@ export async function qemuCommand(scenarioFile: string, opts: QemuOptions): Prom
       if (analyses.length > 1) process.stdout.write(runsReport(analyses, summarizeRuns(analyses)) + "\n");
       for (const run of file.runs) for (const w of run.result.warnings) process.stdout.write(`${run.variant} run ${run.run}: ${w}\n`);
       if (file.predictions) process.stdout.write(qemuPredictions(file) + "\n");
+      // The modes' fields, each run beside its prediction.
+      const modeRows = [
+        ...file.runs.map((run) => ({ variant: `${run.variant} run ${run.run}`, result: run.result })),
+        ...(file.predictions ?? []).map((p) => ({ variant: `${p.variant} (predicted)`, result: p.result })),
+      ];
+      const modes = (await import("../report/modes-table.js")).modesTable(modeRows);
+      if (modes) process.stdout.write(modes + "\n");
       for (const n of notes) process.stdout.write(`note: ${n}\n`);
     }
     process.exitCode = exitCodeOf(file.scenario, file.runs.map((run) => ({ variant: `${run.variant} run ${run.run}`, result: run.result })));

@@ -3,6 +3,7 @@
 // (greeting, commands and events are skipped). The last reply is the migration's result.
 
 import * as z from "../zod.js";
+import { postcopyRiskWarning } from "../core/postcopy.js";
 import type { MigrationResult, PassRecord } from "../core/result.js";
 import type { MigrationStatus } from "../core/timeline.js";
 import { readJson, type JsonRecord } from "./json-text.js";
@@ -31,6 +32,17 @@ const ramSchema = z.partial(z.looseObject({
   "dirty-sync-missed-zero-copy": count,
 }));
 
+/** query-migrate's xbzrle-cache member (present while the xbzrle capability is on). */
+const xbzrleCacheSchema = z.looseObject({
+  "cache-size": count,
+  bytes: count,
+  pages: count,
+  "cache-miss": count,
+  "cache-miss-rate": z.number(),
+  "encoding-rate": z.number(),
+  overflow: count,
+});
+
 export const queryMigrateReply = z.looseObject({
   status: z.string(),
   "setup-time": z.optional(count),
@@ -42,6 +54,9 @@ export const queryMigrateReply = z.looseObject({
   "cpu-throttle-percentage": z.optional(count),
   "error-desc": z.optional(z.string()),
   "blocked-reasons": z.optional(z.array(z.string())),
+  "xbzrle-cache": z.optional(xbzrleCacheSchema),
+  "postcopy-blocktime": z.optional(count),
+  "postcopy-vcpu-blocktime": z.optional(z.array(count)),
 });
 
 export type QueryMigrateReply = z.infer<typeof queryMigrateReply>;
@@ -64,11 +79,11 @@ const statusMap = new Map<string, MigrationStatus>(Object.entries({
   failed: "failed",
   cancelled: "failed",
   cancelling: "failed",
-  "postcopy-active": "active",
-  "postcopy-device": "active",
-  "postcopy-paused": "active",
-  "postcopy-recover-setup": "active",
-  "postcopy-recover": "active",
+  "postcopy-active": "postcopy-active",
+  "postcopy-device": "postcopy-active",
+  "postcopy-paused": "postcopy-active",
+  "postcopy-recover-setup": "postcopy-active",
+  "postcopy-recover": "postcopy-active",
   colo: "active",
 } satisfies Record<string, MigrationStatus>));
 
@@ -166,12 +181,44 @@ export function toResult(replies: QueryMigrateReply[]): MigrationResult {
     passes: passesOf(replies),
     timeline: [],
   };
+  addModeFields(result, replies);
   if (last.downtime !== undefined) result.downtime = last.downtime;
   if (last.vfio) result.vfio = { transferred: last.vfio.transferred };
   if (last["blocked-reasons"]?.length) result["blocked-reasons"] = last["blocked-reasons"];
   if (last["error-desc"] !== undefined) result["error-desc"] = last["error-desc"];
   else if (last.status === "cancelled" || last.status === "cancelling") result["error-desc"] = `migration ${last.status}`;
   return result;
+}
+
+/**
+ * The modes' fields (issue 17). QEMU reports multifd-bytes and the post-copy counters as 0
+ * when the mode is off; like the simulator, the result carries them only for a mode in use:
+ * multifd-bytes when any went through multifd, post-copy's once the migration switched.
+ */
+function addModeFields(result: MigrationResult, replies: QueryMigrateReply[]): void {
+  const last = replies[replies.length - 1];
+  const ram = last.ram ?? {};
+  if ((ram["multifd-bytes"] ?? 0) > 0) result.ram["multifd-bytes"] = ram["multifd-bytes"];
+  const switched = replies.find((r) => statusMap.get(r.status) === "postcopy-active");
+  if (switched || (ram["postcopy-bytes"] ?? 0) > 0) {
+    result.ram["postcopy-requests"] = ram["postcopy-requests"] ?? 0;
+    result.ram["postcopy-bytes"] = ram["postcopy-bytes"] ?? 0;
+  }
+  if (switched?.["total-time"] !== undefined) {
+    result.timeline.push({ t: switched["total-time"], kind: "status", status: "postcopy-active" });
+    const end = last["total-time"] ?? switched["total-time"];
+    result["postcopy-active-time"] = end - switched["total-time"];
+    result.warnings.push(postcopyRiskWarning(switched["total-time"], end));
+  }
+  if (last["postcopy-blocktime"] !== undefined) result["postcopy-blocktime"] = last["postcopy-blocktime"];
+  if (last["postcopy-vcpu-blocktime"] !== undefined) result["postcopy-vcpu-blocktime"] = last["postcopy-vcpu-blocktime"];
+  const cache = last["xbzrle-cache"];
+  if (cache) {
+    result["xbzrle-cache"] = {
+      "cache-size": cache["cache-size"], bytes: cache.bytes, pages: cache.pages, "cache-miss": cache["cache-miss"],
+      "cache-miss-rate": cache["cache-miss-rate"], "encoding-rate": cache["encoding-rate"], overflow: cache.overflow,
+    };
+  }
 }
 
 function passesOf(replies: QueryMigrateReply[]): PassRecord[] {

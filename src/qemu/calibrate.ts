@@ -89,6 +89,9 @@ export function isIdle(scenario: Scenario): boolean {
 /** Whether a run may calibrate: an idle guest whose migration completed. */
 export function idleProblem(run: IdleRun): string | undefined {
   if (!isIdle(run.scenario)) return `workload "${run.scenario.vm.workload.kind}" writes during the migration (busy runs are what a profile must predict)`;
+  const m = run.scenario.migration;
+  const modes = [m.multifd && "multifd", m.xbzrle && "xbzrle", m.postcopy && "postcopy"].filter(Boolean);
+  if (modes.length) return `migration.${modes.join(", ")}: the profile is of plain precopy (the modes are what it must predict)`;
   if (run.result.status !== "completed") return `status ${run.result.status}`;
   if (run.result.downtime === undefined) return "no downtime reported";
   return undefined;

@@ -12,7 +12,7 @@ import { queryMigrateReply, toResult, type QueryMigrateReply } from "../measure/
 import type { Heartbeat } from "./console.js";
 import type { GuestImage } from "./guest.js";
 import { checkHealth, type Health } from "./health.js";
-import type { QemuPlan } from "./plan.js";
+import type { QemuModes, QemuPlan } from "./plan.js";
 import { QemuRunError, QemuVm } from "./vm.js";
 
 /** guestperf's polling interval (reference §13). */
@@ -90,6 +90,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
     vms.push(destination);
     const port = await freePort();
     const uri = `tcp:127.0.0.1:${port}`;
+    // The destination must have the modes' capabilities before it listens.
+    await configureDestination(destination, o.plan.migration.modes);
     await destination.qmp.execute("migrate-incoming", { uri });
     await configure(source, o.plan);
 
@@ -98,6 +100,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
     writeFileSync(join(dir, "query-migrate.jsonl"), polled.replies.map((r) => JSON.stringify(r)).join("\n") + "\n");
     const result = toResult(polled.replies);
     if (polled.gaveUp) result["error-desc"] = polled.gaveUp;
+    if (o.plan.migration.modes.postcopy && result.status === "completed") await addBlocktime(result, destination);
     source.console.poll();
     const last = source.console.lastHeartbeat();
     const guest: GuestReport = {
@@ -149,13 +152,48 @@ async function configure(source: QemuVm, plan: QemuPlan): Promise<void> {
     capabilities: [
       { capability: "events", state: true },
       { capability: "auto-converge", state: m.autoConverge },
+      ...(m.modes.xbzrleCacheSize !== undefined ? [{ capability: "xbzrle", state: true }] : []),
+      ...sharedCapabilities(m.modes),
     ],
   });
   await source.qmp.execute("migrate-set-parameters", {
     "downtime-limit": Math.round(m.downtimeLimitMs),
     "max-bandwidth": Math.round(m.maxBandwidth),
     ...m.throttle,
+    ...sharedParameters(m.modes),
+    ...(m.modes.xbzrleCacheSize !== undefined ? { "xbzrle-cache-size": m.modes.xbzrleCacheSize } : {}),
   });
+}
+
+/** multifd and post-copy must be on at both ends (the destination's channels and its userfaultfd). */
+async function configureDestination(destination: QemuVm, modes: QemuModes): Promise<void> {
+  const capabilities = sharedCapabilities(modes);
+  // postcopy-blocktime: the destination measures how long its vCPUs wait on faults.
+  if (modes.postcopy) capabilities.push({ capability: "postcopy-blocktime", state: true });
+  if (capabilities.length) await destination.qmp.execute("migrate-set-capabilities", { capabilities });
+  const parameters = sharedParameters(modes);
+  if (Object.keys(parameters).length) await destination.qmp.execute("migrate-set-parameters", parameters);
+}
+
+function sharedCapabilities(modes: QemuModes): { capability: string; state: boolean }[] {
+  const out: { capability: string; state: boolean }[] = [];
+  if (modes.multifdChannels !== undefined) out.push({ capability: "multifd", state: true });
+  if (modes.postcopy) {
+    out.push({ capability: "postcopy-ram", state: true });
+    if (modes.postcopy.preempt) out.push({ capability: "postcopy-preempt", state: true });
+  }
+  return out;
+}
+
+function sharedParameters(modes: QemuModes): Record<string, number> {
+  return modes.multifdChannels !== undefined ? { "multifd-channels": modes.multifdChannels } : {};
+}
+
+/** The destination's post-copy blocktime (QEMU measures it there only), ms. */
+async function addBlocktime(result: MigrationResult, destination: QemuVm): Promise<void> {
+  const reply = await destination.qmp.execute<{ "postcopy-blocktime"?: number; "postcopy-vcpu-blocktime"?: number[] }>("query-migrate").catch(() => undefined);
+  if (reply?.["postcopy-blocktime"] !== undefined) result["postcopy-blocktime"] = reply["postcopy-blocktime"];
+  if (reply?.["postcopy-vcpu-blocktime"] !== undefined) result["postcopy-vcpu-blocktime"] = reply["postcopy-vcpu-blocktime"];
 }
 
 interface Polled {
@@ -171,6 +209,7 @@ async function migrateAndPoll(source: QemuVm, destination: QemuVm, uri: string, 
   let gaveUp: string | undefined;
   let lastSync = -1;
   let settleUntil: number | undefined;
+  let switched = false;
   const started = Date.now();
   await source.qmp.execute("migrate", { uri });
   for (;;) {
@@ -179,10 +218,11 @@ async function migrateAndPoll(source: QemuVm, destination: QemuVm, uri: string, 
     const parsed = queryMigrateReply.safeParse(raw);
     if (!parsed.success) throw new QemuRunError(`query-migrate answered something unexpected: ${JSON.stringify(raw).slice(0, 200)}`);
     let reply = parsed.data;
-    // A cancelled or failed migration's last reply may lack the counters: keep the last ones seen.
+    // A cancelled or failed migration's last reply may lack the counters (ram, xbzrle-cache):
+    // keep the last ones seen.
     const previous = replies[replies.length - 1];
-    if ((reply.status === "cancelled" || reply.status === "failed") && !reply.ram && previous) {
-      reply = { ...previous, ...reply, ram: previous.ram };
+    if ((reply.status === "cancelled" || reply.status === "failed") && previous) {
+      reply = { ...previous, ...reply, ram: reply.ram ?? previous.ram };
     }
     replies.push(reply);
     source.console.poll();
@@ -206,7 +246,13 @@ async function migrateAndPoll(source: QemuVm, destination: QemuVm, uri: string, 
       await source.qmp.execute("migrate_cancel").catch(() => {});
       throw new QemuRunError(destination.deathNote());
     }
-    if (gaveUp === undefined) {
+    if (!switched && reply.status === "active" && switchToPostcopy(reply, plan, Date.now() - started)) {
+      switched = true;
+      onStatus?.(`switching to post-copy at ${formatBytes(reply.ram?.remaining ?? 0)} pending`);
+      await source.qmp.execute("migrate-start-postcopy");
+    }
+    // After the switch the guest runs on the destination: cancelling would lose it.
+    if (gaveUp === undefined && !switched) {
       gaveUp = giveUpReason(reply, plan, Date.now() - started);
       if (gaveUp !== undefined) await source.qmp.execute("migrate_cancel");
     }
@@ -227,6 +273,15 @@ function giveUpReason(reply: QueryMigrateReply, plan: QemuPlan, elapsedMs: numbe
   if (timeMs !== undefined && total >= timeMs) return `did not converge within ${timeMs / 1000} s; ${pending} still pending; livemig cancelled it`;
   if (elapsedMs >= safetyLimitMs) return `still running after ${safetyLimitMs / 1000} s (livemig's safety limit; the scenario has no giveUp); livemig cancelled it`;
   return undefined;
+}
+
+/** The scenario's post-copy switch (src/core/controller.ts's rule), on QEMU's counters. */
+function switchToPostcopy(reply: QueryMigrateReply, plan: QemuPlan, elapsedMs: number): boolean {
+  const p = plan.migration.modes.postcopy;
+  if (!p) return false;
+  const sync = reply.ram?.["dirty-sync-count"] ?? 0;
+  const total = reply["total-time"] ?? elapsedMs;
+  return (p.afterPasses !== undefined && sync > p.afterPasses) || (p.afterMs !== undefined && total >= p.afterMs);
 }
 
 function applyHealth(result: MigrationResult, guest: GuestReport, health: Health): void {

@@ -19,10 +19,29 @@ export interface QemuPlan {
     /** Auto-converge's migrate parameters, QEMU's names and units (percent). */
     throttle: { "cpu-throttle-initial": number; "cpu-throttle-increment": number; "cpu-throttle-tailslow": boolean; "max-cpu-throttle": number };
     giveUp: { passes?: number; timeMs?: number };
+    /** QEMU's other ways to move RAM that run under TCG (issue 17); absent: plain precopy. */
+    modes: QemuModes;
   };
   /** Fields that are read but cannot matter on this machine (the loopback link, the prober). */
   notes: string[];
 }
+
+export interface QemuModes {
+  /** multifd capability (both sides) + multifd-channels. */
+  multifdChannels?: number;
+  /** xbzrle capability (source) + xbzrle-cache-size, bytes. */
+  xbzrleCacheSize?: number;
+  /** postcopy-ram (both sides); livemig sends migrate-start-postcopy once dirty-sync-count exceeds afterPasses or total-time reaches afterMs. */
+  postcopy?: { afterPasses?: number; afterMs?: number; preempt: boolean };
+}
+
+/**
+ * What QEMU 10.0.2 answers here to migrate-set-capabilities dirty-limit under TCG (tried on
+ * this machine): the dirty ring is KVM's, and this machine has no KVM.
+ */
+const dirtyLimitRefusal = "dirty-limit requires KVM with accelerator property 'dirty-ring-size' set";
+/** The test guest's writer changes one 8-byte word of a page per write (guest/writer.c, stamp()). */
+const guestBytesPerWrite = 8;
 
 export class UnsupportedScenarioError extends Error {
   constructor(readonly problems: string[]) {
@@ -46,6 +65,14 @@ export function planFor(s: Scenario, where: string): QemuPlan {
       if (Math.abs(percent(x) - x * 100) > 1e-9) problems.push(`${where}: vm.workload.${field}: the test guest takes whole percent, got ${x}`);
     }
   }
+  const m = s.migration;
+  if (m.dirtyLimit !== undefined) problems.push(`${where}: migration.dirtyLimit: cannot run here: QEMU answers "${dirtyLimitRefusal}" and this runner has only TCG (no KVM)`);
+  if (w.kind !== "idle" && w.bytesPerWrite !== undefined && w.bytesPerWrite !== guestBytesPerWrite) {
+    problems.push(`${where}: vm.workload.bytesPerWrite: the test guest changes ${guestBytesPerWrite} B of a page per write, not ${w.bytesPerWrite} B`);
+  }
+  if (m.xbzrle && w.kind !== "idle" && w.bytesPerWrite === undefined) {
+    problems.push(`${where}: vm.workload.bytesPerWrite: with xbzrle, say how much of a page a write changes; the test guest changes ${guestBytesPerWrite} B`);
+  }
   if (s.vm.pageSize !== 4096) problems.push(`${where}: vm.pageSize: x86 QEMU migrates 4 KiB pages, not ${s.vm.pageSize} B`);
   if (s.vm.memory % 2 ** 20 !== 0) problems.push(`${where}: vm.memory: QEMU takes whole MiB, got ${s.vm.memory} B`);
   const workingSet = w.kind === "idle" ? 0 : w.workingSet;
@@ -57,6 +84,7 @@ export function planFor(s: Scenario, where: string): QemuPlan {
 
   const notes = [`link: the migration runs over loopback TCP on this machine; ${s.link.bandwidth * 8 / 1e9} Gbit/s is not imposed`];
   if (s.vm.used !== undefined) notes.push("vm.used: the real guest's non-zero memory is what its kernel and working set touch");
+  if (m.hostCores !== undefined) notes.push("migration.hostCores: the real run uses this machine's cores; the field only shapes the prediction");
   if (s.probe) notes.push("probe: no prober runs against the real guest; service-downtime is not measured");
   return {
     guest: {
@@ -76,6 +104,11 @@ export function planFor(s: Scenario, where: string): QemuPlan {
         "max-cpu-throttle": s.migration.maxCpuThrottle,
       },
       giveUp: { passes: s.migration.giveUp.passes, timeMs: s.migration.giveUp.time },
+      modes: {
+        ...(m.multifd ? { multifdChannels: m.multifd.channels } : {}),
+        ...(m.xbzrle ? { xbzrleCacheSize: m.xbzrle.cacheSize } : {}),
+        ...(m.postcopy ? { postcopy: { afterPasses: m.postcopy.after.passes, afterMs: m.postcopy.after.time, preempt: m.postcopy.preempt } } : {}),
+      },
     },
     notes,
   };

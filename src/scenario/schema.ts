@@ -130,6 +130,7 @@ const modeFields = {
 function modeConflicts(m: { multifd?: unknown; xbzrle?: { cacheSize: number }; dirtyLimit?: number; autoConverge: boolean; postcopy?: { after: { passes?: number; time?: number } } }, ctx: z.core.$RefinementCtx): void {
   const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", message, path: [path] });
   if (m.multifd && m.xbzrle) issue("xbzrle", "Multifd is not compatible with xbzrle");
+  if (m.multifd && m.postcopy) issue("postcopy", "Postcopy is not yet compatible with multifd");
   if (m.dirtyLimit !== undefined && m.autoConverge) issue("dirtyLimit", "dirty-limit conflicts with auto-converge either of then available currently");
   if (m.xbzrle && !isPowerOfTwoPages(m.xbzrle.cacheSize)) {
     issue("xbzrle", `Parameter 'xbzrle_cache_size' expects a power of two no less than the target page size, got ${formatBytes(m.xbzrle.cacheSize)}`);

@@ -61,11 +61,43 @@ describe("parseQueryMigrate", () => {
   });
 
   it("shows QEMU statuses livemig lacks as the nearest one, and says so", () => {
-    const { value } = parseQueryMigrate(JSON.stringify({ status: "postcopy-active", "total-time": 10 }));
-    expect(value!.result.status).toBe("active");
-    expect(value!.result.warnings[0]).toMatch(/postcopy-active/);
+    const { value } = parseQueryMigrate(JSON.stringify({ status: "postcopy-paused", "total-time": 10 }));
+    expect(value!.result.status).toBe("postcopy-active");
+    expect(value!.result.warnings[0]).toMatch(/postcopy-paused/);
     const cancelled = parseQueryMigrate(JSON.stringify({ status: "cancelled" })).value!.result;
     expect(cancelled).toMatchObject({ status: "failed", "error-desc": "migration cancelled" });
+  });
+
+  it("reads post-copy's fields from QEMU 10's polled replies (a real run here) and marks the switch", () => {
+    const { value, problems } = parseQueryMigrate(fixture("query-migrate/postcopy-qemu10.jsonl"));
+    expect(problems).toEqual([]);
+    const r = value!.result;
+    expect(r.status).toBe("completed");
+    // The replies' own counters, carried over because the migration switched.
+    expect(r.ram).toMatchObject({ "postcopy-requests": 60, "postcopy-bytes": 131492199 });
+    // multifd was off: QEMU's 0 is left out, as the simulator leaves it out.
+    expect(r.ram["multifd-bytes"]).toBeUndefined();
+    // The switch is the first postcopy-active poll (10396 ms); the window of risk runs to the end (10619 ms).
+    expect(r.timeline).toEqual([{ t: 10396, kind: "status", status: "postcopy-active" }]);
+    expect(r["postcopy-active-time"]).toBe(10619 - 10396);
+    expect(r.warnings).toEqual([expect.stringMatching(/^post-copy: from the switch at 10\.40 s to the last page at 10\.62 s .*loses the VM/)]);
+  });
+
+  it("reads multifd-bytes, the xbzrle cache and the destination's blocktime when QEMU reports them", () => {
+    const reply = {
+      ...completed,
+      ram: { ...completed.ram, "multifd-bytes": 123456, "postcopy-requests": 0, "postcopy-bytes": 0 },
+      "xbzrle-cache": { "cache-size": 536870912, bytes: 1000, pages: 10, "cache-miss": 5, "cache-miss-rate": 0.25, "encoding-rate": 40.5, overflow: 1 },
+      "postcopy-blocktime": 7,
+      "postcopy-vcpu-blocktime": [7, 3],
+    };
+    const r = parseQueryMigrate(JSON.stringify(reply)).value!.result;
+    expect(r.ram["multifd-bytes"]).toBe(123456);
+    // Never switched and sent nothing after a switch: no post-copy counters.
+    expect(r.ram["postcopy-requests"]).toBeUndefined();
+    expect(r["xbzrle-cache"]).toEqual(reply["xbzrle-cache"]);
+    expect(r["postcopy-blocktime"]).toBe(7);
+    expect(r["postcopy-vcpu-blocktime"]).toEqual([7, 3]);
   });
 
   it("names the line of a field of the wrong type", () => {

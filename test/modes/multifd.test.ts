@@ -69,4 +69,10 @@ describe("multifd", () => {
       "test.yaml:5: migration.xbzrle: Multifd is not compatible with xbzrle",
     );
   });
+
+  it("QEMU 10.0 refuses multifd with post-copy, with its message (migrate_caps_check, answered so here)", () => {
+    expect(() => scenario(idle("64MiB", "16MiB", "1Gbit/s", ", multifd: {channels: 2}, postcopy: {after: {passes: 2}}"))).toThrow(
+      "test.yaml:5: migration.postcopy: Postcopy is not yet compatible with multifd",
+    );
+  });
 });

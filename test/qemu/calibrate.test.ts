@@ -221,6 +221,9 @@ describe("fitProfile", () => {
     // A guest that filled its working set and then stopped writing is idle during the migration.
     const filled = scenario(scenarioYaml({ name: "filled", memory: "1GiB", workingSet: "512MiB", rate: 0 }));
     expect(idleProblem({ label: "i", scenario: filled, result: await simulate(filled) })).toBeUndefined();
+    // An idle run with a mode is not plain precopy: it is what the profile must predict.
+    const multifd = scenario(scenarioYaml({ name: "m", memory: "1GiB", used: "100MiB", migration: "multifd: {channels: 2}" }));
+    expect(idleProblem({ label: "m", scenario: multifd, result: await simulate(multifd) })).toBe("migration.multifd: the profile is of plain precopy (the modes are what it must predict)");
   });
 });
 

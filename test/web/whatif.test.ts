@@ -192,6 +192,48 @@ describe("the what-if page at 800 and 1400 px", () => {
     await page.close();
   }, 60_000);
 
+  it("the modes' controls: post-copy completes what precopy gave up on; a mode QEMU refuses beside another turns that one off", async () => {
+    const busy = "name: w\nvm: {memory: 1GiB, used: 768MiB, vcpus: 2, workload: {kind: uniform, workingSet: 512MiB, rate: 400000}}\nlink: {bandwidth: 10Gbit/s}\nmigration: {giveUp: {passes: 5}}\ndevices: [{kind: virtio}]\n";
+    const { page, errors } = await open(1400, busy);
+    const heading = () => page.locator("#plots h2").first().textContent();
+    expect(await heading()).toBe("base: failed");
+    expect(await page.$eval("#control-preempt", (s) => (s as HTMLSelectElement).disabled)).toBe(true);
+
+    let n = await updates(page);
+    await page.locator("#control-postcopy").fill("2");
+    await settled(page, n);
+    expect(await page.inputValue("#scenario")).toMatch(/postcopy: \{ after: \{ passes: 2 \}, preempt: false \}/);
+    expect(await heading()).toBe("base: completed");
+    expect(await page.$eval("#control-preempt", (s) => (s as HTMLSelectElement).disabled)).toBe(false);
+
+    // multifd and post-copy: QEMU 10.0 refuses the pair, so turning multifd on turns post-copy off.
+    n = await updates(page);
+    await page.locator("#control-multifd").fill("4");
+    await settled(page, n);
+    let yaml = await page.inputValue("#scenario");
+    expect(yaml).toMatch(/multifd: \{ channels: 4 \}/);
+    expect(yaml).not.toMatch(/postcopy/);
+    expect(await page.inputValue("#control-postcopy")).toBe("0");
+    expect(await heading()).toBe("base: failed");
+
+    // xbzrle and multifd: the same.
+    n = await updates(page);
+    await page.selectOption("#control-xbzrle", "256MiB");
+    await settled(page, n);
+    yaml = await page.inputValue("#scenario");
+    expect(yaml).toMatch(/xbzrle: \{ cacheSize: 256MiB \}/);
+    expect(yaml).not.toMatch(/multifd/);
+    expect(await page.inputValue("#control-multifd")).toBe("0");
+
+    n = await updates(page);
+    await page.locator("#control-dirtyLimit").fill("64");
+    await settled(page, n);
+    expect(await page.inputValue("#scenario")).toMatch(/dirtyLimit: 64MiB\/s/);
+    expect(await page.$eval("#control-dirtyLimit", (i) => i.previousElementSibling?.querySelector("output")?.textContent)).toBe("64 MiB/s");
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
+
   it("a blocked VF: no empty plot, the heading says it was blocked", async () => {
     const { page, errors } = await open(1400, scenario("{kind: idle}", "[{kind: vf}]"));
     expect(await page.locator("#plots figure").count()).toBe(0);

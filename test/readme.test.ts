@@ -61,6 +61,16 @@ describe("README", () => {
     expect(loadFleet(fleets[0], "README.md").map((r) => r.variant)).toEqual(["base", "serial"]);
   }, 30_000);
 
+  it("the seeds table's vDPA figures are the simulator's guest-visible downtimes, at start -> early", async () => {
+    const { formatMs } = await import("../src/core/format.js");
+    const rows = [...readme.matchAll(/^\| 2025, [^|]+\| `(2025-vdpa-[\w-]+\.yaml)` \| ([\d.]+ s -> [\d.]+ s) \|/gm)];
+    expect(rows.map((m) => m[1])).toEqual(["2025-vdpa-39g.yaml", "2025-vdpa-128g.yaml"]);
+    for (const [, file, shown] of rows) {
+      const { runs } = JSON.parse(livemig(["simulate", `scenarios/${file}`, "--json"]).stdout) as { runs: { result: { "guest-visible-downtime": number } }[] };
+      expect(`${file}: ${runs.map((r) => formatMs(r.result["guest-visible-downtime"])).join(" -> ")}`).toBe(`${file}: ${shown}`);
+    }
+  }, 60_000);
+
   it("exit codes as it says: the demo 0 and simulate of the same scenario 1; bad input a line per problem, 2", () => {
     expect(readme).toMatch(/The demo is a\s+showcase, not a check: it exits 0/);
     const demo = livemig(["demo"]);

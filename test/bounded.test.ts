@@ -25,7 +25,7 @@ describe("a scenario without giveUp", () => {
     expect(r["total-time"]).toBeGreaterThanOrEqual(defaultGiveUp.timeMs);
     expect(r["total-time"]).toBeLessThan(defaultGiveUp.timeMs + 1000);
     expect(r["error-desc"]).toMatch(/did not converge within 3600 s; .*livemig's default bound: the scenario sets no migration\.giveUp/);
-    expect(r["error-desc"]).toMatch(/migration\.autoConverge: true, a higher migration\.maxBandwidth or link, a larger migration\.downtimeLimit/);
+    expect(r["error-desc"]).toMatch(/migration\.autoConverge: true or a migration\.dirtyLimit, a higher migration\.maxBandwidth or link, a larger migration\.downtimeLimit/);
   }, 60_000);
 
   it.skipIf(mutating)("4 TiB over 1 bit/s at 1e9 pages/s ends too", async () => {
@@ -39,6 +39,10 @@ describe("a scenario without giveUp", () => {
     expect(r.status).toBe("failed");
     expect(r.ram["dirty-sync-count"]).toBe(defaultGiveUp.passes + 1);
     expect(r["error-desc"]).toMatch(/did not converge after 30 passes .*default bound/);
+    // The advice names the modes that exist, and the one said always to end does.
+    expect(r["error-desc"]).toMatch(/migration\.autoConverge: true or a migration\.dirtyLimit, .*, or migration\.postcopy \(post-copy always ends\)/);
+    const postcopy = await run(scenarioYaml({ ...fastLink, name: "passes", migration: "maxBandwidth: 0, postcopy: {after: {passes: 2}}" }));
+    expect(postcopy.status).toBe("completed");
   }, 60_000);
 
   it("a scenario's own giveUp is kept, and its message has no default-bound advice", async () => {

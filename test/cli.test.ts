@@ -70,6 +70,33 @@ describe("failed runs in tables and comparison lines", () => {
     // The blocked base never finished its setup: no setup time, no breakdown.
     const base = r.stdout.split("\n").find((l) => l.startsWith("│ base "))!;
     expect(base.split("│").map((c) => c.trim())[4]).toBe("-");
+    // Nor rates: the rates table's row is dashes, not zeros; the forced run's rates are its own.
+    const rates = r.stdout.split("\n").filter((l) => /^│ (base|forced) /.test(l)).map((l) => l.split("│").map((c) => c.trim()));
+    const rateRows = rates.filter((cells) => cells.length === 7);
+    expect(rateRows.map((cells) => cells[1])).toEqual(["base", "forced"]);
+    expect(rateRows[0].slice(2, 6)).toEqual(["-", "-", "-", "-"]);
+    expect(rateRows[1][3]).not.toBe("-");
+  }, 30_000);
+
+  it("a mode's run refused before it started shows '-' in the rates and modes tables", () => {
+    // Post-copy with a VFIO device is refused at the start (QEMU 10.0): nothing moved.
+    const file = join(mkdtempSync(join(tmpdir(), "livemig-cli-")), "postcopy.yaml");
+    writeFileSync(
+      file,
+      "name: pc\nvm: {memory: 256MiB, used: 128MiB, vcpus: 1, workload: {kind: uniform, workingSet: 64MiB, rate: 20000}}\n" +
+        "link: {bandwidth: 10Gbit/s}\nmigration: {maxBandwidth: 0}\n" +
+        "variants:\n  - {name: postcopy, set: {migration.postcopy: {after: {passes: 1}}}}\n" +
+        "  - {name: postcopy-vf-tracked, set: {migration.postcopy: {after: {passes: 1}}, devices: [{kind: vf-tracked}]}}\n",
+    );
+    const r = livemig("simulate", file);
+    const rows = r.stdout.split("\n").filter((l) => l.startsWith("│ postcopy-vf-tracked ")).map((l) => l.split("│").map((c) => c.trim()).slice(2, -1));
+    // The result table, the rates table, the modes table (the breakdown has a column per run).
+    expect(rows).toHaveLength(3);
+    expect(rows[1]).toEqual(["-", "-", "-", "-"]);
+    expect(rows[2]).toEqual(["-", "-", "-", "-", "-", "-"]);
+    // The post-copy run that completed has its figures.
+    const postcopy = r.stdout.split("\n").filter((l) => l.startsWith("│ postcopy ")).at(-1)!;
+    expect(postcopy.split("│").map((c) => c.trim())[3]).toMatch(/^\d+$/);
   }, 30_000);
 
   it("the demo does not compare its failed base as if it had finished", () => {

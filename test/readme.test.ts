@@ -45,6 +45,32 @@ describe("README", () => {
     }, 30_000);
   }
 
+  it("its example files are valid: the scenario file and the fleet file (with their modes and policy lines)", async () => {
+    const { loadScenario } = await import("../src/scenario/load.js");
+    const { loadFleet } = await import("../src/scenario/fleet.js");
+    const examples = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+    const fleets = examples.filter((text) => /^evacuate:/m.test(text));
+    const scenarios = examples.filter((text) => !/^evacuate:/m.test(text));
+    expect([scenarios.length, fleets.length]).toEqual([1, 1]);
+    const [scenario] = loadScenario(scenarios[0], "README.md");
+    expect(scenario.scenario.name).toBe("busy-4g");
+    // The modes the example sets are the ones it runs with.
+    expect(scenarios[0]).toMatch(/multifd: \{channels: 4\}/);
+    expect(scenario.scenario.migration.multifd?.channels).toBe(4);
+    expect(scenario.scenario.migration.postcopy?.after.passes).toBe(2);
+    expect(loadFleet(fleets[0], "README.md").map((r) => r.variant)).toEqual(["base", "serial"]);
+  }, 30_000);
+
+  it("the seeds table's vDPA figures are the simulator's guest-visible downtimes, at start -> early", async () => {
+    const { formatMs } = await import("../src/core/format.js");
+    const rows = [...readme.matchAll(/^\| 2025, [^|]+\| `(2025-vdpa-[\w-]+\.yaml)` \| ([\d.]+ s -> [\d.]+ s) \|/gm)];
+    expect(rows.map((m) => m[1])).toEqual(["2025-vdpa-39g.yaml", "2025-vdpa-128g.yaml"]);
+    for (const [, file, shown] of rows) {
+      const { runs } = JSON.parse(livemig(["simulate", `scenarios/${file}`, "--json"]).stdout) as { runs: { result: { "guest-visible-downtime": number } }[] };
+      expect(`${file}: ${runs.map((r) => formatMs(r.result["guest-visible-downtime"])).join(" -> ")}`).toBe(`${file}: ${shown}`);
+    }
+  }, 60_000);
+
   it("exit codes as it says: the demo 0 and simulate of the same scenario 1; bad input a line per problem, 2", () => {
     expect(readme).toMatch(/The demo is a\s+showcase, not a check: it exits 0/);
     const demo = livemig(["demo"]);

@@ -40,16 +40,17 @@ function loaded(...args: string[]): string[] {
   return [...new Set([...files.flatMap(sources), ...packages])];
 }
 
-const heavy = /^(vega|vega-lite|playwright-core|src\/report\/html|src\/live|src\/qemu|src\/measure)/;
+// Plotting, the browser, real QEMU, the live engine, trace parsing, and the fleet (evacuate) modules.
+const heavy = /^(vega|vega-lite|playwright-core|src\/report\/html|src\/live|src\/qemu|src\/measure|src\/sim\/fleet|src\/scenario\/fleet|src\/report\/fleet|src\/cli\/evacuate-run)/;
 
 describe("start-up: a command loads what it needs when it runs", () => {
-  it("--help loads neither the scenario parser nor plotting, QEMU, live or measure modules", () => {
+  it("--help loads neither the scenario parser nor plotting, QEMU, live, measure or fleet modules", () => {
     const modules = loaded("--help");
     expect(modules).toEqual(expect.arrayContaining(["src/cli/main", "commander"]));
     expect(modules.filter((m) => heavy.test(m) || m === "zod" || m === "yaml" || m.startsWith("src/sim"))).toEqual([]);
   }, 30_000);
 
-  it("simulate loads the parser and the simulator, not plotting, QEMU, live or measure modules", () => {
+  it("simulate loads the parser and the simulator, not plotting, QEMU, live, measure or fleet modules", () => {
     const modules = loaded("simulate", "bench/startup-4g.yaml");
     expect(modules).toEqual(expect.arrayContaining(["zod", "yaml", "src/sim/simulate", "src/report/table"]));
     expect(modules.filter((m) => heavy.test(m))).toEqual([]);

@@ -252,7 +252,7 @@ class Run {
         : `pending ${formatBytes(this.pending())} stays above the ${formatBytes(this.threshold)} threshold`;
     // The scenario set no bound: say so, and what would make the migration converge.
     const advice = byDefault
-      ? ` (livemig's default bound: the scenario sets no migration.giveUp, and QEMU would keep migrating; to converge: migration.autoConverge: true, a higher migration.maxBandwidth or link, a larger migration.downtimeLimit; or set migration.giveUp)`
+      ? ` (livemig's default bound: the scenario sets no migration.giveUp, and QEMU would keep migrating; to converge: migration.autoConverge: true or a migration.dirtyLimit, a higher migration.maxBandwidth or link, a larger migration.downtimeLimit, or migration.postcopy (post-copy always ends); or set migration.giveUp)`
       : "";
     if (passes !== undefined && this.passes > passes) {
       return `did not converge after ${passes} passes (dirty-sync-count ${this.passes}); ${stays()}${advice}`;

@@ -3,7 +3,7 @@
 
 import Table from "cli-table3";
 import { formatBytes, formatMs } from "../core/format.js";
-import type { NamedResult } from "./table.js";
+import { started, type NamedResult } from "./table.js";
 
 const dash = "-";
 
@@ -15,6 +15,11 @@ export function modesTable(runs: NamedResult[]): string {
     style: { head: [], border: [] },
   });
   for (const { variant, result: r } of used) {
+    // A run refused before it started (post-copy with a VFIO device) moved nothing: "-", not zeros.
+    if (!started(r)) {
+      table.push([variant, ...Array(6).fill(dash)]);
+      continue;
+    }
     const x = r["xbzrle-cache"];
     const limit = r["dirty-limit-throttle-time-per-round"];
     table.push([

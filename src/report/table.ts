@@ -49,15 +49,20 @@ export function breakdownTable(runs: NamedResult[]): string {
 export function ratesTable(runs: NamedResult[]): string {
   const table = new Table({ head: ["variant", "expected-downtime", "mbps", "pages-per-second", "dirty-pages-rate"], style: { head: [], border: [] } });
   for (const { variant, result: r } of runs) {
-    table.push([variant, seconds(r["expected-downtime"]), r.ram.mbps.toFixed(1), String(r.ram["pages-per-second"]), String(r.ram["dirty-pages-rate"])]);
+    // A run refused before it started has no rates: "-", not zeros.
+    if (!started(r)) table.push([variant, "-", "-", "-", "-"]);
+    else table.push([variant, seconds(r["expected-downtime"]), r.ram.mbps.toFixed(1), String(r.ram["pages-per-second"]), String(r.ram["dirty-pages-rate"])]);
   }
   return table.toString();
 }
 
-/** A run that failed before its setup finished (a blocked device) has no setup time to show. */
+/** Whether a run got past its setup: one that failed before (a blocked or refused device) has no setup time, rates or mode figures to show. */
+export function started(r: MigrationResult): boolean {
+  return r.status !== "failed" || r.timeline.some((e) => e.kind === "setup-done");
+}
+
 function setupCell(r: MigrationResult): string {
-  const setupDone = r.timeline.some((e) => e.kind === "setup-done");
-  return setupDone || r.status !== "failed" ? seconds(r["setup-time"]) : "-";
+  return started(r) ? seconds(r["setup-time"]) : "-";
 }
 
 /** "downtime 4.72 s -> 2.09 s (-2.63 s, -56 %)"; no percentage of a zero. */

@@ -137,6 +137,34 @@ describe("each strategy's share of the downtime, from its cost table", () => {
     expect(r.network!["degraded-time"]).toBeCloseTo(back - vfFailoverCosts.failoverSwitchMs.value, 3);
   });
 
+  it("vf-enlightened: the ring holds rate x 125 us of frames at stop (below its 512 entries); none at a rate that leaves less than half a frame", async () => {
+    const dropped = async (rate: number) => {
+      const r = await run(guest("{kind: vf-enlightened}").replace("used: 1MiB", `used: 1MiB, workload: {kind: uniform, workingSet: 1MiB, rate: 0, rx: {rate: ${rate}}}`));
+      return r.timeline.filter((e) => e.kind === "frames-dropped").map((e) => (e as { frames: number }).frames);
+    };
+    // 1e5 frames/s x 125 us = 12.5 -> 13; 3000 x 125 us = 0.375 -> 0. (The 512-entry cap needs over
+    // 4e6 frames/s, a rate at which this guest does not converge.)
+    expect(await dropped(1e5)).toEqual([Math.round(1e5 * vfEnlightenedCosts.interruptIntervalUs.value * 1e-6)]);
+    expect(await dropped(3000)).toEqual([]);
+  });
+
+  it("vf-failover, migration failed: the VF is re-plugged on the source once the unplug is done (hot-plug + probe + link-up), and the NIC is back", async () => {
+    // Every page written between syncs over 100 Mbit/s: never converges; give-up after 2 passes.
+    const text = guest("{kind: vf-failover}", "probe: {interval: 1ms}\n")
+      .replace("used: 1MiB", "used: 1MiB, workload: {kind: uniform, workingSet: 64MiB, rate: 1000000}")
+      .replace("10Gbit/s", "100Mbit/s")
+      .replace("maxBandwidth: 0", "maxBandwidth: 0, giveUp: {passes: 2}");
+    const r = await run(text);
+    expect(r.status).toBe("failed");
+    const replug = span(r, "VF re-plug (migration failed)")!;
+    expect(replug).toEqual({ ms: expect.closeTo(vfFailoverCosts.hotplugMs.value + vfFailoverCosts.driverProbeMs.value + vfFailoverCosts.linkUpMs.value, 6), component: "hotplug", side: "source" });
+    const s = r.timeline.find((e) => e.kind === "span" && e.name === "VF re-plug (migration failed)") as { t: number };
+    const unplugged = r.timeline.find((e) => e.kind === "span" && e.name === "VF hot-unplug") as { end: number };
+    expect(s.t).toBeGreaterThanOrEqual(unplugged.end);
+    const net = r.timeline.filter((e) => e.kind === "net").at(-1) as { state: string; reason: string } | undefined;
+    expect(net?.state).toBe("up");
+  });
+
   describe("vdpa's options, each moving or replacing one part (4 data queues, pinning at start, shadow virtqueues)", () => {
     const c = (k: keyof typeof vdpaCosts) => vdpaCosts[k].value as number;
     const q = 4;

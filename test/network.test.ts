@@ -179,4 +179,26 @@ describe("max-min fair sharing", () => {
     expect(out.again).toBe("first");
     expect(a.sent).toBeCloseTo(1000, 6);
   });
+
+  it("a capped flow alone gets its link's capacity exactly, not the cap plus the rest rounded", () => {
+    // cap + (capacity - cap) is 185.74486104258466 in floating point, not the capacity: a VM alone
+    // in a fleet must send at exactly the rate of its dedicated link in `simulate`.
+    const capacity = 185.7448610425847;
+    const cap = 21.119650654533828;
+    expect(cap + (capacity - cap)).not.toBe(capacity);
+    expect(maxMinRates([flow([new NetLink("L", capacity)], cap)])).toEqual([capacity]);
+  });
+
+  it("a flow aborted between sends fails its next send with the reason, without waiting", async () => {
+    const clock = new VirtualClock();
+    const net = new SharedNetwork(clock);
+    const f = net.flow(flow([net.link("L", 1000)]));
+    const out = await clock.run(async () => {
+      f.abort("cancelled before the first byte");
+      return f.send(1000).then(() => "sent", (e: Error) => e.message);
+    });
+    expect(out).toBe("cancelled before the first byte");
+    expect(clock.now()).toBe(0);
+    expect(f.sent).toBe(0);
+  });
 });

@@ -107,6 +107,7 @@ describe("xbzrle", () => {
     const whole = new XbzrleCache({ cacheSize: 4096, pageSize: 4096, changedBytes: 4096 });
     whole.sendNormal(7, 1, false);
     expect(whole.sendNormal(7, 2, false)).toBe(8 + 4096);
+    expect(whole.lastWhole).toBe(true); // an overflow goes as a normal page
     expect(whole.stats()).toMatchObject({ overflow: 1, pages: 1, bytes: 4096 });
   });
 

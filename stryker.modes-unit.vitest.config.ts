@@ -1,2 +1,0 @@
-import { defineConfig } from "vitest/config";
-export default defineConfig({ test: { include: ["test/modes/mode-results.test.ts", "test/modes/xbzrle.test.ts", "test/modes/dirty-limit.test.ts"], testTimeout: 60_000, env: { LIVEMIG_MUTATION: "1" } } });

@@ -29,6 +29,13 @@ vm: {memory: 128GiB, workload: {kind: uniform, workingSet: 32GiB, rate: 200000}}
 link: {bandwidth: 25Gbit/s}
 migration: {giveUp: {passes: 30, time: 300s}}
 `],
+  // Issue 16's single-VM worst case: the same guest, nothing capping the stream, 100 Gbit/s.
+  ["128 GiB, uniform 200k pages/s over 32 GiB, unlimited over 100 Gbit/s", `
+name: bench-128g-busy-unlimited
+vm: {memory: 128GiB, workload: {kind: uniform, workingSet: 32GiB, rate: 200000}}
+link: {bandwidth: 100Gbit/s}
+migration: {maxBandwidth: 0}
+`],
   ["1 TiB (64 GiB used), uniform 50k pages/s over 8 GiB, unlimited over 100 Gbit/s", `
 name: bench-1t
 vm: {memory: 1TiB, used: 64GiB, workload: {kind: uniform, workingSet: 8GiB, rate: 50000}}

@@ -16,6 +16,9 @@ const spans = (r: Result, component: string) =>
   r.timeline.filter((e): e is Extract<typeof e, { kind: "span" }> => e.kind === "span" && e.component === component);
 const at = (r: Result, kind: string) => r.timeline.find((e) => e.kind === kind)!.t;
 
+/** vf-tracked's default costs by name. */
+const vfc = Object.fromEntries(Object.entries(vfTrackedCosts).map(([k, v]) => [k, v.value])) as Record<keyof typeof vfTrackedCosts, number>;
+
 const vfTracked = (device: string, vm = "{memory: 2GiB, used: 512MiB, workload: {kind: idle}}") => `
 name: vfio
 vm: ${vm}
@@ -64,6 +67,14 @@ describe("vf-tracked: PRE_COPY data, allocation at the destination, switchover-a
     expect(on.ram["dirty-sync-count"]).toBeGreaterThan(off.ram["dirty-sync-count"]);
   });
 
+  it("a bound reached while waiting for the ack says the ack is missing, not that pending is too high", async () => {
+    // 331 ms of allocation against a 100 ms bound: the idle guest has converged long before.
+    const r = await run(vfTracked(device(true)).replace("migration: {maxBandwidth: 0}", "migration: {maxBandwidth: 0, giveUp: {time: 100ms}}"));
+    expect(r.status).toBe("failed");
+    expect(r["error-desc"]).toMatch(/below the .* threshold, but the destination has not acknowledged the switch-over \(switchover-ack\)/);
+    expect(r["error-desc"]).not.toMatch(/stays above/);
+  });
+
   it("the ack changes nothing when precopy outlasts the allocation", async () => {
     // 8 GiB of written RAM at 100 Gbit/s takes ~0.7 s: far longer than 5 ms of allocation.
     const small = `{kind: vf-tracked, preCopyBytes: ${MiB}, switchoverAck: %s}`;
@@ -87,6 +98,121 @@ describe("vf-tracked: PRE_COPY data, allocation at the destination, switchover-a
   it("a vf-tracked run's vfio figure reads back from a query-migrate reply", () => {
     const reply = { status: "completed", "total-time": 900, ram: { transferred: 1 }, vfio: { transferred: 314572800 } };
     expect(parseQueryMigrate(JSON.stringify(reply)).value!.result.vfio).toEqual({ transferred: 314572800 });
+  });
+});
+
+describe("vf-tracked: the device's own work in the downtime (deviceTiming mlx5-cx7)", () => {
+  const stopCopy = 32 * MiB;
+  const device = (timing: string, extra = "") => `{kind: vf-tracked, preCopyBytes: ${8 * MiB}, stopCopyBytes: ${stopCopy}, switchoverAck: true, deviceTiming: ${timing}${extra}}`;
+
+  it("adds the transitions (half at stop, half at resume) and the STOP_COPY save and load at their rates", async () => {
+    const [assumed, mlx5] = [await run(vfTracked(device("assumed"))), await run(vfTracked(device("mlx5-cx7")))];
+    const part = (r: Result, k: string) => r["downtime-breakdown"]![k] ?? 0;
+    expect(part(mlx5, "device-stop")).toBeCloseTo(vfc.mlx5TransitionMs / 2, 3);
+    expect(part(mlx5, "device-start")).toBeCloseTo(vfc.mlx5TransitionMs / 2, 3);
+    expect(part(mlx5, "device-save")).toBeCloseTo(vfc.mlx5SaveMsPerMiB * 32, 3);
+    expect(part(mlx5, "device-load")).toBeCloseTo(vfc.mlx5LoadMsPerMiB * 32, 3);
+    expect(part(assumed, "device-save") + part(assumed, "device-load")).toBe(0);
+    // With the ack both stop at the same instant, so the downtimes differ by exactly those terms.
+    const added = vfc.mlx5TransitionMs - vfc.stopMs - vfc.resumeMs + (vfc.mlx5SaveMsPerMiB + vfc.mlx5LoadMsPerMiB) * 32;
+    expect(mlx5.downtime! - assumed.downtime!).toBeCloseTo(added, 2);
+  });
+
+  it("the derived rates give back the per-VF slopes of Szmigiero's figures over the main channel and over multifd", () => {
+    // Over the main channel each VF adds transitions + save + wire + load; over multifd only
+    // the transitions stay serial. 100 MiB at 100 Gbit/s on the wire.
+    const wire = ((100 * MiB * 8) / 100e9) * 1000;
+    const vfs = [1, 2, 4];
+    const slope = (ys: number[]) => {
+      const mx = vfs.reduce((a, b) => a + b) / 3;
+      const my = ys.reduce((a, b) => a + b) / 3;
+      return vfs.reduce((n, x, i) => n + (x - mx) * (ys[i] - my), 0) / vfs.reduce((n, x) => n + (x - mx) ** 2, 0);
+    };
+    expect(vfc.mlx5TransitionMs + (vfc.mlx5SaveMsPerMiB + vfc.mlx5LoadMsPerMiB) * 100 + wire).toBeCloseTo(slope([487, 859, 1900]), 0);
+    expect(vfc.mlx5TransitionMs).toBeCloseTo(slope([366, 556, 1095]), 1);
+  });
+});
+
+describe("vf-tracked: STOP_COPY data over multifd (multifdDeviceState, QEMU 10.0)", () => {
+  const stopCopy = 32 * MiB;
+  const vf = (multifd: boolean) => `{kind: vf-tracked, preCopyBytes: ${8 * MiB}, stopCopyBytes: ${stopCopy}, switchoverAck: true, deviceTiming: mlx5-cx7, multifdDeviceState: ${multifd}}`;
+  const twoVfs = (multifd: boolean, migration = "{maxBandwidth: 0, multifd: {channels: 4}}") => `
+name: vfio
+vm: {memory: 2GiB, used: 512MiB, workload: {kind: idle}}
+link: {bandwidth: 100Gbit/s}
+migration: ${migration}
+devices: [${vf(multifd)}, ${vf(multifd)}]
+`;
+
+  it("is refused without the multifd capability, with QEMU's message, before anything is sent", async () => {
+    const r = await run(twoVfs(true, "{maxBandwidth: 0}"));
+    expect(r.status).toBe("failed");
+    expect(r["error-desc"]).toBe("vf-tracked: Multifd device transfer requested but unsupported in the current config");
+    expect(r.ram.transferred).toBe(0);
+    // The same devices on the main channel migrate.
+    expect((await run(twoVfs(false, "{maxBandwidth: 0}"))).status).toBe("completed");
+  });
+
+  it("saves and loads the devices side by side: one device's save and load leave the downtime", async () => {
+    const [main, multifd] = [await run(twoVfs(false)), await run(twoVfs(true))];
+    expect(multifd.status).toBe("completed");
+    const saveAndLoad = (vfc.mlx5SaveMsPerMiB + vfc.mlx5LoadMsPerMiB) * 32;
+    const part = (r: Result, k: string) => r["downtime-breakdown"]![k] ?? 0;
+    // Over multifd the two saves start together once the devices have stopped, beside the final
+    // sync and RAM; over the main channel they follow the final RAM, one after the other.
+    const saves = spans(multifd, "device-save");
+    expect(saves).toHaveLength(2);
+    expect(saves[0].t).toBe(saves[1].t);
+    expect(saves[0].t).toBe(spans(multifd, "device-stop")[1].end);
+    const mainSaves = spans(main, "device-save");
+    expect(mainSaves[0].t).toBeCloseTo(spans(main, "final-ram")[0].end, 6);
+    expect(mainSaves[1].t).toBeCloseTo(mainSaves[0].end, 6);
+    // Saved: one device's save and load, and the final sync and RAM the saves overlapped.
+    expect(part(multifd, "device-save")).toBeLessThan(part(main, "device-save"));
+    expect(main.downtime! - multifd.downtime!).toBeCloseTo(saveAndLoad + (mainSaves[0].t - saves[0].t), 2);
+  });
+
+  it("the state counts in vfio.transferred either way, and in multifd-bytes when it goes over multifd", async () => {
+    const [main, multifd] = [await run(twoVfs(false)), await run(twoVfs(true))];
+    expect(main.vfio).toEqual({ transferred: 2 * (8 * MiB + stopCopy) });
+    expect(multifd.vfio).toEqual({ transferred: 2 * (8 * MiB + stopCopy) });
+    expect(multifd.ram["multifd-bytes"]! - main.ram["multifd-bytes"]!).toBe(2 * stopCopy);
+  });
+});
+
+describe("vf-tracked: PRE_COPY data re-sent as the device state changes (preCopyDirtyBytesPerSecond)", () => {
+  const rate = 10e6; // B/s
+  const device = (r: number, ack = true) => `{kind: vf-tracked, preCopyBytes: ${64 * MiB}, stopCopyBytes: ${8 * MiB}, switchoverAck: ${ack}, preCopyDirtyBytesPerSecond: ${r}}`;
+
+  it("sends what changed while precopy runs, a buffer (1 MiB) at a time or once a window, counted in vfio.transferred", async () => {
+    const r = await run(vfTracked(device(rate)));
+    expect(r.status).toBe("completed");
+    const data = r.timeline.filter((e): e is Extract<typeof e, { kind: "device-data" }> => e.kind === "device-data");
+    const dirty = data.filter((e) => e.phase === "pre-copy").slice(1);
+    expect(dirty.length).toBeGreaterThan(0);
+    const sent = dirty.reduce((n, e) => n + e.bytes, 0);
+    expect(r.vfio).toEqual({ transferred: 64 * MiB + 8 * MiB + sent });
+    // What changed from the initial data's arrival to the stop, less at most what built up since the last send (< 1 MiB, or one window's worth).
+    const from = spans(r, "device-precopy")[0].end;
+    const changed = (rate * (at(r, "vm-stop") - from)) / 1000;
+    expect(sent).toBeLessThanOrEqual(changed + 1);
+    expect(sent).toBeGreaterThanOrEqual(changed - Math.max(MiB, rate * 0.1) - 1);
+  });
+
+  it("counts in the pending amount: a device changing faster than the capped link keeps the switch-over away", async () => {
+    const capped = (r: number) => `
+name: vfio
+vm: {memory: 1GiB, used: 256MiB, workload: {kind: idle}}
+link: {bandwidth: 10Gbit/s}
+migration: {maxBandwidth: 400MB/s, giveUp: {time: 20s}}
+devices: [${device(r, false)}]
+`;
+    // The RAM alone converges in well under a second; a device changing 900 MB/s, sharing the
+    // 400 MB/s with it, keeps the pending amount above the threshold.
+    expect((await run(capped(0))).status).toBe("completed");
+    const busy = await run(capped(900e6));
+    expect(busy.status).toBe("failed");
+    expect(busy["error-desc"]).toMatch(/did not converge within 20 s/);
   });
 });
 

@@ -48,7 +48,42 @@ describe("livemig evacuate", () => {
     expect(base.vms.filter((v: { start: number }) => v.start === 0)).toHaveLength(2);
     expect(new Set(base.vms.map((v: { to: string }) => v.to))).toEqual(new Set(["b", "c"]));
     expect(base.summary["drain-time"]).toBe(Math.max(...base.vms.map((v: { end: number }) => v.end)));
+    // Each link's utilisation per second: shares of its capacity that add up to what it carried.
+    expect(base.links.length).toBeGreaterThan(0);
+    for (const l of base.links as { capacity: number; carried: number; utilisation: number[] }[]) {
+      expect(l.utilisation.length).toBeGreaterThan(0);
+      for (const u of l.utilisation) expect(u >= 0 && u <= 1).toBe(true);
+      const bytes = l.utilisation.reduce((sum, u) => sum + u * l.capacity, 0);
+      // Each share is rounded to 3 decimals: at most 0.0005 of a second's capacity off per bin.
+      expect(Math.abs(bytes - l.carried)).toBeLessThanOrEqual(0.0005 * l.capacity * l.utilisation.length);
+    }
   });
+
+  it("--plan: every ordering and limit within the policy's, the shortest drain with no failure, and what it saves", () => {
+    const fleet = small.replace(/  - \{name: hog.*\n/, "").replace(/variants:\n.*\n/, "");
+    const r = livemig(["evacuate", "--json", "--plan", file("plan.yaml", fleet)]);
+    expect(r.status).toBe(0);
+    const run = JSON.parse(r.stdout).runs[0];
+    const plan = run.plan;
+    // 3 VMs on one source, kubevirt's 2 per node and 5 per cluster: (1, 1), (2, 1), (2, 2) per ordering.
+    expect(plan.tried).toHaveLength(4 * 3);
+    expect(new Set(plan.tried.map((t: { order: string }) => t.order))).toEqual(new Set(["given", "largest-first", "smallest-first", "least-dirty-first"]));
+    // The file's own plan is the run printed beside it.
+    expect(plan.given).toMatchObject({ order: "given", perSource: 2, perCluster: 2, "drain-time": run.summary["drain-time"] });
+    const complete = plan.tried.filter((t: { failed: number }) => t.failed === 0);
+    expect(plan.best["drain-time"]).toBe(Math.min(...complete.map((t: { "drain-time": number }) => t["drain-time"])));
+    expect(plan.saves).toBeCloseTo(plan.given["drain-time"] - plan.best["drain-time"], 6);
+    // Serial is slower than two at once here: the plan is not the one-at-a-time trial.
+    const serial = plan.tried.find((t: { order: string; perSource: number }) => t.order === "given" && t.perSource === 1);
+    expect(serial["drain-time"]).toBeGreaterThan(plan.best["drain-time"]);
+    // The best plan, written into the file, drains in the time the search reported.
+    const chosen = fleet
+      .replace("policy: {preset: kubevirt,", `order: ${plan.best.order}\npolicy: {preset: kubevirt, parallelMigrationsPerCluster: ${plan.best.perCluster}, parallelOutboundMigrationsPerNode: ${plan.best.perSource},`);
+    const again = livemig(["evacuate", "--json", file("chosen.yaml", chosen)]);
+    expect(JSON.parse(again.stdout).runs[0].summary["drain-time"]).toBe(plan.best["drain-time"]);
+    const table = livemig(["evacuate", "--plan", file("plan.yaml", fleet)]);
+    expect(table.stdout).toMatch(/base: plan: .* per cluster, .* per source host: drain .*, saves .* against the file's \(given, 2 per cluster, 2 per source host\): .* \(12 tried\)/);
+  }, 60_000);
 
   it("a table without --json; bad input is one line, exit 2", () => {
     const r = livemig(["evacuate", file("small2.yaml", small.replace("policy: {preset: kubevirt, completionTimeoutPerGiB: 2s}", "policy: {preset: kubevirt}").replace(/  - \{name: hog.*\n/, ""))]);
@@ -73,8 +108,9 @@ describe("livemig evacuate", () => {
     for (const variant of ["base", "serial"]) expect(page).toContain(`data-run="${variant}"`);
     expect(page.match(/data-plot="gantt"/g)).toHaveLength(2);
     expect(page.match(/data-plot="links"/g)).toHaveLength(2);
+    expect(page.match(/data-plot="utilisation"/g)).toHaveLength(2);
     expect(page.match(/data-plot="downtimes"/g)).toHaveLength(2);
     expect(page).toContain("web-3");
     expect(page).toContain("a tx");
-  });
+  }, 30_000);
 });

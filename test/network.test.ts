@@ -57,6 +57,20 @@ describe("max-min fair sharing", () => {
     expect(done.b).toBeCloseTo(1000, 6);
     expect(done.a).toBeCloseTo(1250, 6);
     expect(link.carried).toBeCloseTo(1250, 6);
+    // Per second: A's 500 B, then 250 B each by 1 s; A's last 250 B in the next second.
+    expect(link.carriedPerBin.map((b) => +b.toFixed(6))).toEqual([1000, 250]);
+  });
+
+  it("a send that spans seconds is spread over them by time", async () => {
+    // 2500 B at 1000 B/s from 0.4 s: 600 B in the first second, 1000 in the next, 900 in the last.
+    const clock = new VirtualClock();
+    const net = new SharedNetwork(clock);
+    const link = net.link("L", 1000);
+    await clock.run(async () => {
+      await clock.sleep(400);
+      await net.flow(flow([link])).send(2500);
+    });
+    expect(link.carriedPerBin.map((b) => +b.toFixed(6))).toEqual([600, 1000, 900]);
   });
 
   it("an aborted flow fails its send with the reason", async () => {

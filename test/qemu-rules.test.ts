@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { migrate } from "../src/core/controller.js";
 import type { PageBitmap } from "../src/core/bitmap.js";
 import type { Device } from "../src/core/device.js";
-import { qemuDefaults, type MigrationParams } from "../src/core/params.js";
+import { qemuDefaults, qemuIterationMs, type MigrationParams } from "../src/core/params.js";
 import type { Channel } from "../src/core/ports.js";
 import { buildResult } from "../src/core/result.js";
 import { Timeline } from "../src/core/timeline.js";
@@ -211,5 +211,39 @@ describe("bytes on the wire for an idle guest (ram_save_page, save_zero_page, RA
     expect(sends.reduce((a, b) => a + b, 0)).toBe(expected);
     expect(result.ram.transferred).toBe(expected);
     expect(result.ram["precopy-bytes"] + result.ram["downtime-bytes"]).toBe(expected);
+  });
+});
+
+describe("iterations (ram_save_iterate's MAX_WAIT, migration_iteration_run)", () => {
+  // 65536 pages (256 MiB), all non-zero and never written, over a 1 GB/s link (1e6 B/ms), page
+  // reads free. A slice is the first 256 pages past 1 MiB (256 x 4104 B + 8 B EOS = 1.0506 ms
+  // on the link); an iteration, the first 48 slices past 50 ms (50.43 ms, 12288 pages). The
+  // first window closes after iteration 2 at 1e6 B/ms, so with a 90 ms limit the threshold
+  // is 90 MB = 21973 pages of 4 KiB.
+  async function idleGuest(iterationMs?: number) {
+    const clock = new VirtualClock();
+    const pageCount = 65536;
+    const ram = new SimGuestRam({ clock, pageCount, pageSize: 4096, usedPages: pageCount, memoryReadBytesPerSecond: 0, writes: writeModel({ kind: "idle" }, 0, new Random(1)) });
+    const params = { ...qemuDefaults, maxBandwidth: 0, downtimeLimitMs: 90, ...(iterationMs !== undefined ? { iterationMs } : {}) };
+    const timeline = await clock.run(() => migrate({ clock, ram, channel: new SimLink(clock, { bandwidth: 1e9, latencyMs: 0 }), devices: [], params }));
+    const result = buildResult(timeline, { ramBytes: pageCount * 4096, pageSize: 4096, params });
+    const stoppedAfter = timeline.last("vm-stop")!.t - timeline.last("setup-done")!.t;
+    return { result, stoppedAfter, finalPages: Math.round(result.ram["downtime-bytes"] / 4104) };
+  }
+
+  it("QEMU looks at the threshold only between iterations: the final pass is what is left after the first whole iteration below it", async () => {
+    // After iteration 3 (151 ms) 28672 pages are left (117 MB > 90 MB); after iteration 4
+    // (202 ms) 16384 (67 MB): QEMU stops there with 16384 pages for the final pass.
+    const qemu = await idleGuest(qemuIterationMs);
+    expect(qemu.result.status).toBe("completed");
+    expect(qemu.finalPages).toBe(16384);
+    expect(qemu.stoppedAfter).toBeGreaterThan(4 * 50);
+    expect(qemu.stoppedAfter).toBeLessThan(4 * 50.5);
+  });
+
+  it("without iterations (livemig's default) the check after every slice stops at the first slice below the threshold", async () => {
+    // 65536 - 256 x 171 = 21760 pages left, the first count under 21973.
+    const sliced = await idleGuest();
+    expect(sliced.finalPages).toBe(21760);
   });
 });

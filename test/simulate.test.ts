@@ -73,6 +73,21 @@ describe("simulate", () => {
     expect(await ring(2)).toBe(512);
   });
 
+  it("the prober's echo requests are received frames: an idle, probed guest's final RAM holds the buffer pages they wrote", async () => {
+    // 1000 pings/s walk one queue's 512 buffers (256 pages) every 0.5 s: a first pass of ~1.1 s
+    // (128 MiB over 1 Gbit/s) leaves all of them dirty at the switch-over. Unprobed: nothing.
+    const idle = "name: p\nvm: {memory: 256MiB, used: 128MiB, workload: {kind: idle}}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\ndevices: [{kind: virtio}]\n";
+    const finalPages = (r: Awaited<ReturnType<typeof run>>) => r.passes[r.passes.length - 1]["dirty-pages"];
+    const probed = await run(idle + "probe: {interval: 1ms}\n");
+    expect(finalPages(probed)).toBe(256);
+    expect(probed["downtime-breakdown"]!["final-ram"]).toBeGreaterThanOrEqual(((256 * 4104) / 125e6) * 1000);
+    expect(finalPages(await run(idle))).toBe(0);
+    // A ping every 10 ms: 100 frames/s reach ~100 buffers of the ring during the last pass, not all.
+    const sparse = finalPages(await run(idle + "probe: {interval: 10ms}\n"));
+    expect(sparse).toBeGreaterThan(0);
+    expect(sparse).toBeLessThan(256);
+  });
+
   it("a receive rate of 0 is no receive traffic: no buffer pages made non-zero", async () => {
     const text = "name: z\nvm: {memory: 64MiB, used: 1MiB, workload: {kind: idle, rx: {rate: 0}}}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\n";
     const r = await run(text);

@@ -4,10 +4,11 @@
 // order), and how many pages `count` writes touch when drawn per page: sum over pages of
 // 1 - (1 - p)^count. Statistical bounds are 5 standard deviations of the count.
 
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PageBitmap } from "../src/core/bitmap.js";
 import { Random } from "../src/sim/random.js";
-import { writeModel, type WorkloadSpec } from "../src/sim/workload.js";
+import { modulo, writeModel, type WorkloadSpec } from "../src/sim/workload.js";
 
 const n = 1000;
 const base = 300;
@@ -156,3 +157,20 @@ describe("write models", () => {
   });
 });
 
+
+describe("modulo (zipf's rank-to-page permutation without fmod)", () => {
+  it("equals x % n for every integer 0 <= x < 2^52 and 1 <= n <= 2^32", () => {
+    const x = fc.bigInt({ min: 0n, max: 2n ** 52n - 1n }).map(Number);
+    const divisor = fc.integer({ min: 1, max: 2 ** 32 });
+    fc.assert(fc.property(x, divisor, (x, n) => modulo(x, n) === x % n), { numRuns: 20000 });
+    // Where a rounded quotient would be one too large or too small: next to multiples of n, up to 2^52.
+    for (const n of [2, 3, 524287, 2 ** 31 - 1, 2 ** 32 - 5, 2 ** 32]) {
+      for (const q of [1, 12345, Math.floor((2 ** 52 - 1) / n)]) {
+        for (const d of [-1, 0, 1]) {
+          const x = q * n + d;
+          if (x >= 0 && x < 2 ** 52) expect(modulo(x, n)).toBe(x % n);
+        }
+      }
+    }
+  });
+});

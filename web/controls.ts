@@ -102,14 +102,45 @@ export const controls: Control[] = [
       dropDeviceVariants(doc);
     },
   },
-  {
-    kind: "select", id: "pinning", label: "vdpa pinning", options: ["at-start", "early"],
-    read: (s) => (s.devices[0].kind === "vdpa" ? String(s.devices[0].options.pinning ?? "at-start") : undefined),
-    write: (doc, v, s) => {
-      if (s.devices[0].kind === "vdpa") doc.setIn(["devices", 0, "pinning"], v);
-    },
-  },
+  deviceSelect("vdpa", "pinning", "vdpa pinning", ["at-start", "early"], "at-start"),
+  // The device paths since 2023 (docs/model.md, "vf-tracked" and "vdpa"): each option a what-if.
+  deviceSwitch("vf-tracked", "switchoverAck", "switchover-ack"),
+  deviceSelect("vf-tracked", "deviceTiming", "VF device timing", ["assumed", "mlx5-cx7"], "assumed"),
+  deviceSwitch("vf-tracked", "multifdDeviceState", "VF state over multifd"),
+  deviceSwitch("vdpa", "parallelSuspend", "vdpa parallel suspend"),
+  deviceSwitch("vdpa", "preCreateVqs", "vdpa pre-created VQs"),
+  deviceSwitch("vdpa", "iterativeState", "vdpa iterative state", { neededBy: "earlyDriverOk" }),
+  deviceSwitch("vdpa", "earlyDriverOk", "vdpa early DRIVER_OK", { needs: "iterativeState" }),
 ];
+
+/** An option of the first device, offered only while that device is of `kind`. */
+function deviceSelect(kind: string, option: string, label: string, options: string[], fallback: string): SelectControl {
+  return {
+    kind: "select", id: option, label, options,
+    read: (s) => (s.devices[0].kind === kind ? String(s.devices[0].options[option] ?? fallback) : undefined),
+    write: (doc, v, s) => {
+      if (s.devices[0].kind === kind) doc.setIn(["devices", 0, option], v);
+    },
+  };
+}
+
+/**
+ * A boolean option of the first device as off/on. `needs`: the option it cannot be on without
+ * (turned on with it); `neededBy`: the option that cannot stay on without it (turned off with it).
+ */
+function deviceSwitch(kind: string, option: string, label: string, rule: { needs?: string; neededBy?: string } = {}): SelectControl {
+  return {
+    kind: "select", id: option, label, options: ["off", "on"],
+    read: (s) => (s.devices[0].kind === kind ? (s.devices[0].options[option] === true ? "on" : "off") : undefined),
+    write: (doc, v, s) => {
+      if (s.devices[0].kind !== kind) return;
+      const on = v === "on";
+      doc.setIn(["devices", 0, option], on);
+      if (on && rule.needs) doc.setIn(["devices", 0, rule.needs], true);
+      if (!on && rule.neededBy && s.devices[0].options[rule.neededBy] === true) doc.setIn(["devices", 0, rule.neededBy], false);
+    },
+  };
+}
 
 /** Variants that set the first device's options would not fit a different device. */
 function dropDeviceVariants(doc: Document) {

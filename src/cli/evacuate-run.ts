@@ -3,6 +3,7 @@
 import { loadFleet } from "../scenario/fleet.js";
 import { evacuate, type FleetRun } from "../sim/fleet.js";
 import { summarize, type FleetSummary } from "../sim/fleet-summary.js";
+import { searchPlan, type PlanSearch } from "../sim/fleet-plan.js";
 import { fleetTables } from "../report/fleet.js";
 import { exitCodes } from "./errors.js";
 import { readInput, writeReport } from "./simulate.js";
@@ -11,9 +12,10 @@ export interface FleetVariantRun {
   variant: string;
   summary: FleetSummary;
   run: FleetRun;
+  plan?: PlanSearch;
 }
 
-export async function runEvacuate(file: string, opts: { json?: boolean; html?: string }): Promise<number> {
+export async function runEvacuate(file: string, opts: { json?: boolean; html?: string; plan?: boolean }): Promise<number> {
   const { name, text } = readInput(file, "fleet file");
   const specs = loadFleet(text, name);
   const fleet = specs[0].plan.name;
@@ -21,8 +23,9 @@ export async function runEvacuate(file: string, opts: { json?: boolean; html?: s
   for (const spec of specs) {
     if (process.stderr.isTTY) process.stderr.write(`evacuating ${fleet} / ${spec.variant} (${spec.plan.vms.length} VMs) ...`);
     const run = await evacuate(spec.plan);
+    const plan = opts.plan ? await searchPlan(spec.plan) : undefined;
     if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
-    runs.push({ variant: spec.variant, summary: summarize(run), run });
+    runs.push({ variant: spec.variant, summary: summarize(run), run, ...(plan ? { plan } : {}) });
   }
   if (opts.json) {
     const out = {
@@ -32,6 +35,7 @@ export async function runEvacuate(file: string, opts: { json?: boolean; html?: s
         summary: r.summary,
         vms: r.run.vms.map((v) => ({ vm: v.vm, from: v.from, to: v.to, start: v.start, end: v.end, ...(v.actions.length ? { actions: v.actions } : {}), result: v.result })),
         links: r.run.links,
+        ...(r.plan ? { plan: r.plan } : {}),
       })),
     };
     process.stdout.write(JSON.stringify(out) + "\n");

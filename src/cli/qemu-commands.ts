@@ -120,17 +120,19 @@ export function calibrateCommand(files: string[], opts: { output: string }): voi
   try {
     const idle: IdleRun[] = [];
     for (const f of files) {
-      for (const run of readRunsFile(f).runs) {
+      const file = readRunsFile(f);
+      for (const run of file.runs) {
         const label = `${f}#${run.variant}[${run.run}]`;
         const problem = idleProblem({ label, scenario: run.scenario, result: run.result });
         if (problem) process.stderr.write(`livemig: note: ${label}: not used: ${problem}\n`);
-        else idle.push({ label, scenario: run.scenario, result: run.result, samples: run.samples, destinationPrealloc: run.destinationPrealloc });
+        else idle.push({ label, scenario: run.scenario, result: run.result, samples: run.samples, destinationPrealloc: run.destinationPrealloc, qemu: run.qemu ?? file.qemu });
       }
     }
     const fit = fitProfile(idle);
     writeProfile(opts.output, fit.profile, { machine: hostname(), fittedFrom: idle.map((r) => r.label), figures: fit.figures });
     process.stdout.write(`profile ${opts.output} from ${idle.length} idle run(s) (${fit.capBoundIntervals} poll interval(s) left out where the cap may have bound):\n`);
     for (const f of fit.figures) process.stdout.write(`  ${figureLine(f)}\n`);
+    if (fit.profile.qemu) process.stdout.write(`  QEMU ${fit.profile.qemu}: the simulator follows its 50 ms iterations\n`);
     process.stdout.write("precopy per training run:\n");
     for (const r of fit.residuals) {
       const off = r.measuredMs > 0 ? `${(((r.fittedMs - r.measuredMs) / r.measuredMs) * 100).toFixed(0)} %` : "-";

@@ -5,7 +5,7 @@ import { PageBitmap, PageRuns } from "./bitmap.js";
 import { DirtyLimit } from "./dirty-limit.js";
 import { formatBytes } from "./format.js";
 import type { DestinationMemory, Device, DeviceContext } from "./device.js";
-import { MultifdSender, multifdPacketHeaderBytes, multifdOffsetBytes, multifdPacketPages } from "./multifd.js";
+import { MultifdSender, multifdDeviceStateRefusal, multifdPacketHeaderBytes, multifdOffsetBytes, multifdPacketPages } from "./multifd.js";
 import { announceSchedule, type MigrationParams } from "./params.js";
 import type { Channel, Clock, GuestRam } from "./ports.js";
 import { postcopyPhase, postcopyPinningWarning, postcopyRefusal } from "./postcopy.js";
@@ -51,6 +51,8 @@ interface PageFormat {
 const windowMs = 100;
 /** Throttle and dirty-rate bookkeeping happen at most once per second (migration_trigger_throttle). */
 const ratePeriodMs = 1000;
+/** VFIO_MIG_DEFAULT_DATA_BUFFER_SIZE: a device's precopy data is read and sent in pieces of up to 1 MiB. */
+const vfioDataBufferBytes = 1 << 20;
 /** failover: wait-unplug polls every 250 ms. */
 const unplugPollMs = 250;
 /** Largest slice of stream sent per await; small enough to keep DMA-vs-send ordering page-exact in practice. */
@@ -84,6 +86,8 @@ class Run {
   private windowStartBytes = 0;
   private bandwidth = 0; // bytes per ms
   private threshold = 0; // bytes
+  /** The window in which the devices' dirty precopy data was last sent while no RAM was left to send. */
+  private deviceDirtyWindow = -1;
   private expectedDowntime: number;
   // Dirty-rate period (migration_bitmap_sync / migration_trigger_throttle).
   private periodStart = 0;
@@ -170,6 +174,7 @@ class Run {
     this.status("setup");
     const reasons = env.devices.map((d) => d.blockedReason?.());
     if (env.params.postcopy) reasons.push(postcopyRefusal(env.devices));
+    reasons.push(multifdDeviceStateRefusal(env.devices, env.params.multifd !== undefined));
     const reason = reasons.find((r) => r);
     if (reason) {
       this.timeline.add({ t: clock.now(), kind: "status", status: "failed", reason, blocked: true });
@@ -206,7 +211,7 @@ class Run {
         if (this.belowThreshold() && this.switchoverAcked()) break;
       }
       if (postcopyDue) return this.complete(true);
-      await this.iterate();
+      await this.iteration();
     }
     await this.complete();
   }
@@ -227,14 +232,24 @@ class Run {
     return this.env.devices.every((d) => d.switchoverAcked?.() ?? true);
   }
 
+  /** RAM still dirty and, while the guest runs, the devices' changed precopy state (VFIO's precopy_dirty_size). */
   private pending(): number {
-    return this.bitmap.count * this.ram.pageSize;
+    return this.bitmap.count * this.ram.pageSize + (this.stopped ? 0 : this.devicePreCopyDirty());
+  }
+
+  private devicePreCopyDirty(): number {
+    let bytes = 0;
+    for (const d of this.env.devices) bytes += d.preCopyDirtyBytes?.(this.clock.now()) ?? 0;
+    return bytes;
   }
 
   private giveUpReason(start: number): string | undefined {
     const { passes, timeMs, byDefault } = this.params.giveUp;
     // Only a failure's message needs the figures in words (formatting them every slice cost 5 % of a fleet run).
-    const stays = () => `pending ${formatBytes(this.pending())} stays above the ${formatBytes(this.threshold)} threshold`;
+    const stays = () =>
+      this.belowThreshold()
+        ? `pending ${formatBytes(this.pending())} is below the ${formatBytes(this.threshold)} threshold, but the destination has not acknowledged the switch-over (switchover-ack)`
+        : `pending ${formatBytes(this.pending())} stays above the ${formatBytes(this.threshold)} threshold`;
     // The scenario set no bound: say so, and what would make the migration converge.
     const advice = byDefault
       ? ` (livemig's default bound: the scenario sets no migration.giveUp, and QEMU would keep migrating; to converge: migration.autoConverge: true, a higher migration.maxBandwidth or link, a larger migration.downtimeLimit; or set migration.giveUp)`
@@ -323,7 +338,7 @@ class Run {
    * latency later: not waited for, as a drain here would be the switch-over's).
    */
   private async sendDevicePreCopy(): Promise<void> {
-    const bytes = this.deviceData("pre-copy", (d) => d.preCopyBytes?.() ?? 0);
+    const bytes = this.deviceData("pre-copy", this.env.devices, (d) => d.preCopyBytes?.() ?? 0);
     if (bytes === 0) return;
     this.counters.transferred += bytes;
     this.counters.precopyBytes += bytes;
@@ -332,9 +347,9 @@ class Run {
   }
 
   /** The devices' state of one phase, in bytes; each VFIO device's share recorded for `vfio.transferred`. */
-  private deviceData(phase: "pre-copy" | "stop-copy", bytesOf: (d: Device) => number): number {
+  private deviceData(phase: "pre-copy" | "stop-copy", devices: Device[], bytesOf: (d: Device) => number): number {
     let bytes = 0;
-    for (const d of this.env.devices) {
+    for (const d of devices) {
       const n = bytesOf(d);
       if (d.vfioMigration && n > 0) this.timeline.add({ t: this.clock.now(), kind: "device-data", device: d.kind, phase, bytes: n });
       bytes += n;
@@ -342,26 +357,74 @@ class Run {
     return bytes;
   }
 
-  /** One slice of ram_save_iterate within the current rate-limit window. */
-  private async iterate(): Promise<void> {
+  /**
+   * vfio_save_iterate, beside RAM's: each device's changed precopy state, a buffer (1 MiB) at a
+   * time once that much has built up, or, when no RAM is left to send, what there is (at most
+   * once per window, so a slowly changing device is not polled every slice); returns bytes sent.
+   */
+  private async sendDevicePreCopyDirty(): Promise<number> {
+    const now = this.clock.now();
+    const idle = this.bitmap.count === 0 && this.deviceDirtyWindow !== this.windowStart;
+    const buffers = new Map<Device, number>();
+    for (const d of this.env.devices) {
+      const n = d.preCopyDirtyBytes?.(now) ?? 0;
+      buffers.set(d, n >= vfioDataBufferBytes || idle ? Math.min(n, vfioDataBufferBytes) : 0);
+    }
+    const bytes = this.deviceData("pre-copy", this.env.devices, (d) => buffers.get(d)!);
+    if (bytes === 0) return 0;
+    if (idle) this.deviceDirtyWindow = this.windowStart;
+    for (const d of this.env.devices) d.preCopyDirtySent?.(now, buffers.get(d)!);
+    this.counters.transferred += bytes;
+    this.counters.precopyBytes += bytes;
+    await this.span("device pre-copy (dirty)", "device-precopy", "source", () => this.env.channel.send(bytes));
+    return bytes;
+  }
+
+  /**
+   * One ram_save_iterate: slices until it has sent for iterationMs, used up the window's
+   * budget or found nothing to send (one slice without iterationMs); then the window is
+   * closed if it has run its 100 ms (migration_rate_limit).
+   */
+  private async iteration(): Promise<void> {
+    const most = this.params.iterationMs;
+    const started = this.clock.now();
+    let first = true;
+    while ((await this.iterate(first)) && this.clock.now() - started < (most ?? 0)) first = false;
+    this.closeWindow();
+  }
+
+  /**
+   * One slice of ram_save_iterate within the current rate-limit window; false when the
+   * iteration must end (budget used up, or nothing left to send).
+   */
+  private async iterate(first: boolean): Promise<boolean> {
     const { clock } = this;
     const limit = this.params.maxBandwidth;
     const budget = limit > 0 ? (limit * windowMs) / 1000 : Infinity;
     const usedInWindow = this.counters.transferred - this.windowStartBytes;
     const windowEnd = this.windowStart + windowMs;
+    let more = true;
     if (usedInWindow >= budget) {
       // Over budget: wait for the window to end (rate_limit_sem).
       await clock.sleep(Math.max(0, windowEnd - clock.now()));
+      more = false;
     } else {
-      const sent = await this.sendDirty(Math.min(batchBytes, budget - usedInWindow));
-      if (sent === 0 && this.bitmap.count === 0) {
+      const device = await this.sendDevicePreCopyDirty();
+      const sent = device + (await this.sendDirty(Math.min(batchBytes, budget - usedInWindow - device)));
+      if (sent === 0 && this.bitmap.count === 0 && first) {
         // Nothing dirty yet (threshold still unknown): let the window run out instead of spinning.
         await clock.sleep(Math.max(0, windowEnd - clock.now()));
       }
+      if (sent === 0) more = false;
     }
-    const now = clock.now();
+    return more;
+  }
+
+  /** migration_update_counters: once a window has run 100 ms, its rate gives the threshold. */
+  private closeWindow(): void {
+    const now = this.clock.now();
     // A tolerance, so float rounding of windowStart + 100 cannot keep a window open forever.
-    if (now >= windowEnd - 1e-6) {
+    if (now >= this.windowStart + windowMs - 1e-6) {
       this.bandwidth = (this.counters.transferred - this.windowStartBytes) / (now - this.windowStart);
       this.threshold = this.bandwidth * this.params.downtimeLimitMs;
       this.windowStart = now;
@@ -401,13 +464,19 @@ class Run {
       const cost = isZero ? zeroCost : normalCost;
       const fill = Math.min(slicePages - pages, Math.ceil((maxBytes - bytes) / cost));
       let n = 0;
-      for (let chunk = 32; ; chunk *= 2) {
-        const most = Math.min(chunk, fill - n);
-        const run = this.runOfKind(start + n, bitmap.runLength(start + n, most, true), isZero);
-        n += run;
-        if (run < most || n === fill) break;
+      if (start + 1 === bitmap.size || !bitmap.test(start + 1)) {
+        // A dirty page alone (what scattered writes leave): the run is that page, no scan.
+        n = 1;
+        bitmap.clear(start);
+      } else {
+        for (let chunk = 32; ; chunk *= 2) {
+          const most = Math.min(chunk, fill - n);
+          const run = this.runOfKind(start + n, bitmap.runLength(start + n, most, true), isZero);
+          n += run;
+          if (run < most || n === fill) break;
+        }
+        bitmap.clearRange(start, start + n);
       }
-      bitmap.clearRange(start, start + n);
       this.slice.add(start, n);
       this.cursor = start + n;
       pages += n;
@@ -520,6 +589,10 @@ class Run {
     ram.stopVcpus();
     this.stopped = true;
     for (const d of env.devices) await d.stop?.(ctx);
+    // QEMU 10.0: the save threads of devices whose state goes over multifd start with the switch-over.
+    const overMultifd = this.multifd && !postcopy ? env.devices.filter((d) => d.multifdDeviceState) : [];
+    const mainChannel = env.devices.filter((d) => !overMultifd.includes(d));
+    const threads = overMultifd.map((d) => clock.spawn(() => this.deviceStateOverMultifd(d)));
     await this.span("final sync", "final-sync", "source", () => this.sync(true));
     if (postcopy) {
       this.inPostcopy = true;
@@ -533,7 +606,8 @@ class Run {
       });
     }
     await this.span("device state", "device-state", "source", async () => {
-      const bytes = this.deviceData("stop-copy", (d) => d.stateBytes());
+      for (const d of mainChannel) await d.save?.(ctx);
+      const bytes = this.deviceData("stop-copy", mainChannel, (d) => d.stateBytes());
       if (bytes > 0) {
         this.counters.transferred += bytes;
         this.counters.downtimeBytes += bytes;
@@ -541,7 +615,8 @@ class Run {
       }
       await env.channel.drain();
     });
-    for (const d of env.devices) await d.load?.(ctx);
+    for (const d of mainChannel) await d.load?.(ctx);
+    if (threads.length > 0) await this.span("wait for device state loaded over multifd", "device-state", "destination", () => clock.join(threads).then(() => undefined));
     for (const d of env.devices) await d.start?.(ctx);
     const stale = ram.stalePages();
     this.timeline.add({ t: clock.now(), kind: "verify", stalePages: stale.length, pages: stale.slice(0, 1000) });
@@ -560,6 +635,20 @@ class Run {
     await clock.join(after);
     await clock.join(background);
     this.end();
+  }
+
+  /**
+   * One device's STOP_COPY data over the multifd channels: its save thread reads it out of the
+   * device and queues it to the channels; its load thread at the destination loads it.
+   */
+  private async deviceStateOverMultifd(d: Device): Promise<void> {
+    await d.save?.(this.ctx);
+    const bytes = this.deviceData("stop-copy", [d], (x) => x.stateBytes());
+    this.counters.transferred += bytes;
+    this.counters.downtimeBytes += bytes;
+    this.counters.multifdBytes! += bytes;
+    await this.span(`${d.kind} state over multifd`, "device-state", "source", () => this.multifd!.sendDeviceState(bytes));
+    await d.load?.(this.ctx);
   }
 
   /** The post-copy phase after resume: background push and requested pages until nothing is missing. */

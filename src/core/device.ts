@@ -59,6 +59,13 @@ export interface Device {
   sync?(ctx: DeviceContext, bitmap: PageBitmap, final: boolean): Promise<void>;
   /** Device state sent while the guest still runs (VFIO PRE_COPY initial data). */
   preCopyBytes?(): number;
+  /**
+   * Device state changed since it was last sent in precopy (VFIO_MIG_GET_PRECOPY_INFO `dirty_bytes`), bytes,
+   * at `now`; counted in the pending amount the switch-over waits for.
+   */
+  preCopyDirtyBytes?(now: number): number;
+  /** The source sent `bytes` of the dirty bytes reported at `now`. */
+  preCopyDirtySent?(now: number, bytes: number): void;
   /** Destination: the PRE_COPY data has arrived; the device may prepare for the switch-over (allocate resources). */
   preCopyArrived?(ctx: DeviceContext): void;
   /** Whether the destination approves the switch-over yet (QEMU's switchover-ack); absent: always. */
@@ -67,6 +74,13 @@ export interface Device {
   stop?(ctx: DeviceContext): Promise<void>;
   /** Bytes of device state sent in the downtime. */
   stateBytes(): number;
+  /** Source, after stop: read the STOP_COPY data out of the device before it can be sent. */
+  save?(ctx: DeviceContext): Promise<void>;
+  /**
+   * The STOP_COPY data goes over the multifd channels (QEMU 10.0 `x-migration-multifd-transfer=on`):
+   * saved, sent and loaded by the device's own threads, beside the final RAM and the other devices.
+   */
+  readonly multifdDeviceState?: boolean;
   /** Destination: load the device state. */
   load?(ctx: DeviceContext): Promise<void>;
   /** Destination: start the device so its queues move data (runs before vCPUs resume). */

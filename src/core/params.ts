@@ -39,7 +39,20 @@ export interface MigrationParams {
   xbzrle?: { cacheSize: number };
   /** dirty-limit capability: vcpu-dirty-limit (bytes/s per vCPU) and KVM's dirty-ring-size. */
   dirtyLimit?: { bytesPerSecond: number; ringSize: number };
+  /**
+   * How long one ram_save_iterate may send (QEMU: qemuIterationMs). Only between two
+   * iterations does migration_iteration_run compare what is left with the threshold, and
+   * migration_rate_limit close a 100 ms window. Absent: both after every slice (livemig's
+   * finer default, which the shipped scenarios' figures were made with).
+   */
+  iterationMs?: number;
 }
+
+/**
+ * QEMU's ram_save_iterate stops sending after MAX_WAIT, 50 ms (migration/ram.c, the same in
+ * 7.2 and 10.0), or once the rate limit's budget is used up or nothing is left to send.
+ */
+export const qemuIterationMs = 50;
 
 /**
  * The bound applied when a scenario sets no giveUp: QEMU migrates until cancelled, but a

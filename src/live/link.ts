@@ -1,11 +1,13 @@
 // The scenario's link, on whatever the TCP connection really is (loopback by default). Each
 // write is serialised at the link's bandwidth after the ones before it (a token bucket) and
 // delivered to the socket once its last byte has crossed: at the end of its serialisation plus
-// the link's one-way latency. The sender may run ahead of the link by `queueBytes` (the link's
-// queue, as a socket buffer holds what the NIC has not sent yet), so a timer that fires late
-// delays delivery a little but costs the link no time: the link stays busy as long as the
-// sender keeps the queue fed. The socket's own back-pressure still applies, so a link faster
-// than the machine runs at the machine's speed.
+// the link's one-way latency. A write returns once the link has begun to serialise it, so the
+// sender prepares the next while this one crosses (as a NIC sends one packet while the host
+// queues the next) and the link never waits for the sender while the sender keeps up; the
+// bytes on the wire (serialised, not yet delivered: the bandwidth-delay product) do not hold
+// the sender back. A timer that fires late delays a delivery but costs the link no time. The
+// socket's own back-pressure still applies, so a link faster than the machine runs at the
+// machine's speed.
 //
 // A write takes its bytes at once, into a staging buffer (as write() copies into the
 // kernel's socket buffer): the RAM stream's chunks are views of guest RAM, and a page
@@ -16,12 +18,13 @@
 import type { Socket } from "node:net";
 
 /**
- * Bytes written but not yet delivered that make the sender wait (the link's queue): one of
- * the controller's slices (1 MiB), enough to keep the link busy while the next is prepared.
- * More would move time from the final RAM to the drain after it (the simulator's link has
- * no queue: a send takes its serialisation time).
+ * Bytes the socket may hold beyond what the kernel took before a write waits (its back-pressure):
+ * one of the controller's slices (1 MiB). Until round 3 this bounded the bytes written but not
+ * yet delivered instead: a full slice (256 pages, just over 1 MiB with its run records) then
+ * waited for its own delivery, and the link stood idle while the sender prepared the next one
+ * (1.4 s of 2.7 s in a 270 MB first pass at 1 Gbit/s: the stream ran at 81 % of the link).
  */
-const queueBytes = 1 << 20;
+const socketQueueBytes = 1 << 20;
 /** Staging buffers of this size are kept for reuse; a larger write gets one of its own. */
 const stagingBytes = 2 << 20;
 /** Below this, a delivery is waited for by polling the event loop (timers have 1 ms granularity). */
@@ -39,12 +42,19 @@ export class ShapedLink {
   /** When the link finishes serialising what it was given so far. */
   private nextFree = 0;
   private readonly queue: Pending[] = [];
-  private queuedBytes = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  /** Senders waiting for the queue and the socket to go below `queueBytes`. */
+  /** Senders waiting for the socket to go below `socketQueueBytes` (or for the link to close). */
   private waiters: (() => void)[] = [];
   private closed = false;
   private readonly spare: Buffer[] = [];
+  /** Bytes taken but not yet handed to the socket (crossing, or waiting out the latency). */
+  private onWire = 0;
+  /**
+   * How many of those the link holds before the sender waits: the write crossing and the next
+   * (a staging buffer each at most) plus what crosses in one latency (the bandwidth-delay
+   * product). On a link faster than the machine this, and the socket, are the back-pressure.
+   */
+  private readonly wireBytes: number;
 
   constructor(
     private readonly socket: Socket,
@@ -52,6 +62,7 @@ export class ShapedLink {
     private readonly bandwidth: number,
     private readonly latencyMs: number,
   ) {
+    this.wireBytes = 2 * stagingBytes + (Number.isFinite(bandwidth) && bandwidth > 0 ? (bandwidth * latencyMs) / 1000 : 0);
     socket.on("drain", () => this.wake());
     socket.on("close", () => this.close());
   }
@@ -61,8 +72,8 @@ export class ShapedLink {
   }
 
   /**
-   * Takes the chunks onto the link; resolves once the link's queue and the socket have room
-   * again. `charged`: the bytes the link carries for them, by default their length (the RAM
+   * Takes the chunks onto the link; resolves once the link has begun to serialise them and
+   * the link and the socket have room again. `charged`: the bytes the link carries for them, by default their length (the RAM
    * stream is charged at QEMU's wire size, see ram-stream.ts). `seal` may finish the bytes in
    * place once taken (the frames' tags, over exactly what will cross).
    */
@@ -83,12 +94,26 @@ export class ShapedLink {
       this.nextFree = Number.isFinite(this.bandwidth) && this.bandwidth > 0 ? start + (charged * 1000) / this.bandwidth : start;
       item.at = this.nextFree + this.latencyMs;
       this.queue.push(item);
-      this.queuedBytes += bytes;
+      this.onWire += bytes;
+      // What has crossed goes to the socket now, not only when the delivery timer gets a turn:
+      // a sender that never yields would otherwise pile the whole stream up here.
+      this.deliverDue(now);
       this.pump();
+      // Until the link starts on this write: what it finishes before is queued ahead of it.
+      const serialisedFrom = start;
+      while (performance.now() < serialisedFrom && !this.closed) await this.sleepUntil(serialisedFrom);
     }
-    while (this.queuedBytes + this.socket.writableLength > queueBytes && !this.closed && !this.socket.destroyed) {
+    while ((this.socket.writableLength > socketQueueBytes || this.onWire > this.wireBytes) && !this.closed && !this.socket.destroyed) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
+  }
+
+  /** Resolves at `t` (performance.now() ms), or when the link closes. */
+  private sleepUntil(t: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, t - performance.now()));
+      this.waiters.push(() => (clearTimeout(timer), resolve()));
+    });
   }
 
   /** Hands the bytes to the socket; the staging buffer is reused once the socket has taken them. */
@@ -98,18 +123,23 @@ export class ShapedLink {
     });
   }
 
+  /** Hands the socket what has crossed by now; true if anything moved. */
+  private deliverDue(now: number): boolean {
+    let moved = false;
+    while (this.queue.length > 0 && this.queue[0].at <= now) {
+      const item = this.queue.shift()!;
+      this.onWire -= item.data.length;
+      this.put(item);
+      moved = true;
+    }
+    return moved;
+  }
+
   /** Delivers what has crossed the link; schedules itself for the next delivery. */
   private pump(): void {
     if (this.timer || this.closed) return;
     const now = performance.now();
-    let moved = false;
-    while (this.queue.length > 0 && this.queue[0].at <= now) {
-      const item = this.queue.shift()!;
-      this.queuedBytes -= item.data.length;
-      this.put(item);
-      moved = true;
-    }
-    if (moved) this.wake();
+    if (this.deliverDue(now)) this.wake();
     if (this.queue.length === 0) return;
     const wait = this.queue[0].at - now;
     const again = () => {

@@ -34,6 +34,8 @@ export interface IdleRun {
   samples?: Sample[];
   /** Whether the destination's RAM was preallocated (no first-touch cost); absent: it was not. */
   destinationPrealloc?: boolean;
+  /** The QEMU that ran it, its --version line (absent in files from before it was kept). */
+  qemu?: string;
 }
 
 /** One fitted figure and what supports it. */
@@ -61,6 +63,8 @@ export interface Fit {
    * prediction at these paces (atPace) brackets what the fit alone cannot promise.
    */
   paceSpread: { slow: number; fast: number };
+  /** Each training run's pace (measured / fitted precopy), in ascending order. */
+  paces: number[];
   notes: string[];
 }
 
@@ -265,12 +269,15 @@ export function fitProfile(runs: IdleRun[]): Fit {
   if (firstTouch !== undefined) profile.firstTouchUsPerPage = firstTouch * 1000;
   const layout = fitIdleLayout(runs);
   if (layout) profile.idleLayout = layout;
+  const qemu = qemuRelease(runs);
+  if (qemu) profile.qemu = qemu;
+  else notes.push("the runs do not say which QEMU ran them: the profile names none, and the simulator checks the threshold after every slice instead of QEMU's 50 ms iterations");
 
   const cost = (i: Interval) => a * i.zero + k * i.warm + (k + (firstTouch ?? 0)) * i.cold;
   // Where the limiter may have slept, the interval took at least what its bytes take at the cap.
   const fittedMs = (r: RunIntervals) => r.intervals.reduce((s, i) => s + (i.capBound ? Math.max(cost(i), (i.bytes * 1000) / r.cap) : cost(i)), 0);
   const residuals = perRun.map((r) => ({ label: r.label, measuredMs: r.measuredMs, fittedMs: fittedMs(r) }));
-  const paces = residuals.filter((r) => r.fittedMs > 0 && r.measuredMs > 0).map((r) => r.measuredMs / r.fittedMs);
+  const paces = residuals.filter((r) => r.fittedMs > 0 && r.measuredMs > 0).map((r) => r.measuredMs / r.fittedMs).sort((x, y) => x - y);
   const paceSpread = paces.length ? { slow: Math.max(1, quantile(paces, 0.9)), fast: Math.min(1, quantile(paces, 0.1)) } : { slow: 1, fast: 1 };
   const figures: Figure[] = [
     { name: "zero page", value: a * 1000, unit: "us", support: support.zero, supportUnit: "intervals" },
@@ -287,8 +294,24 @@ export function fitProfile(runs: IdleRun[]): Fit {
     perPage: { zeroUs: a * 1000, normalUs: k * 1000, ...(firstTouch !== undefined ? { firstTouchUs: firstTouch * 1000 } : {}), points: points.length },
     capBoundIntervals,
     paceSpread,
+    paces,
     notes,
   };
+}
+
+/**
+ * The QEMU release all the runs were made with, from their --version lines ("QEMU emulator
+ * version 10.0.2 (Debian ...)" -> "10.0.2"); undefined when none says. Runs of different
+ * releases cannot make one profile.
+ */
+export function qemuRelease(runs: IdleRun[]): string | undefined {
+  const releases = new Set<string>();
+  for (const r of runs) {
+    const release = r.qemu?.match(/version (\d+\.\d+(?:\.\d+)?)/)?.[1];
+    if (release) releases.add(release);
+  }
+  if (releases.size > 1) throw new CalibrationError(`cannot calibrate: the runs come from QEMU ${[...releases].join(" and ")}; a profile describes one, so calibrate each on its own runs`);
+  return [...releases][0];
 }
 
 /** The profile with every per-page cost scaled by `factor` (2 = the machine at half pace); fixed costs kept. */

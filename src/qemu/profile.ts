@@ -6,7 +6,9 @@
 //   destination load) on top of its read;
 // - firstTouchUsPerPage: a page's first arrival at a destination that did not preallocate
 //   its RAM (fault in and zero fresh memory); absent when the runs had no such destination;
-// - setupMs, switchoverMs: fixed costs before the first pass and inside the downtime.
+// - setupMs, switchoverMs: fixed costs before the first pass and inside the downtime;
+// - qemu: the QEMU release the runs were made with (the simulator then follows its iteration
+//   cadence).
 // `livemig calibrate` fits the per-page costs from the query-migrate polls of idle runs;
 // `fitted` says, per figure, what it came from.
 
@@ -41,6 +43,7 @@ export const profileSchema = z.strictObject({
   switchoverMs: z.optional(nonNegative),
   /** Cores the migration's threads may use (multifd); written by hand, calibrate does not fit it. */
   hostCores: z.optional(z.int().check(z.minimum(1), z.maximum(4096))),
+  qemu: z.optional(z.string().check(z.regex(/^\d+\.\d+(\.\d+)?$/))),
 });
 
 export type ProfileFile = z.infer<typeof profileSchema>;
@@ -63,7 +66,7 @@ export function readProfile(file: string): MachineProfile {
     const issue = parsed.error.issues[0];
     const field = issue.path.length ? issue.path.join(".") : "(top level)";
     const what = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}` : issue.message;
-    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, idleLayout, setupMs, switchoverMs, hostCores)`);
+    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, idleLayout, setupMs, switchoverMs, hostCores, qemu)`);
   }
   const p = parsed.data;
   const out: MachineProfile = {};
@@ -74,6 +77,7 @@ export function readProfile(file: string): MachineProfile {
   if (p.setupMs !== undefined) out.setupMs = p.setupMs;
   if (p.switchoverMs !== undefined) out.switchoverMs = p.switchoverMs;
   if (p.hostCores !== undefined) out.hostCores = p.hostCores;
+  if (p.qemu !== undefined) out.qemu = p.qemu;
   return out;
 }
 
@@ -91,6 +95,7 @@ function roundProfile(p: MachineProfile): MachineProfile {
   if (p.idleLayout !== undefined) out.idleLayout = p.idleLayout.map((x) => Math.round(x * 1e4) / 1e4);
   if (p.setupMs !== undefined) out.setupMs = Math.round(p.setupMs * 1000) / 1000;
   if (p.switchoverMs !== undefined) out.switchoverMs = Math.round(p.switchoverMs * 1000) / 1000;
+  if (p.qemu !== undefined) out.qemu = p.qemu;
   return out;
 }
 

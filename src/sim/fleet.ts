@@ -8,7 +8,7 @@ import { GiB } from "../core/params.js";
 import type { MigrationResult } from "../core/result.js";
 import type { Scenario } from "../scenario/schema.js";
 import { VirtualClock } from "./clock.js";
-import { SharedNetwork, type Flow, type NetLink } from "./network.js";
+import { SharedNetwork, utilisationBinMs, type Flow, type NetLink } from "./network.js";
 import { prepareMigration } from "./simulate.js";
 
 export interface FleetHost {
@@ -91,8 +91,11 @@ export interface VmRun {
 
 export interface FleetRun {
   vms: VmRun[];
-  /** Bytes each link carried, and its capacity (bytes/s), for utilisation. */
-  links: { name: string; capacity: number; carried: number }[];
+  /**
+   * Bytes each link carried, its capacity (bytes/s), and its utilisation over time: the share
+   * of its capacity used in each second from the start (`utilisationBinMs`), to 3 decimals.
+   */
+  links: { name: string; capacity: number; carried: number; utilisation: number[] }[];
 }
 
 interface Active {
@@ -287,7 +290,12 @@ export async function evacuate(plan: FleetPlan): Promise<FleetRun> {
   const linkList = [...tx.values(), ...rx.values(), ...(fabric ? [fabric] : [])].filter((l) => l.carried > 0);
   return {
     vms: runs.sort((x, y) => x.start - y.start || position.get(x.vm)! - position.get(y.vm)!),
-    links: linkList.map((l) => ({ name: l.name, capacity: l.capacity, carried: l.carried })),
+    links: linkList.map((l) => ({
+      name: l.name,
+      capacity: l.capacity,
+      carried: l.carried,
+      utilisation: l.carriedPerBin.map((bytes) => round3(bytes / ((l.capacity * utilisationBinMs) / 1000))),
+    })),
   };
 }
 

@@ -8,17 +8,39 @@
 import type { Channel } from "../core/ports.js";
 import type { VirtualClock } from "./clock.js";
 
+/** The width of a link's utilisation bins, ms. */
+export const utilisationBinMs = 1000;
+
 export class NetLink {
   /** Flows sending across this link now. */
   readonly flows = new Set<Flow>();
   /** Bytes carried so far (for utilisation). */
   carried = 0;
+  /** Bytes carried in each bin of `utilisationBinMs` from time 0 (utilisation over time). */
+  readonly carriedPerBin: number[] = [];
 
   constructor(
     readonly name: string,
     /** Bytes per second. */
     readonly capacity: number,
   ) {}
+
+  /** `bytes` sent at an even rate from `from` to `to` (ms): counted, and spread over the bins they span. */
+  carry(bytes: number, from: number, to: number): void {
+    this.carried += bytes;
+    const bins = this.carriedPerBin;
+    const first = Math.floor(from / utilisationBinMs);
+    const last = Math.floor(to / utilisationBinMs);
+    while (bins.length <= last) bins.push(0);
+    if (first === last) {
+      bins[last] += bytes;
+      return;
+    }
+    for (let b = first; b <= last; b++) {
+      const overlap = Math.min(to, (b + 1) * utilisationBinMs) - Math.max(from, b * utilisationBinMs);
+      bins[b] += (bytes * overlap) / (to - from);
+    }
+  }
 }
 
 export interface FlowSpec {
@@ -148,9 +170,9 @@ export class Flow implements Channel {
       const woken = await alarm.rang;
       this.wake = undefined;
       this.checkAborted();
-      if (!woken) return this.account(left);
+      if (!woken) return this.account(left, start);
       const done = Math.min(left, ((this.clock.now() - start) * rate) / 1000);
-      this.account(done);
+      this.account(done, start);
       left -= done;
       // What a float product leaves over (a fraction of a byte) is no reason for another wake-up.
       if (left <= full * bytes) return;
@@ -188,8 +210,10 @@ export class Flow implements Channel {
     if (this.abortReason !== undefined) throw new Error(this.abortReason);
   }
 
-  private account(bytes: number): void {
+  /** Bytes sent from `since` until now. */
+  private account(bytes: number, since: number): void {
     this.sent += bytes;
-    for (const l of this.spec.path) l.carried += bytes;
+    const now = this.clock.now();
+    for (const l of this.spec.path) l.carry(bytes, since, now);
   }
 }

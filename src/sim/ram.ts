@@ -25,6 +25,8 @@ export interface RxTraffic {
  */
 const saturationWrites = 20;
 
+const settled: Promise<undefined> = Promise.resolve(undefined);
+
 export interface SimRamOptions {
   clock: Clock;
   pageCount: number;
@@ -212,7 +214,7 @@ export class SimGuestRam implements GuestRam {
     return this.nonZero.runLength(from, max, !zero);
   }
 
-  async readPages(runs: PageRuns): Promise<undefined> {
+  readPages(runs: PageRuns): Promise<undefined> {
     this.advance();
     // Only receive buffers take untracked DMA, so only they need the sent/stale bookkeeping.
     const rxPages = this.rxPages;
@@ -226,9 +228,17 @@ export class SimGuestRam implements GuestRam {
       }
     }
     // The migration thread reads every page it sends (zero check, copy to the socket).
-    if (this.o.memoryReadBytesPerSecond > 0) await this.o.clock.sleep((runs.pages * this.pageSize * 1000) / this.o.memoryReadBytesPerSecond);
+    const readMs = this.o.memoryReadBytesPerSecond > 0 ? (runs.pages * this.pageSize * 1000) / this.o.memoryReadBytesPerSecond : 0;
+    // Without a destination to populate, the read is all: its sleep is the answer (an async
+    // function around it would cost a promise and two turns per slice).
+    if (!this.o.destination) return readMs > 0 ? (this.o.clock.sleep(readMs) as Promise<undefined>) : settled;
+    return this.readIntoDestination(runs, readMs);
+  }
+
+  private async readIntoDestination(runs: PageRuns, readMs: number): Promise<undefined> {
+    if (readMs > 0) await this.o.clock.sleep(readMs);
     // The stream is one pipeline: the destination's first touch of fresh memory holds it up.
-    const firstTouchMs = this.o.destination?.arrive(runs, this.nonZero) ?? 0;
+    const firstTouchMs = this.o.destination!.arrive(runs, this.nonZero);
     if (firstTouchMs > 0) await this.o.clock.sleep(firstTouchMs);
     return undefined;
   }

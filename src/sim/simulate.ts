@@ -5,6 +5,7 @@ import type { Device } from "../core/device.js";
 import type { Channel, Clock } from "../core/ports.js";
 import type { Timeline } from "../core/timeline.js";
 import { buildResult, type MigrationResult } from "../core/result.js";
+import { qemuIterationMs } from "../core/params.js";
 import { createDevices, migrationParams } from "../scenario/assemble.js";
 import type { Scenario } from "../scenario/schema.js";
 import { VirtualClock } from "./clock.js";
@@ -56,6 +57,11 @@ export interface MachineProfile {
   switchoverMs?: number;
   /** Cores the migration's threads may use (multifd), where the scenario does not say. */
   hostCores?: number;
+  /**
+   * The QEMU release the profile was measured on (e.g. "10.0.2"). The simulator then follows
+   * QEMU's iteration cadence (params.iterationMs); absent: livemig's per-slice checks.
+   */
+  qemu?: string;
 }
 
 export interface SimulateOptions {
@@ -96,13 +102,18 @@ export function prepareMigration(scenario: Scenario, clock: Clock, channel: Chan
       ? { kind: "idle" }
       : { ...w, workingSetPages: Math.max(1, Math.min(pageCount, Math.floor(w.workingSet / pageSize))) };
   const rxSpec = w.rx;
+  const trafficRate = rxSpec && rxSpec.rate > 0 ? rxSpec.rate : 0;
+  // The prober's echo requests are received frames too, DMA-written into the guest's receive
+  // buffers like any other (the live NIC takes them so: 292 dirty pages at an idle guest's final
+  // sync, docs/live.md). One flow: without other traffic they fill one queue's ring.
+  const pingRate = scenario.probe ? 1000 / scenario.probe.interval : 0;
   let rx: RxTraffic | undefined;
-  if (rxSpec && rxSpec.rate > 0) {
-    const queues = Number(scenario.devices[0].options.queuePairs ?? 1);
-    const buffersPerPage = Math.max(1, Math.floor(pageSize / Math.max(rxBufferBytes, rxSpec.size)));
+  if (trafficRate + pingRate > 0) {
+    const queues = trafficRate > 0 ? Number(scenario.devices[0].options.queuePairs ?? 1) : 1;
+    const buffersPerPage = Math.max(1, Math.floor(pageSize / Math.max(rxBufferBytes, rxSpec?.size ?? 0)));
     const poolPages = Math.min(pageCount, Math.ceil((rxRingEntries * queues) / buffersPerPage));
     rx = {
-      framesPerSecond: rxSpec.rate,
+      framesPerSecond: trafficRate + pingRate,
       bufferPages: distinctPages(new Random(seed ^ 0x5eed), pageCount, poolPages),
       buffersPerPage,
       logged: () => devices[0].dmaLogged(),
@@ -126,6 +137,8 @@ export function prepareMigration(scenario: Scenario, clock: Clock, channel: Chan
   });
   const params = migrationParams(scenario);
   if (params.multifd && scenario.migration.hostCores === undefined && profile?.hostCores) params.multifd.hostCores = profile.hostCores;
+  // A profile measured on a QEMU predicts that QEMU, which looks at the threshold between iterations only.
+  if (profile?.qemu) params.iterationMs = qemuIterationMs;
   const memoryReadBytesPerSecond = profile?.pageReadBytesPerSecond ?? coreMemoryBytesPerSecond;
   const modeCosts = {
     vcpus: vm.vcpus,

@@ -155,6 +155,39 @@ describe("the shaped link", () => {
     close();
   });
 
+  it("lets the sender go once the link starts on its write, not once the bytes are delivered", async () => {
+    const { a, received, close } = await socketPair();
+    // 100 MB/s and 100 ms: two slices just over 1 MiB (256 pages and their run records) take
+    // ~10.5 ms each to serialise, and arrive 100 ms after that.
+    const link = new ShapedLink(a, 100e6, 100);
+    const slice = Buffer.alloc((1 << 20) + 64);
+    const t = performance.now();
+    await link.write([slice]);
+    await link.write([slice]);
+    // The second returns when the first has crossed: the link is busy with it while the sender
+    // prepares a third. (Until round 3 both waited for their delivery, and the link idled.)
+    expect(performance.now() - t).toBeGreaterThanOrEqual(10);
+    expect(received().length).toBe(0);
+    while (received().length < 2 * slice.length) await new Promise((r) => setTimeout(r, 5));
+    expect(performance.now() - t).toBeGreaterThanOrEqual(2 * 10.5 + 100 - 1);
+    link.close();
+    close();
+  });
+
+  it("holds no more than it can deliver: a sender that never yields to the event loop still feeds the socket", async () => {
+    const { a, close } = await socketPair();
+    // 100 Gbit/s and 0.1 ms: faster than the machine. The writes below resolve without a turn of
+    // the event loop (no timer runs): what has crossed must reach the socket at the next write,
+    // and the link's own queue stays bounded (2 staging buffers and the bandwidth-delay product).
+    const link = new ShapedLink(a, 12.5e9, 0.1);
+    const slice = Buffer.alloc(1 << 20);
+    const slices = 64;
+    for (let i = 0; i < slices; i++) await link.write([slice]);
+    expect(slices * slice.length - (a.bytesWritten + a.writableLength)).toBeLessThanOrEqual(4 * (1 << 20) + 12.5e9 * 1e-4);
+    link.close();
+    close();
+  });
+
   it("is charged the bytes it is told (QEMU's wire size), not the encoded length", async () => {
     const { a, received, close } = await socketPair();
     const link = new ShapedLink(a, 1e6, 0);

@@ -5,10 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { MigrationResult } from "../../src/core/result.js";
-import { atPace, CalibrationError, fitIdleLayout, fitProfile, idleProblem, type IdleRun } from "../../src/qemu/calibrate.js";
+import { atPace, CalibrationError, fitIdleLayout, fitProfile, idleProblem, qemuRelease, type IdleRun } from "../../src/qemu/calibrate.js";
 import type { Sample } from "../../src/qemu/migration.js";
 import { ProfileError, readProfile, writeProfile } from "../../src/qemu/profile.js";
-import { simulate, type MachineProfile } from "../../src/sim/simulate.js";
+import { prepareMigration, simulate, type MachineProfile } from "../../src/sim/simulate.js";
+import { VirtualClock } from "../../src/sim/clock.js";
+import { SimLink } from "../../src/sim/link.js";
 import { GiB, MiB, run, scenario, scenarioYaml } from "../helpers.js";
 
 const idleYaml = (memory: string, used: string) => scenarioYaml({ name: "idle", memory, used, bandwidth: "100Gbit/s", migration: "maxBandwidth: 0" });
@@ -198,6 +200,16 @@ describe("fitProfile", () => {
     expect(layout[0]).toBeCloseTo(10_000 / 28_192, 1);
   });
 
+  it("names the QEMU release the runs were made with, and refuses runs of two releases", () => {
+    const run = (label: string, qemu?: string) => ({ ...qemuLikeRun({ label, memoryPages: 262144, fillPages: 65536, cap: 0, prealloc: true, ...truth }), ...(qemu ? { qemu } : {}) });
+    const ten = "QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)";
+    const fit = fitProfile([run("a", ten), run("b", ten), qemuLikeRun({ label: "c", memoryPages: 524288, cap: 0, prealloc: true, ...truth })]);
+    expect(fit.profile.qemu).toBe("10.0.2");
+    expect(qemuRelease([run("a"), run("b")])).toBeUndefined();
+    expect(() => qemuRelease([run("a", ten), run("b", "QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)")])).toThrow(CalibrationError);
+    expect(() => qemuRelease([run("a", ten), run("b", "QEMU emulator version 7.2.19")])).toThrow(/QEMU 10\.0\.2 and 7\.2\.19/);
+  });
+
   it("takes idle, completed runs only", async () => {
     const busyYaml = scenarioYaml({ name: "busy", memory: "1GiB", workingSet: "128MiB", rate: 1000 });
     const busy = await run(busyYaml);
@@ -226,12 +238,26 @@ describe("simulate --profile", () => {
     expect(slow.ram.total).toBe(GiB);
   });
 
+  it("follows QEMU's 50 ms iterations when the profile names a QEMU release, and only then", () => {
+    const s = scenario(idleYaml("1GiB", "200MiB"));
+    const paramsWith = (profile: MachineProfile) => {
+      const clock = new VirtualClock();
+      return prepareMigration(s, clock, new SimLink(clock, { bandwidth: s.link.bandwidth, latencyMs: 0 }), { profile }).env.params;
+    };
+    expect(paramsWith({ qemu: "10.0.2" }).iterationMs).toBe(50);
+    expect(paramsWith({ pageReadBytesPerSecond: 1e9 }).iterationMs).toBeUndefined();
+  });
+
   it("reads and writes profile files, naming a bad field", () => {
     const dir = mkdtempSync(join(tmpdir(), "livemig-profile-"));
     try {
       const file = join(dir, "p.yaml");
       writeProfile(file, { pageReadBytesPerSecond: 1e9, setupMs: 1.5 }, { machine: "m", fittedFrom: ["a"] });
       expect(readProfile(file)).toEqual({ pageReadBytesPerSecond: 1e9, setupMs: 1.5 });
+      writeProfile(file, { pageReadBytesPerSecond: 1e9, qemu: "10.0.2" }, { machine: "m", fittedFrom: ["a"] });
+      expect(readProfile(file)).toEqual({ pageReadBytesPerSecond: 1e9, qemu: "10.0.2" });
+      writeFileSync(file, "qemu: ten\n");
+      expect(() => readProfile(file)).toThrow(/qemu/);
       writeFileSync(file, "pageReadBytesPerSecond: -1\n");
       expect(() => readProfile(file)).toThrow(ProfileError);
       expect(() => readProfile(file)).toThrow(/pageReadBytesPerSecond/);

@@ -1,9 +1,11 @@
 // `livemig evacuate --html FILE`: per run, a Gantt chart of the migrations with each VM's
-// downtime window marked, the links' utilisation over the drain, and the downtime distribution.
+// downtime window marked, the links' average utilisation and their utilisation per second, and
+// the downtime distribution.
 
 import { writeFileSync } from "node:fs";
 import type { TopLevelSpec } from "vega-lite";
 import type { FleetRun } from "../../sim/fleet.js";
+import { utilisationBinMs } from "../../sim/network.js";
 import type { FleetSummary } from "../../sim/fleet-summary.js";
 import { documentHtml, escapeHtml, plotHtml, tableHtml } from "./page.js";
 import { specToSvg } from "./svg.js";
@@ -62,6 +64,22 @@ export function linksSpec(title: string, run: FleetRun, drainMs: number): TopLev
   };
 }
 
+/** Each link's utilisation in each second of the drain (the run's `utilisation` bins). */
+export function utilisationSpec(title: string, run: FleetRun): TopLevelSpec {
+  const rows = run.links.flatMap((l) => l.utilisation.map((u, i) => ({ link: l.name, t: (i * utilisationBinMs) / 1000, utilisation: u })));
+  return {
+    title,
+    width: 480,
+    data: { values: rows },
+    mark: { type: "line", interpolate: "step-after" },
+    encoding: {
+      x: { field: "t", type: "quantitative", title: "time (s)" },
+      y: { field: "utilisation", type: "quantitative", axis: { format: "%" }, scale: { domain: [0, 1] } },
+      color: { field: "link", type: "nominal", sort: null },
+    },
+  };
+}
+
 /** How many VMs had how much downtime (QEMU's), in bins. */
 export function downtimeSpec(title: string, run: FleetRun): TopLevelSpec {
   const rows = run.vms.flatMap((v) => (v.result.downtime === undefined ? [] : [{ downtime: v.result.downtime }]));
@@ -87,6 +105,7 @@ export async function renderFleetHtml(fleet: string, runs: Run[]): Promise<strin
     const plots = [
       plotHtml("gantt", await specToSvg(ganttSpec(`${r.variant}: migrations (red: downtime)`, r.run))),
       plotHtml("links", await specToSvg(linksSpec(`${r.variant}: average link utilisation`, r.run, r.summary["drain-time"]))),
+      plotHtml("utilisation", await specToSvg(utilisationSpec(`${r.variant}: link utilisation per second`, r.run))),
       plotHtml("downtimes", await specToSvg(downtimeSpec(`${r.variant}: downtime distribution`, r.run))),
     ];
     parts.push(`<section class="run" data-run="${escapeHtml(r.variant)}"><h2>${escapeHtml(r.variant)}</h2><div class="plots">${plots.join("\n")}</div></section>`);

@@ -136,4 +136,85 @@ describe("each strategy's share of the downtime, from its cost table", () => {
     const back = resume + vfFailoverCosts.hotplugMs.value + vfFailoverCosts.driverProbeMs.value + vfFailoverCosts.linkUpMs.value;
     expect(r.network!["degraded-time"]).toBeCloseTo(back - vfFailoverCosts.failoverSwitchMs.value, 3);
   });
+
+  it("vf-enlightened: the ring holds rate x 125 us of frames at stop (below its 512 entries); none at a rate that leaves less than half a frame", async () => {
+    const dropped = async (rate: number) => {
+      const r = await run(guest("{kind: vf-enlightened}").replace("used: 1MiB", `used: 1MiB, workload: {kind: uniform, workingSet: 1MiB, rate: 0, rx: {rate: ${rate}}}`));
+      return r.timeline.filter((e) => e.kind === "frames-dropped").map((e) => (e as { frames: number }).frames);
+    };
+    // 1e5 frames/s x 125 us = 12.5 -> 13; 3000 x 125 us = 0.375 -> 0. (The 512-entry cap needs over
+    // 4e6 frames/s, a rate at which this guest does not converge.)
+    expect(await dropped(1e5)).toEqual([Math.round(1e5 * vfEnlightenedCosts.interruptIntervalUs.value * 1e-6)]);
+    expect(await dropped(3000)).toEqual([]);
+  });
+
+  it("vf-failover, migration failed: the VF is re-plugged on the source once the unplug is done (hot-plug + probe + link-up), and the NIC is back", async () => {
+    // Every page written between syncs over 100 Mbit/s: never converges; give-up after 2 passes.
+    const text = guest("{kind: vf-failover}", "probe: {interval: 1ms}\n")
+      .replace("used: 1MiB", "used: 1MiB, workload: {kind: uniform, workingSet: 64MiB, rate: 1000000}")
+      .replace("10Gbit/s", "100Mbit/s")
+      .replace("maxBandwidth: 0", "maxBandwidth: 0, giveUp: {passes: 2}");
+    const r = await run(text);
+    expect(r.status).toBe("failed");
+    const replug = span(r, "VF re-plug (migration failed)")!;
+    expect(replug).toEqual({ ms: expect.closeTo(vfFailoverCosts.hotplugMs.value + vfFailoverCosts.driverProbeMs.value + vfFailoverCosts.linkUpMs.value, 6), component: "hotplug", side: "source" });
+    const s = r.timeline.find((e) => e.kind === "span" && e.name === "VF re-plug (migration failed)") as { t: number };
+    const unplugged = r.timeline.find((e) => e.kind === "span" && e.name === "VF hot-unplug") as { end: number };
+    expect(s.t).toBeGreaterThanOrEqual(unplugged.end);
+    const net = r.timeline.filter((e) => e.kind === "net").at(-1) as { state: string; reason: string } | undefined;
+    expect(net?.state).toBe("up");
+  });
+
+  describe("vdpa's options, each moving or replacing one part (4 data queues, pinning at start, shadow virtqueues)", () => {
+    const c = (k: keyof typeof vdpaCosts) => vdpaCosts[k].value as number;
+    const q = 4;
+    const vdpaRun = (opts: string) => run(guest(`{kind: vdpa, queuePairs: 2, ${opts}}`));
+    const atStart = { unpinning: c("unpinMsPerGiB") * ramGiB, pinning: c("pinningMsPerGiB") * ramGiB, "memory-key": c("memoryKeyMsPerGiB") * ramGiB };
+
+    it("parallelSuspend: one suspend of 2.5 ms for all queues, at the switch to SVQ and at stop", async () => {
+      const r = await vdpaRun("parallelSuspend: true");
+      expectParts(deviceParts(r), {
+        ...atStart,
+        suspend: c("parallelSuspendMs"),
+        "device-load": c("stateLoadMs"),
+        "vq-create": c("vqCreateMsPerQueue") * q,
+        "cvq-restore": c("cvqCommandMs") * c("cvqCommands"),
+        "vring-enable": c("vringEnableMsPerQueue") * q,
+      });
+      expect(span(r, "vhost_vdpa_suspend (switch to SVQ)")!.ms).toBeCloseTo(c("parallelSuspendMs"), 6);
+    });
+
+    it("preCreateVqs: the queues are created on the destination beside the precopy; the downtime resumes them, per queue or in parallel", async () => {
+      const r = await vdpaRun("preCreateVqs: true");
+      const parts = deviceParts(r);
+      expect(parts["vq-resume"]).toBeCloseTo(c("resumeMsPerQueue") * q, 6);
+      expect(parts["vq-create"] ?? 0).toBeCloseTo(0, 6);
+      const created = r.timeline.filter((e) => e.kind === "span" && e.name === "create virtqueues") as { side: string; t: number; end: number }[];
+      expect(created.map((e) => [e.side, +(e.end - e.t).toFixed(6)]).sort()).toEqual([["destination", c("vqCreateMsPerQueue") * q], ["source", c("vqCreateMsPerQueue") * q]]);
+      expect(created.find((e) => e.side === "destination")!.end).toBeLessThanOrEqual(r.timeline.find((e) => e.kind === "vm-stop")!.t);
+      const parallel = deviceParts(await vdpaRun("preCreateVqs: true, parallelSuspend: true"));
+      expect(parallel["vq-resume"]).toBeCloseTo(c("parallelResumeMs"), 6);
+    });
+
+    it("iterativeState: the state goes in the precopy (4 KiB); after the stop only 4 B of vring indices per queue, loaded in 1.607 ms", async () => {
+      // Over 100 Mbit/s (12.5 B/us), so that the bytes show in the times (rounded to the us).
+      const r = await run(guest("{kind: vdpa, queuePairs: 2, iterativeState: true}").replace("10Gbit/s", "100Mbit/s"));
+      const slowBytesPerMs = 12_500;
+      expect(span(r, "device pre-copy")!.ms).toBeCloseTo(c("stateBytes") / slowBytesPerMs, 3);
+      expect(r["downtime-breakdown"]!["device-state"]).toBeCloseTo((c("iterativeStateBytesPerQueue") * q) / slowBytesPerMs, 3);
+      expect(deviceParts(r)["device-load"]).toBeCloseTo(c("iterativeStateLoadMs"), 6);
+      expect(deviceParts(r)["cvq-restore"]).toBeCloseTo(c("cvqCommandMs") * c("cvqCommands"), 6);
+    });
+
+    it("earlyDriverOk: the control queue is restored on the destination before the stop, not in the downtime", async () => {
+      const r = await vdpaRun("iterativeState: true, earlyDriverOk: true");
+      expect(deviceParts(r)["cvq-restore"] ?? 0).toBeCloseTo(0, 6);
+      const restore = r.timeline.find((e) => e.kind === "span" && e.name === "control-queue restore") as { t: number; end: number; side: string };
+      expect(restore.side).toBe("destination");
+      expect(restore.end - restore.t).toBeCloseTo(c("cvqCommandMs") * c("cvqCommands"), 6);
+      expect(restore.end).toBeLessThanOrEqual(r.timeline.find((e) => e.kind === "vm-stop")!.t);
+      // Creating the queues is still the downtime's (not pre-created).
+      expect(deviceParts(r)["vq-create"]).toBeCloseTo(c("vqCreateMsPerQueue") * q, 6);
+    });
+  });
 });

@@ -19,6 +19,21 @@ describe("dirty-limit", () => {
     expect(d.adjust(4000, 0).fraction).toBe(0);
   });
 
+  it("the ring's fill time is at the highest rate seen; a vCPU sleeps at most 99 % of its time; no writes, no fill time", () => {
+    // Quota 4096 pages/s per vCPU (16 MiB/s), ring 4096, 2 vCPUs.
+    const d = new DirtyLimit({ bytesPerSecond: 16 * 2 ** 20, ringSize: 4096, vcpus: 2, pageSize: 4096 });
+    expect(d.adjust(0, 0)).toEqual({ fraction: 0, throttleUsPerFull: 0, ringFullUs: 0 });
+    // 2 x 8192 pages/s: the ring fills in 0.5 s; a later, slower rate keeps that.
+    d.adjust(16384, 0);
+    expect(d.adjust(4000, 0)).toEqual({ fraction: 0, throttleUsPerFull: 0, ringFullUs: 500_000 });
+    // 1000 x the quota: sleeping 1 - 1/1000 would be needed; capped at 99 %. The sleep per ring
+    // full still meets the quota: 4096 / 4096 - 4096 / 4096000 s = 999 ms.
+    expect(d.adjust(2 * 4_096_000, 0)).toEqual({ fraction: 0.99, throttleUsPerFull: 999_000, ringFullUs: 1000 });
+    // Measured while sleeping 3/4 of the time: natural = 2 x 8192 / 2 / (1/4) = 32768 pages/s each.
+    const e = new DirtyLimit({ bytesPerSecond: 16 * 2 ** 20, ringSize: 4096, vcpus: 2, pageSize: 4096 });
+    expect(e.adjust(16384, 0.75)).toEqual({ fraction: 0.875, throttleUsPerFull: 875_000, ringFullUs: 125_000 });
+  });
+
   it("the shipped scenario: precopy fails; dirty-limit converges and the guest keeps more of its writes than under auto-converge", { timeout: 60_000 }, async () => {
     const runs = loadScenario(readFileSync("scenarios/dirty-limit.yaml", "utf8"), "dirty-limit.yaml");
     const r = Object.fromEntries(await Promise.all(runs.map(async (x) => [x.variant, await simulate(x.scenario)] as const)));

@@ -36,6 +36,51 @@ describe("xbzrle", () => {
     expect(xbzrleEncodedBytes(4096, 4096)).toBe(-1);
   });
 
+  it("encoded size at uleb128's boundaries: a run or gap of 127 bytes takes one byte, 128 two; exactly a page is not an overflow", () => {
+    // Page 4096: 3969 changed leave a 127-byte gap (1 B), 3968 leave 128 (2 B); the run's length is over 127 (2 B).
+    expect(xbzrleEncodedBytes(3969, 4096)).toBe(1 + 2 + 3969);
+    expect(xbzrleEncodedBytes(3968, 4096)).toBe(2 + 2 + 3968);
+    expect(xbzrleEncodedBytes(127, 4096)).toBe(2 + 1 + 127);
+    expect(xbzrleEncodedBytes(128, 4096)).toBe(2 + 2 + 128);
+    // 1 + 2 + 4093 = 4096: fits; more than a page changed is a page.
+    expect(xbzrleEncodedBytes(4093, 4096)).toBe(4096);
+    expect(xbzrleEncodedBytes(5000, 4096)).toBe(-1);
+    expect(xbzrleEncodedBytes(-1, 4096)).toBe(0);
+    // A 256-byte page: 100 changed leave a 156-byte gap (2 B) and a 1-byte length.
+    expect(xbzrleEncodedBytes(100, 256)).toBe(2 + 1 + 100);
+  });
+
+  it("a zero page sent takes the slot, so the next small write encodes; the CPU's memory traffic: 2 pages an insert, 6 a hit", () => {
+    const c = new XbzrleCache({ cacheSize: 2 * 4096, pageSize: 4096, changedBytes: 64 });
+    c.sendZero(3, 1);
+    expect(c.takeMovedBytes()).toBe(2 * 4096);
+    expect(c.takeMovedBytes()).toBe(0);
+    expect(c.sendNormal(3, 2, false)).toBe(8 + 3 + 67);
+    expect(c.lastWhole).toBe(false);
+    expect(c.takeMovedBytes()).toBe(6 * 4096);
+    // Page 5 shares slot 1 (5 & 1) with page 3, which is fresh: refused, nothing moved.
+    expect(c.sendNormal(5, 2, false)).toBe(8 + 4096);
+    expect(c.lastWhole).toBe(true);
+    expect(c.takeMovedBytes()).toBe(0);
+    // Re-inserting the page a slot holds is allowed whatever its age.
+    c.sendZero(3, 2);
+    expect(c.takeMovedBytes()).toBe(2 * 4096);
+    // Looked at: 4 pages, 1 miss.
+    expect(c.stats()).toEqual({ "cache-size": 2 * 4096, bytes: 70, pages: 1, "cache-miss": 1, "cache-miss-rate": 0.25, "encoding-rate": +(4096 / 70).toFixed(4), overflow: 0 });
+  });
+
+  it("an unchanged page is skipped (0 B, not whole); no page looked at gives rates of 0; a cache smaller than a page has one slot", () => {
+    const same = new XbzrleCache({ cacheSize: 4096, pageSize: 4096, changedBytes: 0 });
+    expect(same.stats()).toMatchObject({ "cache-miss-rate": 0, "encoding-rate": 0 });
+    same.sendNormal(9, 1, false);
+    expect(same.sendNormal(9, 2, false)).toBe(0);
+    expect(same.lastWhole).toBe(false);
+    expect(same.stats()).toMatchObject({ pages: 1, bytes: 0, "encoding-rate": 0, "cache-miss-rate": 0.5 });
+    const tiny = new XbzrleCache({ cacheSize: 100, pageSize: 4096, changedBytes: 64 });
+    tiny.sendNormal(6, 1, false);
+    expect(tiny.sendNormal(6, 2, false)).toBe(8 + 3 + 67);
+  });
+
   it("the cache: slot = page mod slots; a fresh slot (this generation or the last) is not replaced", () => {
     const c = new XbzrleCache({ cacheSize: 4 * 4096, pageSize: 4096, changedBytes: 64 });
     const whole = 8 + 4096;
@@ -62,6 +107,7 @@ describe("xbzrle", () => {
     const whole = new XbzrleCache({ cacheSize: 4096, pageSize: 4096, changedBytes: 4096 });
     whole.sendNormal(7, 1, false);
     expect(whole.sendNormal(7, 2, false)).toBe(8 + 4096);
+    expect(whole.lastWhole).toBe(true); // an overflow goes as a normal page
     expect(whole.stats()).toMatchObject({ overflow: 1, pages: 1, bytes: 4096 });
   });
 

@@ -58,6 +58,8 @@ const strategyKinds = ["virtio", "vf-failover", "vf-enlightened", "vf-tracked", 
 function setMode(doc: Document, key: "multifd" | "postcopy" | "xbzrle" | "dirtyLimit", value: unknown) {
   if (value === undefined) {
     doc.deleteIn(["migration", key]);
+    // A VF's state over multifd needs multifd (multifdDeviceStateRefusal): off with it.
+    if (key === "multifd" && doc.getIn(["devices", 0, "multifdDeviceState"]) === true) doc.setIn(["devices", 0, "multifdDeviceState"], false);
     return;
   }
   doc.setIn(["migration", key], typeof value === "object" ? flow(doc, value) : value);
@@ -123,7 +125,7 @@ export const controls: Control[] = [
   // The device paths since 2023 (docs/model.md, "vf-tracked" and "vdpa"): each option a what-if.
   deviceSwitch("vf-tracked", "switchoverAck", "switchover-ack"),
   deviceSelect("vf-tracked", "deviceTiming", "VF device timing", ["assumed", "mlx5-cx7"], "assumed"),
-  deviceSwitch("vf-tracked", "multifdDeviceState", "VF state over multifd"),
+  withMultifd(deviceSwitch("vf-tracked", "multifdDeviceState", "VF state over multifd")),
   deviceSwitch("vdpa", "parallelSuspend", "vdpa parallel suspend"),
   deviceSwitch("vdpa", "preCreateVqs", "vdpa pre-created VQs"),
   deviceSwitch("vdpa", "iterativeState", "vdpa iterative state", { neededBy: "earlyDriverOk" }),
@@ -186,6 +188,17 @@ function deviceSwitch(kind: string, option: string, label: string, rule: { needs
       doc.setIn(["devices", 0, option], on);
       if (on && rule.needs) doc.setIn(["devices", 0, rule.needs], true);
       if (!on && rule.neededBy && s.devices[0].options[rule.neededBy] === true) doc.setIn(["devices", 0, rule.neededBy], false);
+    },
+  };
+}
+
+/** An option that needs multifd turns multifd on (QEMU's default 2 channels) when it is off. */
+function withMultifd(control: SelectControl): SelectControl {
+  return {
+    ...control,
+    write: (doc, v, s) => {
+      control.write(doc, v, s);
+      if (v === "on" && s.devices[0].kind === "vf-tracked" && !s.migration.multifd) setMode(doc, "multifd", { channels: 2 });
     },
   };
 }

@@ -7,6 +7,33 @@ import { NetLink, SharedNetwork, maxMinRates, type FlowSpec } from "../src/sim/n
 
 const flow = (path: NetLink[], cap = 0, ceiling = Infinity): FlowSpec => ({ path, cap, ceiling, latencyMs: 0 });
 
+/**
+ * Flows on one 1000 B/s link, each running its steps (a send of N bytes, or a sleep) from 0;
+ * returns when each send ended, per flow.
+ */
+async function oneLink(steps: Record<string, (number | { sleep: number })[]>) {
+  const clock = new VirtualClock();
+  const net = new SharedNetwork(clock);
+  const link = net.link("L", 1000);
+  const flows = Object.fromEntries(Object.keys(steps).map((name) => [name, net.flow(flow([link]))]));
+  const done: Record<string, number[]> = Object.fromEntries(Object.keys(steps).map((name) => [name, []]));
+  await clock.run(async () => {
+    const threads = Object.entries(steps).map(([name, list]) =>
+      clock.spawn(async () => {
+        for (const step of list) {
+          if (typeof step === "number") {
+            await flows[name].send(step);
+            done[name].push(clock.now());
+          } else await clock.sleep(step.sleep);
+        }
+        flows[name].close();
+      }),
+    );
+    await clock.join(threads);
+  });
+  return { link, flows, done };
+}
+
 describe("max-min fair sharing", () => {
   it("matches a hand-computed allocation with two links and a capped flow", () => {
     // L1 = 10, L2 = 6. A on L1; B on L1 and L2; C on L2; D on L2 capped at 1.
@@ -34,28 +61,9 @@ describe("max-min fair sharing", () => {
   it("a send re-plans when another flow joins and leaves (hand-computed finish times)", async () => {
     // 1000 B/s. A sends 1000 B from 0; B sends 250 B from 0.5 s: A alone for 0.5 s (500 B),
     // then 500 B/s each: B done at 1.0 s, A has 250 B left, alone again: done at 1.25 s.
-    const clock = new VirtualClock();
-    const net = new SharedNetwork(clock);
-    const link = net.link("L", 1000);
-    const a = net.flow(flow([link]));
-    const b = net.flow(flow([link]));
-    const done: Record<string, number> = {};
-    await clock.run(async () => {
-      const ta = clock.spawn(async () => {
-        await a.send(1000);
-        done.a = clock.now();
-        a.close();
-      });
-      const tb = clock.spawn(async () => {
-        await clock.sleep(500);
-        await b.send(250);
-        done.b = clock.now();
-        b.close();
-      });
-      await clock.join([ta, tb]);
-    });
-    expect(done.b).toBeCloseTo(1000, 6);
-    expect(done.a).toBeCloseTo(1250, 6);
+    const { link, done } = await oneLink({ a: [1000], b: [{ sleep: 500 }, 250] });
+    expect(done.b[0]).toBeCloseTo(1000, 6);
+    expect(done.a[0]).toBeCloseTo(1250, 6);
     expect(link.carried).toBeCloseTo(1250, 6);
     // Per second: A's 500 B, then 250 B each by 1 s; A's last 250 B in the next second.
     expect(link.carriedPerBin.map((b) => +b.toFixed(6))).toEqual([1000, 250]);
@@ -135,31 +143,11 @@ describe("max-min fair sharing", () => {
     // 1000 B/s. A sends 300 B twice in a row, B 200 B, both from 0: 500 B/s each until B is
     // done at 400 ms (A has 200 B of its first send); then A alone at 1000 B/s: its first send
     // ends at 500 ms, its second (one share throughout, not two) at 800 ms.
-    const clock = new VirtualClock();
-    const net = new SharedNetwork(clock);
-    const link = net.link("L", 1000);
-    const a = net.flow(flow([link]));
-    const b = net.flow(flow([link]));
-    const done: Record<string, number> = {};
-    await clock.run(async () => {
-      const ta = clock.spawn(async () => {
-        await a.send(300);
-        done.a1 = clock.now();
-        await a.send(300);
-        done.a2 = clock.now();
-        a.close();
-      });
-      const tb = clock.spawn(async () => {
-        await b.send(200);
-        done.b1 = clock.now();
-        b.close();
-      });
-      await clock.join([ta, tb]);
-    });
-    expect(done.b1).toBeCloseTo(400, 6);
-    expect(done.a1).toBeCloseTo(500, 6);
-    expect(done.a2).toBeCloseTo(800, 6);
-    expect(a.sent).toBeCloseTo(600, 6);
+    const { link, flows, done } = await oneLink({ a: [300, 300], b: [200] });
+    expect(done.b[0]).toBeCloseTo(400, 6);
+    expect(done.a[0]).toBeCloseTo(500, 6);
+    expect(done.a[1]).toBeCloseTo(800, 6);
+    expect(flows.a.sent).toBeCloseTo(600, 6);
     expect(link.carried).toBeCloseTo(800, 6);
   });
 

@@ -61,6 +61,53 @@ describe("PageBitmap", () => {
   });
 });
 
+describe("PageBitmap, the edges the properties rarely reach", () => {
+  it("set and clear say whether they changed the page", () => {
+    const b = new PageBitmap(40);
+    expect([b.set(7), b.set(7)]).toEqual([true, false]);
+    expect([b.clear(7), b.clear(7)]).toEqual([true, false]);
+    expect(b.count).toBe(0);
+  });
+
+  it("setAll sets exactly the pages there are, none past the end of a part-used last word", () => {
+    // 40 pages: the second word holds 8 of them; its other 24 bits must stay clear.
+    const a = new PageBitmap(40);
+    const b = new PageBitmap(40);
+    a.setAll();
+    b.setAll();
+    expect(a.count).toBe(40);
+    expect(a.countAnd(b)).toBe(40);
+    const c = new PageBitmap(40);
+    expect(c.takeFrom(a)).toBe(40);
+  });
+
+  it("empty ranges change and find nothing, wherever they are", () => {
+    for (const at of [0, 5, 31, 32, 39]) {
+      const b = new PageBitmap(40);
+      b.setAll();
+      b.clearRange(at, at);
+      expect(b.count, `clearRange(${at}, ${at})`).toBe(40);
+      b.clearAll();
+      b.setRange(at, at);
+      expect(b.count, `setRange(${at}, ${at})`).toBe(0);
+      b.set(at);
+      expect(b.nextSet(at, at), `nextSet(${at}, ${at})`).toBe(-1);
+      expect(b.runLength(at, 0, true), `runLength(${at}, 0)`).toBe(0);
+    }
+  });
+
+  it("countAnd counts the pages set in both; list stops at its limit", () => {
+    const a = new PageBitmap(100);
+    const b = new PageBitmap(100);
+    for (const p of [1, 33, 64, 99]) a.set(p);
+    for (const p of [1, 2, 64, 98, 99]) b.set(p);
+    expect(a.countAnd(b)).toBe(3);
+    expect(a.list()).toEqual([1, 33, 64, 99]);
+    expect(a.list(2)).toEqual([1, 33]);
+    expect(a.list(0)).toEqual([]);
+  });
+});
+
 describe("PageRuns", () => {
   it("joins pages that continue the last run and counts every page", () => {
     const runs = new PageRuns(8);

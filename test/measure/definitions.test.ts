@@ -225,3 +225,149 @@ describe("serviceDowntime (2015: the longest gap in the prober's replies)", () =
     expect(ms(s.downtime)).toBe(2);
   });
 });
+
+// Round 4 (docs/mutation.md): what each definition says about its figure, written out from the
+// inputs by hand (file names, line numbers, seqs, the arithmetic of the gap).
+describe("the explanations: how each figure was found, and what to check", () => {
+  it("a clean vDPA pair: the two lines it measured between, and nothing to note", () => {
+    expect(guestVisibleDowntime(source, destination)).toEqual({
+      ok: true,
+      ms: 2090,
+      how: "last vhost_vdpa_suspend (src.trace:4) -> last vhost_vdpa_set_vring_enable_one with enable: 1 (dst.trace:4)",
+      notes: [],
+    });
+  });
+
+  it("names a trace by its file name, whatever directory (or Windows path) it was read from", () => {
+    const at = (file: string) => {
+      const d = guestVisibleDowntime({ file, trace: source.trace }, destination);
+      return d.ok ? d.how.split(" -> ")[0] : d.why;
+    };
+    expect(at("/var/log/qemu/src.trace")).toBe("last vhost_vdpa_suspend (src.trace:4)");
+    expect(at("C:\\traces\\src.trace")).toBe("last vhost_vdpa_suspend (src.trace:4)");
+  });
+
+  it("counts only later records of the same event that could not be decoded", () => {
+    const src = trace("src.trace", lines(
+      "4390@99.000000:vhost_vdpa_suspend de", // before the one used: not a concern
+      "4390@100.000000:vhost_vdpa_suspend dev: 0x55d4c8a3e9f0",
+      "4390@100.000100:vhost_vdpa_suspend de", // after it: the result may be early
+      "4390@100.000200:vhost_vdpa_suspend d",
+      "4390@100.000300:vhost_vdpa_dev_start de", // another event
+    ));
+    const d = guestVisibleDowntime(src, destination);
+    expect(d.ok && d.notes).toEqual(["2 later vhost_vdpa_suspend record(s) could not be decoded (src.trace:3, truncated?) and were not used"]);
+  });
+
+  it("says how the clocks were lined up, either way", () => {
+    const ahead = trace("dst.trace", "9120@103.590000:vhost_vdpa_set_vring_enable_one dev: 0x1, idx: 1, enable: 1, r: 0\n");
+    const d = guestVisibleDowntime(source, ahead, 1500);
+    expect(d.ok && d.how.endsWith("(dst.trace:1); destination times -1500 ms (--clock-offset)")).toBe(true);
+    const behind = trace("dst.trace", "9120@100.590000:vhost_vdpa_set_vring_enable_one dev: 0x1, idx: 1, enable: 1, r: 0\n");
+    const b = guestVisibleDowntime(source, behind, -1500);
+    expect(b.ok && b.ms).toBe(2090);
+    expect(b.ok && b.how.endsWith("(dst.trace:1); destination times +1500 ms (--clock-offset)")).toBe(true);
+  });
+
+  it("an end before the start: how far before, and nothing else", () => {
+    const early = trace("dst.trace", "9120@99.500000:vhost_vdpa_set_vring_enable_one dev: 0x1, idx: 1, enable: 1, r: 0\n");
+    expect(guestVisibleDowntime(source, early)).toEqual({
+      ok: false,
+      why: "last vhost_vdpa_set_vring_enable_one with enable: 1 (dst.trace:1) comes 500 ms before last vhost_vdpa_suspend (src.trace:4): not the same migration, or the hosts' clocks differ (--clock-offset)",
+    });
+    // At the same instant it is a downtime of 0, not an error.
+    const same = trace("dst.trace", "9120@100.000000:vhost_vdpa_set_vring_enable_one dev: 0x1, idx: 1, enable: 1, r: 0\n");
+    expect(ms(guestVisibleDowntime(source, same))).toBe(0);
+  });
+
+  it("names the event it ended on: vhost_vdpa_set_vring_ready before QEMU 9.1", () => {
+    const old = trace("dst.trace", "9120@102.090000:vhost_vdpa_set_vring_ready dev: 0x1, idx: 1, r: 0\n");
+    const d = guestVisibleDowntime(source, old);
+    expect(d.ok && d.how).toBe("last vhost_vdpa_suspend (src.trace:4) -> last vhost_vdpa_set_vring_ready (dst.trace:1)");
+    expect(d.ok && d.notes).toEqual([]);
+  });
+
+  it("a destination event without a timestamp: which line, and the QEMU option", () => {
+    const untimed = trace("dst.trace", "vhost_vdpa_set_vring_enable_one dev: 0x1, idx: 1, enable: 1, r: 0\n");
+    expect(why(guestVisibleDowntime(source, untimed))).toBe("dst.trace:1: last vhost_vdpa_set_vring_enable_one with enable: 1 has no timestamp (run QEMU with -msg timestamp=on)");
+  });
+
+  it("QEMU's downtime from the checkpoints: the lines, and query-migrate's figure only when there is one", () => {
+    expect(downtime({ source, destination })).toEqual({ ok: true, ms: 2091, how: "src-downtime-start (src.trace:3) -> dst-precopy-bh-vm-started (dst.trace:5)", notes: [] });
+    const reported = { file: "qm.json", result: parseQueryMigrate('{"status":"completed","total-time":9,"downtime":2093}').value!.result };
+    const d = downtime({ source, destination, reported });
+    expect(d.ok && d.notes).toEqual(["query-migrate reported 2093 ms (measured on the source alone)"]);
+  });
+
+  it("finds checkpoints written with trailing blanks, and names them without", () => {
+    const src = trace("src.trace", "4390@99.999850:vmstate_downtime_checkpoint src-downtime-start  \n");
+    const dst = trace("dst.trace", "9120@102.090850:vmstate_downtime_checkpoint dst-precopy-bh-vm-started \n");
+    expect(downtime({ source: src, destination: dst })).toEqual({ ok: true, ms: 2091, how: "src-downtime-start (src.trace:1) -> dst-precopy-bh-vm-started (dst.trace:1)", notes: [] });
+  });
+
+  it("says which input is missing, and that query-migrate had no figure either", () => {
+    const failed = { file: "qm.json", result: parseQueryMigrate('{"status":"failed","total-time":9}').value!.result };
+    expect(downtime({ reported: failed })).toEqual({
+      ok: false,
+      why: "needs the source trace (src-downtime-start) and the destination trace, or a query-migrate reply; query-migrate (qm.json) reports no downtime (status failed)",
+    });
+    expect(why(downtime({ destination }))).toBe("needs the source trace (src-downtime-start) and the destination trace, or a query-migrate reply");
+    const noEnd = trace("dst.trace", "9120@100.016300:vmstate_downtime_checkpoint dst-precopy-loadvm-completed\n");
+    expect(why(downtime({ source, destination: noEnd }))).toBe("dst.trace has no dst-precopy-bh-vm-started checkpoint (trace vmstate_downtime_checkpoint)");
+  });
+
+  const reply = (seq: number) => `64 bytes from 10.0.0.2: icmp_seq=${seq} ttl=64 time=0.1 ms`;
+
+  it("the longest gap: how many probes, their seqs, the replies around it and the interval", () => {
+    // Lines 1..7 answer seqs 1, 2, 5, 6, 7, 20, 21: the gap 8..19 lies between lines 5 and 6.
+    const s = serviceDowntime("ping.txt", parsePing([1, 2, 5, 6, 7, 20, 21].map(reply).join("\n")).value, { intervalMs: 2 });
+    expect(s.downtime).toEqual({ ok: true, ms: 24, how: "longest gap: 12 probe(s) seq 8..19 unanswered (ping.txt:5 -> ping.txt:6); interval 2 ms from --interval", notes: [] });
+  });
+
+  it("of two gaps equally long, the first", () => {
+    const s = serviceDowntime("ping.txt", parsePing([1, 4, 5, 8].map(reply).join("\n")).value, { intervalMs: 1 });
+    expect(s.downtime.ok && s.downtime.how).toMatch(/seq 2\.\.3 /);
+  });
+
+  it("a gap before the first reply: lost from the header's first seq", () => {
+    const s = serviceDowntime("ping.txt", parsePing(["PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data.", reply(5), reply(6)].join("\n")).value, { intervalMs: 1 });
+    expect(s.downtime.ok && s.downtime.how).toBe("longest gap: 4 probe(s) seq 1..4 unanswered (before ping.txt:2); interval 1 ms from --interval");
+  });
+
+  it("no gap: says so, with the count and the interval", () => {
+    const s = serviceDowntime("ping.txt", parsePing([1, 2, 3].map(reply).join("\n")).value, { intervalMs: 1 });
+    expect(s.downtime).toEqual({ ok: true, ms: 0, how: "no reply missing among 3 probes; interval 1 ms from --interval", notes: [] });
+  });
+
+  it("probes lost at the end: how many and how long, at the interval", () => {
+    const text = [...[1, 2, 4].map(reply), "6 packets transmitted, 3 received, 50% packet loss, time 5ms"].join("\n");
+    const s = serviceDowntime("ping.txt", parsePing(text).value);
+    expect(s.downtime.ok && s.downtime.notes).toEqual(["the last 2 probe(s) got no reply (2 ms): in flight when the log ended, or an outage that had not ended"]);
+  });
+
+  it("without an interval it reports none", () => {
+    const s = serviceDowntime("ping.txt", parsePing([1, 4].map(reply).join("\n")).value);
+    expect(Object.keys(s).sort()).toEqual(["downtime", "lostReplies", "sent"]);
+  });
+
+  // ping -D: each reply carries its receive time; the send time is that less the round trip.
+  const timed = (seq: number, sentMs: number) => {
+    const at = 1700000000000 + sentMs + 0.2;
+    return `[${Math.floor(at / 1000)}.${String(Math.round((at % 1000) * 1000)).padStart(6, "0")}] 64 bytes from 10.0.0.2: icmp_seq=${seq} ttl=64 time=0.200 ms`;
+  };
+
+  it("ping -D, a gap before the first reply: the first lost probe went count x interval before the reply's send", () => {
+    // Header: seqs from 1; seq 5 sent at 40 ms; 1..4 lost, sent from 0 ms at 10 ms.
+    const text = ["PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data.", timed(5, 40), timed(6, 50)].join("\n");
+    const s = serviceDowntime("ping.txt", parsePing(text).value, { intervalMs: 10 });
+    expect(ms(s.downtime)).toBeCloseTo(40, 6);
+  });
+
+  it("send times without an interval: they do not say when the lost probes went", () => {
+    // (parsePing takes the interval from two or more send times; a log without one, by hand.)
+    const log = { format: "ping" as const, firstSeq: 1, probes: [{ seq: 1, line: 1, sent: 0, received: 0.2, answered: true }, { seq: 5, line: 2, sent: 40, received: 40.2, answered: true }] };
+    const s = serviceDowntime("ping.txt", log);
+    expect(s.lostReplies).toBe(3);
+    expect(why(s.downtime)).toMatch(/probing interval is unknown/);
+  });
+});

@@ -1,4 +1,4 @@
-// src/scenario/* against the scenario, input-fuzz and fleet tests (every sim test loads a scenario; these are the ones written for loading it).
+// src/scenario/* against the scenario loader's tests and the input fuzz.
 // `nice -n 10 npx stryker run stryker.scenario.config.mjs --concurrency 1` (docs/mutation.md).
 import { narrowRun } from "./stryker.narrow.mjs";
 

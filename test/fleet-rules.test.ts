@@ -1,0 +1,199 @@
+// The orchestrator's rules on small guests (64 to 256 MiB, a few ms of virtual time each), so that
+// every rule can be checked quickly (and under mutation, docs/mutation.md): which VM goes first
+// under each ordering, how many run at once per source and in the cluster, where each one goes,
+// the policy's timers and stall schedule, and what the links carried. Each expected figure is
+// worked out from the rule as the policies' documentation states it (docs/fleet.md), not from a run.
+
+import { describe, expect, it } from "vitest";
+import { evacuate, type FleetPlan, type FleetPolicy, type FleetVm } from "../src/sim/fleet.js";
+import { utilisationBinMs } from "../src/sim/network.js";
+import { simulate } from "../src/sim/simulate.js";
+import { scenario } from "./helpers.js";
+
+const MiB = 2 ** 20;
+const idle = (memory: string) => `{memory: ${memory}, used: 1MiB}`;
+// Every page written between any two syncs (10M writes/s over 16384 pages): remaining data never falls.
+const hog = "{memory: 64MiB, workload: {kind: uniform, workingSet: 64MiB, rate: 10000000}}";
+
+const vm = (name: string, host: string, spec: string): FleetVm => ({
+  name,
+  host,
+  scenario: scenario(`name: ${name}\nvm: ${spec}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\n`),
+});
+
+const policy = (p: Partial<FleetPolicy> = {}): FleetPolicy => ({ name: "test", perCluster: 1, perSource: 1, ...p });
+
+const plan = (vms: FleetVm[], p: Partial<FleetPlan> = {}): FleetPlan => ({
+  name: "rules",
+  seed: 7,
+  hosts: ["a", "b", "c", "d"].map((name) => ({ name, nic: 1e9 / 8 })),
+  vms,
+  from: ["a"],
+  to: ["b"],
+  policy: policy(),
+  order: "given",
+  ...p,
+});
+
+const startOrder = async (p: FleetPlan) => (await evacuate(p)).vms.map((v) => v.vm);
+
+describe("the order VMs leave in", () => {
+  // 64, 128 and 32 MiB; writing 3000, 1000 and 2000 pages/s over 1 MiB (all converge at once).
+  const three = [
+    vm("v64", "a", "{memory: 64MiB, used: 1MiB, workload: {kind: uniform, workingSet: 1MiB, rate: 3000}}"),
+    vm("v128", "a", "{memory: 128MiB, used: 1MiB, workload: {kind: uniform, workingSet: 1MiB, rate: 1000}}"),
+    vm("v32", "a", "{memory: 32MiB, used: 1MiB, workload: {kind: uniform, workingSet: 1MiB, rate: 2000}}"),
+  ];
+
+  it("given, largest-first, smallest-first, least-dirty-first; one at a time, each once the one before has ended", async () => {
+    expect(await startOrder(plan(three, { order: "given" }))).toEqual(["v64", "v128", "v32"]);
+    expect(await startOrder(plan(three, { order: "largest-first" }))).toEqual(["v128", "v64", "v32"]);
+    expect(await startOrder(plan(three, { order: "smallest-first" }))).toEqual(["v32", "v64", "v128"]);
+    expect(await startOrder(plan(three, { order: "least-dirty-first" }))).toEqual(["v128", "v32", "v64"]);
+    const out = await evacuate(plan(three));
+    for (const v of out.vms) expect(v.result.status).toBe("completed");
+    expect(out.vms[0].start).toBe(0);
+    // (The next starts after the one before has also sent its announce rounds, 800 ms after its end: docs/mutation.md, round 4.)
+    for (let i = 1; i < 3; i++) expect(out.vms[i].start).toBeGreaterThanOrEqual(out.vms[i - 1].end);
+  });
+
+  it("only the hosts being evacuated: a VM elsewhere stays", async () => {
+    const out = await evacuate(plan([vm("stays", "c", idle("64MiB")), vm("goes", "a", idle("64MiB"))]));
+    expect(out.vms.map((v) => v.vm)).toEqual(["goes"]);
+  });
+});
+
+describe("how many at once", () => {
+  const twoHosts = [vm("a1", "a", idle("64MiB")), vm("a2", "a", idle("64MiB")), vm("c1", "c", idle("64MiB"))];
+
+  it("per source 1, cluster 2: one from each source at once; the second of a source when its first ends", async () => {
+    const out = await evacuate(plan(twoHosts, { from: ["a", "c"], to: ["b", "d"], policy: policy({ perCluster: 2, perSource: 1 }) }));
+    const by = new Map(out.vms.map((v) => [v.vm, v]));
+    expect(by.get("a1")!.start).toBe(0);
+    expect(by.get("c1")!.start).toBe(0);
+    expect(by.get("a2")!.start).toBeGreaterThanOrEqual(by.get("a1")!.end);
+    expect(by.get("a2")!.start).toBeGreaterThan(0);
+  });
+
+  it("per source 2, cluster 1: the cluster's limit holds", async () => {
+    const out = await evacuate(plan(twoHosts, { from: ["a", "c"], to: ["b", "d"], policy: policy({ perCluster: 1, perSource: 2 }) }));
+    for (let i = 1; i < 3; i++) expect(out.vms[i].start).toBeGreaterThanOrEqual(out.vms[i - 1].end);
+  });
+
+  it("per source 2, cluster 2: two of one source at once", async () => {
+    const out = await evacuate(plan(twoHosts.slice(0, 2), { policy: policy({ perCluster: 2, perSource: 2 }) }));
+    expect(out.vms.map((v) => v.start)).toEqual([0, 0]);
+  });
+});
+
+describe("where each VM goes: the destination with the least memory placed on it", () => {
+  it("fills the emptier host first, the first listed on a tie, counting VMs already there", async () => {
+    // b holds a 256 MiB VM that is not moving; d is empty. 64 MiB to d (0 < 256), 128 MiB to d
+    // (64 < 256), 256 MiB to d (192 < 256), 32 MiB to b (256 < 448).
+    const vms = [vm("resident", "b", idle("256MiB")), vm("m64", "a", idle("64MiB")), vm("m128", "a", idle("128MiB")), vm("m256", "a", idle("256MiB")), vm("m32", "a", idle("32MiB"))];
+    const out = await evacuate(plan(vms, { to: ["b", "d"] }));
+    expect(out.vms.map((v) => [v.vm, v.to])).toEqual([["m64", "d"], ["m128", "d"], ["m256", "d"], ["m32", "b"]]);
+    // A tie goes to the first listed destination.
+    const tie = await evacuate(plan([vm("x", "a", idle("64MiB"))], { to: ["d", "b"] }));
+    expect(tie.vms[0].to).toBe("d");
+  });
+
+  it("a VM whose migration failed leaves nothing placed on its destination", async () => {
+    // The hog is cancelled after 1 s; the 64 MiB VM after it then finds b as empty as d and takes b (listed first).
+    const vms = [vm("hog", "a", hog), vm("next", "a", idle("64MiB"))];
+    const out = await evacuate(plan(vms, { to: ["b", "d"], policy: policy({ completion: { msPerGiB: 16_000, minGiB: 0, action: "abort", option: "timeout" } }) }));
+    expect(out.vms.map((v) => [v.vm, v.to, v.result.status])).toEqual([["hog", "b", "failed"], ["next", "b", "completed"]]);
+  });
+});
+
+describe("the policy's timers", () => {
+  const syncTimes = (r: { timeline: { kind: string; t: number }[] }) => r.timeline.filter((e) => e.kind === "sync").map((e) => e.t);
+
+  it("completion timeout, abort: cancelled at msPerGiB x the larger of the RAM and minGiB", async () => {
+    // 10 s/GiB x max(1/16 GiB, 0.2 GiB) = 2000 ms.
+    const out = await evacuate(plan([vm("hog", "a", hog)], { policy: policy({ completion: { msPerGiB: 10_000, minGiB: 0.2, action: "abort", option: "completionTimeout" } }) }));
+    const v = out.vms[0];
+    expect(v.actions).toEqual([{ t: 2000, action: "abort", reason: "completionTimeout: not completed within 2 s (10 s/GiB x 0.2 GiB)" }]);
+    expect(v.result["error-desc"]).toBe("migration aborted: cancelled by test: completionTimeout: not completed within 2 s (10 s/GiB x 0.2 GiB)");
+  });
+
+  it("completion timeout, force-complete: the guest paused at the deadline, completing; the result says so", async () => {
+    // 16 s/GiB x 1/16 GiB (above minGiB 0) = 1000 ms.
+    const out = await evacuate(plan([vm("hog", "a", hog)], { policy: policy({ completion: { msPerGiB: 16_000, minGiB: 0, action: "force-complete", option: "x" } }) }));
+    const v = out.vms[0];
+    expect(v.actions.map((a) => [a.t, a.action])).toEqual([[1000, "force-complete"]]);
+    expect(v.result.status).toBe("completed");
+    expect(v.result.warnings).toContain(
+      `paused by test at 1000 ms (x: not completed within 1 s (16 s/GiB x 0.1 GiB)); the guest was stopped from then until the resume at ${v.result["total-time"]} ms`,
+    );
+  });
+
+  it("downtime steps: each limit set at its time, in order, and used", async () => {
+    const steps = () => [{ afterMs: 0, downtimeMs: 50 }, { afterMs: 1000, downtimeMs: 95 }, { afterMs: 2500, downtimeMs: 140 }];
+    const p = policy({ downtimeSteps: steps, completion: { msPerGiB: 48_000, minGiB: 0, action: "abort", option: "x" } });
+    const v = (await evacuate(plan([vm("hog", "a", hog)], { policy: p }))).vms[0];
+    expect(v.actions.filter((a) => a.action === "set-downtime").map((a) => [a.t, a.downtimeMs, a.reason])).toEqual([
+      [0, 50, "downtime step 0 at 0 s"],
+      [1000, 95, "downtime step 1 at 1 s"],
+      [2500, 140, "downtime step 2 at 2.5 s"],
+    ]);
+    expect(v.result.parameters!["downtime-limit"]).toBe(140);
+  });
+
+  it("the initial downtime limit replaces the file's", async () => {
+    const v = (await evacuate(plan([vm("x", "a", idle("64MiB"))], { policy: policy({ initialDowntimeMs: 123 }) }))).vms[0];
+    expect(v.result.parameters!["downtime-limit"]).toBe(123);
+  });
+
+  it("the policy's bandwidth cap replaces the file's", async () => {
+    const v = (await evacuate(plan([vm("x", "a", idle("64MiB"))], { policy: policy({ maxBandwidth: 4 * MiB }) }))).vms[0];
+    expect(v.result.parameters!["max-bandwidth"]).toBe(4 * MiB);
+  });
+
+  it("progress timeout: cancelled once the remaining data has not fallen for that long since its lowest", async () => {
+    const out = await evacuate(plan([vm("hog", "a", hog)], { policy: policy({ progress: { timeoutMs: 1500, option: "progressTimeout" } }) }));
+    const v = out.vms[0];
+    // The lowest is the first sync's (all of RAM dirty at every sync after it).
+    const first = syncTimes(v.result)[0];
+    expect(v.actions).toEqual([{ t: expect.closeTo(first + 1500, 3), action: "abort", reason: "progressTimeout: no progress for 2 s (remaining data has not fallen below 64.00 MiB)" }]);
+  });
+
+  it("stall schedule: each step after its count of syncs without progress, counted from the lowest", async () => {
+    const stallSchedule = [{ stalls: 2, action: { setDowntimeMs: 500 } }, { stalls: 4, action: "abort" as const }];
+    const out = await evacuate(plan([vm("hog", "a", hog)], { policy: policy({ stallSchedule }) }));
+    const v = out.vms[0];
+    const syncs = syncTimes(v.result);
+    // Sync 1 sets the lowest; syncs 2, 3, 4, 5 are stalls 1 to 4.
+    expect(v.actions).toEqual([
+      { t: expect.closeTo(syncs[2], 3), action: "set-downtime", downtimeMs: 500, reason: "2 iterations without progress (64.00 MiB remaining, lowest 64.00 MiB)" },
+      { t: expect.closeTo(syncs[4], 3), action: "abort", reason: "convergence schedule exhausted after 4 iterations without progress (64.00 MiB remaining, lowest 64.00 MiB)" },
+    ]);
+    expect(v.result.status).toBe("failed");
+  });
+});
+
+describe("the links and the VMs' own seeds", () => {
+  it("each link carried every byte of the migrations through it; links that carried nothing are left out", async () => {
+    const vms = [vm("a1", "a", idle("64MiB")), vm("a2", "a", idle("32MiB"))];
+    const out = await evacuate(plan(vms, { fabric: { bandwidth: 10e9 / 8, latencyMs: 0 } }));
+    const sent = out.vms.reduce((s, v) => s + v.result.ram.transferred, 0);
+    expect(out.links.map((l) => [l.name, l.carried])).toEqual([["a tx", sent], ["b rx", sent], ["fabric", sent]]);
+    // Each bin's share of the link's capacity, summed back over the bins, is what it carried, up to
+    // the rounding of each share to 3 decimals (half a thousandth of a bin's capacity per bin).
+    for (const l of out.links) {
+      const binBytes = (l.capacity * utilisationBinMs) / 1000;
+      const summed = l.utilisation.reduce((s, u) => s + u * binBytes, 0);
+      expect(Math.abs(summed - l.carried)).toBeLessThanOrEqual(l.utilisation.length * 0.0005 * binBytes);
+      expect(l.utilisation.every((u) => u > 0 && u <= 1)).toBe(true);
+    }
+  });
+
+  it("the second VM runs with the fleet's seed + 1: alone on the link, it is `simulate` with that seed", async () => {
+    const busy = "{memory: 64MiB, used: 8MiB, workload: {kind: uniform, workingSet: 8MiB, rate: 20000}}";
+    const out = await evacuate(plan([vm("first", "a", busy), vm("second", "a", busy)]));
+    const alone = await simulate(scenario(`name: second\nvm: ${busy}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\n`), { seed: 8 });
+    const other = await simulate(scenario(`name: second\nvm: ${busy}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\n`), { seed: 7 });
+    expect(alone.ram.transferred).not.toBe(other.ram.transferred); // the seed shows in the result
+    expect(out.vms[1].result.ram.transferred).toBe(alone.ram.transferred);
+  });
+});

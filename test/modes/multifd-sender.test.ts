@@ -1,0 +1,140 @@
+// multifd's channels (src/core/multifd.ts; QEMU's multifd_send, multifd_send_sync_main) on a
+// clock and link small enough to work out by hand: a page read takes 1 ms of a channel's CPU,
+// the link carries 1 byte per ms, one packet at a time.
+
+import { describe, expect, it } from "vitest";
+import { PageRuns } from "../../src/core/bitmap.js";
+import type { Device } from "../../src/core/device.js";
+import { MultifdSender, multifdDeviceStateRefusal, multifdPacketPages } from "../../src/core/multifd.js";
+import type { Channel, GuestRam } from "../../src/core/ports.js";
+import { VirtualClock } from "../../src/sim/clock.js";
+
+function setup(channels: number, hostCores = 32) {
+  const clock = new VirtualClock();
+  const reads: { page: number; t: number }[] = [];
+  const ram = {
+    async readPages(runs: PageRuns) {
+      for (let r = 0; r < runs.count; r++) {
+        for (let p = runs.starts[r]; p < runs.starts[r] + runs.lengths[r]; p++) {
+          reads.push({ page: p, t: clock.now() });
+          await clock.sleep(1);
+        }
+      }
+      return undefined;
+    },
+  } as unknown as GuestRam;
+  const sent: { bytes: number; start: number; end: number }[] = [];
+  const channel: Channel = {
+    async send(bytes) {
+      const start = clock.now();
+      await clock.sleep(bytes);
+      sent.push({ bytes, start, end: clock.now() });
+    },
+    async drain() {},
+  };
+  const sender = new MultifdSender(clock, ram, channel, { channels, hostCores });
+  return { clock, sender, reads, sent };
+}
+
+const runs = (...pages: number[]) => {
+  const r = new PageRuns(pages.length);
+  for (const p of pages) r.add(p, 1);
+  return r;
+};
+
+describe("multifd channels, worked by hand", () => {
+  it("two channels read side by side; the link takes one packet at a time; the third packet waits for channel 0", async () => {
+    const { clock, sender, reads, sent } = setup(2);
+    const returned: number[] = [];
+    await clock.run(async () => {
+      // Packet A (2 pages, 10 B) to channel 0, B (1 page, 10 B) to channel 1, C (1 page, 5 B) to channel 0 again.
+      await sender.send(runs(0, 1), 10);
+      returned.push(clock.now());
+      await sender.send(runs(2), 10);
+      returned.push(clock.now());
+      await sender.send(runs(3), 5);
+      returned.push(clock.now());
+      await sender.flush();
+      returned.push(clock.now());
+    });
+    // A reads 0-2 ms, B reads 0-1 ms; B is on the link 1-11, A waits for it: 11-21.
+    // C goes to channel 0 when A is done (21), reads 21-22, is on the link 22-27; flush returns at 27.
+    expect(reads).toEqual([{ page: 0, t: 0 }, { page: 2, t: 0 }, { page: 1, t: 1 }, { page: 3, t: 21 }]);
+    expect(sent).toEqual([{ bytes: 10, start: 1, end: 11 }, { bytes: 10, start: 11, end: 21 }, { bytes: 5, start: 22, end: 27 }]);
+    expect(returned).toEqual([0, 0, 21, 27]);
+  });
+
+  it("the packet is copied when handed over: the caller may reuse its run list at once", async () => {
+    const { clock, sender, reads } = setup(2);
+    await clock.run(async () => {
+      const list = runs(5);
+      await sender.send(list, 1);
+      list.clear();
+      list.add(7, 1);
+      await sender.send(list, 1);
+      await sender.flush();
+    });
+    expect(reads.map((r) => r.page).sort()).toEqual([5, 7]);
+  });
+
+  it("more threads than cores: each channel's reads take (channels + 1) / cores times as long", async () => {
+    // 3 channels and the migration thread on 2 cores: a 2-page read takes 2 x 2 = 4 ms before the link.
+    const { clock, sender, sent } = setup(3, 2);
+    await clock.run(async () => {
+      await sender.send(runs(0, 1), 3);
+      await sender.flush();
+    });
+    expect(sent).toEqual([{ bytes: 3, start: 4, end: 7 }]);
+    // Cores enough: no slowdown.
+    const fast = setup(3, 4);
+    await fast.clock.run(async () => {
+      await fast.sender.send(runs(0, 1), 3);
+      await fast.sender.flush();
+    });
+    expect(fast.sent).toEqual([{ bytes: 3, start: 2, end: 5 }]);
+  });
+
+  it("device state goes to the next channel in turn, after its packet, and returns once it is across", async () => {
+    const { clock, sender, sent } = setup(2);
+    let back = -1;
+    await clock.run(async () => {
+      await sender.send(runs(0), 4); // channel 0: read 0-1, link 1-5
+      await sender.send(runs(1), 4); // channel 1: read 0-1, link 5-9
+      await sender.sendDeviceState(6); // channel 0 again: waits for its packet (5), then the link after channel 1's (9-15)
+      back = clock.now();
+      await sender.flush();
+    });
+    expect(sent.map((s) => [s.bytes, s.start, s.end])).toEqual([[4, 1, 5], [4, 5, 9], [6, 9, 15]]);
+    expect(back).toBe(15);
+  });
+
+  it("flush with nothing given returns at once, and forgets what it waited for", async () => {
+    const { clock, sender } = setup(2);
+    const times: number[] = [];
+    await clock.run(async () => {
+      await sender.flush();
+      times.push(clock.now());
+      await sender.send(runs(0), 2);
+      await sender.flush();
+      times.push(clock.now());
+      await sender.flush();
+      times.push(clock.now());
+    });
+    expect(times).toEqual([0, 3, 3]);
+  });
+});
+
+describe("multifd's sizes and refusals", () => {
+  it("a packet holds 512 KiB of pages: 128 of 4 KiB, at least one of a larger page", () => {
+    expect(multifdPacketPages(4096)).toBe(128);
+    expect(multifdPacketPages(2 * 2 ** 20)).toBe(1);
+  });
+
+  it("a device asking for its state over multifd without the capability is refused, naming it", () => {
+    const d = (kind: string, multifdDeviceState: boolean): Device => ({ kind, multifdDeviceState, dmaLogged: () => true, stateBytes: () => 0 });
+    const devices = [d("virtio", false), d("vf-tracked", true)];
+    expect(multifdDeviceStateRefusal(devices, false)).toBe("vf-tracked: Multifd device transfer requested but unsupported in the current config");
+    expect(multifdDeviceStateRefusal(devices, true)).toBeUndefined();
+    expect(multifdDeviceStateRefusal([d("virtio", false)], false)).toBeUndefined();
+  });
+});

@@ -1,0 +1,120 @@
+// The post-copy phase's fault accounting (src/core/postcopy.ts, rules in docs/model.md) on a
+// phase small enough to work out by hand: 3 missing pages, a background slice of one page that
+// takes 10 ms, a one-way latency of 2 ms, a requested page sent in 1 ms. The guest touches the
+// pages a test gives it in the first step and nothing after.
+
+import { describe, expect, it } from "vitest";
+import { PageBitmap, type PageRuns } from "../../src/core/bitmap.js";
+import type { GuestRam } from "../../src/core/ports.js";
+import { postcopyPhase } from "../../src/core/postcopy.js";
+import { VirtualClock } from "../../src/sim/clock.js";
+
+/** `touch`: the pages the guest touches in the first step, or in each step (an array per step). */
+async function phase(opts: { touch: number[] | number[][]; vcpus: number; preempt: boolean; pages?: number }) {
+  const clock = new VirtualClock();
+  const pages = opts.pages ?? 3;
+  const missing = new PageBitmap(pages);
+  missing.setAll();
+  const throttles: number[] = [];
+  let step = 0;
+  const ram = {
+    setThrottle: (f: number) => void throttles.push(f),
+    syncDirtyLog(into: PageBitmap) {
+      const perStep = Array.isArray(opts.touch[0]) ? (opts.touch as number[][]) : [opts.touch as number[]];
+      const touched = perStep[step++] ?? [];
+      for (const p of touched) into.set(p);
+      return touched.length;
+    },
+  } as unknown as GuestRam;
+  const requested: number[] = [];
+  const stats = await clock.run(() =>
+    postcopyPhase({
+      clock,
+      ram,
+      missing,
+      vcpus: opts.vcpus,
+      latencyMs: 2,
+      preempt: opts.preempt,
+      // The background push: the first missing page, 10 ms.
+      async push() {
+        await clock.sleep(10);
+        missing.clear(missing.nextSet(0));
+      },
+      async sendRequested(runs: PageRuns) {
+        for (let r = 0; r < runs.count; r++) {
+          for (let p = runs.starts[r]; p < runs.starts[r] + runs.lengths[r]; p++) {
+            requested.push(p);
+            missing.clear(p);
+            await clock.sleep(1);
+          }
+        }
+      },
+    }),
+  );
+  return { stats, throttles, requested, end: clock.now() };
+}
+
+describe("post-copy faults, worked by hand", () => {
+  it("one fault, one vCPU, no preempt: waits a round trip and half a slice, then its page", async () => {
+    // Step 1: the push takes 10 ms, the guest touched page 2 (missing): 1 request, sent in 1 ms; step 11 ms.
+    // Its wait: 2 x 2 ms + 10 / 2 ms = 9 ms, and its own page, (1 + 1) / 2 x 1 ms = 1 ms: 10 ms blocked of 11.
+    // Step 2: the push sends page 1, nothing touched, nothing missing: the phase ends at 21 ms.
+    const { stats, throttles, requested, end } = await phase({ touch: [2], vcpus: 1, preempt: false });
+    expect(requested).toEqual([2]);
+    expect(stats).toEqual({ requests: 1, blocktime: 10, vcpuBlocktime: 10 });
+    expect(end).toBe(21);
+    // The second step runs at the blocked share the first saw, x / (1 + x) with x = (1/11 touches/ms) x 1 x 10 ms = 10/11:
+    // 10/21; the throttle is lifted at the end.
+    expect(throttles).toHaveLength(3);
+    expect(throttles[0]).toBe(0);
+    expect(throttles[1]).toBeCloseTo(10 / 21, 12);
+    expect(throttles[2]).toBe(0);
+  });
+
+  it("preempt: the page does not wait behind the slice", async () => {
+    // 2 x 2 ms + 1 ms = 5 ms blocked; x = 5/11, so the next step runs at 5/16.
+    const { stats, throttles } = await phase({ touch: [2], vcpus: 1, preempt: true });
+    expect(stats).toEqual({ requests: 1, blocktime: 5, vcpuBlocktime: 5 });
+    expect(throttles[1]).toBeCloseTo(5 / 16, 12);
+  });
+
+  it("two vCPUs: the 10 ms blocked are shared; both blocked at once only for the square of the share", async () => {
+    // Share 10 / (2 x 11); per vCPU 10 / 2 = 5 ms; all at once 11 x (10/22)^2 = 2.273 ms; x = 5/11.
+    const { stats, throttles } = await phase({ touch: [2], vcpus: 2, preempt: false });
+    expect(stats).toEqual({ requests: 1, blocktime: 2.273, vcpuBlocktime: 5 });
+    expect(throttles[1]).toBeCloseTo(5 / 16, 12);
+  });
+
+  it("two faults: the second waits for the first's page; the share is capped at the whole step", async () => {
+    // 4 pages; step 1: push page 0 (10 ms), faults on 2 and 3 sent in 2 ms: step 12 ms.
+    // Blocked 2 x 9 + 2 x (2 + 1) / 2 = 21 ms > 12 ms of one vCPU: the share is 1, 12 ms blocked.
+    // x = (2 / 12) x (2 / 2) x (21 / 2) = 1.75: the next step at 1.75 / 2.75.
+    const { stats, throttles, requested } = await phase({ touch: [2, 3], vcpus: 1, preempt: false, pages: 4 });
+    expect(requested).toEqual([2, 3]);
+    expect(stats).toEqual({ requests: 2, blocktime: 12, vcpuBlocktime: 12 });
+    expect(throttles[1]).toBeCloseTo(1.75 / 2.75, 12);
+  });
+
+  it("faults in two steps: the second step's touch rate is taken at full speed, from the throttled one", async () => {
+    // 5 pages. Step 1 as above (fault on 2): 10 ms blocked, next at 10/21. Step 2 runs at 10/21: the push
+    // sends page 1, the guest touched page 3 (1 touch in 11 ms at 11/21 of full speed: 21/121 per ms at full speed),
+    // fault, 10 ms blocked; x = 21/121 x 1 x 10 = 210/121, so step 3 runs at 210/331 and sends page 4, the last.
+    const { stats, throttles } = await phase({ touch: [[2], [3]], vcpus: 1, preempt: false, pages: 5 });
+    expect(stats).toEqual({ requests: 2, blocktime: 20, vcpuBlocktime: 20 });
+    expect(throttles.map((t) => +t.toFixed(12))).toEqual([0, +(10 / 21).toFixed(12), +(210 / 331).toFixed(12), 0]);
+  });
+
+  it("a step in which the guest touched nothing lifts the throttle", async () => {
+    // 4 pages: step 1 faults on 2 (next at 10/21); step 2 touches nothing (page 3 still missing): step 3 at 0.
+    const { throttles } = await phase({ touch: [[2], []], vcpus: 1, preempt: false, pages: 4 });
+    expect(throttles.map((t) => +t.toFixed(12))).toEqual([0, +(10 / 21).toFixed(12), 0, 0]);
+  });
+
+  it("a touched page that has already arrived is no fault", async () => {
+    // Page 0 arrives with the first push; the guest touching it then waits for nothing.
+    const { stats, requested, throttles } = await phase({ touch: [0], vcpus: 1, preempt: false });
+    expect(requested).toEqual([]);
+    expect(stats).toEqual({ requests: 0, blocktime: 0, vcpuBlocktime: 0 });
+    expect(throttles.every((t) => t === 0)).toBe(true);
+  });
+});

@@ -23,7 +23,8 @@ export default {
   htmlReporter: { fileName: "reports/mutation/index.html" },
   jsonReporter: { fileName: "reports/mutation/mutation.json" },
   // Other runs' sandboxes too (stryker.narrow.mjs runs side by side): copying one while it changes fails the run.
-  ignorePatterns: ["dist", "web", "guest", "docs", "bench", "reports", "out", ".cache", ".stryker-tmp*"],
+  // bench/ is copied: test/input-fuzz.test.ts imports its mutators and checker (left out, the fuzz never ran).
+  ignorePatterns: ["dist", "web", "guest", "docs", "reports", "out", ".cache", ".stryker-tmp*"],
   tempDirName: ".stryker-tmp",
   // Stryker rewrites the tsconfig's extends/references with the TypeScript API, which TS 7 lacks;
   // ours has neither, so it is left as it is (no such file: nothing to rewrite).

@@ -64,17 +64,38 @@ describe("multifd channels, worked by hand", () => {
     expect(returned).toEqual([0, 0, 21, 27]);
   });
 
-  it("the packet is copied when handed over: the caller may reuse its run list at once", async () => {
+  it("the packet is copied when handed over, its runs and nothing else: the caller may reuse its run list at once", async () => {
     const { clock, sender, reads } = setup(2);
     await clock.run(async () => {
-      const list = runs(5);
+      // Two runs apart in one packet; then the list reused for one run that a stale entry (6) would continue.
+      const list = new PageRuns(2);
+      list.add(3, 1);
+      list.add(6, 1);
       await sender.send(list, 1);
       list.clear();
-      list.add(7, 1);
+      list.add(5, 1);
       await sender.send(list, 1);
       await sender.flush();
     });
-    expect(reads.map((r) => r.page).sort()).toEqual([5, 7]);
+    expect(reads.map((r) => r.page).sort()).toEqual([3, 5, 6]);
+  });
+
+  it("device state takes its turn: on an idle channel at once; the packet after it goes to the next channel", async () => {
+    const { clock, sender, sent, reads } = setup(2);
+    const back: number[] = [];
+    await clock.run(async () => {
+      await sender.sendDeviceState(3); // channel 0, idle: on the link 0-3
+      back.push(clock.now());
+      await sender.send(runs(0), 1); // channel 1: read 3-4, link 4-5
+      await sender.send(runs(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 1); // channel 0: read 3-13, link 13-14
+      await sender.sendDeviceState(6); // channel 1: its packet is done (5); link 5-11 (channel 0's is not on it yet)
+      back.push(clock.now());
+      await sender.send(runs(20), 1); // channel 0 again: waits for its packet (14), reads 14-15, link 15-16
+      await sender.flush();
+    });
+    expect(back).toEqual([3, 11]);
+    expect(reads.find((r) => r.page === 20)!.t).toBe(14);
+    expect(sent.map((s) => [s.bytes, s.start, s.end])).toEqual([[3, 0, 3], [1, 4, 5], [6, 5, 11], [1, 13, 14], [1, 15, 16]]);
   });
 
   it("more threads than cores: each channel's reads take (channels + 1) / cores times as long", async () => {

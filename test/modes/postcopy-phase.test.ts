@@ -89,11 +89,11 @@ describe("post-copy faults, worked by hand", () => {
   });
 
   it("two faults: the second waits for the first's page; the share is capped at the whole step", async () => {
-    // 4 pages; step 1: push page 0 (10 ms), faults on 2 and 3 sent in 2 ms: step 12 ms.
+    // 5 pages; step 1: push page 0 (10 ms), faults on 2 and 4 sent in 2 ms: step 12 ms.
     // Blocked 2 x 9 + 2 x (2 + 1) / 2 = 21 ms > 12 ms of one vCPU: the share is 1, 12 ms blocked.
     // x = (2 / 12) x (2 / 2) x (21 / 2) = 1.75: the next step at 1.75 / 2.75.
-    const { stats, throttles, requested } = await phase({ touch: [2, 3], vcpus: 1, preempt: false, pages: 4 });
-    expect(requested).toEqual([2, 3]);
+    const { stats, throttles, requested } = await phase({ touch: [2, 4], vcpus: 1, preempt: false, pages: 5 });
+    expect(requested).toEqual([2, 4]);
     expect(stats).toEqual({ requests: 2, blocktime: 12, vcpuBlocktime: 12 });
     expect(throttles[1]).toBeCloseTo(1.75 / 2.75, 12);
   });
@@ -111,6 +111,13 @@ describe("post-copy faults, worked by hand", () => {
     // 4 pages: step 1 faults on 2 (next at 10/21); step 2 touches nothing (page 3 still missing): step 3 at 0.
     const { throttles } = await phase({ touch: [[2], []], vcpus: 1, preempt: false, pages: 4 });
     expect(throttles.map((t) => +t.toFixed(12))).toEqual([0, +(10 / 21).toFixed(12), 0, 0]);
+  });
+
+  it("a touched page that has arrived counts in the touch rate, not in the misses: the same share as one touch and one miss", async () => {
+    // Touches 0 (arrived with the push) and 2: 2 touches in 11 ms, 1 miss of 2: x = (2/11) x (1/2) x 10 = 10/11, so 10/21.
+    const { stats, throttles } = await phase({ touch: [0, 2], vcpus: 1, preempt: false });
+    expect(stats).toEqual({ requests: 1, blocktime: 10, vcpuBlocktime: 10 });
+    expect(throttles[1]).toBeCloseTo(10 / 21, 12);
   });
 
   it("page 0 faults like any other", async () => {

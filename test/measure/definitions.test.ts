@@ -287,6 +287,28 @@ describe("the explanations: how each figure was found, and what to check", () =>
     expect(d.ok && d.notes).toEqual([]);
   });
 
+  it("an old vhost_vdpa_set_vring_ready that prints no r: nothing to note", () => {
+    const old = trace("dst.trace", "9120@102.090000:vhost_vdpa_set_vring_ready dev: 0x1\n");
+    const d = guestVisibleDowntime(source, old);
+    expect(d.ok && d.notes).toEqual([]);
+  });
+
+  it("a post-copy run ends at dst-postcopy-bh-vm-started", () => {
+    const dst = trace("dst.trace", "9120@101.000850:vmstate_downtime_checkpoint dst-postcopy-bh-vm-started\n");
+    expect(downtime({ source, destination: dst })).toEqual({ ok: true, ms: 1001, how: "src-downtime-start (src.trace:3) -> dst-postcopy-bh-vm-started (dst.trace:1)", notes: [] });
+  });
+
+  it("checkpoints in the wrong order: query-migrate's figure, saying why the checkpoints were not used", () => {
+    const early = trace("dst.trace", "9120@99.000000:vmstate_downtime_checkpoint dst-precopy-bh-vm-started\n");
+    const reported = { file: "qm.json", result: parseQueryMigrate('{"status":"completed","total-time":9,"downtime":2093}').value!.result };
+    expect(downtime({ source, destination: early, reported })).toEqual({
+      ok: true,
+      ms: 2093,
+      how: "reported by query-migrate (qm.json)",
+      notes: ["not from the checkpoints: dst-precopy-bh-vm-started (dst.trace:1) comes 999.85 ms before src-downtime-start (src.trace:3): not the same migration, or the hosts' clocks differ (--clock-offset)"],
+    });
+  });
+
   it("a destination event without a timestamp: which line, and the QEMU option", () => {
     const untimed = trace("dst.trace", "vhost_vdpa_set_vring_enable_one dev: 0x1, idx: 1, enable: 1, r: 0\n");
     expect(why(guestVisibleDowntime(source, untimed))).toBe("dst.trace:1: last vhost_vdpa_set_vring_enable_one with enable: 1 has no timestamp (run QEMU with -msg timestamp=on)");
@@ -340,9 +362,16 @@ describe("the explanations: how each figure was found, and what to check", () =>
   });
 
   it("probes lost at the end: how many and how long, at the interval", () => {
-    const text = [...[1, 2, 4].map(reply), "6 packets transmitted, 3 received, 50% packet loss, time 5ms"].join("\n");
+    // 6 sent over 10 ms: 2 ms apart; 5 and 6 unanswered, 2 x 2 ms.
+    const text = [...[1, 2, 4].map(reply), "6 packets transmitted, 3 received, 50% packet loss, time 10ms"].join("\n");
     const s = serviceDowntime("ping.txt", parsePing(text).value);
-    expect(s.downtime.ok && s.downtime.notes).toEqual(["the last 2 probe(s) got no reply (2 ms): in flight when the log ended, or an outage that had not ended"]);
+    expect(s.downtime.ok && s.downtime.notes).toEqual(["the last 2 probe(s) got no reply (4 ms): in flight when the log ended, or an outage that had not ended"]);
+  });
+
+  it("probes lost at the end of a log with send times but no interval: counted, without a duration", () => {
+    const log = { format: "prober" as const, firstSeq: 1, lastSentSeq: 4, probes: [1, 2].map((seq) => ({ seq, line: seq, sent: seq * 10, received: seq * 10 + 0.2, answered: true })) };
+    const s = serviceDowntime("p.jsonl", log);
+    expect(s.downtime).toEqual({ ok: true, ms: 0, how: "no reply missing among 4 probes", notes: ["the last 2 probe(s) got no reply: in flight when the log ended, or an outage that had not ended"] });
   });
 
   it("without an interval it reports none", () => {

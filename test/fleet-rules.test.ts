@@ -50,11 +50,21 @@ describe("the order VMs leave in", () => {
     expect(await startOrder(plan(three, { order: "largest-first" }))).toEqual(["v128", "v64", "v32"]);
     expect(await startOrder(plan(three, { order: "smallest-first" }))).toEqual(["v32", "v64", "v128"]);
     expect(await startOrder(plan(three, { order: "least-dirty-first" }))).toEqual(["v128", "v32", "v64"]);
+    // An idle guest dirties nothing: first.
+    expect(await startOrder(plan([...three, vm("idle", "a", idle("64MiB"))], { order: "least-dirty-first" }))).toEqual(["idle", "v128", "v32", "v64"]);
     const out = await evacuate(plan(three));
     for (const v of out.vms) expect(v.result.status).toBe("completed");
     expect(out.vms[0].start).toBe(0);
     // (The next starts after the one before has also sent its announce rounds, 800 ms after its end: docs/mutation.md, round 4.)
     for (let i = 1; i < 3; i++) expect(out.vms[i].start).toBeGreaterThanOrEqual(out.vms[i - 1].end);
+  });
+
+  it("each VM's end is its start plus its total time; listed by start, then as the file lists them", async () => {
+    // Both start at 0; the second, smaller, ends first: still listed second.
+    const out = await evacuate(plan([vm("big", "a", idle("256MiB")), vm("small", "a", idle("32MiB")), vm("third", "a", idle("32MiB"))], { policy: policy({ perCluster: 2, perSource: 2 }) }));
+    expect(out.vms.map((v) => v.vm)).toEqual(["big", "small", "third"]);
+    expect(out.vms[2].start).toBeGreaterThan(0);
+    for (const v of out.vms) expect(v.end - v.start).toBeCloseTo(v.result["total-time"], 3);
   });
 
   it("only the hosts being evacuated: a VM elsewhere stays", async () => {
@@ -130,7 +140,8 @@ describe("the policy's timers", () => {
 
   it("downtime steps: each limit set at its time, in order, and used", async () => {
     const steps = () => [{ afterMs: 0, downtimeMs: 50 }, { afterMs: 1000, downtimeMs: 95 }, { afterMs: 2500, downtimeMs: 140 }];
-    const p = policy({ downtimeSteps: steps, completion: { msPerGiB: 48_000, minGiB: 0, action: "abort", option: "x" } });
+    // A progress timeout far off (100 s) must not fire at the steps' alarms.
+    const p = policy({ downtimeSteps: steps, completion: { msPerGiB: 48_000, minGiB: 0, action: "abort", option: "x" }, progress: { timeoutMs: 100_000, option: "p" } });
     const v = (await evacuate(plan([vm("hog", "a", hog)], { policy: p }))).vms[0];
     expect(v.actions.filter((a) => a.action === "set-downtime").map((a) => [a.t, a.downtimeMs, a.reason])).toEqual([
       [0, 50, "downtime step 0 at 0 s"],
@@ -138,6 +149,13 @@ describe("the policy's timers", () => {
       [2500, 140, "downtime step 2 at 2.5 s"],
     ]);
     expect(v.result.parameters!["downtime-limit"]).toBe(140);
+  });
+
+  it("steps due after the migration has ended are not taken", async () => {
+    const steps = () => [{ afterMs: 0, downtimeMs: 50 }, { afterMs: 1000, downtimeMs: 95 }];
+    const v = (await evacuate(plan([vm("x", "a", idle("64MiB"))], { policy: policy({ downtimeSteps: steps }) }))).vms[0];
+    expect(v.result["total-time"]).toBeLessThan(1000);
+    expect(v.actions.map((a) => [a.t, a.downtimeMs])).toEqual([[0, 50]]);
   });
 
   it("the initial downtime limit replaces the file's", async () => {
@@ -148,6 +166,11 @@ describe("the policy's timers", () => {
   it("the policy's bandwidth cap replaces the file's", async () => {
     const v = (await evacuate(plan([vm("x", "a", idle("64MiB"))], { policy: policy({ maxBandwidth: 4 * MiB }) }))).vms[0];
     expect(v.result.parameters!["max-bandwidth"]).toBe(4 * MiB);
+    // A policy without one keeps the file's.
+    const own = { ...vm("y", "a", idle("64MiB")) };
+    own.scenario = { ...own.scenario, migration: { ...own.scenario.migration, maxBandwidth: 2 * MiB } };
+    const kept = (await evacuate(plan([own]))).vms[0];
+    expect(kept.result.parameters!["max-bandwidth"]).toBe(2 * MiB);
   });
 
   it("progress timeout: cancelled once the remaining data has not fallen for that long since its lowest", async () => {
@@ -156,6 +179,14 @@ describe("the policy's timers", () => {
     // The lowest is the first sync's (all of RAM dirty at every sync after it).
     const first = syncTimes(v.result)[0];
     expect(v.actions).toEqual([{ t: expect.closeTo(first + 1500, 3), action: "abort", reason: "progressTimeout: no progress for 2 s (remaining data has not fallen below 64.00 MiB)" }]);
+  });
+
+  it("a stall schedule without an abort: its steps once each, then nothing more", async () => {
+    const stallSchedule = [{ stalls: 1, action: { setDowntimeMs: 500 } }];
+    const p = policy({ stallSchedule, completion: { msPerGiB: 16_000, minGiB: 0, action: "abort", option: "timeout" } });
+    const v = (await evacuate(plan([vm("hog", "a", hog)], { policy: p }))).vms[0];
+    expect(v.actions.map((a) => a.action)).toEqual(["set-downtime", "abort"]);
+    expect(v.actions[1].t).toBe(1000);
   });
 
   it("stall schedule: each step after its count of syncs without progress, counted from the lowest", async () => {

@@ -392,44 +392,35 @@ class Run {
   }
 
   /**
-   * One ram_save_iterate: slices until it has sent for iterationMs, used up the window's
-   * budget or found nothing to send (one slice without iterationMs); then the window is
-   * closed if it has run its 100 ms (migration_rate_limit).
+   * One ram_save_iterate: slices within the current rate-limit window until it has sent for
+   * iterationMs, used up the window's budget or found nothing to send (one slice without
+   * iterationMs); then the window is closed if it has run its 100 ms (migration_rate_limit).
    */
   private async iteration(): Promise<void> {
-    const most = this.params.iterationMs;
-    const started = this.clock.now();
-    let first = true;
-    while ((await this.iterate(first)) && this.clock.now() - started < (most ?? 0)) first = false;
-    this.closeWindow();
-  }
-
-  /**
-   * One slice of ram_save_iterate within the current rate-limit window; false when the
-   * iteration must end (budget used up, or nothing left to send).
-   */
-  private async iterate(first: boolean): Promise<boolean> {
     const { clock } = this;
-    const limit = this.params.maxBandwidth;
-    const budget = limit > 0 ? (limit * windowMs) / 1000 : Infinity;
-    const usedInWindow = this.counters.transferred - this.windowStartBytes;
-    const windowEnd = this.windowStart + windowMs;
-    let more = true;
-    if (usedInWindow >= budget) {
-      // Over budget: wait for the window to end (rate_limit_sem).
-      await clock.sleep(Math.max(0, windowEnd - clock.now()));
-      more = false;
-    } else {
+    const most = this.params.iterationMs ?? 0;
+    const started = clock.now();
+    for (let first = true; ; first = false) {
+      const limit = this.params.maxBandwidth;
+      const budget = limit > 0 ? (limit * windowMs) / 1000 : Infinity;
+      const usedInWindow = this.counters.transferred - this.windowStartBytes;
+      const windowEnd = this.windowStart + windowMs;
+      if (usedInWindow >= budget) {
+        // Over budget: wait for the window to end (rate_limit_sem).
+        await clock.sleep(Math.max(0, windowEnd - clock.now()));
+        break;
+      }
       const buffers = this.devicePreCopyDirtyBuffers(clock.now());
       const device = buffers ? await this.sendDevicePreCopyDirty(clock.now(), buffers) : 0;
       const sent = device + (await this.sendDirty(Math.min(batchBytes, budget - usedInWindow - device)));
-      if (sent === 0 && this.bitmap.count === 0 && first) {
+      if (sent === 0) {
         // Nothing dirty yet (threshold still unknown): let the window run out instead of spinning.
-        await clock.sleep(Math.max(0, windowEnd - clock.now()));
+        if (this.bitmap.count === 0 && first) await clock.sleep(Math.max(0, windowEnd - clock.now()));
+        break;
       }
-      if (sent === 0) more = false;
+      if (clock.now() - started >= most) break;
     }
-    return more;
+    this.closeWindow();
   }
 
   /** migration_update_counters: once a window has run 100 ms, its rate gives the threshold. */

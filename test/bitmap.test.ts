@@ -2,7 +2,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PageBitmap, PageRuns } from "../src/core/bitmap.js";
+import { PageBitmap, PageRuns, bitRunFrom, lowestBit } from "../src/core/bitmap.js";
 
 type Op =
   | { kind: "set" | "clear"; page: number }
@@ -105,6 +105,45 @@ describe("PageBitmap, the edges the properties rarely reach", () => {
     expect(a.list()).toEqual([1, 33, 64, 99]);
     expect(a.list(2)).toEqual([1, 33]);
     expect(a.list(0)).toEqual([]);
+  });
+});
+
+describe("a word's bits", () => {
+  it("wordFrom gives the set pages of a page's word from that page on; lowestBit and bitRunFrom its runs", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), fc.nat(size - 1), (ops, page) => {
+        const { bitmap, model } = apply(ops);
+        const base = page - (page % 32);
+        const word = bitmap.wordFrom(page);
+        // Decoded bit by bit, the word is the model's pages of that word from `page` on.
+        for (let b = 0; b < 32; b++) expect((word & (1 << b)) !== 0).toBe(base + b >= page && base + b < size && model[base + b]);
+        // Walked run by run, it is the model's runs of set pages, cut at the word's end.
+        const runs: [number, number][] = [];
+        for (let w = word; w !== 0; ) {
+          const b = lowestBit(w);
+          const length = bitRunFrom(w, b);
+          runs.push([base + b, length]);
+          w = b + length === 32 ? 0 : w & (0xffffffff << (b + length));
+        }
+        const expected: [number, number][] = [];
+        for (let p = page; p < Math.min(base + 32, size); p++) {
+          if (!model[p]) continue;
+          const last = expected[expected.length - 1];
+          if (last && last[0] + last[1] === p) last[1]++;
+          else expected.push([p, 1]);
+        }
+        expect(runs).toEqual(expected);
+      }),
+    );
+  });
+
+  it("a full word is one run of 32, its top bit a run of 1", () => {
+    expect(lowestBit(-1)).toBe(0);
+    expect(bitRunFrom(-1, 0)).toBe(32);
+    expect(lowestBit(1 << 31)).toBe(31);
+    expect(bitRunFrom(1 << 31, 31)).toBe(1);
+    expect(bitRunFrom(0b0111_0110, 1)).toBe(2);
+    expect(bitRunFrom(0b0111_0110, 4)).toBe(3);
   });
 });
 

@@ -119,8 +119,15 @@ describe("the page walk and its sections", () => {
       fc.asyncProperty(
         fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 12 }),
         fc.boolean(),
-        // At each sync, the guest's writes: a few ranges of pages.
-        fc.array(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 200 })), { maxLength: 4 }), { minLength: 1, maxLength: 4 }),
+        // At each sync, the guest's writes: a few ranges of pages, or many short ones scattered
+        // (words of the dirty bitmap holding a few short runs: what the sender takes a word at a time).
+        fc.array(
+          fc.oneof(
+            fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 200 })), { maxLength: 4 }),
+            fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 3 })), { maxLength: 120 }),
+          ),
+          { minLength: 1, maxLength: 4 },
+        ),
         fc.integer({ min: 1000, max: 400_000 }),
         fc.boolean(),
         async (runs, zeroFirst, writes, budget, fast) => {

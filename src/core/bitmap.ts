@@ -91,6 +91,11 @@ export class PageBitmap {
     return added;
   }
 
+  /** The set bits of the word holding `page`, from `page` on (bit b: page `page - page % 32 + b`). */
+  wordFrom(page: number): number {
+    return this.words[page >>> 5] & (0xffffffff << (page & 31));
+  }
+
   /** Index of the first set bit in [from, to), or -1. */
   nextSet(from: number, to = this.size): number {
     if (from >= to) return -1;
@@ -182,6 +187,17 @@ export class PageRuns {
     }
     this.pages += length;
   }
+}
+
+/** The lowest set bit's index in a non-zero word. */
+export function lowestBit(w: number): number {
+  return 31 - Math.clz32(w & -w);
+}
+
+/** How many bits of `w` are set from bit `b` on without a gap (bit b itself set). */
+export function bitRunFrom(w: number, b: number): number {
+  const gaps = ~(w >>> b);
+  return gaps === 0 ? 32 : lowestBit(gaps);
 }
 
 export function popcount(w: number): number {

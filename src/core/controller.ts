@@ -1,7 +1,7 @@
 // QEMU's precopy migration (migration/migration.c, migration/ram.c), written once against
 // the ports. See ../../docs/model.md for how each step maps onto QEMU.
 
-import { PageBitmap, PageRuns } from "./bitmap.js";
+import { PageBitmap, PageRuns, bitRunFrom, lowestBit, popcount } from "./bitmap.js";
 import { DirtyLimit } from "./dirty-limit.js";
 import { formatBytes } from "./format.js";
 import type { DestinationMemory, Device, DeviceContext } from "./device.js";
@@ -365,20 +365,26 @@ class Run {
   /**
    * vfio_save_iterate, beside RAM's: each device's changed precopy state, a buffer (1 MiB) at a
    * time once that much has built up, or, when no RAM is left to send, what there is (at most
-   * once per window, so a slowly changing device is not polled every slice); returns bytes sent.
+   * once per window, so a slowly changing device is not polled every slice). Undefined when no
+   * device has anything to send in this slice (the common case: no promise, no map per slice).
    */
-  private async sendDevicePreCopyDirty(): Promise<number> {
-    const now = this.clock.now();
+  private devicePreCopyDirtyBuffers(now: number): Map<Device, number> | undefined {
     const idle = this.bitmap.count === 0 && this.deviceDirtyWindow !== this.windowStart;
-    const buffers = new Map<Device, number>();
+    let buffers: Map<Device, number> | undefined;
     for (const d of this.env.devices) {
       const n = d.preCopyDirtyBytes?.(now) ?? 0;
-      buffers.set(d, n >= vfioDataBufferBytes || idle ? Math.min(n, vfioDataBufferBytes) : 0);
+      const buffer = n >= vfioDataBufferBytes || idle ? Math.min(n, vfioDataBufferBytes) : 0;
+      if (buffer > 0) (buffers ??= new Map()).set(d, buffer);
     }
-    const bytes = this.deviceData("pre-copy", this.env.devices, (d) => buffers.get(d)!);
-    if (bytes === 0) return 0;
+    return buffers;
+  }
+
+  /** Sends the devices' buffers of changed precopy state; returns bytes sent. */
+  private async sendDevicePreCopyDirty(now: number, buffers: Map<Device, number>): Promise<number> {
+    const idle = this.bitmap.count === 0 && this.deviceDirtyWindow !== this.windowStart;
+    const bytes = this.deviceData("pre-copy", this.env.devices, (d) => buffers.get(d) ?? 0);
     if (idle) this.deviceDirtyWindow = this.windowStart;
-    for (const d of this.env.devices) d.preCopyDirtySent?.(now, buffers.get(d)!);
+    for (const d of this.env.devices) d.preCopyDirtySent?.(now, buffers.get(d) ?? 0);
     this.counters.transferred += bytes;
     this.counters.precopyBytes += bytes;
     await this.span("device pre-copy (dirty)", "device-precopy", "source", () => this.env.channel.send(bytes));
@@ -386,43 +392,35 @@ class Run {
   }
 
   /**
-   * One ram_save_iterate: slices until it has sent for iterationMs, used up the window's
-   * budget or found nothing to send (one slice without iterationMs); then the window is
-   * closed if it has run its 100 ms (migration_rate_limit).
+   * One ram_save_iterate: slices within the current rate-limit window until it has sent for
+   * iterationMs, used up the window's budget or found nothing to send (one slice without
+   * iterationMs); then the window is closed if it has run its 100 ms (migration_rate_limit).
    */
   private async iteration(): Promise<void> {
-    const most = this.params.iterationMs;
-    const started = this.clock.now();
-    let first = true;
-    while ((await this.iterate(first)) && this.clock.now() - started < (most ?? 0)) first = false;
-    this.closeWindow();
-  }
-
-  /**
-   * One slice of ram_save_iterate within the current rate-limit window; false when the
-   * iteration must end (budget used up, or nothing left to send).
-   */
-  private async iterate(first: boolean): Promise<boolean> {
     const { clock } = this;
-    const limit = this.params.maxBandwidth;
-    const budget = limit > 0 ? (limit * windowMs) / 1000 : Infinity;
-    const usedInWindow = this.counters.transferred - this.windowStartBytes;
-    const windowEnd = this.windowStart + windowMs;
-    let more = true;
-    if (usedInWindow >= budget) {
-      // Over budget: wait for the window to end (rate_limit_sem).
-      await clock.sleep(Math.max(0, windowEnd - clock.now()));
-      more = false;
-    } else {
-      const device = await this.sendDevicePreCopyDirty();
-      const sent = device + (await this.sendDirty(Math.min(batchBytes, budget - usedInWindow - device)));
-      if (sent === 0 && this.bitmap.count === 0 && first) {
-        // Nothing dirty yet (threshold still unknown): let the window run out instead of spinning.
+    const most = this.params.iterationMs ?? 0;
+    const started = clock.now();
+    for (let first = true; ; first = false) {
+      const limit = this.params.maxBandwidth;
+      const budget = limit > 0 ? (limit * windowMs) / 1000 : Infinity;
+      const usedInWindow = this.counters.transferred - this.windowStartBytes;
+      const windowEnd = this.windowStart + windowMs;
+      if (usedInWindow >= budget) {
+        // Over budget: wait for the window to end (rate_limit_sem).
         await clock.sleep(Math.max(0, windowEnd - clock.now()));
+        break;
       }
-      if (sent === 0) more = false;
+      const buffers = this.devicePreCopyDirtyBuffers(clock.now());
+      const device = buffers ? await this.sendDevicePreCopyDirty(clock.now(), buffers) : 0;
+      const sent = device + (await this.sendDirty(Math.min(batchBytes, budget - usedInWindow - device)));
+      if (sent === 0) {
+        // Nothing dirty yet (threshold still unknown): let the window run out instead of spinning.
+        if (this.bitmap.count === 0 && first) await clock.sleep(Math.max(0, windowEnd - clock.now()));
+        break;
+      }
+      if (clock.now() - started >= most) break;
     }
-    return more;
+    this.closeWindow();
   }
 
   /** migration_update_counters: once a window has run 100 ms, its rate gives the threshold. */
@@ -468,6 +466,13 @@ class Run {
       const isZero = ram.isZero(start);
       const cost = isZero ? zeroCost : normalCost;
       const fill = Math.min(slicePages - pages, Math.ceil((maxBytes - bytes) / cost));
+      const taken = this.takeWord(start, isZero, fill);
+      if (taken > 0) {
+        pages += taken;
+        bytes += taken * cost;
+        if (isZero) zero += taken;
+        continue;
+      }
       let n = 0;
       if (start + 1 === bitmap.size || !bitmap.test(start + 1)) {
         // A dirty page alone (what scattered writes leave): the run is that page, no scan.
@@ -503,6 +508,42 @@ class Run {
     this.count(normal, zero, bytes);
     await this.env.channel.send(bytes, payload);
     return bytes;
+  }
+
+  /**
+   * The dirty pages of `start`'s bitmap word from `start` on, all at once, when they are all of
+   * `start`'s kind and no more than `fill`: the pages the run-by-run walk would take, in the same
+   * order, for a word's work instead of a walk step per page (scattered writes leave a word of
+   * short runs). Returns the pages taken; 0 when the walk must go run by run.
+   */
+  private takeWord(start: number, zero: boolean, fill: number): number {
+    const { bitmap, ram, slice } = this;
+    if (!ram.runOfKind) return 0;
+    const bits = bitmap.wordFrom(start);
+    // A word dirty to its end may begin a long run: the walk takes that a chunk at a time.
+    if (bits === 0xffffffff << (start & 31)) return 0;
+    const n = popcount(bits);
+    if (n > fill) return 0;
+    const base = start - (start & 31);
+    const end = base + 32 - Math.clz32(bits);
+    // All of one kind from `start` to the last dirty page (one look), else each run of dirty pages.
+    if (ram.runOfKind(start, end - start, zero) !== end - start) {
+      for (let w = bits; w !== 0; ) {
+        const b = lowestBit(w);
+        const length = bitRunFrom(w, b);
+        if (ram.runOfKind(base + b, length, zero) !== length) return 0;
+        w = b + length === 32 ? 0 : w & (0xffffffff << (b + length));
+      }
+    }
+    for (let w = bits; w !== 0; ) {
+      const b = lowestBit(w);
+      const length = bitRunFrom(w, b);
+      slice.add(base + b, length);
+      w = b + length === 32 ? 0 : w & (0xffffffff << (b + length));
+    }
+    bitmap.clearRange(start, end);
+    this.cursor = end;
+    return n;
   }
 
   /**

@@ -5,12 +5,6 @@
 
 import type { Clock } from "../core/ports.js";
 
-interface Wakeup {
-  t: number;
-  seq: number;
-  resume: () => void;
-}
-
 interface TaskState {
   settled: boolean;
   ok: boolean;
@@ -22,7 +16,10 @@ interface TaskState {
 export class VirtualClock implements Clock {
   private time = 0;
   private seq = 0;
-  private readonly heap: Wakeup[] = [];
+  // The heap of wake-ups as three parallel arrays (time, sequence, waiter): no object per wake-up.
+  private readonly times: number[] = [];
+  private readonly seqs: number[] = [];
+  private readonly resumes: (() => void)[] = [];
   private readonly tasks = new WeakMap<Promise<unknown>, TaskState>();
   /** Processes running now, i.e. not blocked on the clock. */
   private running = 0;
@@ -51,15 +48,11 @@ export class VirtualClock implements Clock {
     let settled = false;
     let resolve!: (woken: boolean) => void;
     const rang = new Promise<boolean>((r) => (resolve = r));
-    const fire = (woken: boolean) => () => {
-      // The other wake-up came first: this one resumes nobody, so the run loop goes on.
-      if (settled) return this.block();
-      settled = true;
-      resolve(woken);
-    };
-    this.schedule(ms, fire(false));
+    // The other wake-up came first: this one resumes nobody, so the run loop goes on.
+    const ring = (woken: boolean) => (settled ? this.block() : ((settled = true), resolve(woken)));
+    this.schedule(ms, () => ring(false));
     this.block();
-    return { rang, wake: () => void (settled || this.schedule(0, fire(true))) };
+    return { rang, wake: () => void (settled || this.schedule(0, () => ring(true))) };
   }
 
   spawn<T>(body: () => Promise<T>): Promise<T> {
@@ -130,16 +123,16 @@ export class VirtualClock implements Clock {
   private readonly dispatch = (): void => {
     this.dispatching = true;
     while (this.running === 0) {
-      if (this.heap.length === 0) {
+      if (this.times.length === 0) {
         const finished = this.finished;
         this.finished = undefined;
         finished?.();
         break;
       }
-      const w = this.pop();
-      this.time = w.t;
+      this.time = this.times[0];
+      const resume = this.pop();
       this.running++;
-      w.resume();
+      resume();
     }
     this.dispatching = false;
   };
@@ -150,41 +143,63 @@ export class VirtualClock implements Clock {
   }
 
   private schedule(delay: number, resume: () => void): void {
-    const h = this.heap;
-    h.push({ t: this.time + delay, seq: this.seq++, resume });
-    let i = h.length - 1;
+    const { times, seqs, resumes } = this;
+    const t = this.time + delay;
+    const seq = this.seq++;
+    // Sift up: parents later than the new wake-up move down into the hole.
+    let i = times.length;
+    times.push(t);
+    seqs.push(seq);
+    resumes.push(resume);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(h[i], h[parent])) break;
-      [h[i], h[parent]] = [h[parent], h[i]];
+      if (!before(t, seq, times[parent], seqs[parent])) break;
+      this.move(parent, i);
       i = parent;
     }
+    times[i] = t;
+    seqs[i] = seq;
+    resumes[i] = resume;
   }
 
-  private pop(): Wakeup {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
+  /** Takes the earliest wake-up off the heap and returns its waiter. */
+  private pop(): () => void {
+    const { times, seqs, resumes } = this;
+    const top = resumes[0];
+    const t = times.pop()!;
+    const seq = seqs.pop()!;
+    const resume = resumes.pop()!;
+    const n = times.length;
+    if (n > 0) {
+      // Sift the last wake-up down from the root: earlier children move up into the hole.
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l], h[m])) m = l;
-        if (r < h.length && before(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
+        let m = -1;
+        if (l < n && before(times[l], seqs[l], t, seq)) m = l;
+        if (r < n && before(times[r], seqs[r], m < 0 ? t : times[l], m < 0 ? seq : seqs[l])) m = r;
+        if (m < 0) break;
+        this.move(m, i);
         i = m;
       }
+      times[i] = t;
+      seqs[i] = seq;
+      resumes[i] = resume;
     }
     return top;
+  }
+
+  private move(from: number, to: number): void {
+    this.times[to] = this.times[from];
+    this.seqs[to] = this.seqs[from];
+    this.resumes[to] = this.resumes[from];
   }
 }
 
 const settled = Promise.resolve();
 
-function before(a: Wakeup, b: Wakeup): boolean {
-  return a.t < b.t || (a.t === b.t && a.seq < b.seq);
+/** Whether wake-up (t, seq) comes before (u, useq): earlier, or as early and scheduled first. */
+function before(t: number, seq: number, u: number, useq: number): boolean {
+  return t < u || (t === u && seq < useq);
 }

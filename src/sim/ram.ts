@@ -159,6 +159,11 @@ export class SimGuestRam implements GuestRam {
     if (this.logging) this.log.set(page);
   };
 
+  /** A vCPU write once every page the vCPUs can reach is non-zero: only the dirty log changes. */
+  private readonly loggedWrite = (page: number): void => {
+    this.log.set(page);
+  };
+
   private readonly cpuWriteRange = (from: number, to: number): void => {
     this.nonZero.setRange(from, to);
     if (this.logging) this.log.setRange(from, to);
@@ -183,8 +188,9 @@ export class SimGuestRam implements GuestRam {
     if (count === 0) return;
     this.pendingWrites = 0;
     const w = this.o.writes;
-    if (count > saturationWrites * w.support) w.writeMany(count, this.cpuWrite, this.cpuWriteRange);
-    else w.write(count, this.cpuWrite);
+    const mark = this.logging && this.supportNonZero() ? this.loggedWrite : this.cpuWrite;
+    if (count > saturationWrites * w.support) w.writeMany(count, mark, this.cpuWriteRange);
+    else w.write(count, mark);
   }
 
   startDirtyLog(): void {

@@ -9,9 +9,14 @@ export class Random {
     this.gen = xoroshiro128plus(seed);
   }
 
+  /** Uniform integer in [0, 2^32): the draw behind `float`. */
+  bits(): number {
+    return this.gen.next() >>> 0;
+  }
+
   /** Uniform in [0, 1). */
   float(): number {
-    return (this.gen.next() >>> 0) / 4294967296;
+    return this.bits() / 4294967296;
   }
 
   /** Uniform integer in [0, n), n <= 2^32. */

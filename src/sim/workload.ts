@@ -86,12 +86,24 @@ export function writeModel(spec: WorkloadSpec, base: number, random: Random): Wr
       const rank = harmonic ? (u: number) => Math.exp(u * logTop) : (u: number) => Math.pow(span * u + 1, inverseExponent);
       /** The inverse of rank: the u below which ranks fall under x. */
       const below = harmonic ? (x: number) => Math.log(x) / logTop : (x: number) => (Math.pow(x, 1 - s) - 1) / span;
+      let ranks: Int32Array | undefined;
+      let drawn = 0;
       return {
         rate: spec.rate,
         support: n,
         write(count, mark) {
+          // The table costs two formulas per entry: worth it once the writes are many more.
+          drawn += count;
+          if (drawn < rankTableWorthDraws) {
+            for (let i = 0; i < count; i++) mark(base + modulo(rankIndex(rank(random.float()), n) * stride, n));
+            return;
+          }
+          // pow's rounding grows with its exponent: the margin with it.
+          ranks ??= rankTable(n, s, rank, harmonic ? 1e-12 : 1e-12 * (1 + Math.abs(inverseExponent)));
           for (let i = 0; i < count; i++) {
-            const r = Math.min(n, Math.max(1, Math.floor(rank(random.float())))) - 1;
+            const k = random.bits();
+            const known = ranks[k >>> rankTableShift];
+            const r = known >= 0 ? known : rankIndex(rank(k / 2 ** 32), n);
             mark(base + modulo(r * stride, n));
           }
         },
@@ -133,6 +145,44 @@ export function writeModel(spec: WorkloadSpec, base: number, random: Random): Wr
       };
     }
   }
+}
+
+/** A draw's top 32 - rankTableShift bits pick its entry of a rank table. */
+export const rankTableShift = 18;
+/** Writes a zipf model draws with its formula alone before it builds its rank table (16 x the table's entries). */
+const rankTableWorthDraws = 2 ** (36 - rankTableShift);
+/** Rank tables by working set and exponent: the fleet's VMs of one kind share one. */
+const rankTables = new Map<string, Int32Array>();
+
+/** The rank (from 0) of the inverse CDF's value x: floor(x), within 1..n, less one. */
+const rankIndex = (x: number, n: number) => Math.min(n, Math.max(1, Math.floor(x))) - 1;
+
+/**
+ * For each range of draws that share their top bits, the rank (from 0) every draw in it gives,
+ * or -1 where they do not all give the same: a hot rank's draw then costs a look-up instead of
+ * an exp or pow, with exactly the rank the formula gives. A range counts as one rank only when
+ * the formula puts its two ends inside that rank by `margin` (relative), far more than its
+ * rounding (a few ulps), so no draw between them can round into a neighbour.
+ */
+export function rankTable(n: number, exponent: number, rank: (u: number) => number, margin: number): Int32Array {
+  const key = `${n} ${exponent}`;
+  const cached = rankTables.get(key);
+  if (cached) return cached;
+  const table = new Int32Array(2 ** (32 - rankTableShift)).fill(-1);
+  const width = 2 ** rankTableShift;
+  // A boundary the clamp to 1..n hides (below rank 2, above rank n) needs no margin.
+  const inside = (x: number) => {
+    const r = Math.floor(x);
+    return (r <= 1 || x - r > margin * x) && (r + 1 > n || r + 1 - x > margin * x);
+  };
+  for (let b = 0; b < table.length; b++) {
+    const low = rank((b * width) / 2 ** 32);
+    const high = rank((b * width + width - 1) / 2 ** 32);
+    const r = rankIndex(low, n);
+    if (r === rankIndex(high, n) && inside(low) && inside(high)) table[b] = r;
+  }
+  rankTables.set(key, table);
+  return table;
 }
 
 /**

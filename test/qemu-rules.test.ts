@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { migrate } from "../src/core/controller.js";
 import type { PageBitmap } from "../src/core/bitmap.js";
 import type { Device } from "../src/core/device.js";
-import { qemuDefaults, qemuIterationMs, type MigrationParams } from "../src/core/params.js";
+import { autoConvergeSyncMsOf, qemuDefaults, qemuIterationMs, type MigrationParams } from "../src/core/params.js";
 import type { Channel } from "../src/core/ports.js";
 import { buildResult } from "../src/core/result.js";
 import { Timeline } from "../src/core/timeline.js";
@@ -245,5 +245,40 @@ describe("iterations (ram_save_iterate's MAX_WAIT, migration_iteration_run)", ()
     // 65536 - 256 x 171 = 21760 pages left, the first count under 21973.
     const sliced = await idleGuest();
     expect(sliced.finalPages).toBe(21760);
+  });
+});
+
+describe("the periodic auto-converge sync (QEMU 9.2+, cpu_throttle_dirty_sync_timer_tick)", () => {
+  // 65536 pages (256 MiB), all non-zero, capped at 10 MB/s (1e6 B a 100 ms window): pass 1
+  // is 65536 x 4104 B = 269 MB, ~26.9 s. The writer dirties 32768 pages at 4000 pages/s, so
+  // pass 2 (~31k pages at ~2440 pages/s) runs past 38 s, where the migration gives up; the
+  // threshold (10 MB/s x 300 ms = 731 pages) is never reached after pass 1.
+  async function cappedBusyGuest(autoConvergeSyncMs?: number) {
+    const clock = new VirtualClock();
+    const pageCount = 65536;
+    const ram = new SimGuestRam({ clock, pageCount, pageSize: 4096, usedPages: pageCount, memoryReadBytesPerSecond: 0, writes: writeModel({ kind: "uniform", workingSetPages: 32768, rate: 4000 }, 0, new Random(1)) });
+    const params = { ...qemuDefaults, maxBandwidth: 10e6, autoConverge: true, iterationMs: qemuIterationMs, giveUp: { timeMs: 38_000 }, ...(autoConvergeSyncMs ? { autoConvergeSyncMs } : {}) };
+    const timeline = await clock.run(() => migrate({ clock, ram, channel: new SimLink(clock, { bandwidth: 1e9, latencyMs: 0 }), devices: [], params }));
+    return timeline.all("sync").map((e) => e.t);
+  }
+
+  it("syncs at a tick with no sync since the last one, never during pass 1; QEMU 7.2 has no such timer", async () => {
+    expect(autoConvergeSyncMsOf("10.0.2")).toBe(5000);
+    expect(autoConvergeSyncMsOf("9.2.0")).toBe(5000);
+    expect(autoConvergeSyncMsOf("9.1.3")).toBeUndefined();
+    expect(autoConvergeSyncMsOf("7.2.22")).toBeUndefined();
+    // 7.2: the setup's sync and the one after pass 1 (~26.9 s), none in the long pass 2.
+    const without = await cappedBusyGuest(undefined);
+    expect(without).toHaveLength(2);
+    expect(without[1]).toBeGreaterThan(26_000);
+    expect(without[1]).toBeLessThan(28_000);
+    // 10.0: the ticks at 5-25 s find dirty-sync-count 1 (pass 1) and skip; the tick at 30 s
+    // sees the sync of ~26.9 s; the one at 35 s sees none since, and syncs (checked between
+    // iterations: within 150 ms of it).
+    const withTimer = await cappedBusyGuest(5000);
+    expect(withTimer).toHaveLength(3);
+    expect(withTimer.slice(0, 2)).toEqual(without);
+    expect(withTimer[2]).toBeGreaterThanOrEqual(35_000);
+    expect(withTimer[2]).toBeLessThan(35_150);
   });
 });

@@ -89,6 +89,7 @@ export async function qemuCommand(scenarioFile: string, opts: QemuOptions): Prom
       predict: !!opts.predict || !!profile,
       profile,
       traceDir: opts.trace,
+      qemu: opts.qemu,
       log: (line) => {
         if (tty) process.stderr.write(`\r\x1b[K${line}`);
       },

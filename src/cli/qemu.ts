@@ -13,6 +13,7 @@ export interface QemuOptions {
   profile?: string;
   trace?: string;
   html?: string;
+  qemu?: string;
 }
 
 function parseRuns(value: string): number {
@@ -31,6 +32,7 @@ export function registerQemu(program: Command): void {
     .option("--predict", "print the simulator's prediction beside, at the write rate the guest achieved")
     .option("--profile <file>", "machine profile for --predict (from livemig calibrate)")
     .option("--html <file>", "also write an HTML report with plots to FILE (with --predict: each run beside its prediction)")
+    .option("--qemu <path>", "the QEMU binary to run (default $LIVEMIG_QEMU, else qemu-system-x86_64 on the PATH)")
     .option("--trace <dir>", "keep each run's consoles, QEMU logs and traces, QMP transcript and query-migrate replies in DIR")
     .action(async (scenarioFile: string, opts: QemuOptions) => (await import("./qemu-commands.js")).qemuCommand(scenarioFile, opts));
 

@@ -81,6 +81,9 @@ class Run {
   private resumed = false;
   private cursor = 0;
   private passes = 0;
+  /** The periodic auto-converge sync's next tick, and dirty-sync-count at its last (timerSync). */
+  private syncTickAt: number | undefined;
+  private passesAtTick = 0;
   // Bandwidth estimation window (migration_update_counters).
   private windowStart = 0;
   private windowStartBytes = 0;
@@ -212,9 +215,26 @@ class Run {
       const failure = postcopyDue ? undefined : this.giveUpReason(start);
       if (failure) return this.fail(failure);
       if (postcopyDue) return this.complete(true);
+      await this.timerSync(start);
       await this.iteration();
     }
     await this.complete();
+  }
+
+  /**
+   * cpu_throttle_dirty_sync_timer_tick (QEMU 9.2+, auto-converge): every autoConvergeSyncMs from
+   * the start, a sync if none happened since the last tick, once pass 1 is over. QEMU's timer
+   * fires beside the migration thread; here it is looked at between iterations (<= ~150 ms late).
+   */
+  private async timerSync(start: number): Promise<void> {
+    const every = this.params.autoConvergeSyncMs;
+    if (!every || !this.params.autoConverge) return;
+    this.syncTickAt ??= start + every;
+    while (this.clock.now() >= this.syncTickAt) {
+      if (this.passes > 1 && this.passes === this.passesAtTick) await this.sync(false);
+      this.passesAtTick = this.passes;
+      this.syncTickAt += every;
+    }
   }
 
   private postcopyDue(start: number): boolean {

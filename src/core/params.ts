@@ -46,6 +46,13 @@ export interface MigrationParams {
    * finer default, which the shipped scenarios' figures were made with).
    */
   iterationMs?: number;
+  /**
+   * With auto-converge, QEMU 9.2 and later also sync the dirty bitmap from a timer every this
+   * many ms when no sync happened since its last tick (and pass 1 is over), so a long pass
+   * still gets auto-converge's checks (cpu_throttle_dirty_sync_timer_tick,
+   * migration/cpu-throttle.c; not in 7.2). Absent: syncs only below the threshold.
+   */
+  autoConvergeSyncMs?: number;
 }
 
 /**
@@ -53,6 +60,15 @@ export interface MigrationParams {
  * 7.2 and 10.0), or once the rate limit's budget is used up or nothing is left to send.
  */
 export const qemuIterationMs = 50;
+
+/** CPU_THROTTLE_DIRTY_SYNC_TIMESLICE_MS (QEMU 10.0.2 migration/cpu-throttle.c), since QEMU 9.2. */
+export const qemuAutoConvergeSyncMs = 5000;
+
+/** The periodic auto-converge sync of a QEMU release ("10.0.2"): QEMU 9.2 and later have it. */
+export function autoConvergeSyncMsOf(release: string): number | undefined {
+  const [major, minor] = release.split(".").map(Number);
+  return major > 9 || (major === 9 && minor >= 2) ? qemuAutoConvergeSyncMs : undefined;
+}
 
 /**
  * The bound applied when a scenario sets no giveUp: QEMU migrates until cancelled, but a

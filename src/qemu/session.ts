@@ -17,6 +17,8 @@ export interface SessionOptions {
   predict: boolean;
   profile?: MachineProfile;
   traceDir?: string;
+  /** The QEMU binary (--qemu), else findQemu's default. */
+  qemu?: string;
   log: (line: string) => void;
   /** Each finished run, as soon as it is known. */
   onRun?: (run: MeasuredRun) => void;
@@ -35,7 +37,7 @@ export async function runSession(scenarioRuns: ScenarioRun[], o: SessionOptions)
     }
   });
   if (problems.length) throw new UnsupportedScenarioError(problems);
-  const qemu = findQemu();
+  const qemu = findQemu(o.qemu);
   const image = ensureGuest(undefined, o.log);
   const out: RunsFile = { scenario: scenarioRuns[0].scenario.name, qemu: qemu.version, accel: "tcg", runs: [] };
   const notes = [...new Set(plans.flatMap((p) => p?.notes ?? []))];

@@ -2,7 +2,7 @@
 // the machine profile fitted from its idle cells, every cell predicted with that profile, and
 // the matrix's section of docs/validation.md written from it all.
 // Usage: node dist/src/qemu/validate.js [--matrix FILE] [--runs N] [--only REGEX] [--append]
-//   [--batch NAME] [--reuse] [--drift TRAIN,PREDICT]
+//   [--batch NAME] [--reuse] [--drift TRAIN,PREDICT] [--qemu BINARY]
 // --only/--append measure some cells and add them to the saved runs (so a matrix can be
 // measured in short chunks); --reuse re-renders from the saved runs; --drift calibrates on one
 // batch's idle runs and predicts another batch's busy ones.
@@ -37,6 +37,7 @@ const { values: args } = parseArgs({
     batch: { type: "string", default: "1" },
     reuse: { type: "boolean", default: false },
     drift: { type: "string" },
+    qemu: { type: "string" },
   },
 });
 const matrixFile = args.matrix;
@@ -62,7 +63,7 @@ async function measure(): Promise<{ runs: SavedRun[]; qemu: string }> {
   if (args.reuse) return saved();
   const only = args.only ? new RegExp(args.only) : undefined;
   const cells = loadScenario(readFileSync(matrixFile, "utf8"), matrixFile).slice(1).filter((c) => !only || only.test(c.variant)); // the variants are the cells
-  const qemu = findQemu();
+  const qemu = findQemu(args.qemu);
   const image = ensureGuest(root, log);
   const out = args.append ? saved() : { runs: [] as SavedRun[], qemu: qemu.version };
   out.qemu = qemu.version;

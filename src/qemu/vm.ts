@@ -62,13 +62,13 @@ export interface VmOptions {
   transcript?: (line: string) => void;
 }
 
-/** The QEMU binary: $LIVEMIG_QEMU or qemu-system-x86_64 on the PATH; its version line. */
-export function findQemu(): { binary: string; version: string } {
-  const binary = process.env.LIVEMIG_QEMU || "qemu-system-x86_64";
+/** The QEMU binary: the one asked for (--qemu), else $LIVEMIG_QEMU, else qemu-system-x86_64 on the PATH; its version line. */
+export function findQemu(asked?: string): { binary: string; version: string } {
+  const binary = asked || process.env.LIVEMIG_QEMU || "qemu-system-x86_64";
   const probe = spawnSync(binary, ["--version"], { encoding: "utf8" });
   if (probe.error || probe.status !== 0) {
     const why = (probe.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT" ? "not found" : (probe.error?.message ?? `exit ${probe.status}`);
-    throw new QemuMissingError(`${binary}: ${why}; install QEMU (apt-get install qemu-system-x86) or set LIVEMIG_QEMU to its path`);
+    throw new QemuMissingError(`${binary}: ${why}; install QEMU (apt-get install qemu-system-x86) or name its path with --qemu or LIVEMIG_QEMU`);
   }
   return { binary, version: probe.stdout.split("\n")[0].trim() };
 }

@@ -5,7 +5,7 @@ import type { Device } from "../core/device.js";
 import type { Channel, Clock } from "../core/ports.js";
 import type { Timeline } from "../core/timeline.js";
 import { buildResult, type MigrationResult } from "../core/result.js";
-import { qemuIterationMs } from "../core/params.js";
+import { autoConvergeSyncMsOf, qemuIterationMs } from "../core/params.js";
 import { createDevices, migrationParams } from "../scenario/assemble.js";
 import type { Scenario } from "../scenario/schema.js";
 import { VirtualClock } from "./clock.js";
@@ -139,6 +139,8 @@ export function prepareMigration(scenario: Scenario, clock: Clock, channel: Chan
   if (params.multifd && scenario.migration.hostCores === undefined && profile?.hostCores) params.multifd.hostCores = profile.hostCores;
   // A profile measured on a QEMU predicts that QEMU, which looks at the threshold between iterations only.
   if (profile?.qemu) params.iterationMs = qemuIterationMs;
+  const autoConvergeSyncMs = profile?.qemu ? autoConvergeSyncMsOf(profile.qemu) : undefined;
+  if (autoConvergeSyncMs) params.autoConvergeSyncMs = autoConvergeSyncMs;
   const memoryReadBytesPerSecond = profile?.pageReadBytesPerSecond ?? coreMemoryBytesPerSecond;
   const modeCosts = {
     vcpus: vm.vcpus,

@@ -41,6 +41,12 @@ describe("livemig qemu: input errors", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/qemu-system-x86_64: not found; install QEMU/);
   });
+
+  it("runs the QEMU --qemu names, before $LIVEMIG_QEMU", () => {
+    const r = livemig(["qemu", join(root, "scenarios", "qemu-idle.yaml"), "--qemu", "/nonexistent/qemu-7.2"], { LIVEMIG_QEMU: "/nonexistent/qemu-system-x86_64" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("livemig: /nonexistent/qemu-7.2: not found; install QEMU (apt-get install qemu-system-x86) or name its path with --qemu or LIVEMIG_QEMU\n");
+  });
 });
 
 describe.skipIf(!haveQemu)("real QEMU migrations (TCG)", () => {

@@ -1,7 +1,7 @@
 // What `livemig qemu` and `livemig calibrate` do (src/cli/qemu.ts declares them): loaded
 // only when one of them runs.
 
-import { availableParallelism, hostname } from "node:os";
+import { hostname } from "node:os";
 import type { MigrationResult } from "../core/result.js";
 import { summarizeRuns } from "../measure/compare.js";
 import { figuresOfResult } from "../measure/figures.js";
@@ -9,6 +9,7 @@ import { formatValue, runsReport } from "../measure/render.js";
 import type { RunAnalysis } from "../measure/runs.js";
 import { CalibrationError, fitProfile, idleProblem, isIdle, type IdleRun } from "../qemu/calibrate.js";
 import { fitMultifd, multifdRunProblem } from "../qemu/calibrate-multifd.js";
+import { hostCores, socketBufferBytes } from "../qemu/host-limits.js";
 import { GuestBuildError } from "../qemu/guest.js";
 import { UnsupportedScenarioError } from "../qemu/plan.js";
 import { figureLine, ProfileError, readProfile, writeProfile } from "../qemu/profile.js";
@@ -144,9 +145,11 @@ export function calibrateCommand(files: string[], opts: { output: string }): voi
     if (multifd.length) {
       // The cores the one-channel runs' threads shared, which more channels share too.
       const m = fitMultifd(multifd, fit.profile.switchoverMs ?? 0);
-      Object.assign(fit.profile, m.profile, { hostCores: availableParallelism() });
+      Object.assign(fit.profile, m.profile, { hostCores: hostCores() });
       fit.figures.push(...m.figures);
     }
+    const buffers = socketBufferBytes();
+    if (buffers !== undefined) fit.profile.socketBufferBytes = buffers;
     writeProfile(opts.output, fit.profile, { machine: hostname(), fittedFrom: [...idle, ...multifd].map((r) => r.label), figures: fit.figures });
     process.stdout.write(`profile ${opts.output} from ${idle.length} idle run(s) (${fit.capBoundIntervals} poll interval(s) left out where the cap may have bound):\n`);
     for (const f of fit.figures) process.stdout.write(`  ${figureLine(f)}\n`);

@@ -11,6 +11,9 @@
 //   migration thread's walk and queueing per page and one channel's send rate (fitted from
 //   idle one-channel multifd runs, src/qemu/calibrate-multifd.ts); hostCores, the cores the
 //   threads shared there;
+// - socketBufferBytes: what one TCP stream holds in flight at most (tcp_wmem + tcp_rmem
+//   maxima of the calibrating machine); post-copy's requested pages without preempt wait
+//   behind it;
 // - qemu: the QEMU release the runs were made with (the simulator then follows its iteration
 //   cadence).
 // `livemig calibrate` fits the per-page costs from the query-migrate polls of idle runs;
@@ -49,6 +52,7 @@ export const profileSchema = z.strictObject({
   hostCores: z.optional(z.int().check(z.minimum(1), z.maximum(4096))),
   multifdQueueUsPerPage: z.optional(nonNegative),
   multifdSendBytesPerSecond: z.optional(positive),
+  socketBufferBytes: z.optional(positive),
   qemu: z.optional(z.string().check(z.regex(/^\d+\.\d+(\.\d+)?$/))),
 });
 
@@ -72,7 +76,7 @@ export function readProfile(file: string): MachineProfile {
     const issue = parsed.error.issues[0];
     const field = issue.path.length ? issue.path.join(".") : "(top level)";
     const what = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}` : issue.message;
-    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, idleLayout, setupMs, switchoverMs, hostCores, multifdQueueUsPerPage, multifdSendBytesPerSecond, qemu)`);
+    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, idleLayout, setupMs, switchoverMs, hostCores, multifdQueueUsPerPage, multifdSendBytesPerSecond, socketBufferBytes, qemu)`);
   }
   const p = parsed.data;
   const out: MachineProfile = {};
@@ -85,6 +89,7 @@ export function readProfile(file: string): MachineProfile {
   if (p.hostCores !== undefined) out.hostCores = p.hostCores;
   if (p.multifdQueueUsPerPage !== undefined) out.multifdQueueUsPerPage = p.multifdQueueUsPerPage;
   if (p.multifdSendBytesPerSecond !== undefined) out.multifdSendBytesPerSecond = p.multifdSendBytesPerSecond;
+  if (p.socketBufferBytes !== undefined) out.socketBufferBytes = p.socketBufferBytes;
   if (p.qemu !== undefined) out.qemu = p.qemu;
   return out;
 }
@@ -106,6 +111,7 @@ function roundProfile(p: MachineProfile): MachineProfile {
   if (p.hostCores !== undefined) out.hostCores = p.hostCores;
   if (p.multifdQueueUsPerPage !== undefined) out.multifdQueueUsPerPage = Math.round(p.multifdQueueUsPerPage * 1000) / 1000;
   if (p.multifdSendBytesPerSecond !== undefined) out.multifdSendBytesPerSecond = Math.round(p.multifdSendBytesPerSecond);
+  if (p.socketBufferBytes !== undefined) out.socketBufferBytes = p.socketBufferBytes;
   if (p.qemu !== undefined) out.qemu = p.qemu;
   return out;
 }

@@ -59,6 +59,11 @@ export interface MachineProfile {
   hostCores?: number;
   /** multifd: the migration thread's time per page it walks and queues for a channel, us. */
   multifdQueueUsPerPage?: number;
+  /**
+   * Bytes one TCP stream holds in flight between the two ends (their socket buffers at
+   * Linux's autotuning maxima): a post-copy page requested without preempt waits behind them.
+   */
+  socketBufferBytes?: number;
   /** multifd: one channel's rate for its packets (zero check, writev from guest memory, socket, the destination's readv), bytes/s. */
   multifdSendBytesPerSecond?: number;
   /**
@@ -162,6 +167,7 @@ export function prepareMigration(scenario: Scenario, clock: Clock, channel: Chan
     bytesPerWrite: w.kind === "idle" ? pageSize : Math.min(pageSize, w.bytesPerWrite ?? pageSize),
     memoryBytesPerMs: memoryReadBytesPerSecond / 1000,
     latencyMs: scenario.link.latency,
+    ...(profile?.socketBufferBytes !== undefined ? { streamQueueBytes: profile.socketBufferBytes } : {}),
   };
   const env: MigrationEnv = { clock, ram, channel, devices, params, rxFramesPerSecond: rxSpec?.rate ?? 0, destinationMemory: destination, onProgress: options.onProgress, modeCosts };
   const finish = (timeline: Timeline) => {

@@ -84,7 +84,9 @@ export interface PostcopyStats {
 export async function postcopyPhase(env: PostcopyPhaseEnv): Promise<PostcopyStats> {
   const { clock, ram, missing } = env;
   const touched = new PageBitmap(missing.size);
-  // When each vCPU's fault wait ends: a vCPU blocked on a fault raises no other until its page is in.
+  // Each vCPU's wait for a page that takes longer than a slice, [blockedFrom, freeAt]: a vCPU
+  // blocked on a fault raises no other until its page is in.
+  const blockedFrom = new Float64Array(env.vcpus);
   const freeAt = new Float64Array(env.vcpus);
   let requests = 0;
   let vcpuBlocked = 0;
@@ -107,6 +109,18 @@ export async function postcopyPhase(env: PostcopyPhaseEnv): Promise<PostcopyStat
     }
     const k = faults.pages;
     const stepMs = pushMs + sendMs;
+    const long = waitMs > stepMs;
+    if (k > 0 && long) blockUntil(blockedFrom, freeAt, t0, k, waitMs);
+    // The long waits, where they overlap this step (all vCPUs at once: the shortest overlap).
+    let overlapSum = 0;
+    let overlapMin = Infinity;
+    for (let v = 0; v < env.vcpus; v++) {
+      const overlap = Math.max(0, Math.min(clock.now(), freeAt[v]) - Math.max(t0, blockedFrom[v]));
+      overlapSum += overlap;
+      overlapMin = Math.min(overlapMin, overlap);
+    }
+    vcpuBlocked += overlapSum;
+    allBlocked += overlapMin;
     if (k === 0 || stepMs <= 0) {
       if (seen === 0) stall = 0;
       continue;
@@ -114,15 +128,12 @@ export async function postcopyPhase(env: PostcopyPhaseEnv): Promise<PostcopyStat
     requests += k;
     // The k-th requested page waits for the k - 1 before it: on average (k + 1) / 2 page times.
     const blocked = k * waitMs + (sendMs * (k + 1)) / 2;
-    // No vCPU waits longer than the step: faults beyond that were not raised (the guest slowed sooner).
-    const share = Math.min(1, blocked / (env.vcpus * stepMs));
-    vcpuBlocked += share * env.vcpus * stepMs;
-    allBlocked += stepMs * Math.pow(share, env.vcpus);
-    // The rest of a wait longer than the step blocks its vCPU into the steps after it.
-    const end = clock.now();
-    const carried = waitMs > stepMs ? blockUntil(freeAt, t0, end, k, waitMs) : 0;
-    vcpuBlocked += carried;
-    allBlocked += env.vcpus === 1 ? carried : 0;
+    if (!long) {
+      // No vCPU waits longer than the step: faults beyond that were not raised (the guest slowed sooner).
+      const share = Math.min(1, blocked / (env.vcpus * stepMs));
+      vcpuBlocked += share * env.vcpus * stepMs;
+      allBlocked += stepMs * Math.pow(share, env.vcpus);
+    }
     // Next step: at the full-speed touch rate and miss share just seen, the blocked share x / (1 + x).
     const touchPerMs = seen / ((1 - stall) * stepMs);
     const latency = blocked / k;
@@ -144,21 +155,14 @@ function faultsRaised(freeAt: Float64Array, from: number, to: number, waitMs: nu
   return n;
 }
 
-/**
- * Gives the step's k faults to the vCPUs free soonest, each blocking its vCPU for the wait
- * from the step's end; returns the vCPU-ms of those waits past the step's end.
- */
-function blockUntil(freeAt: Float64Array, from: number, end: number, k: number, waitMs: number): number {
-  let beyond = 0;
+/** Gives the step's k faults to the vCPUs free soonest, each blocking its vCPU for the wait. */
+function blockUntil(blockedFrom: Float64Array, freeAt: Float64Array, from: number, k: number, waitMs: number): void {
   for (let i = 0; i < k; i++) {
     let v = 0;
     for (let j = 1; j < freeAt.length; j++) if (freeAt[j] < freeAt[v]) v = j;
-    if (freeAt[v] > end) break; // every vCPU already waits: no more faults were raised
-    const until = Math.max(freeAt[v], from) + waitMs;
-    beyond += Math.max(0, until - end);
-    freeAt[v] = until;
+    blockedFrom[v] = Math.max(freeAt[v], from);
+    freeAt[v] = blockedFrom[v] + waitMs;
   }
-  return beyond;
 }
 
 /** How long a requested page waits behind the background data on the one socket. */

@@ -151,7 +151,7 @@ export function calibrateCommand(files: string[], opts: { output: string }): voi
     const buffers = socketBufferBytes();
     if (buffers !== undefined) fit.profile.socketBufferBytes = buffers;
     writeProfile(opts.output, fit.profile, { machine: hostname(), fittedFrom: [...idle, ...multifd].map((r) => r.label), figures: fit.figures });
-    process.stdout.write(`profile ${opts.output} from ${idle.length} idle run(s) (${fit.capBoundIntervals} poll interval(s) left out where the cap may have bound):\n`);
+    process.stdout.write(`profile ${opts.output} from ${idle.length} idle run(s)${multifd.length ? ` and ${multifd.length} one-channel multifd run(s)` : ""} (${fit.capBoundIntervals} poll interval(s) left out where the cap may have bound):\n`);
     for (const f of fit.figures) process.stdout.write(`  ${figureLine(f)}\n`);
     if (fit.profile.qemu) process.stdout.write(`  QEMU ${fit.profile.qemu}: the simulator follows its 50 ms iterations\n`);
     process.stdout.write("precopy per training run:\n");

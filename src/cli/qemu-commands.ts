@@ -7,7 +7,9 @@ import { summarizeRuns } from "../measure/compare.js";
 import { figuresOfResult } from "../measure/figures.js";
 import { formatValue, runsReport } from "../measure/render.js";
 import type { RunAnalysis } from "../measure/runs.js";
-import { CalibrationError, fitProfile, idleProblem, type IdleRun } from "../qemu/calibrate.js";
+import { CalibrationError, fitProfile, idleProblem, isIdle, type IdleRun } from "../qemu/calibrate.js";
+import { fitMultifd, multifdRunProblem } from "../qemu/calibrate-multifd.js";
+import { hostCores, socketBufferBytes } from "../qemu/host-limits.js";
 import { GuestBuildError } from "../qemu/guest.js";
 import { UnsupportedScenarioError } from "../qemu/plan.js";
 import { figureLine, ProfileError, readProfile, writeProfile } from "../qemu/profile.js";
@@ -127,18 +129,30 @@ export async function qemuCommand(scenarioFile: string, opts: QemuOptions): Prom
 export function calibrateCommand(files: string[], opts: { output: string }): void {
   try {
     const idle: IdleRun[] = [];
+    const multifd: IdleRun[] = [];
     for (const f of files) {
       const file = readRunsFile(f);
       for (const run of file.runs) {
         const label = `${f}#${run.variant}[${run.run}]`;
-        const problem = idleProblem({ label, scenario: run.scenario, result: run.result });
-        if (problem) process.stderr.write(`livemig: note: ${label}: not used: ${problem}\n`);
-        else idle.push({ label, scenario: run.scenario, result: run.result, samples: run.samples, destinationPrealloc: run.destinationPrealloc, qemu: run.qemu ?? file.qemu });
+        const r: IdleRun = { label, scenario: run.scenario, result: run.result, samples: run.samples, destinationPrealloc: run.destinationPrealloc, qemu: run.qemu ?? file.qemu };
+        const problem = idleProblem(r);
+        const multifdProblem = isIdle(r.scenario) ? multifdRunProblem(r) : problem;
+        if (!problem) idle.push(r);
+        else if (!multifdProblem) multifd.push(r);
+        else process.stderr.write(`livemig: note: ${label}: not used: ${r.scenario.migration.multifd ? multifdProblem : problem}\n`);
       }
     }
     const fit = fitProfile(idle);
-    writeProfile(opts.output, fit.profile, { machine: hostname(), fittedFrom: idle.map((r) => r.label), figures: fit.figures });
-    process.stdout.write(`profile ${opts.output} from ${idle.length} idle run(s) (${fit.capBoundIntervals} poll interval(s) left out where the cap may have bound):\n`);
+    if (multifd.length) {
+      // The cores the one-channel runs' threads shared, which more channels share too.
+      const m = fitMultifd(multifd, fit.profile.switchoverMs ?? 0);
+      Object.assign(fit.profile, m.profile, { hostCores: hostCores() });
+      fit.figures.push(...m.figures);
+    }
+    const buffers = socketBufferBytes();
+    if (buffers !== undefined) fit.profile.socketBufferBytes = buffers;
+    writeProfile(opts.output, fit.profile, { machine: hostname(), fittedFrom: [...idle, ...multifd].map((r) => r.label), figures: fit.figures });
+    process.stdout.write(`profile ${opts.output} from ${idle.length} idle run(s)${multifd.length ? ` and ${multifd.length} one-channel multifd run(s)` : ""} (${fit.capBoundIntervals} poll interval(s) left out where the cap may have bound):\n`);
     for (const f of fit.figures) process.stdout.write(`  ${figureLine(f)}\n`);
     if (fit.profile.qemu) process.stdout.write(`  QEMU ${fit.profile.qemu}: the simulator follows its 50 ms iterations\n`);
     process.stdout.write("precopy per training run:\n");

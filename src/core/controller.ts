@@ -37,6 +37,11 @@ export interface ModeCosts {
   memoryBytesPerMs: number;
   /** One-way link latency (post-copy's page requests), ms. */
   latencyMs: number;
+  /**
+   * Bytes one TCP stream holds in flight (the two ends' socket buffers): a page post-copy
+   * requests without preempt waits behind them. Absent: behind half a background slice.
+   */
+  streamQueueBytes?: number;
 }
 
 /** What a page costs on the stream, what a slice adds, and the most pages in a slice. */
@@ -725,12 +730,11 @@ class Run {
         clock,
         ram,
         missing: this.bitmap,
-        push: async () => {
-          await this.sendDirty(batchBytes);
-        },
+        push: () => this.sendDirty(batchBytes),
         sendRequested: (runs) => this.sendRequested(runs),
         vcpus: this.costs.vcpus,
         latencyMs: this.costs.latencyMs,
+        queuedBytes: this.costs.streamQueueBytes,
         preempt: this.params.postcopy!.preempt,
       });
       await env.channel.drain();

@@ -5,9 +5,12 @@
 // since 9.0), then writes the packet header, the offsets and the normal pages to its own
 // socket. At the end of each round and at completion the migration thread waits until every
 // channel has sent what it was given (multifd_ram_flush_and_sync / multifd_send_sync_main).
-// Here the channels share the one link (a packet waits for the link while another is on it),
-// each has its own CPU work (the runtime's page read), and the channel threads share the
-// host's cores. docs/model.md has the rules and their sources.
+// Here the migration thread spends its per-page queueing time (walking the bitmap, clearing
+// the bit, multifd_queue_page storing the offset) before it hands a packet over; the channels
+// share the one link (a packet waits for the link while another is on it), each has its own
+// CPU work (the zero check, then the writev of the packet straight from guest memory and, on
+// the destination, the readv into guest memory: multifd_nocomp_send_prepare, multifd_nocomp_recv),
+// and the threads share the host's cores. docs/model.md has the rules and their sources.
 
 import { PageRuns } from "./bitmap.js";
 import type { Device } from "./device.js";
@@ -48,6 +51,10 @@ export interface MultifdOptions {
   channels: number;
   /** Host cores the channel threads share (more threads than cores run slower each). */
   hostCores: number;
+  /** The migration thread's time per page it queues (bitmap walk, multifd_queue_page), ms. Absent: none. */
+  queueMsPerPage?: number;
+  /** One channel's send rate of its packets' bytes (writev, socket, the destination's readv), bytes/ms. Absent: only the link's. */
+  sendBytesPerMs?: number;
 }
 
 export class MultifdSender {
@@ -63,7 +70,7 @@ export class MultifdSender {
     private readonly clock: Clock,
     private readonly ram: GuestRam,
     private readonly channel: Channel,
-    options: MultifdOptions,
+    private readonly options: MultifdOptions,
   ) {
     this.work = new Array<Promise<void> | undefined>(options.channels).fill(undefined);
     // The channel threads and the migration thread, on the cores they may use.
@@ -75,6 +82,8 @@ export class MultifdSender {
    * and returns; the channel reads and zero-checks the pages, then sends `bytes` on the link.
    */
   async send(runs: PageRuns, bytes: number): Promise<void> {
+    const queueMs = (this.options.queueMsPerPage ?? 0) * runs.pages;
+    if (queueMs > 0) await this.clock.sleep(queueMs);
     const id = this.next;
     this.next = (this.next + 1) % this.work.length;
     const busy = this.work[id];
@@ -108,6 +117,8 @@ export class MultifdSender {
     const { clock } = this;
     const start = clock.now();
     await this.ram.readPages(runs);
+    const rate = this.options.sendBytesPerMs;
+    if (rate !== undefined && rate > 0) await clock.sleep(bytes / rate);
     const cpu = clock.now() - start;
     if (this.cpuShare > 1 && cpu > 0) await clock.sleep(cpu * (this.cpuShare - 1));
     await this.onLink(bytes);

@@ -1,5 +1,6 @@
 // Migration parameters, with QEMU's names and defaults (migration/options.c).
 
+import type { MultifdOptions } from "./multifd.js";
 import type { PostcopyParams } from "./postcopy.js";
 
 export interface ThrottleParams {
@@ -32,7 +33,7 @@ export interface MigrationParams {
   giveUp: { passes?: number; timeMs?: number; byDefault?: boolean };
   announce: AnnounceParams;
   /** multifd capability with multifd-channels; the host cores the channel threads share. Absent: one stream. */
-  multifd?: { channels: number; hostCores: number };
+  multifd?: MultifdOptions;
   /** postcopy-ram, switched to by migrate-start-postcopy. */
   postcopy?: PostcopyParams;
   /** xbzrle capability with xbzrle-cache-size (bytes). */

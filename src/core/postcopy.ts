@@ -51,13 +51,15 @@ export interface PostcopyPhaseEnv {
   ram: GuestRam;
   /** Pages the destination does not have yet; whoever sends a page clears it. */
   missing: PageBitmap;
-  /** Sends the next slice of missing pages in walk order (the background push). */
-  push(): Promise<void>;
+  /** Sends the next slice of missing pages in walk order (the background push); its bytes. */
+  push(): Promise<number>;
   /** Sends these pages now (requested). */
   sendRequested(pages: PageRuns): Promise<void>;
   vcpus: number;
   /** One-way latency of the link (the request goes back, the page comes over), ms. */
   latencyMs: number;
+  /** Without preempt, the bytes in flight ahead of a requested page; absent: half the slice being pushed. */
+  queuedBytes?: number;
   preempt: boolean;
 }
 
@@ -73,14 +75,19 @@ export interface PostcopyStats {
 /**
  * The post-copy phase, from the destination's resume until no page is missing. It steps by
  * background slices; the pages the guest touched during a step that were still missing are
- * its faults, served after it. A faulting vCPU waits a round trip, the rest of the background
- * slice on the socket (no preempt: half a slice on average) and the requested pages ahead of
+ * its faults, served after it. A faulting vCPU waits a round trip, the background data ahead
+ * of its page on the socket (no preempt: what the socket buffers hold, at the push's rate, or
+ * without that figure half a slice on average) and the requested pages ahead of
  * its own; while it waits it does not run, so the guest's own writes slow by the share of vCPU
  * time blocked (taken for the next step from the rate and miss share just seen).
  */
 export async function postcopyPhase(env: PostcopyPhaseEnv): Promise<PostcopyStats> {
   const { clock, ram, missing } = env;
   const touched = new PageBitmap(missing.size);
+  // Each vCPU's wait for a page that takes longer than a slice, [blockedFrom, freeAt]: a vCPU
+  // blocked on a fault raises no other until its page is in.
+  const blockedFrom = new Float64Array(env.vcpus);
+  const freeAt = new Float64Array(env.vcpus);
   let requests = 0;
   let vcpuBlocked = 0;
   let allBlocked = 0;
@@ -88,10 +95,11 @@ export async function postcopyPhase(env: PostcopyPhaseEnv): Promise<PostcopyStat
   while (missing.count > 0) {
     ram.setThrottle(stall);
     const t0 = clock.now();
-    await env.push();
+    const pushed = await env.push();
     const pushMs = clock.now() - t0;
     const seen = ram.syncDirtyLog(touched);
-    const faults = faultedPages(touched, missing);
+    const waitMs = 2 * env.latencyMs + (env.preempt ? 0 : queueAheadMs(env.queuedBytes, pushed, pushMs));
+    const faults = faultedPages(touched, missing, faultsRaised(freeAt, t0, clock.now(), waitMs));
     touched.clearAll();
     let sendMs = 0;
     if (faults.pages > 0) {
@@ -101,18 +109,31 @@ export async function postcopyPhase(env: PostcopyPhaseEnv): Promise<PostcopyStat
     }
     const k = faults.pages;
     const stepMs = pushMs + sendMs;
+    const long = waitMs > stepMs;
+    if (k > 0 && long) blockUntil(blockedFrom, freeAt, t0, k, waitMs);
+    // The long waits, where they overlap this step (all vCPUs at once: the shortest overlap).
+    let overlapSum = 0;
+    let overlapMin = Infinity;
+    for (let v = 0; v < env.vcpus; v++) {
+      const overlap = Math.max(0, Math.min(clock.now(), freeAt[v]) - Math.max(t0, blockedFrom[v]));
+      overlapSum += overlap;
+      overlapMin = Math.min(overlapMin, overlap);
+    }
+    vcpuBlocked += overlapSum;
+    allBlocked += overlapMin;
     if (k === 0 || stepMs <= 0) {
       if (seen === 0) stall = 0;
       continue;
     }
     requests += k;
-    const waitMs = 2 * env.latencyMs + (env.preempt ? 0 : pushMs / 2);
     // The k-th requested page waits for the k - 1 before it: on average (k + 1) / 2 page times.
     const blocked = k * waitMs + (sendMs * (k + 1)) / 2;
-    // No vCPU waits longer than the step: faults beyond that were not raised (the guest slowed sooner).
-    const share = Math.min(1, blocked / (env.vcpus * stepMs));
-    vcpuBlocked += share * env.vcpus * stepMs;
-    allBlocked += stepMs * Math.pow(share, env.vcpus);
+    if (!long) {
+      // No vCPU waits longer than the step: faults beyond that were not raised (the guest slowed sooner).
+      const share = Math.min(1, blocked / (env.vcpus * stepMs));
+      vcpuBlocked += share * env.vcpus * stepMs;
+      allBlocked += stepMs * Math.pow(share, env.vcpus);
+    }
     // Next step: at the full-speed touch rate and miss share just seen, the blocked share x / (1 + x).
     const touchPerMs = seen / ((1 - stall) * stepMs);
     const latency = blocked / k;
@@ -123,13 +144,40 @@ export async function postcopyPhase(env: PostcopyPhaseEnv): Promise<PostcopyStat
   return { requests, blocktime: round3(allBlocked), vcpuBlocktime: round3(vcpuBlocked / env.vcpus) };
 }
 
+/**
+ * How many faults the vCPUs can have raised in [from, to]: a vCPU raises at most one a wait
+ * and none while it waits for an earlier one. Unbounded when a fault costs no wait.
+ */
+function faultsRaised(freeAt: Float64Array, from: number, to: number, waitMs: number): number {
+  if (!(waitMs > 0)) return Infinity;
+  let n = 0;
+  for (const free of freeAt) n += Math.max(0, Math.ceil((to - Math.max(free, from)) / waitMs));
+  return n;
+}
+
+/** Gives the step's k faults to the vCPUs free soonest, each blocking its vCPU for the wait. */
+function blockUntil(blockedFrom: Float64Array, freeAt: Float64Array, from: number, k: number, waitMs: number): void {
+  for (let i = 0; i < k; i++) {
+    let v = 0;
+    for (let j = 1; j < freeAt.length; j++) if (freeAt[j] < freeAt[v]) v = j;
+    blockedFrom[v] = Math.max(freeAt[v], from);
+    freeAt[v] = blockedFrom[v] + waitMs;
+  }
+}
+
+/** How long a requested page waits behind the background data on the one socket. */
+function queueAheadMs(queuedBytes: number | undefined, pushedBytes: number, pushMs: number): number {
+  if (queuedBytes === undefined || pushedBytes <= 0) return pushMs / 2;
+  return (queuedBytes * pushMs) / pushedBytes;
+}
+
 /** A vCPU always gets to run a little between faults. */
 const maxStall = 0.99;
 
-/** The touched pages still missing, as runs. */
-function faultedPages(touched: PageBitmap, missing: PageBitmap): PageRuns {
+/** The touched pages still missing, as runs: the first `most` of them (the faults raised). */
+function faultedPages(touched: PageBitmap, missing: PageBitmap, most: number): PageRuns {
   const list: number[] = [];
-  for (let p = touched.nextSet(0); p >= 0; p = touched.nextSet(p + 1)) if (missing.test(p)) list.push(p);
+  for (let p = touched.nextSet(0); p >= 0 && list.length < most; p = touched.nextSet(p + 1)) if (missing.test(p)) list.push(p);
   const runs = new PageRuns(Math.max(1, list.length));
   for (const p of list) runs.add(p, 1);
   return runs;

@@ -376,7 +376,7 @@ function finalPassNormalPages(result: MigrationResult, normalBytes: number): num
 }
 
 /** y = c . x without intercept, least weighted absolute deviations (iteratively reweighted least squares). */
-function leastAbsolute(points: { x: number[]; y: number; weight: number }[], n: number): number[] | undefined {
+export function leastAbsolute(points: { x: number[]; y: number; weight: number }[], n: number): number[] | undefined {
   let weights = points.map((p) => p.weight);
   let fit: number[] | undefined;
   for (let round = 0; round < 50; round++) {

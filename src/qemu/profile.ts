@@ -7,6 +7,13 @@
 // - firstTouchUsPerPage: a page's first arrival at a destination that did not preallocate
 //   its RAM (fault in and zero fresh memory); absent when the runs had no such destination;
 // - setupMs, switchoverMs: fixed costs before the first pass and inside the downtime;
+// - multifdQueueUsPerPage, multifdSendBytesPerSecond: multifd's split of that work, the
+//   migration thread's walk and queueing per page and one channel's send rate (fitted from
+//   idle one-channel multifd runs, src/qemu/calibrate-multifd.ts); hostCores, the cores the
+//   threads shared there;
+// - socketBufferBytes: what one TCP stream holds in flight at most (tcp_wmem + tcp_rmem
+//   maxima of the calibrating machine); post-copy's requested pages without preempt wait
+//   behind it;
 // - qemu: the QEMU release the runs were made with (the simulator then follows its iteration
 //   cadence).
 // `livemig calibrate` fits the per-page costs from the query-migrate polls of idle runs;
@@ -41,8 +48,11 @@ export const profileSchema = z.strictObject({
   idleLayout: z.optional(z.array(nonNegative).check(z.minLength(1))),
   setupMs: z.optional(nonNegative),
   switchoverMs: z.optional(nonNegative),
-  /** Cores the migration's threads may use (multifd); written by hand, calibrate does not fit it. */
+  /** Cores the migration's threads may use (multifd); calibrate writes its machine's with multifd runs. */
   hostCores: z.optional(z.int().check(z.minimum(1), z.maximum(4096))),
+  multifdQueueUsPerPage: z.optional(nonNegative),
+  multifdSendBytesPerSecond: z.optional(positive),
+  socketBufferBytes: z.optional(positive),
   qemu: z.optional(z.string().check(z.regex(/^\d+\.\d+(\.\d+)?$/))),
 });
 
@@ -66,7 +76,7 @@ export function readProfile(file: string): MachineProfile {
     const issue = parsed.error.issues[0];
     const field = issue.path.length ? issue.path.join(".") : "(top level)";
     const what = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}` : issue.message;
-    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, idleLayout, setupMs, switchoverMs, hostCores, qemu)`);
+    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, idleLayout, setupMs, switchoverMs, hostCores, multifdQueueUsPerPage, multifdSendBytesPerSecond, socketBufferBytes, qemu)`);
   }
   const p = parsed.data;
   const out: MachineProfile = {};
@@ -77,6 +87,9 @@ export function readProfile(file: string): MachineProfile {
   if (p.setupMs !== undefined) out.setupMs = p.setupMs;
   if (p.switchoverMs !== undefined) out.switchoverMs = p.switchoverMs;
   if (p.hostCores !== undefined) out.hostCores = p.hostCores;
+  if (p.multifdQueueUsPerPage !== undefined) out.multifdQueueUsPerPage = p.multifdQueueUsPerPage;
+  if (p.multifdSendBytesPerSecond !== undefined) out.multifdSendBytesPerSecond = p.multifdSendBytesPerSecond;
+  if (p.socketBufferBytes !== undefined) out.socketBufferBytes = p.socketBufferBytes;
   if (p.qemu !== undefined) out.qemu = p.qemu;
   return out;
 }
@@ -95,6 +108,10 @@ function roundProfile(p: MachineProfile): MachineProfile {
   if (p.idleLayout !== undefined) out.idleLayout = p.idleLayout.map((x) => Math.round(x * 1e4) / 1e4);
   if (p.setupMs !== undefined) out.setupMs = Math.round(p.setupMs * 1000) / 1000;
   if (p.switchoverMs !== undefined) out.switchoverMs = Math.round(p.switchoverMs * 1000) / 1000;
+  if (p.hostCores !== undefined) out.hostCores = p.hostCores;
+  if (p.multifdQueueUsPerPage !== undefined) out.multifdQueueUsPerPage = Math.round(p.multifdQueueUsPerPage * 1000) / 1000;
+  if (p.multifdSendBytesPerSecond !== undefined) out.multifdSendBytesPerSecond = Math.round(p.multifdSendBytesPerSecond);
+  if (p.socketBufferBytes !== undefined) out.socketBufferBytes = p.socketBufferBytes;
   if (p.qemu !== undefined) out.qemu = p.qemu;
   return out;
 }

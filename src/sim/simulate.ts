@@ -57,6 +57,15 @@ export interface MachineProfile {
   switchoverMs?: number;
   /** Cores the migration's threads may use (multifd), where the scenario does not say. */
   hostCores?: number;
+  /** multifd: the migration thread's time per page it walks and queues for a channel, us. */
+  multifdQueueUsPerPage?: number;
+  /**
+   * Bytes one TCP stream holds in flight between the two ends (their socket buffers at
+   * Linux's autotuning maxima): a post-copy page requested without preempt waits behind them.
+   */
+  socketBufferBytes?: number;
+  /** multifd: one channel's rate for its packets (zero check, writev from guest memory, socket, the destination's readv), bytes/s. */
+  multifdSendBytesPerSecond?: number;
   /**
    * The QEMU release the profile was measured on (e.g. "10.0.2"). The simulator then follows
    * QEMU's iteration cadence (params.iterationMs); absent: livemig's per-slice checks.
@@ -72,11 +81,20 @@ export interface SimulateOptions {
 
 export async function simulate(scenario: Scenario, options: SimulateOptions = {}): Promise<MigrationResult> {
   const clock = new VirtualClock();
-  const copy = options.profile?.copyBytesPerSecond;
+  const copy = streamCap(scenario, options.profile);
   const bandwidth = copy !== undefined && copy > 0 ? Math.min(scenario.link.bandwidth, copy) : scenario.link.bandwidth;
   const channel = new SimLink(clock, { bandwidth, latencyMs: scenario.link.latency });
   const m = prepareMigration(scenario, clock, channel, options);
   return m.finish(await clock.run(() => migrate(m.env)));
+}
+
+/**
+ * What caps the link besides its bandwidth: the profile's one precopy stream, unless multifd
+ * channels with their own send rate carry the pages.
+ */
+function streamCap(scenario: Scenario, profile: MachineProfile | undefined): number | undefined {
+  if (scenario.migration.multifd && profile?.multifdSendBytesPerSecond !== undefined) return undefined;
+  return profile?.copyBytesPerSecond;
 }
 
 /** One VM's migration, ready to run on a clock that other migrations may share (sim/fleet.ts). */
@@ -132,11 +150,15 @@ export function prepareMigration(scenario: Scenario, clock: Clock, channel: Chan
     ...(profile?.idleLayout ? { layout: { shares: profile.idleLayout, workingSetPages: workload.kind === "idle" ? 0 : workload.workingSetPages } } : {}),
     writes: writeModel(workload, 0, new Random(seed)),
     rx,
-    memoryReadBytesPerSecond: profile?.pageReadBytesPerSecond ?? coreMemoryBytesPerSecond,
+    memoryReadBytesPerSecond: scenario.migration.multifd ? multifdPageReadBytesPerSecond(profile) : (profile?.pageReadBytesPerSecond ?? coreMemoryBytesPerSecond),
     destination,
   });
   const params = migrationParams(scenario);
-  if (params.multifd && scenario.migration.hostCores === undefined && profile?.hostCores) params.multifd.hostCores = profile.hostCores;
+  if (params.multifd && profile) {
+    if (scenario.migration.hostCores === undefined && profile.hostCores) params.multifd.hostCores = profile.hostCores;
+    if (profile.multifdQueueUsPerPage !== undefined) params.multifd.queueMsPerPage = profile.multifdQueueUsPerPage / 1000;
+    if (profile.multifdSendBytesPerSecond !== undefined) params.multifd.sendBytesPerMs = profile.multifdSendBytesPerSecond / 1000;
+  }
   // A profile measured on a QEMU predicts that QEMU, which looks at the threshold between iterations only.
   if (profile?.qemu) params.iterationMs = qemuIterationMs;
   const autoConvergeSyncMs = profile?.qemu ? autoConvergeSyncMsOf(profile.qemu) : undefined;
@@ -147,6 +169,7 @@ export function prepareMigration(scenario: Scenario, clock: Clock, channel: Chan
     bytesPerWrite: w.kind === "idle" ? pageSize : Math.min(pageSize, w.bytesPerWrite ?? pageSize),
     memoryBytesPerMs: memoryReadBytesPerSecond / 1000,
     latencyMs: scenario.link.latency,
+    ...(profile?.socketBufferBytes !== undefined ? { streamQueueBytes: profile.socketBufferBytes } : {}),
   };
   const env: MigrationEnv = { clock, ram, channel, devices, params, rxFramesPerSecond: rxSpec?.rate ?? 0, destinationMemory: destination, onProgress: options.onProgress, modeCosts };
   const finish = (timeline: Timeline) => {
@@ -155,6 +178,15 @@ export function prepareMigration(scenario: Scenario, clock: Clock, channel: Chan
     return buildResult(timeline, { ramBytes: vmShape.ramBytes, pageSize, probeIntervalMs: probeInterval, params });
   };
   return { env, ram, finish };
+}
+
+/**
+ * How fast multifd's channels read pages. A profile with multifd's fitted costs has the zero
+ * check inside them (calibrate-multifd.ts): the read is free here, or it would count twice.
+ */
+function multifdPageReadBytesPerSecond(profile: MachineProfile | undefined): number {
+  if (profile?.multifdSendBytesPerSecond !== undefined) return 0;
+  return profile?.pageReadBytesPerSecond ?? coreMemoryBytesPerSecond;
 }
 
 /** The profile's fixed costs, as a participant with a setup and a switch-over hook. */

@@ -126,3 +126,38 @@ describe("post-copy", () => {
     expect(r.warnings.some((w) => w.includes("loses the VM"))).toBe(true);
   });
 });
+
+describe("post-copy's fault wait behind the socket buffers (profile socketBufferBytes)", () => {
+  // One vCPU writing 40k pages/s over 512 MiB, switched after two capped passes; the post-copy
+  // push then goes at the profile's stream rate (500 MB/s), so 25 MB of socket buffers ahead
+  // of a requested page are a 50 ms wait.
+  const guest = `
+name: pcq
+vm: {memory: 1GiB, used: 600MiB, vcpus: 1, workload: {kind: uniform, workingSet: 512MiB, rate: 40000}}
+link: {bandwidth: 100Gbit/s}
+migration: {maxBandwidth: 64MiB/s, giveUp: {passes: 30, time: 20s}, postcopy: {after: {passes: 2}}}
+`;
+  const waitMs = (25e6 / 500e6) * 1000;
+
+  it("a vCPU waits the buffers' bytes at the push's rate for each page, and faults once per wait at most", { timeout: 60_000 }, async () => {
+    const r = await simulate(scenario(guest), { profile: { copyBytesPerSecond: 500e6, socketBufferBytes: 25e6 } });
+    expect(r.status).toBe("completed");
+    const phase = r["postcopy-active-time"]!;
+    const requests = r.ram["postcopy-requests"]!;
+    // At most one fault per wait (plus the first at once); the guest writes all over its
+    // working set, so it faults again as soon as it runs: at least half that many.
+    expect(requests).toBeLessThanOrEqual(Math.ceil(phase / waitMs) + 1);
+    expect(requests).toBeGreaterThanOrEqual((phase / waitMs) * 0.5);
+    // Blocked for nearly all of the phase, never longer than it.
+    expect(r["postcopy-blocktime"]!).toBeGreaterThan(0.8 * phase);
+    expect(r["postcopy-blocktime"]!).toBeLessThanOrEqual(phase);
+  });
+
+  it("with preempt the requested page skips the buffers: far more, far shorter faults", { timeout: 60_000 }, async () => {
+    const text = guest.replace("postcopy: {after: {passes: 2}}", "postcopy: {after: {passes: 2}, preempt: true}");
+    const queued = await simulate(scenario(guest), { profile: { copyBytesPerSecond: 500e6, socketBufferBytes: 25e6 } });
+    const preempt = await simulate(scenario(text), { profile: { copyBytesPerSecond: 500e6, socketBufferBytes: 25e6 } });
+    expect(preempt.ram["postcopy-requests"]!).toBeGreaterThan(10 * queued.ram["postcopy-requests"]!);
+    expect(preempt["postcopy-blocktime"]! / preempt.ram["postcopy-requests"]!).toBeLessThan(waitMs / 10);
+  });
+});

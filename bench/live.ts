@@ -18,7 +18,7 @@ import { cpus, loadavg } from "node:os";
 import { writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { stringify } from "yaml";
-import { touchPages } from "../src/live/guest/pages.js";
+import { measureFirstTouch } from "../src/live/first-touch.js";
 import { fileURLToPath } from "node:url";
 import { median } from "../src/measure/stats.js";
 import { runLive } from "../src/live/migration.js";
@@ -88,22 +88,6 @@ function coldCopyRate(): number {
   return ram.length / ((performance.now() - t) / 1000);
 }
 
-/**
- * Microseconds per page of faulting in fresh memory, as the pinning thread does (touchPages
- * over 512 MiB): CPU time (user and kernel) of this process, which nothing else runs in
- * meanwhile, so other jobs on the cores lengthen the wall time but not the figure.
- */
-function firstTouchUsPerPage(): { cpu: number; wall: number } {
-  const pages = (512 << 20) / 4096;
-  const words = new Int32Array(new SharedArrayBuffer(pages * 4096));
-  const cpu0 = process.cpuUsage();
-  const t = performance.now();
-  touchPages(words, 0, pages);
-  const wall = ((performance.now() - t) * 1000) / pages;
-  const c = process.cpuUsage(cpu0);
-  return { cpu: (c.user + c.system) / pages, wall };
-}
-
 const raw: number[] = [];
 const live: number[] = [];
 const totals: number[] = [];
@@ -119,7 +103,9 @@ for (let i = 0; i < rounds; i++) {
 }
 const gmac = [gmacRate(), gmacRate(), gmacRate()];
 const cold = [coldCopyRate(), coldCopyRate(), coldCopyRate()];
-const touch = [firstTouchUsPerPage(), firstTouchUsPerPage(), firstTouchUsPerPage()];
+// 512 MiB, as the pinning thread touches a guest's RAM: CPU time, which other jobs on the cores do not lengthen.
+const touchPages512 = (512 << 20) / 4096;
+const touch = [measureFirstTouch(touchPages512), measureFirstTouch(touchPages512), measureFirstTouch(touchPages512)].map((t) => ({ cpu: t.cpuUs, wall: t.wallUs }));
 const mb = (x: number) => (x / 1e6).toFixed(0);
 console.log(`machine: ${cpus().length} x ${cpus()[0].model}, Node ${process.version}; load average (1 min) during: ${load.map((l) => l.toFixed(2)).join(" ")}`);
 console.log(`raw TCP, loopback, 1 GiB:          ${raw.map(mb).join(", ")} MB/s (median ${mb(median(raw))})`);

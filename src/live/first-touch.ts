@@ -7,7 +7,7 @@
 import { pageSize } from "./guest/layout.js";
 import { touchPages } from "./guest/pages.js";
 
-/** Pages the probe in each run touches: 64 MiB, 50-200 ms on this machine. */
+/** Pages the probe in each run touches: 64 MiB, 50-350 ms on this machine (3-20 us a page). */
 export const firstTouchProbePages = (64 << 20) / pageSize;
 
 export interface FirstTouch {

@@ -6,7 +6,6 @@ import { Option, type Command } from "commander";
 import type { MigrationResult } from "../core/result.js";
 import type { LinkEmulation } from "../live/migration.js";
 import type { NamedResult } from "../report/table.js";
-import { median } from "../measure/stats.js";
 import { UsageError, exitCodeOf, fileProblem } from "./errors.js";
 import { parseSeed, readProfileOption, readScenarioFile, report, writeHtml } from "./simulate.js";
 
@@ -92,8 +91,8 @@ export function registerRun(program: Command): void {
     .addOption(new Option("--protocol-version <n>", "speak another protocol version (tests the refusal)").argParser(Number).hideHelp())
     .action(async (file: string, opts: RunOptions) => {
       // The live engine and the simulator, loaded when the command runs (not for --help).
-      const [{ runLive }, { liveProblems }, { ScenarioError }, { simulate }] = await Promise.all([
-        import("../live/migration.js"), import("../live/support.js"), import("../scenario/load.js"), import("../sim/simulate.js"),
+      const [{ runLive }, { liveProblems }, { ScenarioError }, { simulate }, { median }] = await Promise.all([
+        import("../live/migration.js"), import("../live/support.js"), import("../scenario/load.js"), import("../sim/simulate.js"), import("../measure/stats.js"),
       ]);
       const runs = await readScenarioFile(file);
       const problems = runs.flatMap((r) => liveProblems(r.scenario, r.variant === "base" ? "" : ` (variant "${r.variant}")`));
@@ -130,7 +129,7 @@ export function registerRun(program: Command): void {
         if (opts.predict) {
           // The destination's first touch as measured in these runs (this host's physics that
           // minute) replaces the profile's: a profile's figure from earlier is not the run's.
-          const firstTouch = measuredFirstTouchUs(results);
+          const firstTouch = measuredFirstTouchUs(results, median);
           const runProfile = firstTouch !== undefined ? { ...profile, firstTouchUsPerPage: firstTouch } : profile;
           const result = await simulate(r.scenario, { seed: opts.seed, ...(runProfile ? { profile: runProfile } : {}) });
           predicted.push({ variant: r.variant, result, ...(firstTouch !== undefined ? { firstTouchUs: firstTouch } : {}) });
@@ -182,7 +181,7 @@ interface Prediction extends NamedResult {
 }
 
 /** The median of the runs' first-touch figures (the destination's probe at each run's start). */
-function measuredFirstTouchUs(results: MigrationResult[]): number | undefined {
+function measuredFirstTouchUs(results: MigrationResult[], median: (values: number[]) => number): number | undefined {
   const figures = results.flatMap((r) => (r.destination ? [r.destination["first-touch-us"]] : []));
   return figures.length > 0 ? median(figures) : undefined;
 }

@@ -1,11 +1,12 @@
 // The live engine's migration stream against the machine's own limit, in one run: raw TCP
 // between two Node processes on loopback (bench/tcp-sink.ts), and the first pass of a live
 // migration of a 1 GiB guest (768 MiB used, light writes, 100 Gbit/s link, no cap), which
-// moves the used RAM once. Alternated, so both see the same load. Then what bounds the stream
-// on this machine beyond TCP: node:crypto's GMAC (AES-256-GCM, no plaintext) over 1 MiB, the
-// tag each Memory frame carries, and a copy into fresh memory (the destination's RAM starts
-// cold: 4 KiB page faults). `npm run bench:live`; figures go in docs/benchmarks.md. Run under
-// `flock /tmp/livemig-measure.lock`.
+// moves the used RAM once, to a destination whose RAM starts cold (QEMU's default) and to one
+// that preallocated it (migration.destinationPrealloc, -mem-prealloc). Alternated, so all see
+// the same load. Then what bounds the stream on this machine beyond TCP: node:crypto's GMAC
+// (AES-256-GCM, no plaintext) over 1 MiB, the tag each Memory frame carries, and a copy into
+// fresh memory (cold RAM: 4 KiB page faults). `npm run bench:live`; figures go in
+// docs/benchmarks.md. Run under `flock /tmp/livemig-measure.lock`.
 //
 // `node dist/bench/live.js [ROUNDS] [--profile FILE]` also writes the live engine's machine
 // profile for `run --predict --profile FILE`: this machine's first touch of a fresh page
@@ -18,11 +19,12 @@ import { cpus, loadavg } from "node:os";
 import { writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { stringify } from "yaml";
-import { touchPages } from "../src/live/guest/pages.js";
+import { measureFirstTouch } from "../src/live/first-touch.js";
 import { fileURLToPath } from "node:url";
 import { median } from "../src/measure/stats.js";
 import { runLive } from "../src/live/migration.js";
 import { loadScenario } from "../src/scenario/load.js";
+import type { Scenario } from "../src/scenario/schema.js";
 
 const rawBytes = 1 << 30;
 const rounds = Number(process.argv[2] ?? 3);
@@ -35,7 +37,9 @@ link: {bandwidth: 100Gbit/s, latency: 0.1ms}
 migration: {maxBandwidth: 0}
 probe: {interval: 1ms}
 devices: [{kind: virtio}]
+variants: [{name: prealloc, set: {migration.destinationPrealloc: true}}]
 `;
+const [coldScenario, preallocScenario] = loadScenario(scenarioText, "bench-live.yaml").map((r) => r.scenario);
 
 /** Bytes/s of a 1 GiB transfer from this process to a sink process, writes of 1 MiB. */
 async function rawTcp(): Promise<number> {
@@ -57,11 +61,19 @@ async function rawTcp(): Promise<number> {
 }
 
 /** Bytes/s of the first pass (stream bytes at QEMU's sizes, from the end of setup to the first sync after it). */
-async function stream(): Promise<{ rate: number; total: number; downtime: number }> {
-  const r = await runLive(loadScenario(scenarioText, "bench-live.yaml")[0].scenario);
+async function stream(scenario: Scenario): Promise<StreamRun> {
+  const r = await runLive(scenario);
   if (r.status !== "completed") throw new Error(`migration ${r.status}: ${r["error-desc"] ?? ""}`);
   const first = r.passes[1];
-  return { rate: first.transferred / ((first.t - r["setup-time"]) / 1000), total: r["total-time"], downtime: r.downtime ?? NaN };
+  return { rate: first.transferred / ((first.t - r["setup-time"]) / 1000), total: r["total-time"], downtime: r.downtime ?? NaN, preallocMs: r.destination?.["prealloc-ms"] };
+}
+
+interface StreamRun {
+  rate: number;
+  total: number;
+  downtime: number;
+  /** How long the destination took to fault its RAM in before the migration (prealloc only). */
+  preallocMs?: number;
 }
 
 /** Bytes/s of GMAC over 1 MiB units (a cipher per unit, as each Memory frame's tag). */
@@ -88,44 +100,29 @@ function coldCopyRate(): number {
   return ram.length / ((performance.now() - t) / 1000);
 }
 
-/**
- * Microseconds per page of faulting in fresh memory, as the pinning thread does (touchPages
- * over 512 MiB): CPU time (user and kernel) of this process, which nothing else runs in
- * meanwhile, so other jobs on the cores lengthen the wall time but not the figure.
- */
-function firstTouchUsPerPage(): { cpu: number; wall: number } {
-  const pages = (512 << 20) / 4096;
-  const words = new Int32Array(new SharedArrayBuffer(pages * 4096));
-  const cpu0 = process.cpuUsage();
-  const t = performance.now();
-  touchPages(words, 0, pages);
-  const wall = ((performance.now() - t) * 1000) / pages;
-  const c = process.cpuUsage(cpu0);
-  return { cpu: (c.user + c.system) / pages, wall };
-}
-
 const raw: number[] = [];
-const live: number[] = [];
-const totals: number[] = [];
-const downtimes: number[] = [];
+const modes = { cold: [] as StreamRun[], prealloc: [] as StreamRun[] };
 const load = [loadavg()[0]];
 for (let i = 0; i < rounds; i++) {
   raw.push(await rawTcp());
-  const s = await stream();
-  live.push(s.rate);
-  totals.push(s.total);
-  downtimes.push(s.downtime);
+  modes.cold.push(await stream(coldScenario));
+  modes.prealloc.push(await stream(preallocScenario));
   load.push(loadavg()[0]);
 }
 const gmac = [gmacRate(), gmacRate(), gmacRate()];
 const cold = [coldCopyRate(), coldCopyRate(), coldCopyRate()];
-const touch = [firstTouchUsPerPage(), firstTouchUsPerPage(), firstTouchUsPerPage()];
+// 512 MiB, as the pinning thread touches a guest's RAM: CPU time, which other jobs on the cores do not lengthen.
+const touchPages512 = (512 << 20) / 4096;
+const touch = [measureFirstTouch(touchPages512), measureFirstTouch(touchPages512), measureFirstTouch(touchPages512)].map((t) => ({ cpu: t.cpuUs, wall: t.wallUs }));
 const mb = (x: number) => (x / 1e6).toFixed(0);
 console.log(`machine: ${cpus().length} x ${cpus()[0].model}, Node ${process.version}; load average (1 min) during: ${load.map((l) => l.toFixed(2)).join(" ")}`);
 console.log(`raw TCP, loopback, 1 GiB:          ${raw.map(mb).join(", ")} MB/s (median ${mb(median(raw))})`);
-console.log(`migration stream, first pass:      ${live.map(mb).join(", ")} MB/s (median ${mb(median(live))})`);
-console.log(`stream / raw TCP (medians):        ${(median(live) / median(raw)).toFixed(2)}`);
-console.log(`migration total-time, downtime:    ${totals.map((t) => t.toFixed(0)).join(", ")} ms; ${downtimes.map((t) => t.toFixed(1)).join(", ")} ms`);
+for (const [mode, runs] of Object.entries(modes)) {
+  const rates = runs.map((r) => r.rate);
+  const what = mode === "cold" ? "cold destination RAM (QEMU's default)" : "destinationPrealloc: true (-mem-prealloc)";
+  console.log(`stream, first pass, ${what}: ${rates.map(mb).join(", ")} MB/s (median ${mb(median(rates))}); / raw TCP (medians): ${(median(rates) / median(raw)).toFixed(2)}`);
+  console.log(`  total-time ${runs.map((r) => r.total.toFixed(0)).join(", ")} ms; downtime ${runs.map((r) => r.downtime.toFixed(1)).join(", ")} ms${mode === "prealloc" ? `; preallocation before the migration ${runs.map((r) => r.preallocMs?.toFixed(0)).join(", ")} ms` : ""}`);
+}
 console.log(`GMAC (AES-256-GCM), 1 MiB units:   ${gmac.map(mb).join(", ")} MB/s (median ${mb(median(gmac))}; paid once at each end)`);
 console.log(`copy into fresh memory (cold RAM): ${cold.map(mb).join(", ")} MB/s (median ${mb(median(cold))}; the destination's apply)`);
 const touchCpu = median(touch.map((x) => x.cpu));

@@ -75,7 +75,7 @@ export function registerRun(program: Command): void {
     .argument("<file>", "scenario file (YAML or JSON), as simulate takes it")
     .option("--json", "print one JSON object: {scenario, runs: [{variant, result}]} (and predicted with --predict)")
     .option("--predict", "also simulate the scenario and print measured and predicted side by side")
-    .option("--profile <file>", "with --predict: the machine profile the prediction uses (e.g. this machine's first-touch cost, from npm run bench:live)")
+    .option("--profile <file>", "with --predict: the machine profile the prediction uses (its first-touch cost is replaced by the one the destination measures in the run)")
     .option("--dest <host:port>", "a destination started with `livemig dest` (needs --secret-file)", parseAddress("--dest", false))
     .option("--secret-file <file>", `with --dest: ${secretFileHelp}`)
     .option(
@@ -91,8 +91,8 @@ export function registerRun(program: Command): void {
     .addOption(new Option("--protocol-version <n>", "speak another protocol version (tests the refusal)").argParser(Number).hideHelp())
     .action(async (file: string, opts: RunOptions) => {
       // The live engine and the simulator, loaded when the command runs (not for --help).
-      const [{ runLive }, { liveProblems }, { ScenarioError }, { simulate }] = await Promise.all([
-        import("../live/migration.js"), import("../live/support.js"), import("../scenario/load.js"), import("../sim/simulate.js"),
+      const [{ runLive }, { liveProblems }, { ScenarioError }, { simulate }, { median }] = await Promise.all([
+        import("../live/migration.js"), import("../live/support.js"), import("../scenario/load.js"), import("../sim/simulate.js"), import("../measure/stats.js"),
       ]);
       const runs = await readScenarioFile(file);
       const problems = runs.flatMap((r) => liveProblems(r.scenario, r.variant === "base" ? "" : ` (variant "${r.variant}")`));
@@ -104,7 +104,7 @@ export function registerRun(program: Command): void {
       const profile = opts.profile ? await readProfileOption(opts.profile) : undefined;
       const tty = process.stderr.isTTY;
       const measured: LiveRuns[] = [];
-      const predicted: NamedResult[] = [];
+      const predicted: Prediction[] = [];
       for (const r of runs) {
         const results: MigrationResult[] = [];
         for (let i = 0; i < opts.runs; i++) {
@@ -126,7 +126,14 @@ export function registerRun(program: Command): void {
           if (tty) process.stderr.write("\r\x1b[K");
         }
         measured.push({ variant: r.variant, results });
-        if (opts.predict) predicted.push({ variant: r.variant, result: await simulate(r.scenario, { seed: opts.seed, ...(profile ? { profile } : {}) }) });
+        if (opts.predict) {
+          // The destination's first touch as measured in these runs (this host's physics that
+          // minute) replaces the profile's: a profile's figure from earlier is not the run's.
+          const firstTouch = measuredFirstTouchUs(results, median);
+          const runProfile = firstTouch !== undefined ? { ...profile, firstTouchUsPerPage: firstTouch } : profile;
+          const result = await simulate(r.scenario, { seed: opts.seed, ...(runProfile ? { profile: runProfile } : {}) });
+          predicted.push({ variant: r.variant, result, ...(firstTouch !== undefined ? { firstTouchUs: firstTouch } : {}) });
+        }
       }
       const name = runs[0].scenario.name;
       if (opts.html) {
@@ -168,6 +175,22 @@ function parseRuns(value: string): number {
   return n;
 }
 
+/** A variant's prediction, and the destination's first touch (us a page, measured in its live runs) it used. */
+interface Prediction extends NamedResult {
+  firstTouchUs?: number;
+}
+
+/** The median of the runs' first-touch figures (the destination's probe at each run's start). */
+function measuredFirstTouchUs(results: MigrationResult[], median: (values: number[]) => number): number | undefined {
+  const figures = results.flatMap((r) => (r.destination ? [r.destination["first-touch-us"]] : []));
+  return figures.length > 0 ? median(figures) : undefined;
+}
+
+/** The line that says which first-touch figure a prediction used. */
+function firstTouchNote(variant: string, p: Prediction | undefined): string {
+  return p?.firstTouchUs !== undefined ? `${variant}: predicted with the destination's first touch measured in the run: ${p.firstTouchUs.toFixed(2)} us a page\n` : "";
+}
+
 /** A variant's live runs. */
 interface LiveRuns {
   variant: string;
@@ -184,7 +207,7 @@ function representative(results: MigrationResult[]): MigrationResult {
  * Many runs per variant: a row per run and the figures' median, spread and bootstrap interval
  * of the median, as `analyze` gives them (the same code); with --predict, the prediction.
  */
-async function reportRuns(name: string, measured: LiveRuns[], predicted: NamedResult[], json: boolean): Promise<number> {
+async function reportRuns(name: string, measured: LiveRuns[], predicted: Prediction[], json: boolean): Promise<number> {
   const [{ summarizeRuns }, { figuresOfResult }, { runsReport }, { predictionReport }] = await Promise.all([
     import("../measure/compare.js"), import("../measure/figures.js"), import("../measure/render.js"), import("../report/prediction.js"),
   ]);
@@ -203,7 +226,7 @@ async function reportRuns(name: string, measured: LiveRuns[], predicted: NamedRe
       result: representative(m.results),
       results: m.results,
       summary: summarizeRuns(analyses[i]),
-      ...(predicted[i] ? { predicted: predicted[i].result } : {}),
+      ...(predicted[i] ? { predicted: predicted[i].result, ...(predicted[i].firstTouchUs !== undefined ? { "predicted-first-touch-us": predicted[i].firstTouchUs } : {}) } : {}),
     }));
     process.stdout.write(JSON.stringify({ scenario: name, runs }) + "\n");
   } else {
@@ -211,7 +234,7 @@ async function reportRuns(name: string, measured: LiveRuns[], predicted: NamedRe
     measured.forEach((m, i) => {
       process.stdout.write(`\nvariant ${m.variant}: ${m.results.length} live runs\n${runsReport(analyses[i], summarizeRuns(analyses[i]))}\n`);
       const p = predicted[i]?.result;
-      if (p) process.stdout.write(predictionReport([{ variant: m.variant, measured: m.results, predicted: p }]) + "\n");
+      if (p) process.stdout.write(predictionReport([{ variant: m.variant, measured: m.results, predicted: p }]) + "\n" + firstTouchNote(m.variant, predicted[i]));
       const warnings = new Set(m.results.flatMap((r) => r.warnings));
       for (const w of warnings) process.stdout.write(`${m.variant}: ${w}\n`);
     });
@@ -220,9 +243,12 @@ async function reportRuns(name: string, measured: LiveRuns[], predicted: NamedRe
 }
 
 /** Measured and predicted, row by row; returns the exit code of the measured runs. */
-async function reportSideBySide(name: string, measured: NamedResult[], predicted: NamedResult[], json: boolean): Promise<number> {
+async function reportSideBySide(name: string, measured: NamedResult[], predicted: Prediction[], json: boolean): Promise<number> {
   if (json) {
-    const runs = measured.map((m, i) => ({ variant: m.variant, result: m.result, predicted: predicted[i].result }));
+    const runs = measured.map((m, i) => ({
+      variant: m.variant, result: m.result, predicted: predicted[i].result,
+      ...(predicted[i].firstTouchUs !== undefined ? { "predicted-first-touch-us": predicted[i].firstTouchUs } : {}),
+    }));
     process.stdout.write(JSON.stringify({ scenario: name, runs }) + "\n");
   } else {
     const [{ breakdownTable, ratesTable, resultTable }, { predictionReport }] = await Promise.all([import("../report/table.js"), import("../report/prediction.js")]);
@@ -234,6 +260,7 @@ async function reportSideBySide(name: string, measured: NamedResult[], predicted
     const breakdown = breakdownTable(rows);
     if (breakdown) process.stdout.write(`${breakdown}\n`);
     process.stdout.write(predictionReport(measured.map((m, i) => ({ variant: m.variant, measured: [m.result], predicted: predicted[i].result }))) + "\n");
+    for (const [i, m] of measured.entries()) process.stdout.write(firstTouchNote(m.variant, predicted[i]));
     for (const m of measured) for (const w of m.result.warnings) process.stdout.write(`${m.variant}: ${w}\n`);
   }
   return exitCodeOf(name, measured.map((m) => ({ variant: m.variant, result: m.result })));

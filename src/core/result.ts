@@ -69,6 +69,16 @@ export interface HostLoad {
   "vcpu-late-max": number;
 }
 
+/** Live runs: the destination host's memory, measured when the migration's Config arrived (src/live/first-touch.ts). */
+export interface DestinationHost {
+  /** A page's first touch (fault in and zero fresh memory): us of CPU, and of wall time, over a probe of this many pages. */
+  "first-touch-us": number;
+  "first-touch-wall-us": number;
+  "first-touch-probe-pages": number;
+  /** With migration.destinationPrealloc: how long faulting in all guest RAM took before the migration (ms). */
+  "prealloc-ms"?: number;
+}
+
 export interface MigrationResult extends ModeResultFields {
   status: MigrationStatus;
   "error-desc"?: string;
@@ -95,6 +105,8 @@ export interface MigrationResult extends ModeResultFields {
   network?: NetworkStats;
   /** Live runs: how busy the machine was meanwhile. */
   host?: HostLoad;
+  /** Live runs: what the destination host's first touch of memory cost at the start. */
+  destination?: DestinationHost;
   passes: PassRecord[];
   timeline: TimelineEvent[];
 }

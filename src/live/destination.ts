@@ -18,6 +18,7 @@ import {
   Command, ProtocolError, challengePayload, commandName, jsonPayload, newNonce, parseJson, readStart, verifyProof, type Frame,
 } from "./protocol.js";
 import { applySection, StreamError } from "./ram-stream.js";
+import { measureFirstTouch } from "./first-touch.js";
 import { PageBitmap } from "../core/bitmap.js";
 
 export interface DestinationOptions {
@@ -146,8 +147,19 @@ async function receive(conn: Connection, peer: string, o: DestinationOptions): P
   try {
     const config = await conn.next();
     expect(config, Command.Config, state);
-    incoming = await Incoming.create(checkGuestConfig(parseJson<GuestConfig>(config)));
-    conn.reply(config.id);
+    const guestConfig = checkGuestConfig(parseJson<GuestConfig>(config));
+    // This host's first touch now, before the guest's threads start (the figure is the process's CPU time).
+    const firstTouch = measureFirstTouch();
+    incoming = await Incoming.create(guestConfig);
+    // -mem-prealloc: every page faulted in before the migration starts (in the pinning thread,
+    // so keepalives go on; a later Pin then finds it done, as pinning finds populated RAM).
+    let preallocMs: number | undefined;
+    if (guestConfig.prealloc) {
+      const t = performance.now();
+      await incoming.pinner.pin();
+      preallocMs = performance.now() - t;
+    }
+    conn.reply(config.id, jsonPayload({ firstTouch, ...(preallocMs !== undefined ? { preallocMs } : {}) }));
     o.log(`migration from ${peer}: ${incoming.guest.pageCount * pageSize / 2 ** 20} MiB guest`);
     state = "Receiving";
     for (;;) {

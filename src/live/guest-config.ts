@@ -13,6 +13,8 @@ export interface GuestConfig {
   mac: string;
   /** The guest network's switch, as the destination can reach it. */
   switch: { host: string; port: number };
+  /** Fault in all of the guest's RAM before the migration (migration.destinationPrealloc, QEMU's -mem-prealloc). */
+  prealloc?: boolean;
 }
 
 /** The largest guest a destination accepts (the live engine's RAM limit). */
@@ -26,6 +28,7 @@ export function checkGuestConfig(c: GuestConfig): GuestConfig {
   if (!int(c.seed, 0, 2 ** 32)) throw bad("seed must be an integer");
   if (typeof c.mac !== "string" || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(c.mac)) throw bad("mac must be a MAC address");
   if (typeof c.switch?.host !== "string" || !int(c.switch.port, 1, 65535)) throw bad("switch must be {host, port}");
+  if (c.prealloc !== undefined && typeof c.prealloc !== "boolean") throw bad("prealloc must be true or false");
   const w = c.workload as { kind?: unknown; workingSetPages?: unknown; rate?: unknown };
   if (!["idle", "uniform", "hotcold", "zipf", "scan"].includes(w?.kind as string)) throw bad("workload.kind is not a workload");
   if (w.kind !== "idle" && (!int(w.workingSetPages, 1, c.pageCount) || typeof w.rate !== "number" || !(w.rate >= 0))) {

@@ -5,7 +5,7 @@
 
 import { migrate } from "../core/controller.js";
 import type { Device } from "../core/device.js";
-import { buildResult, type MigrationResult } from "../core/result.js";
+import { buildResult, type DestinationHost, type MigrationResult } from "../core/result.js";
 import { Timeline } from "../core/timeline.js";
 import { createDevices, migrationParams } from "../scenario/assemble.js";
 import type { Scenario } from "../scenario/schema.js";
@@ -90,6 +90,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
     let monitor: HostLoadMonitor | undefined;
     let session: SourceSession | undefined;
     let ram: LiveGuestRam | undefined;
+    let destination: DestinationHost | undefined;
     try {
       const emulate = o.emulateLink ?? "both";
       const shape = {
@@ -98,7 +99,14 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       };
       session = await SourceSession.open(o.dest ?? local!.address, o.secret ?? local!.secret, shape, o.protocolVersion, o.peerTimeoutMs);
       const switchHost = o.dest ? (session.conn.socket.localAddress ?? "127.0.0.1").replace(/^::ffff:/, "") : "127.0.0.1";
-      await session.config({ pageCount, vcpus: vm.vcpus, workload, seed, mac: guestMac, switch: { host: switchHost, port: fabric.port } });
+      const prealloc = scenario.migration.destinationPrealloc === true;
+      const dest = await session.config({ pageCount, vcpus: vm.vcpus, workload, seed, mac: guestMac, switch: { host: switchHost, port: fabric.port }, ...(prealloc ? { prealloc } : {}) });
+      destination = {
+        "first-touch-us": dest.firstTouch.cpuUs,
+        "first-touch-wall-us": dest.firstTouch.wallUs,
+        "first-touch-probe-pages": dest.firstTouch.pages,
+        ...(dest.preallocMs !== undefined ? { "prealloc-ms": dest.preallocMs } : {}),
+      };
       const hasher = new RamHasher(guest);
       cleanup.push(() => hasher.close());
       const params = migrationParams(scenario);
@@ -164,6 +172,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       const starved = starvationWarning(host);
       if (starved) result.warnings.push(starved);
     }
+    if (destination) result.destination = destination;
     result["started-at"] = start;
     if (resumedAnswers && resumedAnswers.sent > 0 && resumedAnswers.answered === 0) {
       result.warnings.push(

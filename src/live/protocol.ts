@@ -33,8 +33,10 @@
 //     |--- Auth {HMAC(secret, "source" || nonce_d)} ---------->|  AwaitAuth    }
 //     |<-- Reply ----------------------------------------------|  (or Error: bad proof, busy)
 //     |=== every frame from here on tagged; Keepalive both ways when idle ====|
-//     |--- Config {guest shape, workload, NIC, switch} ------->|  AwaitConfig: RAM allocated,
-//     |<-- Reply ----------------------------------------------|  vCPUs created (stopped)
+//     |--- Config {guest shape, workload, NIC, switch,         |  AwaitConfig: first touch
+//     |            prealloc} ---------------------------------->|  probed, RAM allocated (and
+//     |<-- Reply {firstTouch, preallocMs} ---------------------|  faulted in if prealloc),
+//     |                                                        |  vCPUs created (stopped)
 //     |--- Memory {RAM section} ... (no replies) ------------->|  Receiving
 //     |--- Pin -----------> ... <------------------- Reply ----|  (vdpa: touches all RAM)
 //     |--- State {device state} ------------------------------>|
@@ -78,8 +80,9 @@ import { tagBytes, type FrameMac } from "./integrity.js";
 /**
  * 2: Memory carries run records (ram-stream.ts) instead of per-page headers; frames after the handshake are tagged.
  * 3: Verify is answered with a digest per group of pages, or, given groups, their page hashes.
+ * 4: Config may ask for preallocated RAM; its Reply carries the destination's first-touch figure.
  */
-export const protocolVersion = 3;
+export const protocolVersion = 4;
 export const magic = Buffer.from("livemig\0", "latin1");
 export const headerBytes = 12;
 export const maxPayloadBytes = 64 << 20;

@@ -12,7 +12,8 @@ import type { Guest } from "./guest/guest.js";
 import type { RamHasher } from "./guest/hasher.js";
 import { nicPages, pageSize } from "./guest/layout.js";
 import { hashGroupPages, isZeroPage, runOfKind } from "./guest/pages.js";
-import { Command, ProtocolError, authPayload, jsonPayload, newNonce, readChallenge, startPayload } from "./protocol.js";
+import { Command, ProtocolError, authPayload, jsonPayload, newNonce, parseJson, readChallenge, startPayload } from "./protocol.js";
+import { checkFirstTouch, type FirstTouch } from "./first-touch.js";
 import { encodeSections } from "./ram-stream.js";
 import { wallNow } from "./clock.js";
 
@@ -53,8 +54,20 @@ export class SourceSession {
     return new SourceSession(conn);
   }
 
-  async config(c: GuestConfig): Promise<void> {
-    await this.conn.request(Command.Config, jsonPayload(c));
+  /**
+   * The guest's shape; the reply says what a first touch of fresh memory costs at the
+   * destination now, and how long preallocating its RAM took (preallocation, like Pin, grows
+   * with the guest: liveness watches it instead of a deadline).
+   */
+  async config(c: GuestConfig): Promise<{ firstTouch: FirstTouch; preallocMs?: number }> {
+    const reply = await this.conn.request(Command.Config, jsonPayload(c), { unbounded: c.prealloc === true });
+    const r = parseJson<{ firstTouch?: unknown; preallocMs?: unknown } | null>(reply);
+    const firstTouch = checkFirstTouch(r?.firstTouch);
+    const preallocMs = r?.preallocMs;
+    if (!firstTouch || (preallocMs !== undefined && !(typeof preallocMs === "number" && preallocMs >= 0))) {
+      throw new ProtocolError("malformed Config reply: expected {firstTouch: {cpuUs, wallUs, pages}, preallocMs?}");
+    }
+    return { firstTouch, ...(typeof preallocMs === "number" ? { preallocMs } : {}) };
   }
 
   async pin(): Promise<void> {

@@ -166,8 +166,11 @@ describe("a destination whose RAM still differs after the re-send", () => {
         conn.watch();
         for (;;) {
           const f = await conn.next();
-          if (f.type === Command.Config) pageCount = parseJson<{ pageCount: number }>(f).pageCount;
-          if (f.type === Command.Verify) {
+          if (f.type === Command.Config) {
+            pageCount = parseJson<{ pageCount: number }>(f).pageCount;
+            // Protocol 4: the reply carries the destination's first-touch figure.
+            conn.reply(f.id, jsonPayload({ firstTouch: { cpuUs: 3, wallUs: 3, pages: 16384 } }));
+          } else if (f.type === Command.Verify) {
             // Protocol 3: no payload asks for the group digests; a list of groups, for their page hashes.
             const groups = f.payload.length / 4;
             conn.reply(f.id, Buffer.from(new Uint32Array(groups > 0 ? groups * hashGroupPages : hashGroups(pageCount)).fill(wrongHash).buffer));

@@ -6,6 +6,9 @@ import { connect, createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { firstTouchProbePages } from "../../src/live/first-touch.js";
+import { loadScenario } from "../../src/scenario/load.js";
+import { simulate } from "../../src/sim/simulate.js";
 import { Command, FrameReader, encodeFrame, newNonce, protocolVersion, startPayload, type Frame } from "../../src/live/protocol.js";
 
 const dir = mkdtempSync(join(tmpdir(), "livemig-live-"));
@@ -133,6 +136,36 @@ variants: [{name: early, set: {devices.0.pinning: early}}]
     expect(before.name).toBe("early pinning");
     expect(before.end!).toBeLessThanOrEqual(at(early, "vm-stop"));
   }, 90_000);
+
+  it("--predict uses the destination's first touch measured in the run; destinationPrealloc faults its RAM in first", async () => {
+    const text = `name: live-touch
+vm: {memory: 96MiB, used: 24MiB, vcpus: 1, workload: {kind: idle}}
+link: {bandwidth: 1Gbit/s}
+migration: {maxBandwidth: 0}
+probe: {interval: 1ms}
+devices: [{kind: vdpa, queuePairs: 1, pinning: at-start}]
+variants: [{name: prealloc, set: {migration.destinationPrealloc: true}}]
+`;
+    const { status, out } = await liveJson(file("touch.yaml", text), "--predict");
+    expect(status).toBe(0);
+    const [base, prealloc] = out.runs as { variant: string; result: Record<string, any>; predicted: Record<string, any>; "predicted-first-touch-us": number }[];
+    for (const run of [base, prealloc]) {
+      const touch = run.result.destination;
+      expect(touch["first-touch-probe-pages"]).toBe(firstTouchProbePages);
+      expect(touch["first-touch-us"]).toBeGreaterThan(0);
+      // The prediction is the simulator's with the figure this run measured (one run: its own).
+      expect(run["predicted-first-touch-us"]).toBe(touch["first-touch-us"]);
+      const scenario = loadScenario(text, "touch.yaml").find((r) => r.variant === run.variant)!.scenario;
+      const expected = await simulate(scenario, { profile: { firstTouchUsPerPage: touch["first-touch-us"] } });
+      expect(run.predicted.downtime).toBe(expected.downtime);
+      expect(run.predicted["total-time"]).toBe(expected["total-time"]);
+    }
+    expect(base.result.destination["prealloc-ms"]).toBeUndefined();
+    expect(prealloc.result.destination["prealloc-ms"]).toBeGreaterThan(0);
+    // Preallocated, the pinning finds every page in and the prediction pins nothing.
+    expect(prealloc.predicted["downtime-breakdown"].pinning ?? 0).toBe(0);
+    expect(base.predicted["downtime-breakdown"].pinning).toBeGreaterThan(0);
+  }, 60_000);
 
   it("vf-failover: link down at setup, the standby path is dirty-logged, hot-plug after resume; vf-tracked logs DMA", async () => {
     const rx = "{kind: uniform, workingSet: 8MiB, rate: 2000, rx: {rate: 3kpps, size: 1000B}}";

@@ -59,6 +59,8 @@ const noDynamicImport = {
       loader: "js",
     }));
     b.onResolve({ filter: /^node:/ }, (args) => (args.kind === "dynamic-import" ? { path: args.path, namespace: "node-module" } : undefined));
+    // Any other import() left in the bundle would fail only when it runs: refuse it here.
+    b.onResolve({ filter: /^vega(-lite)?$/ }, (args) => ({ errors: [{ text: `${args.importer} imports ${args.path}: only the HTML report (html-NAME.js) may, the command bundle cannot import()` }] }));
     b.onLoad({ filter: /.*/, namespace: "node-module" }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js" }));
   },
 };

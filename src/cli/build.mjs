@@ -73,8 +73,10 @@ await build({
   outdir: out,
   outExtension: { ".js": ".cjs" },
   format: "cjs",
-  // The modules' `import.meta.url` (project root, worker files) is the bundle's.
-  define: { "import.meta.url": "__livemigBundleUrl" },
+  // The modules' `import.meta.url` (project root, worker files) is the bundle's; any other use of
+  // import.meta, empty in a CommonJS script, is an error here rather than undefined when it runs.
+  define: { "import.meta.url": "__livemigBundleUrl", "import.meta.filename": "__filename", "import.meta.dirname": "__dirname" },
+  logOverride: { "empty-import-meta": "error" },
   banner: { js: 'const __livemigBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
   plugins: [noDynamicImport],
 });

@@ -190,6 +190,22 @@ describe("command-line conventions", () => {
     expect(livemig("simulate", "scenarios/demo.yaml", "--html", join(dir, "no", "x.html")).stderr).toMatch(/cannot write the report \(no such file or directory\)/);
   }, 30_000);
 
+  it("run and qemu say a report they cannot write before they migrate, not after", () => {
+    // A destination nobody listens on: were the migration tried first, it would fail (exit 1).
+    const secret = join(dir, "secret");
+    writeFileSync(secret, "a shared secret\n");
+    const bad = join(dir, "no", "x.html");
+    const run = livemig("run", "scenarios/demo.yaml", "--dest", "127.0.0.1:1", "--secret-file", secret, "--html", bad);
+    expect(run.stderr).toBe(`livemig: --html ${bad}: cannot write the report (no such file or directory)\n`);
+    expect(run.status).toBe(2);
+    const idle = join(dir, "idle.yaml");
+    writeFileSync(idle, "name: idle\nvm: {memory: 64MiB, vcpus: 1, workload: {kind: idle}}\nlink: {bandwidth: 1Gbit/s}\n");
+    // QEMU that is not there: were it started first, that would be the error.
+    const qemu = spawnSync("node", ["dist/cli/main.js", "qemu", idle, "--html", dir], { encoding: "utf8", env: { ...process.env, LIVEMIG_QEMU: join(dir, "no-qemu") } });
+    expect(qemu.stderr).toBe(`livemig: --html ${dir}: cannot write the report (it is a directory)\n`);
+    expect(qemu.status).toBe(2);
+  }, 30_000);
+
   it("--html says on stderr which file it wrote", () => {
     const out = join(dir, "report.html");
     const r = livemig("simulate", "scenarios/2025-vdpa-39g.yaml", "--html", out, "--json");

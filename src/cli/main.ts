@@ -1,5 +1,4 @@
-#!/usr/bin/env node
-// The livemig command.
+// The livemig command (bundled as dist/cli/livemig.cjs, which dist/cli/main.js, src/cli/start.ts, runs).
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -57,16 +56,22 @@ program
     }
   });
 
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
-  if (e instanceof CommanderError) {
-    process.exitCode = e.exitCode === 0 ? 0 : exitCodes.badInput;
-  } else if (e instanceof UsageError || e instanceof (await import("../scenario/load.js")).ScenarioError) {
-    // A line per problem (a scenario may have several), each saying it is livemig's.
-    for (const line of e.message.split("\n")) process.stderr.write(`livemig: ${line}\n`);
-    process.exitCode = exitCodes.badInput;
-  } else {
-    throw e;
+// A function, not top-level await: the bundle is a CommonJS script (start.ts).
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? 0 : exitCodes.badInput;
+    } else if (e instanceof UsageError || e instanceof (await import("../scenario/load.js")).ScenarioError) {
+      // A line per problem (a scenario may have several), each saying it is livemig's.
+      for (const line of e.message.split("\n")) process.stderr.write(`livemig: ${line}\n`);
+      process.exitCode = exitCodes.badInput;
+    } else {
+      throw e;
+    }
   }
 }
+
+// An unexpected error rejects it: Node prints it and exits 1, as it did for a top-level await.
+void main();

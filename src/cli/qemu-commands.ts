@@ -19,7 +19,7 @@ import { QemuMissingError, QemuRunError } from "../qemu/vm.js";
 import { QmpCommandError, QmpConnectionError } from "../qemu/qmp.js";
 import { UsageError, exitCodeOf, exitCodes } from "./errors.js";
 import type { QemuOptions } from "./qemu.js";
-import { readScenarioFile, writeHtml } from "./simulate.js";
+import { checkReportTarget, readScenarioFile, writeHtml } from "./simulate.js";
 import { predictionReport } from "../report/prediction.js";
 import type { ReportInput } from "../report/html/index.js";
 
@@ -82,6 +82,7 @@ function asCommandErrors(e: unknown): void {
 /** `livemig qemu SCENARIO`. */
 export async function qemuCommand(scenarioFile: string, opts: QemuOptions): Promise<void> {
   const scenarioRuns = await readScenarioFile(scenarioFile);
+  if (opts.html) checkReportTarget(opts.html);
   const tty = process.stderr.isTTY;
   try {
     const profile = opts.profile ? readProfile(opts.profile) : undefined;

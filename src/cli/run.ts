@@ -7,7 +7,7 @@ import type { MigrationResult } from "../core/result.js";
 import type { LinkEmulation } from "../live/migration.js";
 import type { NamedResult } from "../report/table.js";
 import { UsageError, exitCodeOf, fileProblem } from "./errors.js";
-import { parseSeed, readProfileOption, readScenarioFile, report, writeHtml } from "./simulate.js";
+import { checkReportTarget, parseSeed, readProfileOption, readScenarioFile, report, writeHtml } from "./simulate.js";
 
 interface Address {
   host: string;
@@ -102,6 +102,7 @@ export function registerRun(program: Command): void {
       const secret = opts.secretFile ? readSecretFile(opts.secretFile) : undefined;
       if (opts.profile && !opts.predict) throw new UsageError("--profile: only with --predict (it is the prediction's machine profile)");
       const profile = opts.profile ? await readProfileOption(opts.profile) : undefined;
+      if (opts.html) checkReportTarget(opts.html);
       const tty = process.stderr.isTTY;
       const measured: LiveRuns[] = [];
       const predicted: Prediction[] = [];

@@ -2,7 +2,8 @@
 // Modules beyond commander are imported when a command runs, not when livemig starts: `--help`
 // and a simulation load only what they use (bench/startup.ts).
 
-import { readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import type { ScenarioRun } from "../scenario/load.js";
 import type { MachineProfile } from "../sim/simulate.js";
@@ -82,6 +83,21 @@ export async function report(name: string, results: NamedResult[], json: boolean
 /** `--html FILE` of every command; a file that cannot be written is the user's error. */
 export async function writeHtml(file: string, input: ReportInput): Promise<void> {
   await writeReport(file, async () => (await import("../report/html/index.js")).writeHtmlReport(file, input));
+}
+
+/**
+ * `--html FILE` of a command that runs for long (run, qemu): a report it could not write is said
+ * before the migrations, not after them.
+ */
+export function checkReportTarget(file: string): void {
+  try {
+    const dir = dirname(resolve(file));
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(dir), { code: "ENOTDIR" });
+    accessSync(dir, constants.W_OK);
+    if (existsSync(file) && statSync(file).isDirectory()) throw Object.assign(new Error(file), { code: "EISDIR" });
+  } catch (e) {
+    throw new UsageError(`--html ${file}: cannot write the report (${fileProblem(e)})`);
+  }
 }
 
 /** Runs `write` (which writes FILE); a file that cannot be written is the user's error. */

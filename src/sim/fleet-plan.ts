@@ -4,7 +4,7 @@
 // plan, and what it saves against the file's own ordering and limits.
 
 import { summarize } from "./fleet-summary.js";
-import { evacuate, type FleetOrder, type FleetPlan, type FleetRun } from "./fleet.js";
+import { departures, evacuate, type FleetOrder, type FleetPlan, type FleetRun } from "./fleet.js";
 
 export const fleetOrders: readonly FleetOrder[] = ["given", "largest-first", "smallest-first", "least-dirty-first"];
 
@@ -73,10 +73,21 @@ export async function searchPlan(
   const given = figures(last ?? { order: plan.order, perCluster: plan.policy.perCluster, perSource: plan.policy.perSource }, givenRun);
   const tried: PlanTrial[] = [];
   let best: PlanTrial | undefined;
+  // Trials that must run alike are run once: the same VMs in the same order (largest-first is
+  // often the file's order), and per source more slots than the cluster has (the cluster's
+  // limit binds first: a source never has more running than the cluster).
+  const alike = new Map<string, PlanTrial>();
+  const sameness = (c: (typeof combos)[number]) => `${departures(plan, c.order).map((d) => d.index).join(",")} ${Math.min(c.perSource, c.perCluster)} ${c.perCluster}`;
   for (const [i, c] of combos.entries()) {
     // Pruning: a trial still draining at the best drain so far, or losing a VM, cannot be the
     // plan (ties go to the one tried first), so it is stopped there: most trials end early.
-    const t = isGiven(c) ? given : figures(c, await evacuate(limited(c), { stopAtMs: best?.["drain-time"], stopOnFailure: true }));
+    const twin = alike.get(sameness(c));
+    const t = isGiven(c)
+      ? given
+      : twin
+        ? { ...twin, ...c }
+        : figures(c, await evacuate(limited(c), { stopAtMs: best?.["drain-time"], stopOnFailure: true }));
+    if (!twin) alike.set(sameness(c), t);
     tried.push(t);
     if (t.failed === 0 && !t.stopped && (!best || t["drain-time"] < best["drain-time"])) best = t;
     options.onTrial?.(t, i, combos.length);

@@ -141,8 +141,7 @@ export async function evacuate(plan: FleetPlan, options: EvacuateOptions = {}): 
   // Memory placed on each host, as destinations fill up.
   const load = new Map(plan.hosts.map((h) => [h.name, 0]));
   for (const v of plan.vms) load.set(v.host, load.get(v.host)! + v.scenario.vm.memory);
-  const from = new Set(plan.from);
-  const queue = order(plan.vms.map((vm, index) => ({ vm, index })).filter(({ vm }) => from.has(vm.host)), plan.order);
+  const queue = departures(plan, plan.order);
   const outbound = new Map<string, number>();
   let running = 0;
   const runs: VmRun[] = [];
@@ -371,6 +370,12 @@ function leastLoaded(hosts: string[], load: Map<string, number>): string {
 export function dirtyRate(s: Scenario): number {
   const w = s.vm.workload;
   return w.kind === "idle" ? 0 : w.rate * s.vm.pageSize;
+}
+
+/** The VMs of the hosts being evacuated, each with its place in the file, in the order they leave under `how`. */
+export function departures(plan: FleetPlan, how: FleetOrder): { vm: FleetVm; index: number }[] {
+  const from = new Set(plan.from);
+  return order(plan.vms.map((vm, index) => ({ vm, index })).filter(({ vm }) => from.has(vm.host)), how);
 }
 
 function order<T extends { vm: FleetVm }>(items: T[], how: FleetOrder): T[] {

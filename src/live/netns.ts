@@ -269,31 +269,35 @@ export async function migrateAcrossNamespaces(file: string, shape: LinkShape, ru
  * Always removes the namespaces, and stops the processes it started, before it returns or throws.
  */
 export async function migrateManyAcrossNamespaces(migrations: { file: string; args: string[] }[], shape: LinkShape, measureLinkBytes = 0): Promise<NetnsRuns> {
-  const hosts = createLinkedHosts(shape);
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), "livemig-netns-"));
+  let hosts: LinkedHosts | undefined;
   const stop = () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill();
-    hosts.destroy();
+    hosts?.destroy();
     rmSync(dir, { recursive: true, force: true });
   };
   const onSignal = (signal: NodeJS.Signals) => {
     stop();
     process.exit(signal === "SIGINT" ? 130 : 143);
   };
+  // Before the namespaces exist: a signal while they are being made (a dozen `ip` and `tc`
+  // runs, seconds on a loaded machine) waits for them and then removes them.
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    const linkMbps = measureLinkBytes > 0 ? await hosts.measureThroughput(measureLinkBytes) : undefined;
+    const linked = createLinkedHosts(shape);
+    hosts = linked;
+    const linkMbps = measureLinkBytes > 0 ? await linked.measureThroughput(measureLinkBytes) : undefined;
     const secretFile = join(dir, "secret");
     writeFileSync(secretFile, randomBytes(32).toString("hex"), { mode: 0o600 });
-    const dests = await Promise.all(migrations.map((_, k) => startDestination(hosts, destPort + k, secretFile, children)));
+    const dests = await Promise.all(migrations.map((_, k) => startDestination(linked, destPort + k, secretFile, children)));
     // The sender emulates what tc does not: the latency when this kernel has no netem.
-    const emulate = hosts.shaping.latencyBy === "sender" ? "latency" : "none";
+    const emulate = linked.shaping.latencyBy === "sender" ? "latency" : "none";
     const runs = await Promise.all(
       migrations.map(async (m, k) => {
-        const src = hosts.spawn(hosts.source, process.execPath, [
-          mainJs, "run", m.file, "--dest", `${hosts.destination.address}:${destPort + k}`, "--secret-file", secretFile, "--emulate-link", emulate, ...m.args,
+        const src = linked.spawn(linked.source, process.execPath, [
+          mainJs, "run", m.file, "--dest", `${linked.destination.address}:${destPort + k}`, "--secret-file", secretFile, "--emulate-link", emulate, ...m.args,
         ]);
         children.push(src);
         let stdout = "";
@@ -307,8 +311,8 @@ export async function migrateManyAcrossNamespaces(migrations: { file: string; ar
         return { status, stdout, stderr, destLog: dests[k].log() };
       }),
     );
-    const sourceQdisc = hosts.qdiscStats(hosts.source);
-    return { runs, hosts: { source: hosts.source, destination: hosts.destination, shaping: hosts.shaping }, sourceQdisc, linkMbps };
+    const sourceQdisc = linked.qdiscStats(linked.source);
+    return { runs, hosts: { source: linked.source, destination: linked.destination, shaping: linked.shaping }, sourceQdisc, linkMbps };
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

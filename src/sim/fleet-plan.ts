@@ -80,7 +80,7 @@ export async function searchPlan(
   const sameness = (c: (typeof combos)[number]) => `${departures(plan, c.order).map((d) => d.index).join(",")} ${Math.min(c.perSource, c.perCluster)} ${c.perCluster}`;
   for (const [i, c] of combos.entries()) {
     // Pruning: a trial still draining at the best drain so far, or losing a VM, cannot be the
-    // plan (ties go to the one tried first), so it is stopped there: most trials end early.
+    // plan (ties go to the one tried first), so it is stopped there.
     const twin = alike.get(sameness(c));
     const t = isGiven(c)
       ? given

@@ -100,7 +100,7 @@ describe("livemig evacuate", () => {
     const missing = livemig(["evacuate", join(dir, "nope.yaml")]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/^livemig: .*nope\.yaml: cannot read the fleet file \(no such file or directory\)\n$/);
-  });
+  }, 30_000); // three CLI processes: seconds each on a loaded 2-core machine
 
   it("--html: per run a Gantt chart with the downtime windows, link utilisation and the downtime distribution", () => {
     const html = join(dir, "report.html");

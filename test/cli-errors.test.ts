@@ -153,6 +153,7 @@ const table: [string[], RegExp][] = [
   [["run", "ok.yaml", "--seed", "x"], /--seed: expected an integer in \[0, 2147483647\], got "x"/],
   [["run", "ok.yaml", "--runs", "0"], /--runs: expected a whole number of runs from 1 to 1000, got "0"/],
   [["run", "ok.yaml", "--peer-timeout", "soon"], /--peer-timeout: expected seconds between 0\.1 and 3600, got "soon"/],
+  [["run", "ok.yaml", "--start-at", "noon"], /--start-at: expected a wall-clock time in ms since 1970, got "noon"/],
   [["dest", "--listen", "127.0.0.1:0", "--secret-file", "secret", "--peer-timeout", "x"], /--peer-timeout: expected seconds between 0\.1 and 3600, got "x"/],
   [["dest", "--listen", "nonsense", "--secret-file", "secret"], /--listen: expected HOST:PORT, got "nonsense"/],
   [["dest", "--listen", "127.0.0.1:70000", "--secret-file", "secret"], /--listen: expected HOST:PORT/],

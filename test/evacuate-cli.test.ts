@@ -70,19 +70,21 @@ describe("livemig evacuate", () => {
     expect(new Set(plan.tried.map((t: { order: string }) => t.order))).toEqual(new Set(["given", "largest-first", "smallest-first", "least-dirty-first"]));
     // The file's own plan is the run printed beside it.
     expect(plan.given).toMatchObject({ order: "given", perSource: 2, perCluster: 2, "drain-time": run.summary["drain-time"] });
-    const complete = plan.tried.filter((t: { failed: number }) => t.failed === 0);
+    const complete = plan.tried.filter((t: { failed: number; stopped?: string }) => t.failed === 0 && !t.stopped);
     expect(plan.best["drain-time"]).toBe(Math.min(...complete.map((t: { "drain-time": number }) => t["drain-time"])));
     expect(plan.saves).toBeCloseTo(plan.given["drain-time"] - plan.best["drain-time"], 6);
-    // Serial is slower than two at once here: the plan is not the one-at-a-time trial.
+    // Serial is slower than two at once here: the plan is not the one-at-a-time trial (stopped
+    // when it reached the best drain so far, or run to an end past it).
     const serial = plan.tried.find((t: { order: string; perSource: number }) => t.order === "given" && t.perSource === 1);
-    expect(serial["drain-time"]).toBeGreaterThan(plan.best["drain-time"]);
+    expect(serial["drain-time"]).toBeGreaterThanOrEqual(plan.best["drain-time"]);
+    expect(serial).not.toEqual(plan.best);
     // The best plan, written into the file, drains in the time the search reported.
     const chosen = fleet
       .replace("policy: {preset: kubevirt,", `order: ${plan.best.order}\npolicy: {preset: kubevirt, parallelMigrationsPerCluster: ${plan.best.perCluster}, parallelOutboundMigrationsPerNode: ${plan.best.perSource},`);
     const again = livemig(["evacuate", "--json", file("chosen.yaml", chosen)]);
     expect(JSON.parse(again.stdout).runs[0].summary["drain-time"]).toBe(plan.best["drain-time"]);
     const table = livemig(["evacuate", "--plan", file("plan.yaml", fleet)]);
-    expect(table.stdout).toMatch(/base: plan: .* per cluster, .* per source host: drain .*, saves .* against the file's \(given, 2 per cluster, 2 per source host\): .* \(12 tried\)/);
+    expect(table.stdout).toMatch(/base: plan: .* per cluster, .* per source host: drain .*, saves .* against the file's \(given, 2 per cluster, 2 per source host\): .* \(12 tried(, \d+ stopped early)?\)/);
   }, 60_000);
 
   it("a table without --json; bad input is one line, exit 2", () => {
@@ -98,7 +100,7 @@ describe("livemig evacuate", () => {
     const missing = livemig(["evacuate", join(dir, "nope.yaml")]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/^livemig: .*nope\.yaml: cannot read the fleet file \(no such file or directory\)\n$/);
-  });
+  }, 30_000); // three CLI processes: seconds each on a loaded 2-core machine
 
   it("--html: per run a Gantt chart with the downtime windows, link utilisation and the downtime distribution", () => {
     const html = join(dir, "report.html");

@@ -20,11 +20,22 @@ export async function runEvacuate(file: string, opts: { json?: boolean; html?: s
   const specs = loadFleet(text, name);
   const fleet = specs[0].plan.name;
   const runs: FleetVariantRun[] = [];
+  // Progress on stderr, so a piped run does not look hung: a line each step when piped, one
+  // line rewritten in place on a terminal.
+  const tty = process.stderr.isTTY;
+  const progress = (line: string) => process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
   for (const spec of specs) {
-    if (process.stderr.isTTY) process.stderr.write(`evacuating ${fleet} / ${spec.variant} (${spec.plan.vms.length} VMs) ...`);
+    const what = `${fleet} / ${spec.variant}`;
+    progress(`evacuating ${what} (${spec.plan.vms.length} VMs) ...`);
     const run = await evacuate(spec.plan);
-    const plan = opts.plan ? await searchPlan(spec.plan) : undefined;
-    if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
+    const plan = opts.plan
+      ? await searchPlan(spec.plan, {
+          given: run,
+          onTrial: (t, i, total) =>
+            progress(`${what}: plan trial ${i + 1}/${total} (${t.order}, ${t.perCluster} per cluster, ${t.perSource} per source host): ${t.stopped ? `stopped at ${(t["drain-time"] / 1000).toFixed(1)} s, ${t.stopped}` : `drain ${(t["drain-time"] / 1000).toFixed(1)} s, ${t.failed} failed`}`),
+        })
+      : undefined;
+    if (tty) process.stderr.write("\r\x1b[K");
     runs.push({ variant: spec.variant, summary: summarize(run), run, ...(plan ? { plan } : {}) });
   }
   if (opts.json) {

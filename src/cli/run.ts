@@ -59,6 +59,7 @@ interface RunOptions {
   emulateLink: LinkEmulation;
   peerTimeout?: number;
   profile?: string;
+  startAt?: number;
 }
 
 const linkEmulations: LinkEmulation[] = ["both", "bandwidth", "latency", "none"];
@@ -88,6 +89,7 @@ export function registerRun(program: Command): void {
     .option("--runs <n>", "migrate each variant N times (fresh processes each) and print median, spread and the median's bootstrap interval", parseRuns, 1)
     .option("--html <file>", "also write an HTML report with plots to FILE (measured beside predicted with --predict)")
     .option("--peer-timeout <s>", peerTimeoutHelp, parsePeerTimeout)
+    .option("--start-at <epoch-ms>", "start the migration at this wall-clock time (ms since 1970), once the guest has warmed up: several runs started together (evacuation validation); a time already past starts it at once", parseStartAt)
     .addOption(new Option("--protocol-version <n>", "speak another protocol version (tests the refusal)").argParser(Number).hideHelp())
     .action(async (file: string, opts: RunOptions) => {
       // The live engine and the simulator, loaded when the command runs (not for --help).
@@ -119,6 +121,7 @@ export function registerRun(program: Command): void {
               protocolVersion: opts.protocolVersion,
               emulateLink: opts.emulateLink,
               peerTimeoutMs: opts.peerTimeout,
+              startAt: opts.startAt,
               onProgress: tty
                 ? (p) => process.stderr.write(`\r\x1b[Krunning ${label} live: pass ${p.pass}, ${(p.remainingBytes / 2 ** 20).toFixed(1)} MiB remaining, ${(p.bandwidth / 2 ** 20).toFixed(0)} MiB/s`)
                 : undefined,
@@ -168,6 +171,12 @@ export function registerRun(program: Command): void {
       process.stdout.write(`listening on ${dest.address.host}:${dest.address.port}\n`);
       await dest.closed;
     });
+}
+
+function parseStartAt(value: string): number {
+  const t = Number(value);
+  if (!Number.isFinite(t) || t < 0) throw new UsageError(`--start-at: expected a wall-clock time in ms since 1970, got "${value}"`);
+  return t;
 }
 
 function parseRuns(value: string): number {

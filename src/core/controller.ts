@@ -25,6 +25,8 @@ export interface MigrationEnv {
   destinationMemory?: DestinationMemory;
   /** Optional progress callback (terminal progress bars). */
   onProgress?: (p: { pass: number; remainingBytes: number; bandwidth: number; t: number }) => void;
+  /** Optional: each status QEMU would report (query-migrate), when it is set: what an orchestrator watches. */
+  onStatus?: (status: MigrationStatus) => void;
   /** What the modes' own work costs, where the runtime models it (the simulator). */
   modeCosts?: ModeCosts;
 }
@@ -160,6 +162,7 @@ class Run {
 
   private status(status: MigrationStatus, reason?: string): void {
     this.timeline.add({ t: this.clock.now(), kind: "status", status, ...(reason ? { reason } : {}) });
+    this.env.onStatus?.(status);
   }
 
   /**

@@ -37,6 +37,8 @@ export interface LiveRunOptions {
   emulateLink?: LinkEmulation;
   /** The peer deadline on both sides (ms; default defaultPeerTimeoutMs): silence this long fails the migration. */
   peerTimeoutMs?: number;
+  /** Wall-clock time (epoch ms) to start the migration at, after the warm-up: runs started together. */
+  startAt?: number;
 }
 
 export type LinkEmulation = "both" | "bandwidth" | "latency" | "none";
@@ -113,6 +115,9 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       const liveRam = new LiveGuestRam(guest, session, hasher, params.announce);
       ram = liveRam;
       const s = session;
+      // Several guests evacuated at once start together, however long each took to boot and
+      // its destination to set up (the session is open, the guest runs meanwhile).
+      if (o.startAt !== undefined && o.startAt > clock.now()) await clock.sleep(o.startAt - clock.now());
       monitor = new HostLoadMonitor(guest);
       timeline = await migrate({
         clock,

@@ -242,7 +242,14 @@ export interface NetnsRun {
   linkMbps: number | undefined;
 }
 
+/** Several migrations at once over the one link: each its own `livemig run` and `livemig dest`. */
+export interface NetnsRuns extends Omit<NetnsRun, "status" | "stdout" | "stderr" | "destLog"> {
+  /** In the order of the files. */
+  runs: Pick<NetnsRun, "status" | "stdout" | "stderr" | "destLog">[];
+}
+
 const mainJs = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+/** The first destination's port; the k-th listens on the next ones. */
 const destPort = 4444;
 
 /**
@@ -251,58 +258,84 @@ const destPort = 4444;
  * the namespaces, and stops the processes it started, before it returns or throws.
  */
 export async function migrateAcrossNamespaces(file: string, shape: LinkShape, runArgs: string[] = [], measureLinkBytes = 0): Promise<NetnsRun> {
-  const hosts = createLinkedHosts(shape);
+  const { runs, ...rest } = await migrateManyAcrossNamespaces([{ file, args: runArgs }], shape, measureLinkBytes);
+  return { ...runs[0], ...rest };
+}
+
+/**
+ * Migrates every file at once from one namespace to the other over the one shaped link (an
+ * evacuation of several guests): a `livemig dest` per file in the destination's namespace
+ * (ports 4444, 4445, ...), then all the `livemig run --dest` in the source's, started together.
+ * Always removes the namespaces, and stops the processes it started, before it returns or throws.
+ */
+export async function migrateManyAcrossNamespaces(migrations: { file: string; args: string[] }[], shape: LinkShape, measureLinkBytes = 0): Promise<NetnsRuns> {
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), "livemig-netns-"));
+  let hosts: LinkedHosts | undefined;
   const stop = () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill();
-    hosts.destroy();
+    hosts?.destroy();
     rmSync(dir, { recursive: true, force: true });
   };
   const onSignal = (signal: NodeJS.Signals) => {
     stop();
     process.exit(signal === "SIGINT" ? 130 : 143);
   };
+  // Before the namespaces exist: a signal while they are being made (a dozen `ip` and `tc`
+  // runs, seconds on a loaded machine) waits for them and then removes them.
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    const linkMbps = measureLinkBytes > 0 ? await hosts.measureThroughput(measureLinkBytes) : undefined;
+    const linked = createLinkedHosts(shape);
+    hosts = linked;
+    const linkMbps = measureLinkBytes > 0 ? await linked.measureThroughput(measureLinkBytes) : undefined;
     const secretFile = join(dir, "secret");
     writeFileSync(secretFile, randomBytes(32).toString("hex"), { mode: 0o600 });
-    const dest = hosts.spawn(hosts.destination, process.execPath, [mainJs, "dest", "--listen", `${hosts.destination.address}:${destPort}`, "--secret-file", secretFile, "--once"]);
-    children.push(dest);
-    let destLog = "";
-    dest.stderr!.on("data", (d) => (destLog += d));
-    const destExited = new Promise<void>((resolve) => dest.once("exit", () => resolve()));
-    await new Promise<void>((resolve, reject) => {
-      let out = "";
-      dest.stdout!.on("data", (d) => {
-        out += d;
-        if (/listening on /.test(out)) resolve();
-      });
-      dest.once("exit", (code) => reject(new Error(`livemig dest exited (${code}) before listening: ${destLog.trim()}`)));
-    });
+    const dests = await Promise.all(migrations.map((_, k) => startDestination(linked, destPort + k, secretFile, children)));
     // The sender emulates what tc does not: the latency when this kernel has no netem.
-    const emulate = hosts.shaping.latencyBy === "sender" ? "latency" : "none";
-    const src = hosts.spawn(hosts.source, process.execPath, [
-      mainJs, "run", file, "--dest", `${hosts.destination.address}:${destPort}`, "--secret-file", secretFile, "--emulate-link", emulate, ...runArgs,
-    ]);
-    children.push(src);
-    let stdout = "";
-    let stderr = "";
-    src.stdout!.on("data", (d) => (stdout += d));
-    src.stderr!.on("data", (d) => (stderr += d));
-    const status = await new Promise<number | null>((resolve) => src.once("exit", (code) => resolve(code)));
-    const sourceQdisc = hosts.qdiscStats(hosts.source);
-    const timer = setTimeout(() => dest.kill(), 2000);
-    await destExited;
-    clearTimeout(timer);
-    return { status, stdout, stderr, destLog, hosts: { source: hosts.source, destination: hosts.destination, shaping: hosts.shaping }, sourceQdisc, linkMbps };
+    const emulate = linked.shaping.latencyBy === "sender" ? "latency" : "none";
+    const runs = await Promise.all(
+      migrations.map(async (m, k) => {
+        const src = linked.spawn(linked.source, process.execPath, [
+          mainJs, "run", m.file, "--dest", `${linked.destination.address}:${destPort + k}`, "--secret-file", secretFile, "--emulate-link", emulate, ...m.args,
+        ]);
+        children.push(src);
+        let stdout = "";
+        let stderr = "";
+        src.stdout!.on("data", (d) => (stdout += d));
+        src.stderr!.on("data", (d) => (stderr += d));
+        const status = await new Promise<number | null>((resolve) => src.once("exit", (code) => resolve(code)));
+        const timer = setTimeout(() => dests[k].process.kill(), 2000);
+        await dests[k].exited;
+        clearTimeout(timer);
+        return { status, stdout, stderr, destLog: dests[k].log() };
+      }),
+    );
+    const sourceQdisc = linked.qdiscStats(linked.source);
+    return { runs, hosts: { source: linked.source, destination: linked.destination, shaping: linked.shaping }, sourceQdisc, linkMbps };
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     stop();
   }
+}
+
+/** `livemig dest --once` on `port` in the destination's namespace, once it listens. */
+async function startDestination(hosts: LinkedHosts, port: number, secretFile: string, children: ChildProcess[]) {
+  const dest = hosts.spawn(hosts.destination, process.execPath, [mainJs, "dest", "--listen", `${hosts.destination.address}:${port}`, "--secret-file", secretFile, "--once"]);
+  children.push(dest);
+  let destLog = "";
+  dest.stderr!.on("data", (d) => (destLog += d));
+  const exited = new Promise<void>((resolve) => dest.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    dest.stdout!.on("data", (d) => {
+      out += d;
+      if (/listening on /.test(out)) resolve();
+    });
+    dest.once("exit", (code) => reject(new Error(`livemig dest exited (${code}) before listening: ${destLog.trim()}`)));
+  });
+  return { process: dest, exited, log: () => destLog };
 }
 
 /** Whether namespaces made by process `pid` still exist (tests check the teardown). */

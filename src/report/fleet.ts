@@ -44,9 +44,11 @@ const limits = (t: PlanTrial) => `${t.order}, ${t.perCluster} per cluster, ${t.p
 /** The plan search's answer in one line. */
 function planLine(variant: string, p: PlanSearch): string {
   const given = `the file's (${limits(p.given)}): ${seconds(p.given["drain-time"])}${p.given.failed ? `, ${p.given.failed} failed` : ""}`;
-  if (!p.best) return `${variant}: plan: none of ${p.tried.length} orderings and limits completes every VM; ${given}`;
+  const stopped = p.tried.filter((t) => t.stopped).length;
+  const tried = `${p.tried.length} tried${stopped ? `, ${stopped} stopped early` : ""}`;
+  if (!p.best) return `${variant}: plan: none of ${p.tried.length} orderings and limits completes every VM (${tried}); ${given}`;
   const saves = p.saves ?? 0;
   // A file whose own plan loses VMs may drain sooner than the best that loses none.
   const gain = saves >= 0 ? `saves ${seconds(saves)}` : `takes ${seconds(-saves)} longer`;
-  return `${variant}: plan: ${limits(p.best)}: drain ${seconds(p.best["drain-time"])}, ${gain} against ${given} (${p.tried.length} tried)`;
+  return `${variant}: plan: ${limits(p.best)}: drain ${seconds(p.best["drain-time"])}, ${gain} against ${given} (${tried})`;
 }

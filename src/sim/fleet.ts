@@ -91,6 +91,8 @@ export interface VmRun {
 
 export interface FleetRun {
   vms: VmRun[];
+  /** Why the drain was stopped before every VM had moved (`EvacuateOptions`), and when (ms). */
+  stopped?: { t: number; reason: string };
   /**
    * Bytes each link carried, its capacity (bytes/s), and its utilisation over time: the share
    * of its capacity used in each second from the start (`utilisationBinMs`), to 3 decimals.
@@ -114,7 +116,15 @@ export const round3 = (x: number) => Math.round(x * 1000) / 1000;
 /** Each VM's own seed: the fleet's, then one more per VM, so the first VM alone is `simulate` with the fleet's seed. */
 const vmSeed = (fleetSeed: number, index: number) => (fleetSeed + index) % 2 ** 31;
 
-export async function evacuate(plan: FleetPlan): Promise<FleetRun> {
+/** For the plan search: end a drain as soon as it cannot be the best one. */
+export interface EvacuateOptions {
+  /** Stop when the clock reaches this (ms) with VMs not yet moved: the drain would take longer. */
+  stopAtMs?: number;
+  /** Stop when a VM's migration fails: the drain would not move every VM. */
+  stopOnFailure?: boolean;
+}
+
+export async function evacuate(plan: FleetPlan, options: EvacuateOptions = {}): Promise<FleetRun> {
   const clock = new VirtualClock();
   const network = new SharedNetwork(clock);
   const hostByName = new Map(plan.hosts.map((h) => [h.name, h]));
@@ -131,12 +141,22 @@ export async function evacuate(plan: FleetPlan): Promise<FleetRun> {
   // Memory placed on each host, as destinations fill up.
   const load = new Map(plan.hosts.map((h) => [h.name, 0]));
   for (const v of plan.vms) load.set(v.host, load.get(v.host)! + v.scenario.vm.memory);
-  const from = new Set(plan.from);
-  const queue = order(plan.vms.map((vm, index) => ({ vm, index })).filter(({ vm }) => from.has(vm.host)), plan.order);
+  const queue = departures(plan, plan.order);
   const outbound = new Map<string, number>();
   let running = 0;
   const runs: VmRun[] = [];
   const tasks: Promise<void>[] = [];
+  /** Migrations whose slot is still held. */
+  const active = new Set<Active>();
+  let stopped: FleetRun["stopped"];
+
+  /** Start nothing more and cancel what runs (as the orchestrator's abort does). */
+  const stop = (reason: string) => {
+    if (stopped || (queue.length === 0 && active.size === 0)) return;
+    stopped = { t: round3(clock.now()), reason };
+    queue.length = 0;
+    for (const a of active) a.flow.abort(`drain stopped: ${reason}`);
+  };
 
   const startMore = () => {
     for (let i = 0; i < queue.length && running < policy.perCluster; ) {
@@ -166,9 +186,27 @@ export async function evacuate(plan: FleetPlan): Promise<FleetRun> {
       latencyMs,
     });
     const a: Active = { vm, index, from: vm.host, to, start: clock.now(), flow, actions: [], ended: false };
+    active.add(a);
     const watch = watchdog(a, scenario);
     const m = prepareMigration(scenario, clock, flow, { seed: vmSeed(plan.seed, index), onProgress: watch.onSync });
     watch.bind(m.env.params, () => m.ram.stopVcpus());
+    // The slot is the orchestrator's, and it frees it when QEMU reports the migration completed
+    // or failed (libvirt's job ends there; KubeVirt's migration then succeeds, nova's monitor
+    // moves on): QEMU's announce rounds and the devices' after-resume work run on after it.
+    let released = false;
+    m.env.onStatus = (status) => {
+      if (released || (status !== "completed" && status !== "completed-unsafe" && status !== "failed")) return;
+      released = true;
+      // Done for the orchestrator too: its timers no longer act on this migration.
+      a.ended = true;
+      watch.stop();
+      active.delete(a);
+      running--;
+      outbound.set(vm.host, outbound.get(vm.host)! - 1);
+      if (status === "failed") load.set(to, load.get(to)! - vm.scenario.vm.memory);
+      if (status === "failed" && options.stopOnFailure) stop(`${vm.name} failed`);
+      startMore();
+    };
     const watcher = clock.spawn(() => watch.run());
     const timeline = await migrate(m.env);
     a.ended = true;
@@ -183,10 +221,6 @@ export async function evacuate(plan: FleetPlan): Promise<FleetRun> {
     }
     // Milliseconds to three decimals, as every time of a result.
     runs.push({ vm: vm.name, from: vm.host, to, start: round3(a.start), end: round3(a.start + result["total-time"]), actions: a.actions, result });
-    running--;
-    outbound.set(vm.host, outbound.get(vm.host)! - 1);
-    if (result.status === "failed") load.set(to, load.get(to)! - vm.scenario.vm.memory);
-    startMore();
   };
 
   /** The policy's timers and stall counting for one migration. */
@@ -278,6 +312,16 @@ export async function evacuate(plan: FleetPlan): Promise<FleetRun> {
   };
 
   await clock.run(async () => {
+    const bound = options.stopAtMs;
+    let wakeGuard: (() => void) | undefined;
+    const guard =
+      bound === undefined
+        ? undefined
+        : clock.spawn(async () => {
+            const alarm = clock.alarm(bound);
+            wakeGuard = alarm.wake;
+            if (!(await alarm.rang)) stop(`still draining at ${bound} ms`);
+          });
     startMore();
     // Migrations start more as they end: wait until no task is left.
     for (let joined = 0; joined < tasks.length; ) {
@@ -285,10 +329,15 @@ export async function evacuate(plan: FleetPlan): Promise<FleetRun> {
       joined = tasks.length;
       await clock.join(batch);
     }
+    if (guard) {
+      wakeGuard?.();
+      await clock.join([guard]);
+    }
   });
   const position = new Map(plan.vms.map((v, i) => [v.name, i]));
   const linkList = [...tx.values(), ...rx.values(), ...(fabric ? [fabric] : [])].filter((l) => l.carried > 0);
   return {
+    ...(stopped ? { stopped } : {}),
     vms: runs.sort((x, y) => x.start - y.start || position.get(x.vm)! - position.get(y.vm)!),
     links: linkList.map((l) => ({
       name: l.name,
@@ -321,6 +370,12 @@ function leastLoaded(hosts: string[], load: Map<string, number>): string {
 export function dirtyRate(s: Scenario): number {
   const w = s.vm.workload;
   return w.kind === "idle" ? 0 : w.rate * s.vm.pageSize;
+}
+
+/** The VMs of the hosts being evacuated, each with its place in the file, in the order they leave under `how`. */
+export function departures(plan: FleetPlan, how: FleetOrder): { vm: FleetVm; index: number }[] {
+  const from = new Set(plan.from);
+  return order(plan.vms.map((vm, index) => ({ vm, index })).filter(({ vm }) => from.has(vm.host)), how);
 }
 
 function order<T extends { vm: FleetVm }>(items: T[], how: FleetOrder): T[] {

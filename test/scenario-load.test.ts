@@ -3,6 +3,7 @@
 // quantity, the input limits, variants and their `set` paths (issue 19: the fuzz only checks
 // that a rejection is one line, not which line or which limit).
 import { describe, expect, it } from "vitest";
+import { createDevices, migrationParams } from "../src/scenario/assemble.js";
 import { inputLimits, loadScenario, ScenarioError } from "../src/scenario/load.js";
 
 /** The problems a file is refused with; [] when it loads. */
@@ -293,5 +294,38 @@ describe("variants", () => {
     expect(problem(base("devices: [{kind: virtio}, {kind: virtio}]\nvariants:\n  - {name: v, set: {devices.2: 1}}"))).toBe(
       's.yaml:6: variants.0.set: "devices.2": "devices.2" does not exist: devices has 2 entries (devices.0..devices.1) (variant "v")',
     );
+  });
+});
+
+describe("the scenario as the controller's parameters and devices (assemble.ts)", () => {
+  it("percent to fractions, QEMU's trigger and announce kept, livemig's give-up bound only when the file sets none", () => {
+    const p = migrationParams(load(base("migration: {downtimeLimit: 50ms, maxBandwidth: 1GB/s, autoConverge: true, cpuThrottleInitial: 30, cpuThrottleIncrement: 5, maxCpuThrottle: 80, cpuThrottleTailslow: true}")));
+    expect(p).toEqual({
+      downtimeLimitMs: 50, maxBandwidth: 1e9, autoConverge: true,
+      throttle: { initial: 0.3, increment: 0.05, max: 0.8, triggerThreshold: 0.5, tailslow: true },
+      giveUp: { passes: 30, timeMs: 3_600_000, byDefault: true },
+      announce: { initialMs: 50, maxMs: 550, rounds: 5, stepMs: 100 },
+    });
+    expect(migrationParams(load(base("migration: {giveUp: {passes: 3}}"))).giveUp).toEqual({ passes: 3, timeMs: undefined });
+    expect(migrationParams(load(base("migration: {giveUp: {time: 2s}}"))).giveUp).toEqual({ passes: undefined, timeMs: 2000 });
+  });
+  it("the modes only where asked: 32 host cores and a 4096-entry dirty ring unless said", () => {
+    const modes = (m: string) => {
+      const { multifd, postcopy, xbzrle, dirtyLimit } = migrationParams(load(base(`migration: ${m}`)));
+      return { multifd, postcopy, xbzrle, dirtyLimit };
+    };
+    expect(modes("{}")).toEqual({});
+    expect(modes("{multifd: {channels: 4}}")).toEqual({ multifd: { channels: 4, hostCores: 32 } });
+    expect(modes("{multifd: {}, hostCores: 3}")).toEqual({ multifd: { channels: 2, hostCores: 3 } });
+    expect(modes("{postcopy: {after: {passes: 2, time: 5s}, preempt: true}}")).toEqual({ postcopy: { afterPasses: 2, afterMs: 5000, preempt: true } });
+    expect(modes("{xbzrle: {cacheSize: 8MiB}}")).toEqual({ xbzrle: { cacheSize: 8 * 2 ** 20 } });
+    expect(modes("{dirtyLimit: 2MiB/s}")).toEqual({ dirtyLimit: { bytesPerSecond: 2 * 2 ** 20, ringSize: 4096 } });
+    expect(modes("{dirtyLimit: 2MiB/s, dirtyRingSize: 2048}")).toEqual({ dirtyLimit: { bytesPerSecond: 2 * 2 ** 20, ringSize: 2048 } });
+  });
+  it("one device per entry, of its strategy, with the entry's cost overrides", () => {
+    const s = load(base("devices: [{kind: virtio, stateBytes: 12345}, {kind: vdpa}]"));
+    const devices = createDevices(s, { ramBytes: s.vm.memory, pageSize: s.vm.pageSize, vcpus: 1 });
+    expect(devices.map((d) => d.kind)).toEqual(["virtio", "vdpa"]);
+    expect(devices[0].stateBytes()).toBe(12345);
   });
 });

@@ -147,6 +147,13 @@ describe("refusals name the place and what was expected", () => {
     ]);
     expect(problems(fleet({ vms: `${vm}\n${vm}` }))).toEqual(['fleet.yaml:5: vms.1.name: VM name "web" is used twice']);
     expect(problems(fleet({ vms: "  - {name: web, host: a, count: 0, vm: {memory: 1GiB}}" }))).toEqual(["fleet.yaml:4: vms.0.count: expected an integer in [1, 100000], got 0"]);
+    // The total is checked before a group expands: 1 + 100,000 is refused at the second group.
+    expect(problems(fleet({ vms: `${vm}\n  - {name: y, host: a, count: 100000, vm: {memory: 1GiB}}` }))).toEqual([
+      "fleet.yaml:5: vms.1.count: the fleet expands to more than 100000 VMs",
+    ]);
+  });
+  // 100,000 VMs planned: seconds on instrumented code, so left out under mutation (docs/mutation.md).
+  it.skipIf(process.env.LIVEMIG_MUTATION)("exactly 100,000 VMs are planned", () => {
     const many = "  - {name: x, host: a, count: 60000, vm: {memory: 1GiB}}\n  - {name: y, host: a, count: 40000, vm: {memory: 1GiB}}";
     expect(plan(fleet({ vms: many })).vms).toHaveLength(100_000);
     expect(problems(fleet({ vms: `${many}\n${vm}` }))).toEqual(["fleet.yaml:6: vms.2.count: the fleet expands to more than 100000 VMs"]);

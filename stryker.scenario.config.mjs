@@ -1,4 +1,4 @@
-// src/scenario/* against the scenario loader's tests and the input fuzz.
+// src/scenario/* against the scenario and fleet loaders' tests (stryker.scenario.vitest.config.ts).
 // `nice -n 10 npx stryker run stryker.scenario.config.mjs --concurrency 1` (docs/mutation.md).
 import { narrowRun } from "./stryker.narrow.mjs";
 

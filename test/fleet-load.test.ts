@@ -5,7 +5,7 @@
 // test in the scenario mutation run).
 import { describe, expect, it } from "vitest";
 import { loadFleet } from "../src/scenario/fleet.js";
-import { ScenarioError } from "../src/scenario/load.js";
+import { problemsOf } from "./helpers.js";
 
 const fleet = (p: { vms?: string; policy?: string; extra?: string; hosts?: string; evacuate?: string } = {}) => `name: f
 hosts: ${p.hosts ?? "[{name: a, nic: 10Gbit/s}, {name: b, nic: 10Gbit/s, streamRate: 8Gbit/s}]"}
@@ -16,15 +16,7 @@ ${p.policy === undefined ? "" : `policy: ${p.policy}\n`}${p.extra ?? ""}`;
 
 const plan = (text: string) => loadFleet(text, "fleet.yaml")[0].plan;
 
-function problems(text: string): string[] {
-  try {
-    loadFleet(text, "fleet.yaml");
-  } catch (e) {
-    if (e instanceof ScenarioError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = (text: string) => problemsOf(() => loadFleet(text, "fleet.yaml"));
 
 const s = 1000;
 

@@ -5,17 +5,10 @@
 import { describe, expect, it } from "vitest";
 import { createDevices, migrationParams } from "../src/scenario/assemble.js";
 import { inputLimits, loadScenario, ScenarioError } from "../src/scenario/load.js";
+import { problemsOf } from "./helpers.js";
 
 /** The problems a file is refused with; [] when it loads. */
-function problems(text: string, file = "s.yaml"): string[] {
-  try {
-    loadScenario(text, file);
-  } catch (e) {
-    if (e instanceof ScenarioError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = (text: string) => problemsOf(() => loadScenario(text, "s.yaml"));
 
 /** The first problem, for files refused for one reason. */
 const problem = (text: string) => {

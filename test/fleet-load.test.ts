@@ -116,6 +116,8 @@ describe("policies, with their sources' defaults", () => {
       stallSchedule: [...raises, { stalls: 7, action: { setDowntimeMs: 5000 } }, { stalls: 8, action: "abort" }],
     });
     expect(policy("{preset: ovirt-minimal-downtime, maxMigrations: 4}").perSource).toBe(4);
+    // A bound of 10^6 is written 1e+6.
+    expect(problems(fleet({ policy: "{preset: ovirt-suspend, maxMigrations: 0}" }))).toEqual(["fleet.yaml:6: policy.maxMigrations: expected an integer in [1, 1e+6], got 0"]);
   });
 });
 

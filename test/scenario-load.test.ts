@@ -77,7 +77,7 @@ describe("every bound of every quantity, with the line and the limit", () => {
     expect(problem(base("", undefined, "{bandwidth: 0Gbit/s}"))).toBe('s.yaml:3: link.bandwidth: expected more than 0, got "0Gbit/s"');
     expect(problems(base("", undefined, "{bandwidth: 8000Tbit/s}"))).toEqual([]);
     expect(problem(base("", undefined, "{bandwidth: 8001Tbit/s}"))).toBe('s.yaml:3: link.bandwidth: expected at most 1000000 GB/s, got "8001Tbit/s"');
-    expect(problems(base("", undefined, "{bandwidth: 1Gbit/s, latency: 30min}"))).toEqual([]);
+    expect(problems(base("", undefined, "{bandwidth: 1Gbit/s, latency: 43200min}"))).toEqual([]);
     expect(problem(base("", undefined, "{bandwidth: 1Gbit/s, latency: 43201min}"))).toBe('s.yaml:3: link.latency: expected at most 30 days, got "43201min"');
   });
   it("max-bandwidth may be 0 (unlimited); a dirty limit is at least 1 MiB/s", () => {
@@ -95,10 +95,12 @@ describe("every bound of every quantity, with the line and the limit", () => {
     const rx = (r: string) => base("", `{memory: 1GiB, workload: {kind: idle, rx: ${r}}}`);
     expect(problem(rx("{rate: 1kpps, size: 0B}"))).toBe('s.yaml:2: vm.workload.rx.size: expected at least 1 B, got "0B"');
     expect(problems(rx("{rate: 1Gpps, size: 64KiB}"))).toEqual([]);
+    expect(problems(rx("{rate: 0, size: 1B}"))).toEqual([]);
     expect(problem(rx("{rate: 1kpps, size: 65537B}"))).toBe('s.yaml:2: vm.workload.rx.size: expected at most 64.00 KiB, got "65537B"');
     expect(problem(rx("{rate: 1000000001}"))).toBe("s.yaml:2: vm.workload.rx.rate: expected at most 1000000000 frames/s, got 1000000001");
   });
   it("a size at most 1 PiB; the units' own expectation when the text is no quantity", () => {
+    expect(problems(base("migration: {xbzrle: {cacheSize: 1024TiB}}"))).toEqual([]);
     expect(problem(base("", "{memory: 1025TiB}"))).toBe('s.yaml:2: vm.memory: expected at most 1024.00 TiB, got "1025TiB"');
     expect(problem(base("", "{memory: lots}"))).toBe('s.yaml:2: vm.memory: expected a size such as "4GiB", "512MiB" or "1500B", got "lots"');
     expect(problem(base("migration: {downtimeLimit: 300}"))).toBe('s.yaml:4: migration.downtimeLimit: expected a duration such as "300ms", "2s" or "100us" (a unit is required), got 300');
@@ -109,6 +111,7 @@ describe("every bound of every quantity, with the line and the limit", () => {
     expect(problem(base("", "{memory: 1GiB, vcpus: 1025}"))).toBe("s.yaml:2: vm.vcpus: expected an integer in [1, 1024], got 1025");
     expect(problem(base("", "{memory: 1GiB, vcpus: \"2\"}"))).toBe('s.yaml:2: vm.vcpus: expected an integer in [1, 1024], got "2"');
     expect(problems(base("", "{memory: 1GiB, vcpus: 1024}"))).toEqual([]);
+    expect(problems(base("", "{memory: 1GiB, vcpus: 1}"))).toEqual([]);
     expect(problem(base("migration: {giveUp: {passes: 0}}"))).toBe("s.yaml:4: migration.giveUp.passes: expected an integer >= 1, got 0");
     expect(problems(base("migration: {giveUp: {passes: 1000000}}"))).toEqual([]);
     expect(problem(base("migration: {cpuThrottleInitial: 100}"))).toBe("s.yaml:4: migration.cpuThrottleInitial: expected an integer in [1, 99], got 100");
@@ -139,6 +142,11 @@ describe("what zod finds, said in the file's terms", () => {
     );
     expect(problem(base("devices: [{kind: e1000}]"))).toMatch(/^s\.yaml:4: devices\.0\.kind: expected kind to be one of virtio \| .*vdpa.*, got "e1000"$/);
     expect(problem(base("devices: [{queuePairs: 2}]"))).toMatch(/^s\.yaml:4: devices\.0\.kind: expected kind to be one of .*, got undefined$/);
+    expect(problem(base("devices: [null]"))).toMatch(/^s\.yaml:4: devices\.0\.kind: expected kind to be one of .*, got undefined$/);
+    // A name every object inherits is no strategy (it once crashed the parse with a stack trace).
+    for (const inherited of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      expect(problem(base(`devices: [{kind: ${inherited}}]`))).toMatch(new RegExp(`^s\\.yaml:4: devices\\.0\\.kind: expected kind to be one of .*, got "${inherited}"$`));
+    }
     expect(problem(base("devices: [{kind: vdpa, pinning: late}]"))).toBe('s.yaml:4: devices.0.pinning: expected at-start | early, got "late"');
   });
   it("a device's cost is a number in [0, 1e9]; an empty device list is refused", () => {
@@ -210,6 +218,10 @@ describe("the file's shape, before and while it is parsed", () => {
     // 100 pass the count; the yaml package's own expansion limit then refuses them.
     expect(problems(aliases(100))).toEqual(["s.yaml: aliases expand to more than 100 copies; write the values out"]);
     expect(problems(aliases(99))[0]).toMatch(/unknown keys "x", "y"/);
+    // An alias at the very start of the text counts too.
+    expect(problems(`*a\n${aliases(100)}`)[0]).toBe("s.yaml: 101 aliases (*name); a scenario file has at most 100");
+    // Stars that are no alias do not count: inside a word, or followed by a space.
+    expect(problems(base(`note: "${"2*x ".repeat(101)}${"2 * 3 ".repeat(101)}"`))).toEqual(['s.yaml:1: (top level): unknown key "note"']);
   });
   it("content that starts past column 256: the line and the column", () => {
     const at = (col: number) => base(`x: |\n${" ".repeat(col - 1)}text`);
@@ -218,10 +230,11 @@ describe("the file's shape, before and while it is parsed", () => {
     // Block indicators count as indentation.
     expect(problems(base(`x:\n${"- ".repeat(129)}1`))).toEqual(["s.yaml:5: content starts at column 259; nesting that deep is refused (at most column 256)"]);
   });
-  it("YAML errors carry their line, one problem each", () => {
-    const p = problems("name: t\nvm: {memory: 1GiB\nlink: [\n");
-    expect(p.length).toBeGreaterThan(0);
-    for (const line of p) expect(line).toMatch(/^s\.yaml:\d+: \S[^\n]*$/);
+  it("YAML errors: the yaml package's words, first line only, each with its line", () => {
+    expect(problems("name: t\nvm: {memory: 1GiB\nlink: [\n")).toEqual([
+      "s.yaml:3: Flow map in block collection must be sufficiently indented and end with a }",
+      "s.yaml:4: Flow sequence in block collection must be sufficiently indented and end with a ]",
+    ]);
   });
   it("a key twice in one mapping, with the line of the second", () => {
     expect(problems(base("", "{memory: 1GiB}\nname: u"))).toEqual(['s.yaml:3: key "name" appears twice in the same mapping']);

@@ -126,10 +126,19 @@ describe("post-copy faults, worked by hand", () => {
     // One-way latency 20 ms: the fault on 2 waits 2 x 20 + 10 / 2 = 45 ms, longer than the 11 ms step, so the
     // vCPU is blocked until 45 ms. Blocked 45 + 1 = 46 ms for the one request: x = (1/11) x 1 x 46 = 46/11, share
     // 46/57. Steps 2 (11-21 ms, touches missing page 3), 3 (21-31) and 4 (31-41) raise no fault: the vCPU still waits.
+    // Blocked from 0 to the phase's end at 41 ms (pushes of pages 0, 1, 3, 4): 41 ms, all vCPUs at once.
     const { stats, throttles, requested } = await phase({ touch: [[2], [3]], vcpus: 1, preempt: false, pages: 5, latencyMs: 20 });
     expect(requested).toEqual([2]);
-    expect(stats.requests).toBe(1);
+    expect(stats).toEqual({ requests: 1, blocktime: 41, vcpuBlocktime: 41 });
     expect(throttles.map((t) => +t.toFixed(12))).toEqual([0, +(46 / 57).toFixed(12), +(46 / 57).toFixed(12), +(46 / 57).toFixed(12), 0]);
+  });
+
+  it("with two vCPUs, one still waiting is enough to keep the guest slowed", async () => {
+    // As above, the fault on vCPU 0 (45 ms); vCPU 1 never waits. x = (1/11) x 1 x 46 / 2 = 23/11, share 23/34,
+    // kept while vCPU 0 waits. vCPU 0 blocked 41 ms of the phase, vCPU 1 none: 20.5 ms each, never both at once.
+    const { stats, throttles } = await phase({ touch: [[2], []], vcpus: 2, preempt: false, pages: 5, latencyMs: 20 });
+    expect(stats).toEqual({ requests: 1, blocktime: 0, vcpuBlocktime: 20.5 });
+    expect(throttles.map((t) => +t.toFixed(12))).toEqual([0, +(23 / 34).toFixed(12), +(23 / 34).toFixed(12), +(23 / 34).toFixed(12), 0]);
   });
 
   it("a touched page that has arrived counts in the touch rate, not in the misses: the same share as one touch and one miss", async () => {

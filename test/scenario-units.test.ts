@@ -86,7 +86,7 @@ describe("bandwidths, in bytes per second", () => {
     expect(parseBandwidth(0)).toEqual(ok(0));
     expect(parseBandwidth("0")).toEqual(ok(0));
     expect(parseBandwidth(100)).toEqual(no(`${bandwidth} (a unit is required)`));
-    for (const bad of ["10 furlongs", "10GiB", "10XB/s", "10Pbit/s", "10mbit/s", "10Gbits", "10bit/sec", "10/s", "10Gbpsx", "10B/sx"]) expect(parseBandwidth(bad), bad).toEqual(no(bandwidth));
+    for (const bad of ["10 furlongs", "10GiB", "10XB/s", "10Pbit/s", "10mbit/s", "10Gbits", "10bit/sec", "10/s", "10Gbpsx", "10B/sx", "10Gb/sx", "10µKiB/s", "10/KiB/s"]) expect(parseBandwidth(bad), bad).toEqual(no(bandwidth));
   });
 });
 

@@ -1,6 +1,17 @@
-import { loadScenario } from "../src/scenario/load.js";
+import { loadScenario, ScenarioError } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/schema.js";
 import { simulate } from "../src/sim/simulate.js";
+
+/** The problems a loader refuses a file with (a ScenarioError's lines); [] when it loads. */
+export function problemsOf(load: () => unknown): string[] {
+  try {
+    load();
+  } catch (e) {
+    if (e instanceof ScenarioError) return e.problems;
+    throw e;
+  }
+  return [];
+}
 
 /** A validated scenario from YAML text (the base run). */
 export function scenario(yaml: string): Scenario {

@@ -1,16 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { loadScenario, ScenarioError } from "../src/scenario/load.js";
+import { loadScenario } from "../src/scenario/load.js";
 import { parseBandwidth, parseDuration, parseSize } from "../src/scenario/units.js";
+import { problemsOf } from "./helpers.js";
 
-function problems(yaml: string): string[] {
-  try {
-    loadScenario(yaml, "s.yaml");
-  } catch (e) {
-    if (e instanceof ScenarioError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = (yaml: string) => problemsOf(() => loadScenario(yaml, "s.yaml"));
 
 describe("units", () => {
   it("sizes in powers of two and of ten", () => {

@@ -122,7 +122,9 @@ export async function postcopyPhase(env: PostcopyPhaseEnv): Promise<PostcopyStat
     vcpuBlocked += overlapSum;
     allBlocked += overlapMin;
     if (k === 0 || stepMs <= 0) {
-      if (seen === 0) stall = 0;
+      // No fault raised: the miss share just seen is 0, so the next step runs at full speed, unless a
+      // vCPU is still waiting for a page it asked for earlier (it raised none because it is blocked).
+      if (!freeAt.some((free) => free > clock.now())) stall = 0;
       continue;
     }
     requests += k;

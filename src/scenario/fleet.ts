@@ -66,7 +66,9 @@ export const fleetSchema = z.strictObject({
   evacuate: z.strictObject({ from: z.array(name).check(z.minLength(1)), to: z.array(name).check(z.minLength(1)) }),
   migration: shape.migration,
   probe: shape.probe,
-  policy: z._default(policySchema, { preset: "kubevirt" } as never),
+  // prefault, not _default: zod returns a default as it is, and KubeVirt's own defaults (5 per cluster,
+  // 2 per node, ...) are filled in only by parsing it; a file without a policy then drained nothing.
+  policy: z.prefault(policySchema, { preset: "kubevirt" }),
   order: z._default(z.enum(["given", "largest-first", "smallest-first", "least-dirty-first"]), "given"),
   variants: shape.variants,
 });

@@ -80,7 +80,8 @@ export const workloadSchema = z.discriminatedUnion("kind", [
 const deviceSchema = z.pipe(z.unknown(), z.transform((v, ctx) => {
   const kinds = Object.keys(strategies);
   const kind = (v as { kind?: unknown } | null)?.kind;
-  const strategy = typeof kind === "string" ? strategies[kind] : undefined;
+  // Own keys only: `kind: constructor` is no strategy (an inherited Object member crashed the parse).
+  const strategy = typeof kind === "string" && Object.hasOwn(strategies, kind) ? strategies[kind] : undefined;
   if (!strategy) {
     ctx.issues.push({ code: "custom", message: `expected kind to be one of ${kinds.join(" | ")}, got ${JSON.stringify(kind)}`, path: ["kind"], input: v });
     return z.NEVER;

@@ -20,8 +20,14 @@ export const deadlineMs = 2000;
  * How late a side may notice a missed deadline: the deadline, plus the period at which it is
  * checked (deadline / 16, Connection.watch), plus a timer firing late on a 2-core machine
  * shared with other jobs (the event loop may be busy with a 1 MiB frame or a GC).
+ * Why 1500 ms: a loopback `livemig run` on this 2-core machine at load average 8.7 measured its
+ * own event loop up to 159 ms late and its vCPU naps up to 152 ms late (`host` in its result,
+ * 2026-12-01 ~10:00 UTC), and both ends and the proxy's process each add theirs; 500 ms left
+ * about three such stalls. 1500 ms stays below what would hide the fault under test: a side that
+ * waited two deadlines (4000 ms) is still past failBoundMs (3625 ms), and a side that never gives
+ * up is caught whatever the allowance.
  */
-export const timerLatenessMs = 500;
+export const timerLatenessMs = 1500;
 export const failBoundMs = deadlineMs + deadlineMs / 16 + timerLatenessMs;
 
 export const secretFile = file("secret", "fault-suite-secret\n");

@@ -60,10 +60,19 @@ describe("livemig run (loopback, real processes)", () => {
     expect(r.status).toBe("completed");
     expect(r["stale-pages"]).toBe(0);
     expect(r.downtime).toBeGreaterThan(0);
-    expect(r["service-downtime"]).toBeGreaterThanOrEqual(1);
-    expect(r["service-downtime"]).toBeLessThan(2000);
     expect(r.ram.transferred).toBeGreaterThan(24 * 2 ** 20);
-    expect(r.timeline.some((e: { kind: string }) => e.kind === "probe-gap")).toBe(true);
+    // The service downtime is the switch-over's gap, not a figure (a loaded machine only stretches it):
+    // pings go unanswered only while the guest runs on neither side, so the longest gap is one that
+    // overlaps the stop..resume window; and replies resume at the destination (no warning that the guest
+    // answered none of the pings sent after its resume).
+    const at = (kind: string) => r.timeline.find((e: { kind: string }) => e.kind === kind).t as number;
+    const gaps = r.timeline.filter((e: { kind: string }) => e.kind === "probe-gap") as { t: number; end: number; lost: number }[];
+    const longest = gaps.reduce((a, b) => (b.end - b.t > a.end - a.t ? b : a));
+    expect(r["service-downtime"]).toBeCloseTo(longest.end - longest.t, 2); // rounded to the us
+    expect(longest.lost).toBeGreaterThanOrEqual(1);
+    expect(longest.t).toBeLessThan(at("vm-resume"));
+    expect(longest.end).toBeGreaterThan(at("vm-stop"));
+    expect(r.warnings.join(" ")).not.toMatch(/answered none/);
     expect(r.timeline.filter((e: { kind: string }) => e.kind === "announce")).toHaveLength(5);
   }, 60_000);
 

@@ -9,9 +9,10 @@ import type { GuestRam } from "../../src/core/ports.js";
 import type { Device } from "../../src/core/device.js";
 import { postcopyPhase, postcopyPinningWarning } from "../../src/core/postcopy.js";
 import { VirtualClock } from "../../src/sim/clock.js";
+import { run } from "../helpers.js";
 
 /** `touch`: the pages the guest touches in the first step, or in each step (an array per step). */
-async function phase(opts: { touch: number[] | number[][]; vcpus: number; preempt: boolean; pages?: number; pushFromTop?: boolean }) {
+async function phase(opts: { touch: number[] | number[][]; vcpus: number; preempt: boolean; pages?: number; pushFromTop?: boolean; latencyMs?: number }) {
   const clock = new VirtualClock();
   const pages = opts.pages ?? 3;
   const missing = new PageBitmap(pages);
@@ -34,7 +35,7 @@ async function phase(opts: { touch: number[] | number[][]; vcpus: number; preemp
       ram,
       missing,
       vcpus: opts.vcpus,
-      latencyMs: 2,
+      latencyMs: opts.latencyMs ?? 2,
       preempt: opts.preempt,
       // The background push: the first missing page, 10 ms.
       async push() {
@@ -113,6 +114,33 @@ describe("post-copy faults, worked by hand", () => {
     expect(throttles.map((t) => +t.toFixed(12))).toEqual([0, +(10 / 21).toFixed(12), 0, 0]);
   });
 
+  it("a step in which the guest touched only pages already there lifts the throttle: its miss share is 0", async () => {
+    // 5 pages: step 1 faults on 2 (next at 10/21, no vCPU waits past the step: 9 ms < 11 ms); step 2 touches
+    // page 0, which came with the first push: no miss, so x = 0 for step 3; steps 3 and 4 push pages 3 and 4.
+    const { stats, throttles } = await phase({ touch: [[2], [0]], vcpus: 1, preempt: false, pages: 5 });
+    expect(stats.requests).toBe(1);
+    expect(throttles.map((t) => +t.toFixed(12))).toEqual([0, +(10 / 21).toFixed(12), 0, 0, 0]);
+  });
+
+  it("a vCPU still waiting for its page keeps the guest slowed, though it raises no fault meanwhile", async () => {
+    // One-way latency 20 ms: the fault on 2 waits 2 x 20 + 10 / 2 = 45 ms, longer than the 11 ms step, so the
+    // vCPU is blocked until 45 ms. Blocked 45 + 1 = 46 ms for the one request: x = (1/11) x 1 x 46 = 46/11, share
+    // 46/57. Steps 2 (11-21 ms, touches missing page 3), 3 (21-31) and 4 (31-41) raise no fault: the vCPU still waits.
+    // Blocked from 0 to the phase's end at 41 ms (pushes of pages 0, 1, 3, 4): 41 ms, all vCPUs at once.
+    const { stats, throttles, requested } = await phase({ touch: [[2], [3]], vcpus: 1, preempt: false, pages: 5, latencyMs: 20 });
+    expect(requested).toEqual([2]);
+    expect(stats).toEqual({ requests: 1, blocktime: 41, vcpuBlocktime: 41 });
+    expect(throttles.map((t) => +t.toFixed(12))).toEqual([0, +(46 / 57).toFixed(12), +(46 / 57).toFixed(12), +(46 / 57).toFixed(12), 0]);
+  });
+
+  it("with two vCPUs, one still waiting is enough to keep the guest slowed", async () => {
+    // As above, the fault on vCPU 0 (45 ms); vCPU 1 never waits. x = (1/11) x 1 x 46 / 2 = 23/11, share 23/34,
+    // kept while vCPU 0 waits. vCPU 0 blocked 41 ms of the phase, vCPU 1 none: 20.5 ms each, never both at once.
+    const { stats, throttles } = await phase({ touch: [[2], []], vcpus: 2, preempt: false, pages: 5, latencyMs: 20 });
+    expect(stats).toEqual({ requests: 1, blocktime: 0, vcpuBlocktime: 20.5 });
+    expect(throttles.map((t) => +t.toFixed(12))).toEqual([0, +(23 / 34).toFixed(12), +(23 / 34).toFixed(12), +(23 / 34).toFixed(12), 0]);
+  });
+
   it("a touched page that has arrived counts in the touch rate, not in the misses: the same share as one touch and one miss", async () => {
     // Touches 0 (arrived with the push) and 2: 2 touches in 11 ms, 1 miss of 2: x = (2/11) x (1/2) x 10 = 10/11, so 10/21.
     const { stats, throttles } = await phase({ touch: [0, 2], vcpus: 1, preempt: false });
@@ -133,6 +161,36 @@ describe("post-copy faults, worked by hand", () => {
     expect(requested).toEqual([]);
     expect(stats).toEqual({ requests: 0, blocktime: 0, vcpuBlocktime: 0 });
     expect(throttles.every((t) => t === 0)).toBe(true);
+  });
+});
+
+describe("post-copy's bytes, exactly", () => {
+  // post-copy at once (after: {time: 0}): every page is still to come at the switch, and an idle guest
+  // touches none of them, so the phase is background slices only (no request is sent without a fault).
+  // A slice stops at the page that reaches 1 MiB: normal pages cost 8 + 4096 B, zero pages 8 + 1 B, and
+  // each slice ends with an 8-byte EOS. At the switch: the discard bitmap, one range of all pages
+  // (2 x 8 B), and virtio's 4096 B of device state.
+  const idle = (used: string) => run(`
+name: pc-bytes
+vm: {memory: 4MiB, used: ${used}}
+link: {bandwidth: 1Gbit/s}
+migration: {maxBandwidth: 0, postcopy: {after: {time: 0}}}
+`);
+
+  it("1024 normal pages: slices of 256 (255 x 4104 B < 1 MiB <= 256 x 4104 B), 4 slices", async () => {
+    const r = await idle("4MiB");
+    expect(r.status).toBe("completed");
+    expect(r.ram["postcopy-requests"]).toBe(0);
+    expect(r.ram["postcopy-bytes"]).toBe(1024 * 4104 + 4 * 8);
+    expect(r.ram["downtime-bytes"]).toBe(2 * 8 + 4096);
+    expect(r.ram["precopy-bytes"]).toBe(0);
+    expect(r.ram.transferred).toBe(1024 * 4104 + 4 * 8 + 2 * 8 + 4096);
+  });
+
+  it("256 normal and 768 zero pages: 1,057,536 B of pages, more than one slice and less than two, so 2 EOS", async () => {
+    const r = await idle("1MiB");
+    expect([r.ram.normal, r.ram.duplicate]).toEqual([256, 768]);
+    expect(r.ram["postcopy-bytes"]).toBe(256 * 4104 + 768 * 9 + 2 * 8);
   });
 });
 

@@ -77,7 +77,16 @@ devices: [{kind: virtio}]
     const { hashPage, zeroPageHash, hashGroupPages } = await dist<Pages>("live/guest/pages.js");
     const { PageRuns } = await dist<Bitmap>("core/bitmap.js");
     dest = spawn(process.execPath, ["dist/cli/main.js", "dest", "--listen", "127.0.0.1:0", "--secret-file", secretFile, "--once"]);
-    const port = await new Promise<number>((resolve) => dest!.stdout!.on("data", (d) => resolve(Number(/:(\d+)/.exec(String(d))![1]))));
+    let destLog = "";
+    dest.stderr!.on("data", (d) => (destLog += String(d)));
+    let out = "";
+    const port = await new Promise<number>((resolve) =>
+      dest!.stdout!.on("data", (d) => {
+        out += String(d);
+        const m = /listening on .*:(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      }),
+    );
     const address = { host: "127.0.0.1", port };
     const shape = { bandwidth: Infinity, latencyMs: 0, time: { nextFree: 0 } };
     const main = await SourceSession.open(address, Buffer.from(secret), shape);
@@ -121,7 +130,17 @@ devices: [{kind: virtio}]
     await expect(join(Buffer.alloc(16, 7), 0)).rejects.toThrow(/no migration with this id takes multifd channels here/);
     await expect(join(main.migrationId, 2)).rejects.toThrow(/multifd channel 2: this migration has 2 channels/);
     await expect(join(main.migrationId, 1)).rejects.toThrow(/multifd channel 1 has joined already/);
+
+    // A channel's connection lost: the destination fails the migration (its main connection
+    // closes), saying which channel.
+    const closed = new Promise((resolve) => main.conn.socket.once("close", resolve));
+    const aborted = new Promise<string>((resolve) => {
+      const check = () => /aborted in state .*/.exec(destLog)?.[0];
+      dest!.stderr!.on("data", () => check() && resolve(check()!));
+    });
+    c0.connection.conn.socket.destroy();
+    await closed;
+    expect(await aborted).toMatch(/aborted in state Receiving: multifd channel 0: source .* closed the connection/);
     mf.close();
-    main.abandon("test over");
   }, 30_000);
 });

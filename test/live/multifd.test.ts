@@ -3,12 +3,13 @@
 // over every channel, with a sync point per round on each; a page re-sent in the next round on
 // another socket is never overtaken by its older copy (QEMU's MULTIFD_FLAG_SYNC barrier); a
 // connection that names another migration, a channel out of range or one joined twice is refused.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { MigrationResult } from "../../src/core/result.js";
+import { startDest, type DestProcess } from "./dest-process.js";
 
 type Source = typeof import("../../src/live/source.js");
 type Multifd = typeof import("../../src/live/multifd.js");
@@ -17,14 +18,11 @@ type Pages = typeof import("../../src/live/guest/pages.js");
 type Bitmap = typeof import("../../src/core/bitmap.js");
 const dist = async <T,>(path: string): Promise<T> => import(/* @vite-ignore */ new URL(`../../dist/src/${path}`, import.meta.url).href) as Promise<T>;
 
-const secret = "multifd-test-secret";
 const dir = mkdtempSync(join(tmpdir(), "livemig-multifd-"));
-const secretFile = join(dir, "secret");
-writeFileSync(secretFile, secret);
 
-let dest: ChildProcess | undefined;
+let dest: DestProcess | undefined;
 afterEach(() => {
-  dest?.kill();
+  dest?.stop();
   dest = undefined;
 });
 
@@ -76,22 +74,12 @@ devices: [{kind: virtio}]
     const { encodeSections } = await dist<Stream>("live/ram-stream.js");
     const { hashPage, zeroPageHash, hashGroupPages } = await dist<Pages>("live/guest/pages.js");
     const { PageRuns } = await dist<Bitmap>("core/bitmap.js");
-    dest = spawn(process.execPath, ["dist/cli/main.js", "dest", "--listen", "127.0.0.1:0", "--secret-file", secretFile, "--once"]);
-    let destLog = "";
-    dest.stderr!.on("data", (d) => (destLog += String(d)));
-    let out = "";
-    const port = await new Promise<number>((resolve) =>
-      dest!.stdout!.on("data", (d) => {
-        out += String(d);
-        const m = /listening on .*:(\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      }),
-    );
-    const address = { host: "127.0.0.1", port };
+    dest = await startDest("multifd-test-secret");
+    const { address, secret } = dest;
     const shape = { bandwidth: Infinity, latencyMs: 0, time: { nextFree: 0 } };
-    const main = await SourceSession.open(address, Buffer.from(secret), shape);
+    const main = await SourceSession.open(address, secret, shape);
     await main.config({ pageCount: 1024, vcpus: 1, workload: { kind: "idle" }, seed: 1, mac: "52:54:00:12:34:56", switch: { host: "127.0.0.1", port: 9 }, multifdChannels: 2 });
-    const mf = await MultifdChannels.open({ address, secret: Buffer.from(secret), shape, migrationId: main.migrationId, channels: 2 });
+    const mf = await MultifdChannels.open({ address, secret, shape, migrationId: main.migrationId, channels: 2 });
     const [c0, c1] = mf.channels;
 
     // Page 10, two versions: A (round 1, channel 0) and B (round 2, channel 1).
@@ -126,7 +114,7 @@ devices: [{kind: virtio}]
     expect(hashPage(b.words, page)).not.toBe(hashPage(a.words, page));
 
     // Joining: another migration's id, a channel beyond the count, a channel twice.
-    const join = (migration: Buffer, channel: number) => SourceSession.open(address, Buffer.from(secret), shape, undefined, undefined, { migration, channel });
+    const join = (migration: Buffer, channel: number) => SourceSession.open(address, secret, shape, undefined, undefined, { migration, channel });
     await expect(join(Buffer.alloc(16, 7), 0)).rejects.toThrow(/no migration with this id takes multifd channels here/);
     await expect(join(main.migrationId, 2)).rejects.toThrow(/multifd channel 2: this migration has 2 channels/);
     await expect(join(main.migrationId, 1)).rejects.toThrow(/multifd channel 1 has joined already/);
@@ -135,8 +123,8 @@ devices: [{kind: virtio}]
     // closes), saying which channel.
     const closed = new Promise((resolve) => main.conn.socket.once("close", resolve));
     const aborted = new Promise<string>((resolve) => {
-      const check = () => /aborted in state .*/.exec(destLog)?.[0];
-      dest!.stderr!.on("data", () => check() && resolve(check()!));
+      const check = () => /aborted in state .*/.exec(dest!.log())?.[0];
+      dest!.child.stderr!.on("data", () => check() && resolve(check()!));
     });
     c0.connection.conn.socket.destroy();
     await closed;

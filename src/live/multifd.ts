@@ -61,6 +61,9 @@ class MultifdChannel extends LiveChannel {
   }
 }
 
+/** Channel connections in their handshake at once: half the destination's per-address limit (maxPreAuthPerAddress, 8). */
+const openAtOnce = 4;
+
 /** The source's channels, opened once the main connection has its Config reply (QEMU: at setup). */
 export class MultifdChannels {
   private constructor(readonly channels: MultifdChannel[]) {}
@@ -75,9 +78,16 @@ export class MultifdChannels {
     version?: number;
     deadlineMs?: number;
   }): Promise<MultifdChannels> {
-    const opened = await Promise.allSettled(
-      Array.from({ length: o.channels }, (_, channel) => SourceSession.open(o.address, o.secret, o.shape, o.version, o.deadlineMs, { migration: o.migrationId, channel })),
-    );
+    // A few at a time: the destination admits only maxPreAuthPerAddress connections from one
+    // address that have not authenticated yet, and closes the rest as they arrive.
+    const opened: PromiseSettledResult<SourceSession>[] = [];
+    for (let first = 0; first < o.channels; first += openAtOnce) {
+      const wave = Array.from({ length: Math.min(openAtOnce, o.channels - first) }, (_, k) =>
+        SourceSession.open(o.address, o.secret, o.shape, o.version, o.deadlineMs, { migration: o.migrationId, channel: first + k }),
+      );
+      opened.push(...(await Promise.allSettled(wave)));
+      if (opened.some((r) => r.status === "rejected")) break;
+    }
     const sessions = opened.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const failed = opened.findIndex((r) => r.status === "rejected");
     if (failed >= 0) {

@@ -38,6 +38,7 @@ function run(...args: string[]): Promise<{ status: number | null; stdout: string
 }
 
 describe("multifd over parallel sockets, live", () => {
+  // 10 channels: more than the destination lets one address hold in its handshake at once (8).
   it("moves every page over the channels, spread over all of them, a sync point per round on each, nothing stale", async () => {
     const file = join(dir, "multifd.yaml");
     writeFileSync(
@@ -45,7 +46,7 @@ describe("multifd over parallel sockets, live", () => {
       `name: live-multifd
 vm: {memory: 64MiB, used: 32MiB, vcpus: 2, workload: {kind: uniform, workingSet: 16MiB, rate: 5000}}
 link: {bandwidth: 1Gbit/s, latency: 0.1ms}
-migration: {maxBandwidth: 0, multifd: {channels: 3}}
+migration: {maxBandwidth: 0, multifd: {channels: 10}}
 devices: [{kind: virtio}]
 `,
     );
@@ -56,14 +57,14 @@ devices: [{kind: virtio}]
     expect(result.status).toBe("completed");
     expect(result["stale-pages"]).toBe(0);
     const channels = result.destination!["multifd-channels"]!;
-    expect(channels).toHaveLength(3);
+    expect(channels).toHaveLength(10);
     // Every page the controller counted as sent (normal and zero) arrived once, on some channel:
     // all of RAM goes over multifd, the main connection carries none of it.
     const pages = channels.reduce((n, c) => n + c.pages, 0);
     expect(pages).toBe(result.ram.normal + result.ram.duplicate);
     expect(pages).toBeGreaterThanOrEqual(64 * 256); // the first pass alone sends all 64 MiB
-    // Packets go round robin: each channel got a share (at least a third of RAM's 128 packets / 3, give or take one).
-    for (const c of channels) expect(c.frames).toBeGreaterThanOrEqual(Math.floor((64 * 256) / 128 / 3) - 1);
+    // Packets go round robin: each channel got its share of the first pass's 128 packets, give or take one.
+    for (const c of channels) expect(c.frames).toBeGreaterThanOrEqual(Math.floor((64 * 256) / 128 / 10) - 1);
     // multifd_ram_flush_and_sync at every dirty sync (the final one included) and after the final RAM.
     for (const c of channels) expect(c.syncs).toBe(result.ram["dirty-sync-count"] + 1);
   }, 60_000);

@@ -17,6 +17,8 @@ export interface MigrationEnv {
   clock: Clock;
   ram: GuestRam;
   channel: Channel;
+  /** multifd: one channel per multifd channel (each its own socket); absent: all on `channel`. */
+  multifdChannels?: Channel[];
   devices: Device[];
   params: MigrationParams;
   /** Receive frames per second reaching the guest's NIC. */
@@ -129,7 +131,8 @@ class Run {
     this.precopyFormat = { zero: zeroPageBytes(), normal: normalPageBytes(pageSize), perSlice: endOfSectionBytes, slicePages };
     const p = env.params;
     if (p.multifd) {
-      this.multifd = new MultifdSender(env.clock, env.ram, env.channel, p.multifd);
+      const channels = env.multifdChannels ?? new Array<Channel>(p.multifd.channels).fill(env.channel);
+      this.multifd = new MultifdSender(env.clock, env.ram, channels, p.multifd);
       this.multifdFormat = { zero: multifdOffsetBytes, normal: multifdOffsetBytes + pageSize, perSlice: multifdPacketHeaderBytes, slicePages: multifdPacketPages(pageSize) };
       this.counters.multifdBytes = 0;
     }

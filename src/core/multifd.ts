@@ -14,7 +14,7 @@
 
 import { PageRuns } from "./bitmap.js";
 import type { Device } from "./device.js";
-import type { Channel, Clock, GuestRam } from "./ports.js";
+import type { Channel, Clock, GuestRam, StreamPayload } from "./ports.js";
 
 /** MULTIFD_PACKET_SIZE (migration/multifd.h). */
 export const multifdPacketBytes = 512 * 1024;
@@ -69,9 +69,11 @@ export class MultifdSender {
   constructor(
     private readonly clock: Clock,
     private readonly ram: GuestRam,
-    private readonly channel: Channel,
+    /** One per channel (its own socket where the runtime has sockets; the simulator's are one link). */
+    private readonly channels: readonly Channel[],
     private readonly options: MultifdOptions,
   ) {
+    if (channels.length !== options.channels) throw new Error(`multifd: ${channels.length} channels given for multifd-channels ${options.channels}`);
     this.work = new Array<Promise<void> | undefined>(options.channels).fill(undefined);
     // The channel threads and the migration thread, on the cores they may use.
     this.cpuShare = Math.max(1, (options.channels + 1) / options.hostCores);
@@ -89,7 +91,7 @@ export class MultifdSender {
     const busy = this.work[id];
     if (busy) await this.clock.join([busy]);
     const packet = copyRuns(runs);
-    this.work[id] = this.clock.spawn(() => this.channelThread(packet, bytes));
+    this.work[id] = this.clock.spawn(() => this.channelThread(id, packet, bytes));
   }
 
   /**
@@ -101,36 +103,40 @@ export class MultifdSender {
     this.next = (this.next + 1) % this.work.length;
     const busy = this.work[id];
     if (busy) await this.clock.join([busy]);
-    const sent = this.clock.spawn(() => this.onLink(bytes));
+    const sent = this.clock.spawn(() => this.onLink(id, bytes));
     this.work[id] = sent;
     await this.clock.join([sent]);
   }
 
-  /** multifd_send_sync_main: until every channel has sent what it was given. */
+  /**
+   * multifd_send_sync_main: until every channel has sent what it was given, then each channel's
+   * packet with MULTIFD_FLAG_SYNC (where the runtime's channels carry one: `syncPoint`).
+   */
   async flush(): Promise<void> {
     const busy = this.work.filter((w): w is Promise<void> => w !== undefined);
     this.work.fill(undefined);
     if (busy.length > 0) await this.clock.join(busy);
+    for (const c of this.channels) await c.syncPoint?.();
   }
 
-  private async channelThread(runs: PageRuns, bytes: number): Promise<void> {
+  private async channelThread(id: number, runs: PageRuns, bytes: number): Promise<void> {
     const { clock } = this;
     const start = clock.now();
-    await this.ram.readPages(runs);
+    const payload = await this.ram.readPages(runs);
     const rate = this.options.sendBytesPerMs;
     if (rate !== undefined && rate > 0) await clock.sleep(bytes / rate);
     const cpu = clock.now() - start;
     if (this.cpuShare > 1 && cpu > 0) await clock.sleep(cpu * (this.cpuShare - 1));
-    await this.onLink(bytes);
+    await this.onLink(id, bytes, payload);
   }
 
-  /** The link carries one packet at a time: this one goes after the one before it. */
-  private async onLink(bytes: number): Promise<void> {
+  /** The link carries one packet at a time: this one goes after the one before it, on channel `id`'s socket. */
+  private async onLink(id: number, bytes: number, payload?: StreamPayload): Promise<void> {
     const { clock } = this;
     const before = this.linkTail;
     const mine = clock.spawn(async () => {
       if (before) await clock.join([before]);
-      await this.channel.send(bytes);
+      await this.channels[id].send(bytes, payload);
     });
     this.linkTail = mine;
     await clock.join([mine]);

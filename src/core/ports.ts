@@ -54,4 +54,11 @@ export interface Channel {
   send(bytes: number, payload?: StreamPayload): Promise<void>;
   /** Resolves when everything sent so far has arrived at the destination. */
   drain(): Promise<void>;
+  /**
+   * A multifd channel's packet with MULTIFD_FLAG_SYNC, at the end of each round: the destination
+   * applies nothing any channel sent after it until every channel's has arrived, so a page re-sent
+   * in the next round never lands before its older copy on another socket. Absent where the
+   * channels share one ordered link (the simulator).
+   */
+  syncPoint?(): Promise<void>;
 }

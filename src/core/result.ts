@@ -77,6 +77,8 @@ export interface DestinationHost {
   "first-touch-probe-pages": number;
   /** With migration.destinationPrealloc: how long faulting in all guest RAM took before the migration (ms). */
   "prealloc-ms"?: number;
+  /** multifd, live: what the destination applied from each channel's connection (Memory frames, the pages they named, sync points). */
+  "multifd-channels"?: { frames: number; pages: number; syncs: number }[];
 }
 
 export interface MigrationResult extends ModeResultFields {

@@ -6,7 +6,7 @@
 
 import type { Socket } from "node:net";
 import type { FrameMac } from "./integrity.js";
-import { ShapedLink } from "./link.js";
+import { ShapedLink, type LinkTime } from "./link.js";
 import { Command, FrameReader, IntegrityError, ProtocolError, commandName, encodeFrame, frameChunks, sealFrames, type CommandType, type Frame } from "./protocol.js";
 
 /** Default deadline: seconds of silence (or of waiting for a reply) after which the peer is taken for hung. */
@@ -40,11 +40,12 @@ export class Connection {
     readonly socket: Socket,
     /** Who is at the other end, for messages. */
     private readonly peer: string,
-    shape: { bandwidth: number; latencyMs: number } = { bandwidth: Infinity, latencyMs: 0 },
+    /** The link emulated on the way out; `time` shared by the connections over one link. */
+    shape: { bandwidth: number; latencyMs: number; time?: LinkTime } = { bandwidth: Infinity, latencyMs: 0 },
     /** Silence (or an unanswered request) longer than this fails the connection; see `watch`. */
     readonly deadlineMs = defaultPeerTimeoutMs,
   ) {
-    this.link = new ShapedLink(socket, shape.bandwidth, shape.latencyMs);
+    this.link = new ShapedLink(socket, shape.bandwidth, shape.latencyMs, shape.time);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => {
       if (this.failure) return;

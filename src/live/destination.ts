@@ -15,8 +15,9 @@ import { RamHasher, hashGroups } from "./guest/hasher.js";
 import { Pinner } from "./guest/pinner.js";
 import { Nic, type NicDeviceState } from "./nic.js";
 import {
-  Command, ProtocolError, challengePayload, commandName, jsonPayload, newNonce, parseJson, readStart, verifyProof, type Frame,
+  Command, ProtocolError, challengePayload, commandName, jsonPayload, newMigrationId, newNonce, parseJson, readAuth, readStart, type ChannelJoin, type Frame,
 } from "./protocol.js";
+import { MultifdReceiver } from "./multifd.js";
 import { applySection, StreamError } from "./ram-stream.js";
 import { measureFirstTouch } from "./first-touch.js";
 import { PageBitmap } from "../core/bitmap.js";
@@ -52,6 +53,8 @@ export async function listenDestination(o: DestinationOptions): Promise<Listenin
   // The one migration slot is taken only by an authenticated source; until then a connection
   // costs a socket for at most preAuthTimeoutMs, and only maxPreAuthConnections at once.
   let busy = false;
+  /** The migration in progress's multifd channels, which later connections join. */
+  const slot: MigrationSlot = {};
   let preAuth = 0;
   const preAuthFrom = new Map<string, number>();
   const authEnded = (address: string) => {
@@ -77,15 +80,29 @@ export async function listenDestination(o: DestinationOptions): Promise<Listenin
         .then(
           (auth) => {
             authEnded(address);
+            if (auth.join) {
+              // A multifd channel of the migration in progress, not a migration of its own.
+              const channels = slot.multifd;
+              const refusal = channels ? channels.refusal(auth.join) : "no migration here takes multifd channels";
+              if (refusal) {
+                o.log(`refused ${peer}: ${refusal}`);
+                return conn.refuse(auth.id, refusal);
+              }
+              conn.reply(auth.id);
+              conn.secure(auth.macs);
+              conn.watch();
+              return channels!.serve(auth.join.channel, conn);
+            }
             if (busy) {
               conn.refuse(auth.id, "the destination is busy with another migration");
               return;
             }
             busy = true;
-            conn.reply(auth.id);
+            const migrationId = newMigrationId();
+            conn.reply(auth.id, migrationId);
             conn.secure(auth.macs);
             conn.watch();
-            return receive(conn, peer, o).finally(() => {
+            return receive(conn, peer, o, migrationId, slot).finally(() => {
               busy = false;
               if (o.once) server.close();
             });
@@ -107,7 +124,7 @@ export async function listenDestination(o: DestinationOptions): Promise<Listenin
 }
 
 /** The handshake, within preAuthTimeoutMs of the connection: resolves with the source's Auth (not yet answered). */
-export async function authenticate(conn: Connection, secret: Buffer): Promise<{ id: number; macs: ReturnType<typeof frameMacs> }> {
+export async function authenticate(conn: Connection, secret: Buffer): Promise<{ id: number; macs: ReturnType<typeof frameMacs>; join?: ChannelJoin }> {
   const timer = setTimeout(() => conn.fail(new PeerTimeout(`it did not authenticate within ${preAuthTimeoutMs / 1000} s`)), preAuthTimeoutMs);
   try {
     const sourceNonce = readStart(await conn.next());
@@ -115,8 +132,8 @@ export async function authenticate(conn: Connection, secret: Buffer): Promise<{ 
     await conn.send(Command.Challenge, challengePayload(secret, sourceNonce, nonce));
     const auth = await conn.next();
     expect(auth, Command.Auth, "AwaitAuth");
-    if (!verifyProof(secret, "source", nonce, auth.payload)) throw new ProtocolError("authentication failed: the source does not hold the shared secret");
-    return { id: auth.id, macs: frameMacs(secret, sourceNonce, nonce, "destination") };
+    const { join } = readAuth(auth.payload, secret, nonce);
+    return { id: auth.id, macs: frameMacs(secret, sourceNonce, nonce, "destination"), ...(join ? { join } : {}) };
   } finally {
     clearTimeout(timer);
   }
@@ -140,8 +157,12 @@ function refused(conn: Connection, peer: string, e: unknown, state: ReceiverStat
   }
 }
 
+interface MigrationSlot {
+  multifd?: MultifdReceiver;
+}
+
 /** An authenticated source's migration, from its Config on. */
-async function receive(conn: Connection, peer: string, o: DestinationOptions): Promise<void> {
+async function receive(conn: Connection, peer: string, o: DestinationOptions, migrationId: Buffer, slot: MigrationSlot): Promise<void> {
   let state: ReceiverState = "AwaitConfig";
   let incoming: Incoming | undefined;
   try {
@@ -151,6 +172,10 @@ async function receive(conn: Connection, peer: string, o: DestinationOptions): P
     // This host's first touch now, before the guest's threads start (the figure is the process's CPU time).
     const firstTouch = measureFirstTouch();
     incoming = await Incoming.create(guestConfig);
+    if (guestConfig.multifdChannels) {
+      const job = incoming;
+      slot.multifd = new MultifdReceiver(migrationId, guestConfig.multifdChannels, (parts) => job.applyMemory(parts), (e) => conn.fail(e));
+    }
     // -mem-prealloc: every page faulted in before the migration starts (in the pinning thread,
     // so keepalives go on; a later Pin then finds it done, as pinning finds populated RAM).
     let preallocMs: number | undefined;
@@ -207,7 +232,7 @@ async function receive(conn: Connection, peer: string, o: DestinationOptions): P
           break;
         case Command.End:
           expectState(state, "Running", f);
-          conn.reply(f.id, jsonPayload({ nic: incoming.nic.stats }));
+          conn.reply(f.id, jsonPayload({ nic: incoming.nic.stats, ...(slot.multifd ? { multifd: slot.multifd.stats } : {}) }));
           state = "Done";
           o.log(`migration from ${peer}: completed; the guest ran here until the source ended the session`);
           conn.close();
@@ -223,6 +248,8 @@ async function receive(conn: Connection, peer: string, o: DestinationOptions): P
   } catch (e) {
     refused(conn, peer, e, state, o.log);
   } finally {
+    slot.multifd?.close();
+    slot.multifd = undefined;
     await incoming?.close();
   }
 }
@@ -273,8 +300,9 @@ class Incoming {
     return new Incoming(guest, nic, new RamHasher(guest), new Pinner(guest));
   }
 
-  applyMemory(section: readonly Buffer[]): void {
-    applySection(section, this.guest.bytes, pageSize, this.nonZero, (first, pages) => this.hasher.mark(first, first + pages));
+  /** Returns the pages the section named. */
+  applyMemory(section: readonly Buffer[]): number {
+    return applySection(section, this.guest.bytes, pageSize, this.nonZero, (first, pages) => this.hasher.mark(first, first + pages));
   }
 
   /** A Verify's payload: no groups (the digests are wanted), or the groups whose page hashes are. */

@@ -15,7 +15,12 @@ export interface GuestConfig {
   switch: { host: string; port: number };
   /** Fault in all of the guest's RAM before the migration (migration.destinationPrealloc, QEMU's -mem-prealloc). */
   prealloc?: boolean;
+  /** multifd: the channels that will join (each its own connection). */
+  multifdChannels?: number;
 }
+
+/** QEMU's multifd-channels maximum. */
+export const maxMultifdChannels = 255;
 
 /** The largest guest a destination accepts (the live engine's RAM limit). */
 export const maxGuestPages = (4 * 2 ** 30) / 4096;
@@ -29,6 +34,7 @@ export function checkGuestConfig(c: GuestConfig): GuestConfig {
   if (typeof c.mac !== "string" || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(c.mac)) throw bad("mac must be a MAC address");
   if (typeof c.switch?.host !== "string" || !int(c.switch.port, 1, 65535)) throw bad("switch must be {host, port}");
   if (c.prealloc !== undefined && typeof c.prealloc !== "boolean") throw bad("prealloc must be true or false");
+  if (c.multifdChannels !== undefined && !int(c.multifdChannels, 1, maxMultifdChannels)) throw bad(`multifdChannels must be an integer in [1, ${maxMultifdChannels}]`);
   const w = c.workload as { kind?: unknown; workingSetPages?: unknown; rate?: unknown };
   if (!["idle", "uniform", "hotcold", "zipf", "scan"].includes(w?.kind as string)) throw bad("workload.kind is not a workload");
   if (w.kind !== "idle" && (!int(w.workingSetPages, 1, c.pageCount) || typeof w.rate !== "number" || !(w.rate >= 0))) {

@@ -30,6 +30,14 @@ const stagingBytes = 2 << 20;
 /** Below this, a delivery is waited for by polling the event loop (timers have 1 ms granularity). */
 const timerGranularityMs = 1;
 
+/**
+ * When the link is free next (performance.now() ms): the link's serialisation, one per link.
+ * Connections over the same link (multifd's channels and the main stream) share one.
+ */
+export interface LinkTime {
+  nextFree: number;
+}
+
 interface Pending {
   /** When the last byte has crossed the link (performance.now() ms). */
   at: number;
@@ -39,8 +47,6 @@ interface Pending {
 }
 
 export class ShapedLink {
-  /** When the link finishes serialising what it was given so far. */
-  private nextFree = 0;
   private readonly queue: Pending[] = [];
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   /** Senders waiting for the socket to go below `socketQueueBytes` (or for the link to close). */
@@ -61,6 +67,8 @@ export class ShapedLink {
     /** Bytes per second; Infinity: as fast as the socket takes them. */
     private readonly bandwidth: number,
     private readonly latencyMs: number,
+    /** When the link finishes serialising what it was given so far (by this connection or another on the link). */
+    private readonly time: LinkTime = { nextFree: 0 },
   ) {
     this.wireBytes = 2 * stagingBytes + (Number.isFinite(bandwidth) && bandwidth > 0 ? (bandwidth * latencyMs) / 1000 : 0);
     socket.on("drain", () => this.wake());
@@ -90,9 +98,9 @@ export class ShapedLink {
     if (!this.shaped) this.put(item);
     else {
       const now = performance.now();
-      const start = Math.max(now, this.nextFree);
-      this.nextFree = Number.isFinite(this.bandwidth) && this.bandwidth > 0 ? start + (charged * 1000) / this.bandwidth : start;
-      item.at = this.nextFree + this.latencyMs;
+      const start = Math.max(now, this.time.nextFree);
+      this.time.nextFree = Number.isFinite(this.bandwidth) && this.bandwidth > 0 ? start + (charged * 1000) / this.bandwidth : start;
+      item.at = this.time.nextFree + this.latencyMs;
       this.queue.push(item);
       this.onWire += bytes;
       // What has crossed goes to the socket now, not only when the delivery timer gets a turn:

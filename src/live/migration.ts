@@ -20,6 +20,7 @@ import { startLocalDestination, type LocalDestination } from "./local-destinatio
 import { HostLoadMonitor, starvationWarning } from "./host-load.js";
 import { Nic } from "./nic.js";
 import { addProbeGaps, answered } from "./prober.js";
+import { MultifdChannels, readMultifdStats } from "./multifd.js";
 import { LiveChannel, LiveGuestRam, SourceSession } from "./source.js";
 
 export interface LiveRunOptions {
@@ -93,25 +94,40 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
     let session: SourceSession | undefined;
     let ram: LiveGuestRam | undefined;
     let destination: DestinationHost | undefined;
+    let multifd: MultifdChannels | undefined;
     try {
       const emulate = o.emulateLink ?? "both";
       const shape = {
         bandwidth: emulate === "both" || emulate === "bandwidth" ? scenario.link.bandwidth : Infinity,
         latencyMs: emulate === "both" || emulate === "latency" ? scenario.link.latency : 0,
+        time: { nextFree: 0 }, // one link, whatever connections cross it (multifd's channels)
       };
-      session = await SourceSession.open(o.dest ?? local!.address, o.secret ?? local!.secret, shape, o.protocolVersion, o.peerTimeoutMs);
+      const address = o.dest ?? local!.address;
+      const secret = o.secret ?? local!.secret;
+      session = await SourceSession.open(address, secret, shape, o.protocolVersion, o.peerTimeoutMs);
       const switchHost = o.dest ? (session.conn.socket.localAddress ?? "127.0.0.1").replace(/^::ffff:/, "") : "127.0.0.1";
       const prealloc = scenario.migration.destinationPrealloc === true;
-      const dest = await session.config({ pageCount, vcpus: vm.vcpus, workload, seed, mac: guestMac, switch: { host: switchHost, port: fabric.port }, ...(prealloc ? { prealloc } : {}) });
+      const params = migrationParams(scenario);
+      const channels = params.multifd?.channels;
+      const dest = await session.config({
+        pageCount, vcpus: vm.vcpus, workload, seed, mac: guestMac, switch: { host: switchHost, port: fabric.port },
+        ...(prealloc ? { prealloc } : {}), ...(channels ? { multifdChannels: channels } : {}),
+      });
       destination = {
         "first-touch-us": dest.firstTouch.cpuUs,
         "first-touch-wall-us": dest.firstTouch.wallUs,
         "first-touch-probe-pages": dest.firstTouch.pages,
         ...(dest.preallocMs !== undefined ? { "prealloc-ms": dest.preallocMs } : {}),
       };
+      if (params.multifd) {
+        const opened = await MultifdChannels.open({ address, secret, shape, migrationId: session.migrationId, channels: params.multifd.channels, version: o.protocolVersion, deadlineMs: o.peerTimeoutMs });
+        multifd = opened;
+        cleanup.push(() => opened.close());
+        // The channels' work runs on this machine's cores for real: no modelled sharing of cores on top.
+        params.multifd.hostCores = Infinity;
+      }
       const hasher = new RamHasher(guest);
       cleanup.push(() => hasher.close());
-      const params = migrationParams(scenario);
       const liveRam = new LiveGuestRam(guest, session, hasher, params.announce);
       ram = liveRam;
       const s = session;
@@ -122,7 +138,12 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       timeline = await migrate({
         clock,
         ram,
-        channel: new LiveChannel(session, () => nic.saveState(), () => liveRam.verify()),
+        // multifd: every channel drained (all applied at the destination) before the pages are compared.
+        channel: new LiveChannel(session, () => nic.saveState(), async () => {
+          await multifd?.drain();
+          await liveRam.verify();
+        }),
+        ...(multifd ? { multifdChannels: multifd.channels } : {}),
         devices: devices.map((d) => liveDevice(d, { guest, nic, session: s })),
         params,
         rxFramesPerSecond: w.rx?.rate ?? 0,
@@ -154,7 +175,11 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
     } else if (session) {
       // The guest runs at the destination by now: a lost End costs only the destination's NIC counters.
       endProblem = await session.end().then(
-        () => undefined,
+        (reply) => {
+          const applied = multifd && readMultifdStats(reply, multifd.channels.length);
+          if (applied && destination) destination["multifd-channels"] = applied;
+          return undefined;
+        },
         (e: Error) => e.message,
       );
     }

@@ -31,13 +31,18 @@
 //     |<-- Challenge {magic, version, nonce_d,                 |               } the connection
 //     |              HMAC(secret, "destination" || nonce_s)} --|  (source checks it)
 //     |--- Auth {HMAC(secret, "source" || nonce_d)} ---------->|  AwaitAuth    }
-//     |<-- Reply ----------------------------------------------|  (or Error: bad proof, busy)
+//     |<-- Reply {migration id} -------------------------------|  (or Error: bad proof, busy)
 //     |=== every frame from here on tagged; Keepalive both ways when idle ====|
 //     |--- Config {guest shape, workload, NIC, switch,         |  AwaitConfig: first touch
 //     |            prealloc} ---------------------------------->|  probed, RAM allocated (and
 //     |<-- Reply {firstTouch, preallocMs} ---------------------|  faulted in if prealloc),
 //     |                                                        |  vCPUs created (stopped)
 //     |--- Memory {RAM section} ... (no replies) ------------->|  Receiving
+//     |   [multifd: one more connection per channel, its own handshake; its Auth also names the
+//     |    migration id and the channel: Auth {proof, id, channel} -> Reply. On it: Memory ...,
+//     |    Sync {round} (id 0, no reply: MULTIFD_FLAG_SYNC, the end of a round; the destination
+//     |    applies nothing a channel sends after it until every channel's has arrived), and
+//     |    Sync (a request) to drain it. A channel's failure fails the migration.]
 //     |--- Pin -----------> ... <------------------- Reply ----|  (vdpa: touches all RAM)
 //     |--- State {device state} ------------------------------>|
 //     |--- Sync ----------------------------------> <-- Reply -|  everything before it applied
@@ -81,8 +86,10 @@ import { tagBytes, type FrameMac } from "./integrity.js";
  * 2: Memory carries run records (ram-stream.ts) instead of per-page headers; frames after the handshake are tagged.
  * 3: Verify is answered with a digest per group of pages, or, given groups, their page hashes.
  * 4: Config may ask for preallocated RAM; its Reply carries the destination's first-touch figure.
+ * 5: multifd channels: Auth's Reply carries the migration id, a channel's Auth names it and the
+ *    channel; Config may ask for channels; Sync {round} is a channel's sync point.
  */
-export const protocolVersion = 4;
+export const protocolVersion = 5;
 export const magic = Buffer.from("livemig\0", "latin1");
 export const headerBytes = 12;
 export const maxPayloadBytes = 64 << 20;
@@ -355,6 +362,45 @@ export function readChallenge(frame: Frame, secret: Buffer, sourceNonce: Buffer)
   return rest.subarray(0, nonceBytes);
 }
 
-export function authPayload(secret: Buffer, destinationNonce: Buffer): Buffer {
-  return proof(secret, "source", destinationNonce);
+/** A multifd channel's connection: the migration it joins (the id in the main connection's Auth reply) and its number. */
+export interface ChannelJoin {
+  migration: Buffer;
+  channel: number;
+}
+
+export const migrationIdBytes = 16;
+
+export function newMigrationId(): Buffer {
+  return randomBytes(migrationIdBytes);
+}
+
+/** Auth: the proof; for a multifd channel's connection, then the migration id and the channel (u16 BE). */
+export function authPayload(secret: Buffer, destinationNonce: Buffer, join?: ChannelJoin): Buffer {
+  const p = proof(secret, "source", destinationNonce);
+  if (!join) return p;
+  const channel = Buffer.alloc(2);
+  channel.writeUInt16BE(join.channel);
+  return Buffer.concat([p, join.migration, channel]);
+}
+
+/** Destination side: checks Auth's proof; returns the channel it joins, if it is a multifd channel's. */
+export function readAuth(payload: Buffer, secret: Buffer, nonce: Buffer): { join?: ChannelJoin } {
+  const joined = payload.length === macBytes + migrationIdBytes + 2;
+  if (!verifyProof(secret, "source", nonce, joined ? payload.subarray(0, macBytes) : payload)) {
+    throw new ProtocolError("authentication failed: the source does not hold the shared secret");
+  }
+  if (!joined) return {};
+  return { join: { migration: payload.subarray(macBytes, macBytes + migrationIdBytes), channel: payload.readUInt16BE(macBytes + migrationIdBytes) } };
+}
+
+/** A multifd channel's sync point: Sync with id 0 and its round (u32 BE, from 1). */
+export function syncPointPayload(round: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(round);
+  return b;
+}
+
+export function readSyncPoint(frame: Frame): number {
+  if (frame.payload.length !== 4) throw new ProtocolError(`malformed Sync: a sync point carries its round in 4 bytes, got ${frame.payload.length}`);
+  return frame.payload.readUInt32BE(0);
 }

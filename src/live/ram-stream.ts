@@ -83,7 +83,7 @@ export class StreamError extends Error {}
  * `ram`: one copy per data run (per part it spans); a zero run clears only the pages
  * `nonZero` says may hold data (a fresh destination's RAM is zero). `onChange(first, pages)`
  * runs for the pages whose contents changed, once they are in place: each data run, and each
- * page a zero run cleared (the others were zero and stay so).
+ * page a zero run cleared (the others were zero and stay so). Returns the pages its records name.
  */
 export function applySection(
   section: Uint8Array | readonly Uint8Array[],
@@ -91,9 +91,10 @@ export function applySection(
   pageSize: number,
   nonZero: PageBitmap,
   onChange: (first: number, pages: number) => void,
-): void {
+): number {
   const input = new PartReader(section instanceof Uint8Array ? [section] : section);
   const pageCount = nonZero.size;
+  let named = 0;
   while (input.remaining >= runHeaderBytes) {
     const record = input.record();
     const head = record.getUint32(0);
@@ -103,9 +104,10 @@ export function applySection(
     if ((head & 0xffffff) !== 0) throw new StreamError("RAM section: reserved bytes of a run record are not zero");
     if (kind === kindEnd) {
       if (input.remaining !== 0) throw new StreamError("RAM section: bytes after the end record");
-      return;
+      return named;
     }
     if (pages === 0 || first + pages > pageCount) throw new StreamError(`RAM section names pages ${first}..${first + pages - 1}, beyond the guest's ${pageCount} pages`);
+    named += pages;
     if (kind === kindZero) {
       for (let p = nonZero.nextSet(first, first + pages); p >= 0; p = nonZero.nextSet(p + 1, first + pages)) {
         ram.fill(0, p * pageSize, (p + 1) * pageSize);

@@ -7,12 +7,13 @@ import type { AnnounceParams } from "../core/params.js";
 import type { Channel, GuestRam, StreamPayload } from "../core/ports.js";
 import { Connection, defaultPeerTimeoutMs } from "./connection.js";
 import { frameMacs } from "./integrity.js";
+import type { LinkTime } from "./link.js";
 import type { GuestConfig } from "./guest-config.js";
 import type { Guest } from "./guest/guest.js";
 import type { RamHasher } from "./guest/hasher.js";
 import { nicPages, pageSize } from "./guest/layout.js";
 import { hashGroupPages, isZeroPage, runOfKind } from "./guest/pages.js";
-import { Command, ProtocolError, authPayload, jsonPayload, newNonce, parseJson, readChallenge, startPayload } from "./protocol.js";
+import { Command, ProtocolError, authPayload, jsonPayload, newNonce, parseJson, readChallenge, startPayload, type ChannelJoin } from "./protocol.js";
 import { checkFirstTouch, type FirstTouch } from "./first-touch.js";
 import { encodeSections } from "./ram-stream.js";
 import { wallNow } from "./clock.js";
@@ -20,16 +21,22 @@ import { wallNow } from "./clock.js";
 const connectTimeoutMs = 5000;
 
 export class SourceSession {
-  private constructor(readonly conn: Connection) {}
+  private constructor(
+    readonly conn: Connection,
+    /** The destination's id for this migration (Auth's reply): multifd channels name it to join. */
+    readonly migrationId: Buffer,
+  ) {}
 
   /** Connects and authenticates; rejects with a message naming what the peer got wrong. */
   static async open(
     address: { host: string; port: number },
     secret: Buffer,
-    shape: { bandwidth: number; latencyMs: number },
+    shape: { bandwidth: number; latencyMs: number; time?: LinkTime },
     version?: number,
     /** The peer deadline (Connection): silence or an unanswered request this long fails the migration. */
     deadlineMs = defaultPeerTimeoutMs,
+    /** A multifd channel's connection: the migration and channel it joins. */
+    join?: ChannelJoin,
   ): Promise<SourceSession> {
     const peer = `destination ${address.host}:${address.port}`;
     const socket = connect(address.port, address.host);
@@ -46,12 +53,12 @@ export class SourceSession {
       const destinationNonce = readChallenge(await conn.next(deadlineMs), secret, nonce);
       // Auth's reply is the destination's last untagged frame; everything after it is tagged.
       const macs = frameMacs(secret, nonce, destinationNonce, "source");
-      await conn.request(Command.Auth, authPayload(secret, destinationNonce), { onReply: () => conn.secure(macs) });
+      const reply = await conn.request(Command.Auth, authPayload(secret, destinationNonce, join), { onReply: () => conn.secure(macs) });
+      return new SourceSession(conn, reply.payload);
     } catch (e) {
       conn.fail(e as Error);
       throw e;
     }
-    return new SourceSession(conn);
   }
 
   /**

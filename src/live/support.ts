@@ -27,16 +27,17 @@ export function liveProblems(s: Scenario, where = ""): string[] {
     if (w.rx.rate > maxRxRate) field("vm.workload.rx.rate", `the live NIC receives at most ${maxRxRate / 1000}kpps`);
     if (w.rx.size > bufferBytes || w.rx.size < 64) field("vm.workload.rx.size", `the live NIC's receive buffers take frames of 64 B to ${bufferBytes} B`);
   }
-  // The controller's multifd hands its channels pages to send on one socket as if it were the
-  // simulator's link, and post-copy runs the guest before its RAM is there, which the live
-  // destination (it verifies, then resumes) does not do: neither is built live (docs/live.md).
-  if (s.migration.multifd) field("migration.multifd", "the live engine sends over one socket: multifd's parallel sockets are not built yet (docs/live.md); simulated only");
+  // Post-copy runs the guest before its RAM is there, which the live destination (it verifies,
+  // then resumes) does not do: it is not built live (docs/live.md).
   if (s.migration.postcopy) field("migration.postcopy", "the live destination resumes the guest only with all of its RAM: post-copy is simulated only");
   if (s.probe && s.probe.interval < 1) field("probe.interval", "the live prober pings at most every 1ms (timer resolution)");
   if (s.devices.length !== 1) field("devices", `the live engine drives one NIC, got ${s.devices.length}`);
   s.devices.forEach((d, i) => {
     if (!liveStrategies.includes(d.kind)) {
       field(`devices.${i}.kind`, `the live engine runs ${liveStrategies.join(", ")}; "${d.kind}" is simulated only`);
+    }
+    if (d.kind === "vf-tracked" && (d.options as { multifdDeviceState?: boolean }).multifdDeviceState) {
+      field(`devices.${i}.multifdDeviceState`, "the live engine sends the NIC's state on the main connection, not over the multifd channels; simulated only");
     }
     if (d.kind === "vdpa" && "pinningMsPerGiB" in d.costs) {
       field(`devices.${i}.pinningMsPerGiB`, "the live engine pins for real (it touches every page); a modelled pinning cost cannot be honoured");

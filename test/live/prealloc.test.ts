@@ -2,25 +2,18 @@
 // guest's whole RAM in when Config asks for it, before the migration starts, as QEMU's
 // -mem-prealloc does; without it the RAM stays untouched until pages arrive. Seen from outside:
 // the destination process's resident memory (/proc/PID/status) after the Config reply.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
+import { startDest, type DestProcess } from "./dest-process.js";
 
 type Source = typeof import("../../src/live/source.js");
 const load = async (): Promise<Source> => import("../../dist/src/live/source.js" as string);
 
 const MiB = 2 ** 20;
 const guestPages = (256 * MiB) / 4096;
-const secret = "prealloc-test-secret";
-const dir = mkdtempSync(join(tmpdir(), "livemig-prealloc-"));
-const secretFile = join(dir, "secret");
-writeFileSync(secretFile, secret);
-
-let dest: ChildProcess | undefined;
+let dest: DestProcess | undefined;
 afterEach(() => {
-  dest?.kill();
+  dest?.stop();
   dest = undefined;
 });
 
@@ -29,13 +22,12 @@ const residentBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileS
 /** Starts `livemig dest`, sends it a 256 MiB guest's Config; the destination's resident memory before and after, and the reply. */
 async function configure(prealloc: boolean) {
   const { SourceSession } = await load();
-  dest = spawn(process.execPath, ["dist/cli/main.js", "dest", "--listen", "127.0.0.1:0", "--secret-file", secretFile, "--once"]);
-  const port = await new Promise<number>((resolve) => dest!.stdout!.on("data", (d) => resolve(Number(/:(\d+)/.exec(String(d))![1]))));
-  const session = await SourceSession.open({ host: "127.0.0.1", port }, Buffer.from(secret), { bandwidth: Infinity, latencyMs: 0 });
-  const before = residentBytes(dest.pid!);
+  dest = await startDest("prealloc-test-secret");
+  const session = await SourceSession.open(dest.address, dest.secret, { bandwidth: Infinity, latencyMs: 0 });
+  const before = residentBytes(dest.child.pid!);
   const workload = { kind: "idle" } as const;
   const reply = await session.config({ pageCount: guestPages, vcpus: 1, workload, seed: 1, mac: "52:54:00:12:34:56", switch: { host: "127.0.0.1", port: 9 }, ...(prealloc ? { prealloc } : {}) });
-  const after = residentBytes(dest.pid!);
+  const after = residentBytes(dest.child.pid!);
   session.abandon("test over");
   return { grew: after - before, reply };
 }

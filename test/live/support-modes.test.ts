@@ -6,10 +6,11 @@ import { liveProblems } from "../../src/live/support.js";
 import { scenario, scenarioYaml } from "../helpers.js";
 
 describe("live engine and QEMU's modes", () => {
-  it("refuses multifd and post-copy, naming the field; takes xbzrle and dirty-limit", () => {
-    const with_ = (migration: string) => liveProblems(scenario(scenarioYaml({ memory: "64MiB", workingSet: "16MiB", rate: 1000, migration })));
-    expect(with_("multifd: {channels: 2}")).toEqual([
-      "migration.multifd: the live engine sends over one socket: multifd's parallel sockets are not built yet (docs/live.md); simulated only",
+  it("refuses post-copy and a VF's state over multifd, naming the field; takes multifd, xbzrle and dirty-limit", () => {
+    const with_ = (migration: string, devices?: string) => liveProblems(scenario(scenarioYaml({ memory: "64MiB", workingSet: "16MiB", rate: 1000, migration, devices })));
+    expect(with_("multifd: {channels: 2}")).toEqual([]);
+    expect(with_("multifd: {channels: 2}", "{kind: vf-tracked, multifdDeviceState: true}")).toEqual([
+      "devices.0.multifdDeviceState: the live engine sends the NIC's state on the main connection, not over the multifd channels; simulated only",
     ]);
     expect(with_("postcopy: {after: {passes: 2}}")).toEqual(["migration.postcopy: the live destination resumes the guest only with all of its RAM: post-copy is simulated only"]);
     expect(with_("xbzrle: {cacheSize: 8MiB}")).toEqual([]);

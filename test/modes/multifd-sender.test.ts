@@ -32,7 +32,7 @@ function setup(channels: number, hostCores = 32) {
     },
     async drain() {},
   };
-  const sender = new MultifdSender(clock, ram, channel, { channels, hostCores });
+  const sender = new MultifdSender(clock, ram, new Array<Channel>(channels).fill(channel), { channels, hostCores });
   return { clock, sender, reads, sent };
 }
 
@@ -142,6 +142,52 @@ describe("multifd channels, worked by hand", () => {
       times.push(clock.now());
     });
     expect(times).toEqual([0, 3, 3]);
+  });
+});
+
+describe("multifd channels as separate sockets", () => {
+  it("each packet goes to its own channel with the bytes read for it; flush ends each channel with its sync point after its packets", async () => {
+    const clock = new VirtualClock();
+    // The payload names the pages read, as a runtime's frames would carry them.
+    const ram = {
+      async readPages(runs: PageRuns) {
+        const pages: number[] = [];
+        for (let r = 0; r < runs.count; r++) for (let p = runs.starts[r]; p < runs.starts[r] + runs.lengths[r]; p++) pages.push(p);
+        await clock.sleep(1);
+        return [[Uint8Array.from(pages)]];
+      },
+    } as unknown as GuestRam;
+    const log: string[] = [];
+    const channel = (id: number): Channel => ({
+      async send(bytes, payload) {
+        await clock.sleep(1);
+        log.push(`${id}:${payload ? Array.from(payload[0][0]).join(",") : "state"}/${bytes}`);
+      },
+      async drain() {},
+      async syncPoint() {
+        log.push(`${id}:sync`);
+      },
+    });
+    const sender = new MultifdSender(clock, ram, [channel(0), channel(1), channel(2)], { channels: 3, hostCores: 32 });
+    await clock.run(async () => {
+      await sender.send(runs(0, 1), 10);
+      await sender.send(runs(2), 11);
+      await sender.send(runs(3), 12);
+      await sender.send(runs(4), 13); // channel 0 again
+      await sender.flush();
+      await sender.send(runs(5), 14); // the next round: round robin goes on from channel 1
+      await sender.flush();
+    });
+    expect(log).toEqual([
+      "0:0,1/10", "1:2/11", "2:3/12", "0:4/13", "0:sync", "1:sync", "2:sync",
+      "1:5/14", "0:sync", "1:sync", "2:sync",
+    ]);
+  });
+
+  it("refuses a channel list that does not match multifd-channels", () => {
+    const clock = new VirtualClock();
+    const c: Channel = { async send() {}, async drain() {} };
+    expect(() => new MultifdSender(clock, {} as GuestRam, [c, c], { channels: 3, hostCores: 32 })).toThrow(/2 channels given for multifd-channels 3/);
   });
 });
 

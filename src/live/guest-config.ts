@@ -15,6 +15,12 @@ export interface GuestConfig {
   switch: { host: string; port: number };
   /** Fault in all of the guest's RAM before the migration (migration.destinationPrealloc, QEMU's -mem-prealloc). */
   prealloc?: boolean;
+  /**
+   * Compare every page at switch-over (`run --verify all`), not only the pages a writer outside
+   * the dirty log can reach (the NIC's rings and buffers): then both sides hash every page
+   * they move, beside the stream (docs/live.md, "Verification").
+   */
+  verifyAllPages?: boolean;
 }
 
 /** The largest guest a destination accepts (the live engine's RAM limit). */
@@ -29,6 +35,7 @@ export function checkGuestConfig(c: GuestConfig): GuestConfig {
   if (typeof c.mac !== "string" || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(c.mac)) throw bad("mac must be a MAC address");
   if (typeof c.switch?.host !== "string" || !int(c.switch.port, 1, 65535)) throw bad("switch must be {host, port}");
   if (c.prealloc !== undefined && typeof c.prealloc !== "boolean") throw bad("prealloc must be true or false");
+  if (c.verifyAllPages !== undefined && typeof c.verifyAllPages !== "boolean") throw bad("verifyAllPages must be true or false");
   const w = c.workload as { kind?: unknown; workingSetPages?: unknown; rate?: unknown };
   if (!["idle", "uniform", "hotcold", "zipf", "scan"].includes(w?.kind as string)) throw bad("workload.kind is not a workload");
   if (w.kind !== "idle" && (!int(w.workingSetPages, 1, c.pageCount) || typeof w.rate !== "number" || !(w.rate >= 0))) {

@@ -37,6 +37,11 @@ export interface LiveRunOptions {
   emulateLink?: LinkEmulation;
   /** The peer deadline on both sides (ms; default defaultPeerTimeoutMs): silence this long fails the migration. */
   peerTimeoutMs?: number;
+  /**
+   * Compare every page at switch-over (`run --verify all`), hashing each page both sides move
+   * beside the stream; by default only the NIC's pages, which is exact for stale pages (source.ts).
+   */
+  verifyAllPages?: boolean;
 }
 
 export type LinkEmulation = "both" | "bandwidth" | "latency" | "none";
@@ -100,7 +105,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       session = await SourceSession.open(o.dest ?? local!.address, o.secret ?? local!.secret, shape, o.protocolVersion, o.peerTimeoutMs);
       const switchHost = o.dest ? (session.conn.socket.localAddress ?? "127.0.0.1").replace(/^::ffff:/, "") : "127.0.0.1";
       const prealloc = scenario.migration.destinationPrealloc === true;
-      const dest = await session.config({ pageCount, vcpus: vm.vcpus, workload, seed, mac: guestMac, switch: { host: switchHost, port: fabric.port }, ...(prealloc ? { prealloc } : {}) });
+      const dest = await session.config({ pageCount, vcpus: vm.vcpus, workload, seed, mac: guestMac, switch: { host: switchHost, port: fabric.port }, ...(prealloc ? { prealloc } : {}), ...(o.verifyAllPages ? { verifyAllPages: true } : {}) });
       destination = {
         "first-touch-us": dest.firstTouch.cpuUs,
         "first-touch-wall-us": dest.firstTouch.wallUs,
@@ -110,7 +115,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       const hasher = new RamHasher(guest);
       cleanup.push(() => hasher.close());
       const params = migrationParams(scenario);
-      const liveRam = new LiveGuestRam(guest, session, hasher, params.announce);
+      const liveRam = new LiveGuestRam(guest, session, hasher, params.announce, o.verifyAllPages === true);
       ram = liveRam;
       const s = session;
       monitor = new HostLoadMonitor(guest);

@@ -81,8 +81,10 @@ import { tagBytes, type FrameMac } from "./integrity.js";
  * 2: Memory carries run records (ram-stream.ts) instead of per-page headers; frames after the handshake are tagged.
  * 3: Verify is answered with a digest per group of pages, or, given groups, their page hashes.
  * 4: Config may ask for preallocated RAM; its Reply carries the destination's first-touch figure.
+ * 5: Verify's hashes are of the NIC's pages only (the rest hash as zero pages), unless Config
+ *    says verifyAllPages.
  */
-export const protocolVersion = 4;
+export const protocolVersion = 5;
 export const magic = Buffer.from("livemig\0", "latin1");
 export const headerBytes = 12;
 export const maxPayloadBytes = 64 << 20;

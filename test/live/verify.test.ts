@@ -4,7 +4,7 @@
 // logged, it finds stale pages only among the NIC's pages, which is what makes the default
 // exact. (The default's own stale-page checks are test/live/live.test.ts's.) Built by
 // `npm test` before vitest runs.
-import { spawn } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,22 +25,16 @@ devices: [{kind: vf-enlightened, trackDma: false}]
 `,
 );
 
-function livemig(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn("node", ["dist/cli/main.js", ...args]);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+/** `livemig ARGS` as a process of its own (the test waits for it: nothing else runs meanwhile). */
+function livemig(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync("node", ["dist/cli/main.js", ...args], { encoding: "utf8" });
 }
 
 const nic = new Set(nicPages(nicLayout(memory / pageSize)));
 
 describe("run --verify: which pages the switch-over compares", () => {
-  it("every page compared (--verify all): untracked DMA leaves stale only the NIC's pages", async () => {
-    const r = await livemig("run", scenario, "--verify", "all", "--json");
+  it("every page compared (--verify all): untracked DMA leaves stale only the NIC's pages", () => {
+    const r = livemig("run", scenario, "--verify", "all", "--json");
     expect(r.status).toBe(1); // completed-unsafe
     const result = JSON.parse(r.stdout).runs[0].result;
     expect(result.status).toBe("completed-unsafe");
@@ -49,8 +43,8 @@ describe("run --verify: which pages the switch-over compares", () => {
     expect(stale.filter((p) => !nic.has(p))).toEqual([]);
   }, 60_000);
 
-  it("an unknown scope is one line, exit 2", async () => {
-    const r = await livemig("run", scenario, "--verify", "some");
+  it("an unknown scope is one line, exit 2", () => {
+    const r = livemig("run", scenario, "--verify", "some");
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe('livemig: --verify: expected one of dma, all, got "some"');
   }, 30_000);

@@ -279,7 +279,7 @@ class Incoming {
     // Nobody reads a dirty log here: the destination's NIC need not log its DMA.
     const nic = new Nic(guest, { mac, switchAddress: c.switch, dmaLogged: () => false });
     await nic.open();
-    return new Incoming(guest, nic, new RamHasher(guest), new Pinner(guest), c.verifyAllPages === true);
+    return new Incoming(guest, nic, new RamHasher(guest, c.verifyAllPages === true), new Pinner(guest), c.verifyAllPages === true);
   }
 
   applyMemory(section: readonly Buffer[]): void {

@@ -112,7 +112,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
         "first-touch-probe-pages": dest.firstTouch.pages,
         ...(dest.preallocMs !== undefined ? { "prealloc-ms": dest.preallocMs } : {}),
       };
-      const hasher = new RamHasher(guest);
+      const hasher = new RamHasher(guest, o.verifyAllPages === true);
       cleanup.push(() => hasher.close());
       const params = migrationParams(scenario);
       const liveRam = new LiveGuestRam(guest, session, hasher, params.announce, o.verifyAllPages === true);

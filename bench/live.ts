@@ -2,8 +2,9 @@
 // between two Node processes on loopback (bench/tcp-sink.ts), and the first pass of a live
 // migration of a 1 GiB guest (768 MiB used, light writes, 100 Gbit/s link, no cap), which
 // moves the used RAM once, to a destination whose RAM starts cold (QEMU's default) and to one
-// that preallocated it (migration.destinationPrealloc, -mem-prealloc). Alternated, so all see
-// the same load. Then what bounds the stream on this machine beyond TCP: node:crypto's GMAC
+// that preallocated it (migration.destinationPrealloc, -mem-prealloc), the latter also with
+// every page compared at switch-over (`run --verify all`: both sides hash every page beside
+// the stream) instead of the NIC's pages only. Alternated, so all see the same load. Then what bounds the stream on this machine beyond TCP: node:crypto's GMAC
 // (AES-256-GCM, no plaintext) over 1 MiB, the tag each Memory frame carries, and a copy into
 // fresh memory (cold RAM: 4 KiB page faults). `npm run bench:live`; figures go in
 // docs/benchmarks.md. Run under `flock /tmp/livemig-measure.lock`.
@@ -61,8 +62,8 @@ async function rawTcp(): Promise<number> {
 }
 
 /** Bytes/s of the first pass (stream bytes at QEMU's sizes, from the end of setup to the first sync after it). */
-async function stream(scenario: Scenario): Promise<StreamRun> {
-  const r = await runLive(scenario);
+async function stream(scenario: Scenario, verifyAllPages = false): Promise<StreamRun> {
+  const r = await runLive(scenario, { verifyAllPages });
   if (r.status !== "completed") throw new Error(`migration ${r.status}: ${r["error-desc"] ?? ""}`);
   const first = r.passes[1];
   return { rate: first.transferred / ((first.t - r["setup-time"]) / 1000), total: r["total-time"], downtime: r.downtime ?? NaN, preallocMs: r.destination?.["prealloc-ms"] };
@@ -101,12 +102,13 @@ function coldCopyRate(): number {
 }
 
 const raw: number[] = [];
-const modes = { cold: [] as StreamRun[], prealloc: [] as StreamRun[] };
+const modes = { cold: [] as StreamRun[], prealloc: [] as StreamRun[], "prealloc-verify-all": [] as StreamRun[] };
 const load = [loadavg()[0]];
 for (let i = 0; i < rounds; i++) {
   raw.push(await rawTcp());
   modes.cold.push(await stream(coldScenario));
   modes.prealloc.push(await stream(preallocScenario));
+  modes["prealloc-verify-all"].push(await stream(preallocScenario, true));
   load.push(loadavg()[0]);
 }
 const gmac = [gmacRate(), gmacRate(), gmacRate()];
@@ -119,9 +121,13 @@ console.log(`machine: ${cpus().length} x ${cpus()[0].model}, Node ${process.vers
 console.log(`raw TCP, loopback, 1 GiB:          ${raw.map(mb).join(", ")} MB/s (median ${mb(median(raw))})`);
 for (const [mode, runs] of Object.entries(modes)) {
   const rates = runs.map((r) => r.rate);
-  const what = mode === "cold" ? "cold destination RAM (QEMU's default)" : "destinationPrealloc: true (-mem-prealloc)";
+  const what = {
+    cold: "cold destination RAM (QEMU's default)",
+    prealloc: "destinationPrealloc: true (-mem-prealloc)",
+    "prealloc-verify-all": "the same, run --verify all (every page hashed on both sides)",
+  }[mode];
   console.log(`stream, first pass, ${what}: ${rates.map(mb).join(", ")} MB/s (median ${mb(median(rates))}); / raw TCP (medians): ${(median(rates) / median(raw)).toFixed(2)}`);
-  console.log(`  total-time ${runs.map((r) => r.total.toFixed(0)).join(", ")} ms; downtime ${runs.map((r) => r.downtime.toFixed(1)).join(", ")} ms${mode === "prealloc" ? `; preallocation before the migration ${runs.map((r) => r.preallocMs?.toFixed(0)).join(", ")} ms` : ""}`);
+  console.log(`  total-time ${runs.map((r) => r.total.toFixed(0)).join(", ")} ms; downtime ${runs.map((r) => r.downtime.toFixed(1)).join(", ")} ms${mode !== "cold" ? `; preallocation before the migration ${runs.map((r) => r.preallocMs?.toFixed(0)).join(", ")} ms` : ""}`);
 }
 console.log(`GMAC (AES-256-GCM), 1 MiB units:   ${gmac.map(mb).join(", ")} MB/s (median ${mb(median(gmac))}; paid once at each end)`);
 console.log(`copy into fresh memory (cold RAM): ${cold.map(mb).join(", ")} MB/s (median ${mb(median(cold))}; the destination's apply)`);

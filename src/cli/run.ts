@@ -60,6 +60,7 @@ interface RunOptions {
   peerTimeout?: number;
   profile?: string;
   startAt?: number;
+  verify: VerifyScope;
 }
 
 const linkEmulations: LinkEmulation[] = ["both", "bandwidth", "latency", "none"];
@@ -67,6 +68,14 @@ const linkEmulations: LinkEmulation[] = ["both", "bandwidth", "latency", "none"]
 function parseEmulation(value: string): LinkEmulation {
   if (!(linkEmulations as string[]).includes(value)) throw new UsageError(`--emulate-link: expected one of ${linkEmulations.join(", ")}, got "${value}"`);
   return value as LinkEmulation;
+}
+
+type VerifyScope = "dma" | "all";
+const verifyScopes: VerifyScope[] = ["dma", "all"];
+
+function parseVerify(value: string): VerifyScope {
+  if (!(verifyScopes as string[]).includes(value)) throw new UsageError(`--verify: expected one of ${verifyScopes.join(", ")}, got "${value}"`);
+  return value as VerifyScope;
 }
 
 export function registerRun(program: Command): void {
@@ -84,6 +93,12 @@ export function registerRun(program: Command): void {
       "which of the scenario's link.bandwidth and link.latency the sender emulates: both, bandwidth, latency, none (when the network between the hosts is the link, e.g. tc-shaped)",
       parseEmulation,
       "both",
+    )
+    .option(
+      "--verify <which>",
+      "pages compared at switch-over: dma (the NIC's rings and buffers, the only pages a write outside the dirty log reaches: exact for stale pages) or all (every page, hashed on both sides beside the stream: also checks the engine, costs stream throughput)",
+      parseVerify,
+      "dma",
     )
     .option("--seed <n>", "seed for the workload (overrides the file's)", parseSeed)
     .option("--runs <n>", "migrate each variant N times (fresh processes each) and print median, spread and the median's bootstrap interval", parseRuns, 1)
@@ -122,6 +137,7 @@ export function registerRun(program: Command): void {
               emulateLink: opts.emulateLink,
               peerTimeoutMs: opts.peerTimeout,
               startAt: opts.startAt,
+              verifyAllPages: opts.verify === "all",
               onProgress: tty
                 ? (p) => process.stderr.write(`\r\x1b[Krunning ${label} live: pass ${p.pass}, ${(p.remainingBytes / 2 ** 20).toFixed(1)} MiB remaining, ${(p.bandwidth / 2 ** 20).toFixed(0)} MiB/s`)
                 : undefined,

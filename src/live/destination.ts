@@ -10,7 +10,7 @@ import { Connection, PeerTimeout } from "./connection.js";
 import { frameMacs } from "./integrity.js";
 import { checkGuestConfig, type GuestConfig } from "./guest-config.js";
 import { Guest } from "./guest/guest.js";
-import { pageSize } from "./guest/layout.js";
+import { nicPages, pageSize } from "./guest/layout.js";
 import { RamHasher, hashGroups } from "./guest/hasher.js";
 import { Pinner } from "./guest/pinner.js";
 import { Nic, type NicDeviceState } from "./nic.js";
@@ -211,8 +211,10 @@ async function receive(conn: Connection, peer: string, o: DestinationOptions, mi
         case Command.Verify: {
           expectState(state, "Receiving", f);
           const groups = incoming.verifyGroups(f.payload);
-          // Everything before it is applied (frames are handled in order): wait for its hashes.
+          // Everything before it is applied (frames are handled in order), and the NIC has not
+          // started here: hash its pages as they arrived, and wait for every hash.
           const job = incoming;
+          job.markNicPages();
           void job.hasher.settle().then(() => {
             const h = groups ? job.hasher.groupHashes(groups) : job.hasher.groupDigests();
             conn.reply(f.id, Buffer.from(h.buffer));
@@ -254,6 +256,8 @@ async function receive(conn: Connection, peer: string, o: DestinationOptions, mi
   }
 }
 
+const noChange = () => undefined;
+
 function checkAnnounce(a: AnnounceParams | undefined): AnnounceParams {
   const ok = (v: unknown, hi: number) => typeof v === "number" && v >= 0 && v <= hi;
   if (!a || !ok(a.rounds, 100) || !ok(a.initialMs, 60_000) || !ok(a.maxMs, 60_000) || !ok(a.stepMs, 60_000)) {
@@ -271,7 +275,11 @@ function expectState(state: ReceiverState, wanted: ReceiverState, f: Frame): voi
   if (state !== wanted) throw new ProtocolError(`unexpected ${commandName(f.type)} in state ${state}`);
 }
 
-/** The guest being received: its RAM (hashed page by page beside the stream), vCPUs and NIC. */
+/**
+ * The guest being received: its RAM, vCPUs and NIC. Its hashes are of the NIC's pages (the only
+ * ones untracked DMA reaches, hashed at Verify) or, with `verifyAllPages`, of every page,
+ * hashed run by run beside the stream.
+ */
 class Incoming {
   /** Pages that may hold data (a zero run need clear only these). */
   private readonly nonZero: PageBitmap;
@@ -287,6 +295,7 @@ class Incoming {
     readonly nic: Nic,
     readonly hasher: RamHasher,
     readonly pinner: Pinner,
+    private readonly hashAllPages: boolean,
   ) {
     this.nonZero = new PageBitmap(guest.pageCount);
   }
@@ -297,12 +306,17 @@ class Incoming {
     // Nobody reads a dirty log here: the destination's NIC need not log its DMA.
     const nic = new Nic(guest, { mac, switchAddress: c.switch, dmaLogged: () => false });
     await nic.open();
-    return new Incoming(guest, nic, new RamHasher(guest), new Pinner(guest));
+    return new Incoming(guest, nic, new RamHasher(guest, c.verifyAllPages === true), new Pinner(guest), c.verifyAllPages === true);
   }
 
   /** Returns the pages the section named. */
   applyMemory(section: readonly Buffer[]): number {
-    return applySection(section, this.guest.bytes, pageSize, this.nonZero, (first, pages) => this.hasher.mark(first, first + pages));
+    return applySection(section, this.guest.bytes, pageSize, this.nonZero, this.hashAllPages ? (first, pages) => this.hasher.mark(first, first + pages) : noChange);
+  }
+
+  /** The NIC's pages are compared whatever else is: hash them as they are now. */
+  markNicPages(): void {
+    for (const p of nicPages(this.guest.nic)) this.hasher.mark(p, p + 1);
   }
 
   /** A Verify's payload: no groups (the digests are wanted), or the groups whose page hashes are. */

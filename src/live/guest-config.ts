@@ -17,6 +17,12 @@ export interface GuestConfig {
   prealloc?: boolean;
   /** multifd: the channels that will join (each its own connection). */
   multifdChannels?: number;
+  /**
+   * Compare every page at switch-over (`run --verify all`), not only the pages a writer outside
+   * the dirty log can reach (the NIC's rings and buffers): then both sides hash every page
+   * they move, beside the stream (docs/live.md, "Verification").
+   */
+  verifyAllPages?: boolean;
 }
 
 /** QEMU's multifd-channels maximum. */
@@ -35,6 +41,7 @@ export function checkGuestConfig(c: GuestConfig): GuestConfig {
   if (typeof c.switch?.host !== "string" || !int(c.switch.port, 1, 65535)) throw bad("switch must be {host, port}");
   if (c.prealloc !== undefined && typeof c.prealloc !== "boolean") throw bad("prealloc must be true or false");
   if (c.multifdChannels !== undefined && !int(c.multifdChannels, 1, maxMultifdChannels)) throw bad(`multifdChannels must be an integer in [1, ${maxMultifdChannels}]`);
+  if (c.verifyAllPages !== undefined && typeof c.verifyAllPages !== "boolean") throw bad("verifyAllPages must be true or false");
   const w = c.workload as { kind?: unknown; workingSetPages?: unknown; rate?: unknown };
   if (!["idle", "uniform", "hotcold", "zipf", "scan"].includes(w?.kind as string)) throw bad("workload.kind is not a workload");
   if (w.kind !== "idle" && (!int(w.workingSetPages, 1, c.pageCount) || typeof w.rate !== "number" || !(w.rate >= 0))) {

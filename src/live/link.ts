@@ -29,6 +29,14 @@ const socketQueueBytes = 1 << 20;
 const stagingBytes = 2 << 20;
 /** Below this, a delivery is waited for by polling the event loop (timers have 1 ms granularity). */
 const timerGranularityMs = 1;
+/**
+ * A writer that neither the link nor the socket holds back gives the event loop a turn at
+ * least this often. Otherwise it runs on in microtasks: the peer's keepalives are not read nor
+ * the deadline checked until the pass ends, and a pass longer than the peer deadline failed
+ * for a silence that was never there (a 1 GiB first pass at load 16: the event loop blocked
+ * 4.1 s in one stretch, and 8 s in another run, which failed).
+ */
+const turnEveryMs = 5;
 
 /**
  * When the link is free next (performance.now() ms): the link's serialisation, one per link.
@@ -61,6 +69,8 @@ export class ShapedLink {
    * product). On a link faster than the machine this, and the socket, are the back-pressure.
    */
   private readonly wireBytes: number;
+  /** When the writer last let the event loop turn. */
+  private lastTurn = performance.now();
 
   constructor(
     private readonly socket: Socket,
@@ -113,6 +123,11 @@ export class ShapedLink {
     }
     while ((this.socket.writableLength > socketQueueBytes || this.onWire > this.wireBytes) && !this.closed && !this.socket.destroyed) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
+      this.lastTurn = performance.now();
+    }
+    if (performance.now() - this.lastTurn > turnEveryMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.lastTurn = performance.now();
     }
   }
 

@@ -40,6 +40,11 @@ export interface LiveRunOptions {
   peerTimeoutMs?: number;
   /** Wall-clock time (epoch ms) to start the migration at, after the warm-up: runs started together. */
   startAt?: number;
+  /**
+   * Compare every page at switch-over (`run --verify all`), hashing each page both sides move
+   * beside the stream; by default only the NIC's pages, which is exact for stale pages (source.ts).
+   */
+  verifyAllPages?: boolean;
 }
 
 export type LinkEmulation = "both" | "bandwidth" | "latency" | "none";
@@ -111,7 +116,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       const channels = params.multifd?.channels;
       const dest = await session.config({
         pageCount, vcpus: vm.vcpus, workload, seed, mac: guestMac, switch: { host: switchHost, port: fabric.port },
-        ...(prealloc ? { prealloc } : {}), ...(channels ? { multifdChannels: channels } : {}),
+        ...(prealloc ? { prealloc } : {}), ...(channels ? { multifdChannels: channels } : {}), ...(o.verifyAllPages ? { verifyAllPages: true } : {}),
       });
       destination = {
         "first-touch-us": dest.firstTouch.cpuUs,
@@ -126,9 +131,9 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
         // The channels' work runs on this machine's cores for real: no modelled sharing of cores on top.
         params.multifd.hostCores = Infinity;
       }
-      const hasher = new RamHasher(guest);
+      const hasher = new RamHasher(guest, o.verifyAllPages === true);
       cleanup.push(() => hasher.close());
-      const liveRam = new LiveGuestRam(guest, session, hasher, params.announce);
+      const liveRam = new LiveGuestRam(guest, session, hasher, params.announce, o.verifyAllPages === true);
       ram = liveRam;
       const s = session;
       // Several guests evacuated at once start together, however long each took to boot and

@@ -88,6 +88,8 @@ import { tagBytes, type FrameMac } from "./integrity.js";
  * 4: Config may ask for preallocated RAM; its Reply carries the destination's first-touch figure.
  * 5: multifd channels: Auth's Reply carries the migration id, a channel's Auth names it and the
  *    channel; Config may ask for channels; Sync {round} is a channel's sync point.
+ *    Verify's hashes are of the NIC's pages only (the rest hash as zero pages), unless Config
+ *    says verifyAllPages.
  */
 export const protocolVersion = 5;
 export const magic = Buffer.from("livemig\0", "latin1");

@@ -53,6 +53,6 @@ for (;;) {
   }
   if (Atomics.load(ctl, hashCtl.exit) !== 0) break;
   // Marks do not wake the thread (a wake per mark would cost the marker more than the hash):
-  // it looks again after pollMs, or at once when someone settles.
-  Atomics.wait(ctl, hashCtl.kick, kicked, pollMs);
+  // it looks again after pollMs (when polling), or at once when someone settles.
+  Atomics.wait(ctl, hashCtl.kick, kicked, d.poll ? pollMs : Infinity);
 }

@@ -18,6 +18,8 @@ export interface HashWorkerData {
   hashes: SharedArrayBuffer;
   digests: SharedArrayBuffer;
   ctl: SharedArrayBuffer;
+  /** Look for marked pages every pollMs (keeping up beside the stream), or only when settled. */
+  poll: boolean;
 }
 
 /** Indices into the hasher's control words. */
@@ -36,7 +38,15 @@ export class RamHasher {
   private readonly digests: Int32Array;
   private readonly ctl = new Int32Array(new SharedArrayBuffer(32));
 
-  constructor(private readonly guest: Guest) {
+  constructor(
+    private readonly guest: Guest,
+    /**
+     * Whether pages are marked while the stream runs (every page compared), so that the thread
+     * keeps up by polling; otherwise marks come right before a settle and the thread sleeps
+     * until then (polling an empty bitmap every 1 ms cost 634 ms of a 12 s run at load 16).
+     */
+    poll: boolean,
+  ) {
     this.pending = new Int32Array(new SharedArrayBuffer(Math.ceil(guest.pageCount / 32) * 4));
     // A fresh page is zero: its hash is known without hashing it.
     this.hashes = new Int32Array(new SharedArrayBuffer(guest.pageCount * 4)).fill(zeroPageHash | 0);
@@ -48,6 +58,7 @@ export class RamHasher {
       hashes: this.hashes.buffer as SharedArrayBuffer,
       digests: this.digests.buffer as SharedArrayBuffer,
       ctl: this.ctl.buffer as SharedArrayBuffer,
+      poll,
     };
     this.thread = new Thread(new URL("./hash-worker.js", import.meta.url), data);
   }

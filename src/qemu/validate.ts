@@ -28,18 +28,50 @@ import { errorBeyondSpread, spreadOf, type Spread } from "./spread.js";
 import { findQemu } from "./vm.js";
 
 const root = projectRoot();
-const { values: args } = parseArgs({
-  options: {
-    matrix: { type: "string", default: join(root, "scenarios", "qemu-matrix.yaml") },
-    runs: { type: "string", default: "1" },
-    only: { type: "string" },
-    append: { type: "boolean", default: false },
-    batch: { type: "string", default: "1" },
-    reuse: { type: "boolean", default: false },
-    drift: { type: "string" },
-    qemu: { type: "string" },
-  },
-});
+const usage = "usage: npm run validate -- [--matrix FILE] [--runs N] [--only REGEX] [--append] [--batch NAME] [--reuse] [--drift TRAIN,PREDICT] [--qemu BINARY]";
+
+/** Bad arguments: one line naming what was expected, exit 2 (nothing measured, nothing written). */
+function refuse(message: string): never {
+  process.stderr.write(`livemig: validate: ${message}\n`);
+  process.exit(2);
+}
+
+function parseOptions() {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        matrix: { type: "string", default: join(root, "scenarios", "qemu-matrix.yaml") },
+        runs: { type: "string", default: "1" },
+        only: { type: "string" },
+        append: { type: "boolean", default: false },
+        batch: { type: "string", default: "1" },
+        reuse: { type: "boolean", default: false },
+        drift: { type: "string" },
+        qemu: { type: "string" },
+        help: { type: "boolean", default: false },
+      },
+    });
+  } catch (e) {
+    refuse((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  if (!/^[1-9][0-9]*$/.test(v.runs)) refuse(`--runs: expected a whole number of runs per cell from 1, got "${v.runs}"`);
+  if (v.only !== undefined) {
+    try {
+      new RegExp(v.only);
+    } catch {
+      refuse(`--only: expected a regular expression over the cells' names, got "${v.only}"`);
+    }
+  }
+  if (!existsSync(v.matrix)) refuse(`--matrix: no such file: ${v.matrix}`);
+  return v;
+}
+const args = parseOptions();
 const matrixFile = args.matrix;
 const matrixName = basename(matrixFile, ".yaml");
 const runsPerCell = Number(args.runs);

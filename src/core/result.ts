@@ -89,6 +89,12 @@ export interface MigrationResult extends ModeResultFields {
   "total-time": number;
   "setup-time": number;
   downtime?: number;
+  /**
+   * Real runs: the downtime as query-migrate reported it, on the source's clock alone (to its
+   * last write, or with return-path to the destination's SHUT after its cleanup); `downtime`
+   * is then the guest's pause, from QEMU's checkpoint traces.
+   */
+  "qemu-downtime"?: number;
   "expected-downtime": number;
   "guest-visible-downtime"?: number;
   "service-downtime"?: number;

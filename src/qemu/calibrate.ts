@@ -119,7 +119,8 @@ export function pointsOf(result: MigrationResult, samples: Sample[]): Point[] {
     const finalBytes = result.ram["downtime-bytes"] ?? 0;
     const last = out[out.length - 1];
     out.push({
-      ms: Math.max(last.ms, result["total-time"] - setup - result.downtime),
+      // total-time is on QEMU's clock, so its own downtime marks where precopy ended.
+      ms: Math.max(last.ms, result["total-time"] - setup - (result["qemu-downtime"] ?? result.downtime)),
       zero: Math.max(last.zero, result.ram.duplicate),
       normal: Math.max(last.normal, result.ram.normal - Math.floor(finalBytes / normalPageBytes(4096))),
       bytes: Math.max(last.bytes, result.ram.transferred - finalBytes),
@@ -259,7 +260,9 @@ export function fitProfile(runs: IdleRun[]): Fit {
   const normalBytes = normalPageBytes(pageSize);
   const copyMsPerByte = (k - a) / (normalBytes - zeroBytes);
   const readMsPerPage = Math.max(a - zeroBytes * copyMsPerByte, a * 0.01);
-  // QEMU's downtime is the source's: stop, final pass, device state. Even an idle guest can
+  // The downtime is the guest's pause: stop, final pass, device state, the destination's load
+  // and vm start (a run from before livemig timed it from traces has QEMU's source-side
+  // figure, without the destination's part). Even an idle guest can
   // have tens of MiB left for the final pass (QEMU switches over once what is left fits the
   // limit at the last window's rate), so the fixed part shows only in runs whose final pass
   // carried next to nothing; without any, the final pass's pages come off at their cost.

@@ -2,13 +2,15 @@
 // set the scenario's parameters over QMP, migrate over loopback TCP, poll query-migrate every
 // 50 ms, give up as the scenario says, then check the destination guest is alive and intact.
 
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatBytes } from "../core/format.js";
 import type { MigrationResult } from "../core/result.js";
+import { downtime } from "../measure/definitions.js";
 import { queryMigrateReply, toResult, type QueryMigrateReply } from "../measure/query-migrate.js";
+import { parseTrace } from "../measure/trace.js";
 import type { Heartbeat } from "./console.js";
 import type { GuestImage } from "./guest.js";
 import { checkHealth, type Health } from "./health.js";
@@ -23,6 +25,8 @@ const setupPollMs = 2;
 const safetyLimitMs = 600_000;
 /** QEMU trace events worth keeping with --trace (those livemig analyze reads, and the passes). */
 const traceEvents = ["migrate_set_state", "migrate_pending", "migrate_transferred", "migration_bitmap_sync_*", "migration_completion_*", "migration_thread_*", "savevm_state_*", "vmstate_downtime_*"];
+/** Always traced: the checkpoints that time the guest's pause (a few lines a run). */
+const pauseEvents = ["vmstate_downtime_checkpoint"];
 
 export interface GuestReport {
   /** Page writes per second the scenario asked for. */
@@ -75,8 +79,9 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
   mkdirSync(dir, { recursive: true });
   const transcriptPath = join(dir, "qmp.log");
   const transcript = o.traceDir ? (line: string) => appendFileSync(transcriptPath, `${Date.now()} ${line}\n`) : undefined;
-  const vmOptions = { binary: o.binary, dir, image: o.image, guest: o.plan.guest, transcript, traceEvents: o.traceDir ? traceEvents : undefined };
+  const vmOptions = { binary: o.binary, dir, image: o.image, guest: o.plan.guest, transcript, traceEvents: o.traceDir ? traceEvents : pauseEvents };
   const vms: QemuVm[] = [];
+  let run: QemuRun | undefined;
   try {
     o.onStatus?.("booting the source guest");
     const source = await QemuVm.start({ ...vmOptions, role: "source" });
@@ -116,11 +121,31 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
       const health = await checkHealth(destination, last, o.plan.guest.workingSetBytes > 0, o.healthTimeoutMs ?? 8000);
       applyHealth(result, guest, health);
     }
-    return { result, guest, samples: samplesOf(polled.replies), destinationPrealloc: prealloc, ...(o.traceDir ? { dir } : {}) };
+    run = { result, guest, samples: samplesOf(polled.replies), destinationPrealloc: prealloc, ...(o.traceDir ? { dir } : {}) };
   } finally {
+    // Stopped first: QEMU's log file is complete once it exits.
     await Promise.all(vms.map((vm) => vm.stop()));
+    if (run) timePause(run.result, dir);
     if (!o.traceDir) rmSync(dir, { recursive: true, force: true });
   }
+  return run;
+}
+
+/**
+ * `downtime` becomes the guest's pause, src-downtime-start to the destination's vm start (both
+ * QEMUs run here, on one clock), the figure livemig predicts; QEMU's own stays in
+ * `qemu-downtime`. QEMU before 8.2 has no such checkpoints: its own figure stays, with a warning.
+ */
+function timePause(result: MigrationResult, dir: string): void {
+  if (result.downtime === undefined) return;
+  const traceOf = (role: string) => {
+    const file = join(dir, `${role}.trace`);
+    return existsSync(file) ? { file, trace: parseTrace(readFileSync(file, "utf8")).value } : undefined;
+  };
+  const pause = downtime({ source: traceOf("source"), destination: traceOf("destination") });
+  result["qemu-downtime"] = result.downtime;
+  if (pause.ok) result.downtime = pause.ms;
+  else result.warnings.push(`downtime is QEMU's own figure (the source's clock), not the guest's pause: ${pause.why}`);
 }
 
 function bootTimeout(plan: QemuPlan): number {
@@ -165,18 +190,21 @@ async function configure(source: QemuVm, plan: QemuPlan): Promise<void> {
   });
 }
 
-/** multifd and post-copy must be on at both ends (the destination's channels and its userfaultfd). */
+/** return-path, multifd and post-copy must be on at both ends (the destination's channels and its userfaultfd). */
 async function configureDestination(destination: QemuVm, modes: QemuModes): Promise<void> {
   const capabilities = sharedCapabilities(modes);
   // postcopy-blocktime: the destination measures how long its vCPUs wait on faults.
   if (modes.postcopy) capabilities.push({ capability: "postcopy-blocktime", state: true });
-  if (capabilities.length) await destination.qmp.execute("migrate-set-capabilities", { capabilities });
+  await destination.qmp.execute("migrate-set-capabilities", { capabilities });
   const parameters = sharedParameters(modes);
   if (Object.keys(parameters).length) await destination.qmp.execute("migrate-set-parameters", parameters);
 }
 
 function sharedCapabilities(modes: QemuModes): { capability: string; state: boolean }[] {
-  const out: { capability: string; state: boolean }[] = [];
+  // return-path as libvirt sets it (on both sides unless tunnelled; qemu_migration_params.c):
+  // the source then ends its downtime clock on the destination's SHUT, sent after vm_start
+  // and the destination's cleanup. Without it QEMU stops that clock at its own last write.
+  const out: { capability: string; state: boolean }[] = [{ capability: "return-path", state: true }];
   if (modes.multifdChannels !== undefined) out.push({ capability: "multifd", state: true });
   if (modes.postcopy) {
     out.push({ capability: "postcopy-ram", state: true });

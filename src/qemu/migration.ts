@@ -134,7 +134,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
 /**
  * `downtime` becomes the guest's pause, src-downtime-start to the destination's vm start (both
  * QEMUs run here, on one clock), the figure livemig predicts; QEMU's own stays in
- * `qemu-downtime`. QEMU before 8.2 has no such checkpoints: its own figure stays, with a warning.
+ * `qemu-downtime`. A QEMU without these checkpoints (older releases) keeps its own figure, with a warning.
  */
 function timePause(result: MigrationResult, dir: string): void {
   if (result.downtime === undefined) return;

@@ -121,7 +121,7 @@ describe.skipIf(!haveQemu)("real QEMU migrations (TCG)", () => {
 /**
  * `downtime` is the guest's pause from QEMU's checkpoints. With return-path QEMU's own clock
  * runs until the destination's SHUT, sent after its vm start, so it is never the shorter one
- * (QEMU counts whole ms). QEMU without the checkpoints (before 8.2) keeps its own, and says so.
+ * (QEMU counts whole ms). A QEMU without the checkpoints keeps its own, and says so.
  */
 function expectPause(r: MigrationResult): void {
   const qemu = r["qemu-downtime"];

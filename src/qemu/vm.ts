@@ -91,6 +91,9 @@ export function qemuArgs(o: VmOptions, paths: { qmp: string; console: string; lo
     "-m", `${Math.round(g.memoryBytes / 2 ** 20)}M`,
     "-smp", String(g.vcpus),
     "-nodefaults", "-no-user-config", "-display", "none",
+    // Threads named as QEMU knows them ("CPU 0/TCG", "live_migration"): per-thread CPU and
+    // run-queue figures (/proc/PID/task/*/schedstat) can then be told apart.
+    "-name", `${o.role},debug-threads=on`,
     "-kernel", o.image.kernel,
     "-initrd", o.image.initrd,
     "-append", append,

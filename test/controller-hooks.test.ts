@@ -220,6 +220,7 @@ describe("the migration controller and its ports", () => {
       sleep: (ms) => virtual.sleep(ms),
       spawn: (body) => virtual.spawn(body),
       join: (tasks) => virtual.join(tasks),
+      joinAny: (tasks) => virtual.joinAny(tasks),
     };
     const params = { ...qemuDefaults, maxBandwidth: 0, downtimeLimitMs: 1, giveUp: { timeMs: 2000 } };
     const timeline = await virtual.run(() => migrate({ clock, ram: new EverythingDirty(4096), channel: new SimLink(virtual, { bandwidth, latencyMs: 0 }), devices: [], params }));

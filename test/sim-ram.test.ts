@@ -23,6 +23,9 @@ class ManualClock implements Clock {
   join<T>(tasks: Promise<T>[]): Promise<T[]> {
     return Promise.all(tasks);
   }
+  async joinAny(tasks: Promise<unknown>[]): Promise<void> {
+    await Promise.race(tasks);
+  }
 }
 
 /** Writes pages 0, 1, 2, ... in turn, counting them. */

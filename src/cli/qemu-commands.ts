@@ -146,7 +146,7 @@ export function calibrateCommand(files: string[], opts: { output: string }): voi
     const fit = fitProfile(idle);
     if (multifd.length) {
       // The cores the one-channel runs' threads shared, which more channels share too.
-      const m = fitMultifd(multifd, fit.profile.switchoverMs ?? 0);
+      const m = fitMultifd(multifd, fit.profile.switchoverMs ?? 0, fit.profile.sourceFirstReadUsPerPage);
       Object.assign(fit.profile, m.profile, { hostCores: hostCores() });
       fit.figures.push(...m.figures);
     }

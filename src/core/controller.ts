@@ -5,7 +5,7 @@ import { PageBitmap, PageRuns, bitRunFrom, lowestBit, popcount } from "./bitmap.
 import { DirtyLimit } from "./dirty-limit.js";
 import { formatBytes } from "./format.js";
 import type { DestinationMemory, Device, DeviceContext } from "./device.js";
-import { MultifdSender, multifdDeviceStateRefusal, multifdPacketHeaderBytes, multifdOffsetBytes, multifdPacketPages } from "./multifd.js";
+import { MultifdSender, multifdDeviceStateRefusal, multifdPacketPages } from "./multifd.js";
 import { announceSchedule, type MigrationParams } from "./params.js";
 import type { Channel, Clock, GuestRam } from "./ports.js";
 import { postcopyPhase, postcopyPinningWarning, postcopyRefusal } from "./postcopy.js";
@@ -133,7 +133,8 @@ class Run {
     if (p.multifd) {
       const channels = env.multifdChannels ?? new Array<Channel>(p.multifd.channels).fill(env.channel);
       this.multifd = new MultifdSender(env.clock, env.ram, channels, p.multifd);
-      this.multifdFormat = { zero: multifdOffsetBytes, normal: multifdOffsetBytes + pageSize, perSlice: multifdPacketHeaderBytes, slicePages: multifdPacketPages(pageSize) };
+      // A packet's header and offset slots are its own whatever it holds; a zero page adds nothing to them.
+      this.multifdFormat = { zero: 0, normal: pageSize, perSlice: this.multifd.packetLen, slicePages: multifdPacketPages(pageSize) };
       this.counters.multifdBytes = 0;
     }
     if (p.xbzrle) this.xbzrle = new XbzrleCache({ cacheSize: p.xbzrle.cacheSize, pageSize, changedBytes: this.costs.bytesPerWrite });
@@ -201,6 +202,8 @@ class Run {
       ram.startDirtyLog();
       this.periodStart = clock.now();
       await this.sync(false);
+      // ram_save_setup's multifd_ram_flush_and_sync (QEMU 10.0: every channel's first SYNC packet).
+      await this.multifdFlush();
     });
     if (env.devices.some((d) => d.unplugPending?.())) {
       this.status("wait-unplug");
@@ -302,8 +305,6 @@ class Run {
   /** migration_bitmap_sync: OR the dirty logs into the bitmap; rate bookkeeping; auto-converge. */
   private async sync(final: boolean): Promise<void> {
     const { clock, ram } = this;
-    // multifd_ram_flush_and_sync: the channels send what they hold before the round closes.
-    if (this.multifd) await this.multifd.flush();
     const newly = ram.syncDirtyLog(this.bitmap);
     for (const d of this.env.devices) await d.sync?.(this.ctx, this.bitmap, final);
     this.passes++;
@@ -485,6 +486,12 @@ class Run {
       const start = bitmap.nextSet(this.cursor);
       if (start < 0) {
         this.cursor = bitmap.size;
+        if (multifd) {
+          // find_dirty_block: passing the end of RAM ends the packet being filled, then the
+          // round's multifd_ram_flush_and_sync; the walk goes on from the start after it.
+          if (pages > 0) break;
+          await this.multifdFlush();
+        }
         if (wrapped || bitmap.count === 0) break;
         wrapped = true; // the walk wraps to the start of RAM, as ram_find_and_save_block does
         this.cursor = 0;
@@ -643,6 +650,14 @@ class Run {
     return n;
   }
 
+  /** multifd_ram_flush_and_sync: the channels send what they were given, then each its SYNC packet (counted as QEMU does). */
+  private async multifdFlush(): Promise<void> {
+    if (!this.multifd || this.inPostcopy) return;
+    const bytes = await this.multifd.flush();
+    this.count(0, 0, bytes);
+    this.counters.multifdBytes! += bytes;
+  }
+
   private count(normal: number, zero: number, bytes: number): void {
     const c = this.counters;
     c.normal += normal;
@@ -679,7 +694,8 @@ class Run {
     } else {
       await this.span("final RAM", "final-ram", "source", async () => {
         while (this.bitmap.count > 0) await this.sendDirty(batchBytes);
-        if (this.multifd) await this.multifd.flush();
+        // The last walk passes the end of RAM: its round's flush (find_dirty_block).
+        await this.multifdFlush();
       });
     }
     await this.span("device state", "device-state", "source", async () => {

@@ -11,6 +11,8 @@ export interface Clock {
   spawn<T>(body: () => Promise<T>): Promise<T>;
   /** Waits until every spawned task has ended; rejects with the first failure. */
   join<T>(tasks: Promise<T>[]): Promise<T[]>;
+  /** Waits until at least one of these spawned tasks has ended (a semaphore any of them posts); never rejects. */
+  joinAny(tasks: Promise<unknown>[]): Promise<void>;
 }
 
 export interface GuestRam {

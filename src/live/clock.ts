@@ -43,4 +43,9 @@ export class WallClock implements Clock {
   join<T>(tasks: Promise<T>[]): Promise<T[]> {
     return Promise.all(tasks);
   }
+
+  joinAny(tasks: Promise<unknown>[]): Promise<void> {
+    const ended = () => undefined;
+    return tasks.length === 0 ? Promise.resolve() : Promise.race(tasks.map((t) => t.then(ended, ended)));
+  }
 }

@@ -8,13 +8,13 @@
 // - a zero page: the walk, or the check of what on the source is the kernel's shared zero page
 //   (cheap). The fit cannot tell them apart; the whole cost is charged to the migration thread
 //   (multifdQueueUsPerPage), which bounds its walk from above.
-// - a normal page: the channel's check, writev and the destination's readv, its 4096 + 8 bytes
-//   at multifdSendBytesPerSecond.
+// - a normal page: the channel's check, writev and the destination's readv, its 4096 B and its
+//   share of its packet's header and offsets (1344 / 128 B) at multifdSendBytesPerSecond.
 // Runs with more channels are not used: on them the cores are shared (docs/model.md, multifd).
 // Each run's cumulative polls plus its end (total-time less setup and the profile's switch-over:
 // QEMU switches over early at multifd's rates, so much of the RAM goes in the final pass).
 
-import { multifdOffsetBytes } from "../core/multifd.js";
+import { multifdPacketLen, multifdPacketPages } from "../core/multifd.js";
 import type { MachineProfile } from "../sim/simulate.js";
 import { CalibrationError, leastAbsolute, type Figure, type IdleRun } from "./calibrate.js";
 import { measurementOf } from "./runs-file.js";
@@ -34,8 +34,12 @@ export interface MultifdFit {
   figures: Figure[];
 }
 
-/** multifd's costs from one-channel idle runs; `switchoverMs` is the precopy fit's. */
-export function fitMultifd(runs: IdleRun[], switchoverMs: number): MultifdFit {
+/**
+ * multifd's costs from one-channel idle runs; `switchoverMs` and `sourceFirstReadUs` are the
+ * precopy fit's (the simulator charges the latter to whichever thread reads the page: here the
+ * channel's zero check, so it is not the migration thread's).
+ */
+export function fitMultifd(runs: IdleRun[], switchoverMs: number, sourceFirstReadUs = 0): MultifdFit {
   const points: { x: number[]; y: number; weight: number }[] = [];
   for (const r of runs) {
     const result = r.result;
@@ -50,9 +54,10 @@ export function fitMultifd(runs: IdleRun[], switchoverMs: number): MultifdFit {
   const c = leastAbsolute(points, 2);
   if (!c) throw new CalibrationError("cannot fit multifd: zero and normal pages come in the same proportion in every poll of the one-channel runs");
   const [zeroMs, normalMs] = c;
-  // A zero page's fitted cost may come out a little below 0 where it is lost in the noise.
-  const queueUs = Math.max(0, zeroMs * 1000);
-  const pageBytes = 4096 + multifdOffsetBytes;
+  // A zero page's fitted cost, less the first read charged to the channel, may come out a little below 0 where it is lost in the noise.
+  const queueUs = Math.max(0, zeroMs * 1000 - sourceFirstReadUs);
+  // A normal page's bytes on the wire in a full packet: its own and its share of the packet's header and offset slots.
+  const pageBytes = 4096 + multifdPacketLen(4096) / multifdPacketPages(4096);
   // The simulator puts each packet on the scenario's link after its channel's work: the
   // channel's own share is what the page took less its time on the link.
   const linkBytesPerMs = Math.min(...runs.map((r) => r.scenario.link.bandwidth)) / 1000;

@@ -20,7 +20,7 @@
 import type { MigrationResult } from "../core/result.js";
 import type { Scenario } from "../scenario/schema.js";
 import { median, quantile } from "../measure/stats.js";
-import type { MachineProfile } from "../sim/simulate.js";
+import { coreMemoryBytesPerSecond, type MachineProfile } from "../sim/simulate.js";
 import { normalPageBytes, zeroPageBytes } from "../core/wire.js";
 import type { Sample } from "./migration.js";
 import { measurementOf } from "./runs-file.js";
@@ -246,8 +246,29 @@ export function fitProfile(runs: IdleRun[]): Fit {
   const c = leastAbsolute(points, columns);
   if (!c) throw new CalibrationError("cannot calibrate: in the intervals where the cap did not bind, zero and normal pages come in the same proportion, so their costs cannot be told apart (add an idle guest that filled memory first, or one of another size)");
   const [a, k] = c;
-  if (!(a > 0) || !(k > a)) {
-    throw new CalibrationError(`cannot calibrate: the fit gives a zero page ${(a * 1000).toFixed(2)} us and a normal page ${(k * 1000).toFixed(2)} us; the runs do not determine positive costs with a normal page dearer than a zero one`);
+  // a = page/R + zeroBytes/C and k = page/R + normalBytes/C, in ms per page.
+  const zeroBytes = zeroPageBytes();
+  const normalBytes = normalPageBytes(pageSize);
+  const documentedReadMs = (pageSize * 1000) / coreMemoryBytesPerSecond;
+  let copyMsPerByte: number;
+  let readMsPerPage: number;
+  let sourceFirstRead: number | undefined;
+  if (a > 0 && k > a) {
+    copyMsPerByte = (k - a) / (normalBytes - zeroBytes);
+    readMsPerPage = Math.max(a - zeroBytes * copyMsPerByte, a * 0.01);
+  } else if (a > 0 && k > documentedReadMs) {
+    // A zero page dearer than a read and a 4 KiB copy: the source populates the pages the guest
+    // never touched as it reads them (a host without the kernel's shared zero page), so
+    // a = page/R + P + zeroBytes/C. The runs cannot split the read from P (every zero page of
+    // an idle guest is untouched): R is the documented per-thread rate.
+    readMsPerPage = documentedReadMs;
+    copyMsPerByte = (k - readMsPerPage) / normalBytes;
+    sourceFirstRead = a - readMsPerPage - zeroBytes * copyMsPerByte;
+    notes.push(
+      `a zero page (${(a * 1000).toFixed(2)} us) costs more than a normal page (${(k * 1000).toFixed(2)} us): read as the source populating the pages the guest never touched (${(sourceFirstRead * 1000).toFixed(2)} us each, sourceFirstReadUsPerPage), with the page read at the documented ${coreMemoryBytesPerSecond / 1e9} GB/s a thread`,
+    );
+  } else {
+    throw new CalibrationError(`cannot calibrate: the fit gives a zero page ${(a * 1000).toFixed(2)} us and a normal page ${(k * 1000).toFixed(2)} us; the runs do not determine positive per-page costs`);
   }
   let firstTouch = columns === 3 ? c[2] - k : undefined;
   if (firstTouch !== undefined && firstTouch < 0) {
@@ -255,11 +276,6 @@ export function fitProfile(runs: IdleRun[]): Fit {
     firstTouch = 0;
   }
 
-  // a = page/R + zeroBytes/C and k = page/R + normalBytes/C, in ms per page.
-  const zeroBytes = zeroPageBytes();
-  const normalBytes = normalPageBytes(pageSize);
-  const copyMsPerByte = (k - a) / (normalBytes - zeroBytes);
-  const readMsPerPage = Math.max(a - zeroBytes * copyMsPerByte, a * 0.01);
   // The downtime is the guest's pause: stop, final pass, device state, the destination's load
   // and vm start (a run from before livemig timed it from traces has QEMU's source-side
   // figure, without the destination's part). Even an idle guest can
@@ -273,6 +289,7 @@ export function fitProfile(runs: IdleRun[]): Fit {
   const profile: MachineProfile = { pageReadBytesPerSecond: (pageSize * 1000) / readMsPerPage, setupMs, switchoverMs };
   if (copyMsPerByte > 0) profile.copyBytesPerSecond = 1000 / copyMsPerByte;
   if (firstTouch !== undefined) profile.firstTouchUsPerPage = firstTouch * 1000;
+  if (sourceFirstRead !== undefined) profile.sourceFirstReadUsPerPage = sourceFirstRead * 1000;
   const layout = fitIdleLayout(runs);
   if (layout) profile.idleLayout = layout;
   const qemu = qemuRelease(runs);
@@ -289,6 +306,7 @@ export function fitProfile(runs: IdleRun[]): Fit {
     { name: "zero page", value: a * 1000, unit: "us", support: support.zero, supportUnit: "intervals" },
     { name: "normal page", value: k * 1000, unit: "us", support: support.warm, supportUnit: "intervals" },
     ...(firstTouch !== undefined ? [{ name: "first touch at the destination", value: firstTouch * 1000, unit: "us a page", support: support.cold, supportUnit: "intervals" as const }] : []),
+    ...(sourceFirstRead !== undefined ? [{ name: "first read of a never-touched page at the source", value: sourceFirstRead * 1000, unit: "us a page", support: support.zero, supportUnit: "intervals" as const }] : []),
     { name: "setup", value: setupMs, unit: "ms", support: runs.length, supportUnit: "runs" },
     { name: "switch-over", value: switchoverMs, unit: "ms", support: bare.length || runs.length, supportUnit: "runs" },
   ];
@@ -326,6 +344,7 @@ export function atPace(profile: MachineProfile, factor: number): MachineProfile 
   if (profile.pageReadBytesPerSecond !== undefined) out.pageReadBytesPerSecond = profile.pageReadBytesPerSecond / factor;
   if (profile.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = profile.copyBytesPerSecond / factor;
   if (profile.firstTouchUsPerPage !== undefined) out.firstTouchUsPerPage = profile.firstTouchUsPerPage * factor;
+  if (profile.sourceFirstReadUsPerPage !== undefined) out.sourceFirstReadUsPerPage = profile.sourceFirstReadUsPerPage * factor;
   return out;
 }
 

@@ -101,6 +101,25 @@ export class VirtualClock implements Clock {
     });
   }
 
+  joinAny(tasks: Promise<unknown>[]): Promise<void> {
+    const states = tasks.map((t) => {
+      const s = this.tasks.get(t);
+      if (!s) throw new Error("joinAny: not a task spawned on this clock");
+      return s;
+    });
+    return new Promise<void>((resolve) => {
+      let woken = false;
+      const wake = () => {
+        if (woken) return;
+        woken = true;
+        this.schedule(0, resolve);
+      };
+      if (states.length === 0 || states.some((s) => s.settled)) wake();
+      else for (const s of states) s.onSettle.push(wake);
+      this.block();
+    });
+  }
+
   /** Runs `main` to completion in virtual time and returns its result. */
   run<T>(main: () => Promise<T>): Promise<T> {
     const task = this.spawn(main);

@@ -37,6 +37,11 @@ export interface SimRamOptions {
   /** How fast the migration thread reads guest pages (0: free). */
   memoryReadBytesPerSecond: number;
   /**
+   * The source's first read of a page the guest never touched (zero at start, never written,
+   * never read), ms: the host populates it (a host without the shared zero page). Absent: free.
+   */
+  firstReadMs?: number;
+  /**
    * Where the non-zero pages lie: the working set at the bottom (where the workload writes),
    * the rest of `usedPages` spread over RAM by these shares per equal slice. Absent: all packed
    * at the bottom.
@@ -70,6 +75,8 @@ export class SimGuestRam implements GuestRam {
   private nextBuffer = 0;
   private dmaFrames = 0;
   private untrackedFrames = 0;
+  /** Pages the source has read (firstReadMs): populated from then on. */
+  private readBefore: PageBitmap | undefined;
 
   constructor(private readonly o: SimRamOptions) {
     this.pageCount = o.pageCount;
@@ -234,11 +241,25 @@ export class SimGuestRam implements GuestRam {
       }
     }
     // The migration thread reads every page it sends (zero check, copy to the socket).
-    const readMs = this.o.memoryReadBytesPerSecond > 0 ? (runs.pages * this.pageSize * 1000) / this.o.memoryReadBytesPerSecond : 0;
+    let readMs = this.o.memoryReadBytesPerSecond > 0 ? (runs.pages * this.pageSize * 1000) / this.o.memoryReadBytesPerSecond : 0;
+    if (this.o.firstReadMs) readMs += this.firstReads(runs) * this.o.firstReadMs;
     // Without a destination to populate, the read is all: its sleep is the answer (an async
     // function around it would cost a promise and two turns per slice).
     if (!this.o.destination) return readMs > 0 ? (this.o.clock.sleep(readMs) as Promise<undefined>) : settled;
     return this.readIntoDestination(runs, readMs);
+  }
+
+  /** The pages of `runs` read now for the first time that the guest never touched; all of them are read from now on. */
+  private firstReads(runs: PageRuns): number {
+    const read = (this.readBefore ??= new PageBitmap(this.pageCount));
+    let n = 0;
+    for (let r = 0; r < runs.count; r++) {
+      const start = runs.starts[r];
+      const end = start + runs.lengths[r];
+      for (let p = start; p < end; p++) if (!this.nonZero.test(p) && !read.test(p)) n++;
+      read.setRange(start, end);
+    }
+    return n;
   }
 
   private async readIntoDestination(runs: PageRuns, readMs: number): Promise<undefined> {

@@ -47,6 +47,13 @@ export interface MachineProfile {
    */
   firstTouchUsPerPage?: number;
   /**
+   * What the source's first read of a page the guest never touched costs, microseconds: on a
+   * host without the kernel's shared zero page (`pvm_no_zero_page=1`, docs/validation.md) that
+   * read populates fresh memory, in whichever thread reads it (the migration thread's zero
+   * check, or a multifd channel's). Fitted where idle runs' zero pages cost more than normal ones.
+   */
+  sourceFirstReadUsPerPage?: number;
+  /**
    * Where an idle guest's non-zero pages lie: shares per equal slice of RAM, bottom first
    * (fitted from idle runs' first-pass polls). Absent: packed at the bottom of RAM.
    */
@@ -151,6 +158,7 @@ export function prepareMigration(scenario: Scenario, clock: Clock, channel: Chan
     writes: writeModel(workload, 0, new Random(seed)),
     rx,
     memoryReadBytesPerSecond: scenario.migration.multifd ? multifdPageReadBytesPerSecond(profile) : (profile?.pageReadBytesPerSecond ?? coreMemoryBytesPerSecond),
+    ...(profile?.sourceFirstReadUsPerPage ? { firstReadMs: profile.sourceFirstReadUsPerPage / 1000 } : {}),
     destination,
   });
   const params = migrationParams(scenario);

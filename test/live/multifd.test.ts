@@ -63,10 +63,15 @@ devices: [{kind: virtio}]
     const pages = channels.reduce((n, c) => n + c.pages, 0);
     expect(pages).toBe(result.ram.normal + result.ram.duplicate);
     expect(pages).toBeGreaterThanOrEqual(64 * 256); // the first pass alone sends all 64 MiB
-    // Packets go round robin: each channel got its share of the first pass's 128 packets, give or take one.
+    // Packets go to the first idle channel from the one after the last used: each channel got its share of the first pass's 128 packets, give or take one.
     for (const c of channels) expect(c.frames).toBeGreaterThanOrEqual(Math.floor((64 * 256) / 128 / 10) - 1);
-    // multifd_ram_flush_and_sync at every dirty sync (the final one included) and after the final RAM.
-    for (const c of channels) expect(c.syncs).toBe(result.ram["dirty-sync-count"] + 1);
+    // multifd_ram_flush_and_sync at setup, each time the walk passes the end of RAM and at
+    // completion, on every channel alike: the walk passes the end at most once per dirty sync
+    // (pages behind it are dirty again only after one), so between 2 and dirty-sync-count + 2.
+    const syncs = channels[0].syncs;
+    for (const c of channels) expect(c.syncs).toBe(syncs);
+    expect(syncs).toBeGreaterThanOrEqual(2);
+    expect(syncs).toBeLessThanOrEqual(result.ram["dirty-sync-count"] + 2);
   }, 60_000);
 
   it("holds a channel at its sync point until every channel has reached it, so a page's newer copy is applied last", async () => {

@@ -1,18 +1,23 @@
 // multifd's channels (src/core/multifd.ts; QEMU's multifd_send, multifd_send_sync_main) on a
 // clock and link small enough to work out by hand: a page read takes 1 ms of a channel's CPU,
-// the link carries 1 byte per ms, one packet at a time.
+// the link carries 1 byte per ms, one packet at a time. Pages of 2 MiB, so a packet holds one
+// page and its header and offsets (a SYNC packet's whole size) are 320 + 8 = 328 B.
 
 import { describe, expect, it } from "vitest";
 import { PageRuns } from "../../src/core/bitmap.js";
 import type { Device } from "../../src/core/device.js";
-import { MultifdSender, multifdDeviceStateRefusal, multifdPacketPages } from "../../src/core/multifd.js";
+import { MultifdSender, multifdDeviceStateRefusal, multifdPacketLen, multifdPacketPages } from "../../src/core/multifd.js";
 import type { Channel, GuestRam } from "../../src/core/ports.js";
 import { VirtualClock } from "../../src/sim/clock.js";
+
+/** A SYNC packet with 2 MiB pages: MultiFDPacket_t (320 B) and one offset slot. */
+const sync = 328;
 
 function setup(channels: number, hostCores = 32) {
   const clock = new VirtualClock();
   const reads: { page: number; t: number }[] = [];
   const ram = {
+    pageSize: 2 ** 21,
     async readPages(runs: PageRuns) {
       for (let r = 0; r < runs.count; r++) {
         for (let p = runs.starts[r]; p < runs.starts[r] + runs.lengths[r]; p++) {
@@ -43,7 +48,7 @@ const runs = (...pages: number[]) => {
 };
 
 describe("multifd channels, worked by hand", () => {
-  it("two channels read side by side; the link takes one packet at a time; the third packet waits for channel 0", async () => {
+  it("two channels read side by side; the link takes one packet at a time; the third packet goes to the channel that is idle first", async () => {
     const { clock, sender, reads, sent } = setup(2);
     const returned: number[] = [];
     await clock.run(async () => {
@@ -58,10 +63,16 @@ describe("multifd channels, worked by hand", () => {
       returned.push(clock.now());
     });
     // A reads 0-2 ms, B reads 0-1 ms; B is on the link 1-11, A waits for it: 11-21.
-    // C goes to channel 0 when A is done (21), reads 21-22, is on the link 22-27; flush returns at 27.
-    expect(reads).toEqual([{ page: 0, t: 0 }, { page: 2, t: 0 }, { page: 1, t: 1 }, { page: 3, t: 21 }]);
-    expect(sent).toEqual([{ bytes: 10, start: 1, end: 11 }, { bytes: 10, start: 11, end: 21 }, { bytes: 5, start: 22, end: 27 }]);
-    expect(returned).toEqual([0, 0, 21, 27]);
+    // C: the scan starts at channel 0 (after B's 1), but both are busy; channel 1 is idle first
+    // (11), so C goes there, not to channel 0 (21, plain round robin): reads 11-12, on the link
+    // after A, 21-26. flush: channel 0's SYNC packet after A (21) goes on the link after C,
+    // 26-354; channel 1's after C, 354-682.
+    expect(reads).toEqual([{ page: 0, t: 0 }, { page: 2, t: 0 }, { page: 1, t: 1 }, { page: 3, t: 11 }]);
+    expect(sent).toEqual([
+      { bytes: 10, start: 1, end: 11 }, { bytes: 10, start: 11, end: 21 }, { bytes: 5, start: 21, end: 26 },
+      { bytes: sync, start: 26, end: 354 }, { bytes: sync, start: 354, end: 682 },
+    ]);
+    expect(returned).toEqual([0, 0, 11, 682]);
   });
 
   it("the packet is copied when handed over, its runs and nothing else: the caller may reuse its run list at once", async () => {
@@ -80,68 +91,71 @@ describe("multifd channels, worked by hand", () => {
     expect(reads.map((r) => r.page).sort()).toEqual([3, 5, 6]);
   });
 
-  it("device state takes its turn: on an idle channel at once; the packet after it goes to the next channel", async () => {
+  it("device state takes its turn: on an idle channel at once; the packet after it goes to the first idle channel from the next", async () => {
     const { clock, sender, sent, reads } = setup(2);
     const back: number[] = [];
     await clock.run(async () => {
       await sender.sendDeviceState(3); // channel 0, idle: on the link 0-3
       back.push(clock.now());
       await sender.send(runs(0), 1); // channel 1: read 3-4, link 4-5
-      await sender.send(runs(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 1); // channel 0: read 3-13, link 13-14
-      await sender.sendDeviceState(6); // channel 1: its packet is done (5); link 5-11 (channel 0's is not on it yet)
+      await sender.send(runs(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), 1); // channel 0: read 3-15, link 15-16
+      await sender.sendDeviceState(6); // both busy; channel 1 is idle first (5): link 5-11 (channel 0's is not on it yet)
       back.push(clock.now());
-      await sender.send(runs(20), 1); // channel 0 again: waits for its packet (14), reads 14-15, link 15-16
-      await sender.flush();
+      await sender.send(runs(20), 1); // the scan starts at 0, busy until 16; channel 1 is idle (11): reads 11-12, link 12-13
+      await sender.flush(); // channel 1's SYNC after its packet: 13-341; channel 0's packet then 341-342, its SYNC 342-670
     });
     expect(back).toEqual([3, 11]);
-    expect(reads.find((r) => r.page === 20)!.t).toBe(14);
-    expect(sent.map((s) => [s.bytes, s.start, s.end])).toEqual([[3, 0, 3], [1, 4, 5], [6, 5, 11], [1, 13, 14], [1, 15, 16]]);
+    expect(reads.find((r) => r.page === 20)!.t).toBe(11);
+    expect(sent.map((s) => [s.bytes, s.start, s.end])).toEqual([[3, 0, 3], [1, 4, 5], [6, 5, 11], [1, 12, 13], [sync, 13, 341], [1, 341, 342], [sync, 342, 670]]);
   });
 
   it("more threads than cores: each channel's reads take (channels + 1) / cores times as long", async () => {
     // 3 channels and the migration thread on 2 cores: a 2-page read takes 2 x 2 = 4 ms before the link.
+    // (The idle channels' SYNC packets of the flush go first, 0-656: they cost no CPU here.)
+    const data = (s: { bytes: number }[]) => s.filter((x) => x.bytes !== sync);
     const { clock, sender, sent } = setup(3, 2);
     await clock.run(async () => {
       await sender.send(runs(0, 1), 3);
-      await sender.flush();
     });
-    expect(sent).toEqual([{ bytes: 3, start: 4, end: 7 }]);
+    expect(data(sent)).toEqual([{ bytes: 3, start: 4, end: 7 }]);
     // Cores enough: no slowdown.
     const fast = setup(3, 4);
     await fast.clock.run(async () => {
       await fast.sender.send(runs(0, 1), 3);
-      await fast.sender.flush();
     });
-    expect(fast.sent).toEqual([{ bytes: 3, start: 2, end: 5 }]);
+    expect(data(fast.sent)).toEqual([{ bytes: 3, start: 2, end: 5 }]);
   });
 
-  it("device state goes to the next channel in turn, after its packet, and returns once it is across", async () => {
+  it("device state waits for a channel to be idle, takes the first from the next, and returns once it is across", async () => {
     const { clock, sender, sent } = setup(2);
     let back = -1;
     await clock.run(async () => {
       await sender.send(runs(0), 4); // channel 0: read 0-1, link 1-5
       await sender.send(runs(1), 4); // channel 1: read 0-1, link 5-9
-      await sender.sendDeviceState(6); // channel 0 again: waits for its packet (5), then the link after channel 1's (9-15)
+      await sender.sendDeviceState(6); // both busy; channel 0 is idle first (5): the link after channel 1's (9-15)
       back = clock.now();
-      await sender.flush();
     });
     expect(sent.map((s) => [s.bytes, s.start, s.end])).toEqual([[4, 1, 5], [4, 5, 9], [6, 9, 15]]);
     expect(back).toBe(15);
   });
 
-  it("flush with nothing given returns at once, and forgets what it waited for", async () => {
-    const { clock, sender } = setup(2);
+  it("flush sends every channel's SYNC packet, with nothing given too, each after what its channel was given", async () => {
+    const { clock, sender, sent } = setup(2);
     const times: number[] = [];
+    const bytes: number[] = [];
     await clock.run(async () => {
-      await sender.flush();
+      bytes.push(await sender.flush()); // two SYNC packets: 0-328, 328-656
       times.push(clock.now());
-      await sender.send(runs(0), 2);
-      await sender.flush();
+      await sender.send(runs(0), 2); // channel 0: read 656-657
+      // Channel 1's SYNC goes at once (656-984); channel 0's packet after it (984-986), then its SYNC (986-1314).
+      bytes.push(await sender.flush());
       times.push(clock.now());
-      await sender.flush();
+      bytes.push(await sender.flush()); // 1314-1642, 1642-1970
       times.push(clock.now());
     });
-    expect(times).toEqual([0, 3, 3]);
+    expect(times).toEqual([656, 1314, 1970]);
+    expect(bytes).toEqual([2 * sync, 2 * sync, 2 * sync]);
+    expect(sent.map((s) => s.bytes)).toEqual([sync, sync, sync, 2, sync, sync, sync]);
   });
 });
 
@@ -150,6 +164,7 @@ describe("multifd channels as separate sockets", () => {
     const clock = new VirtualClock();
     // The payload names the pages read, as a runtime's frames would carry them.
     const ram = {
+      pageSize: 4096,
       async readPages(runs: PageRuns) {
         const pages: number[] = [];
         for (let r = 0; r < runs.count; r++) for (let p = runs.starts[r]; p < runs.starts[r] + runs.lengths[r]; p++) pages.push(p);
@@ -173,14 +188,14 @@ describe("multifd channels as separate sockets", () => {
       await sender.send(runs(0, 1), 10);
       await sender.send(runs(2), 11);
       await sender.send(runs(3), 12);
-      await sender.send(runs(4), 13); // channel 0 again
-      await sender.flush();
-      await sender.send(runs(5), 14); // the next round: round robin goes on from channel 1
+      await sender.send(runs(4), 13); // all busy: channel 0 is idle first (2)
+      await sender.flush(); // each channel's sync point right after its own packets
+      await sender.send(runs(5), 14); // the next round: the scan goes on from channel 1
       await sender.flush();
     });
     expect(log).toEqual([
-      "0:0,1/10", "1:2/11", "2:3/12", "0:4/13", "0:sync", "1:sync", "2:sync",
-      "1:5/14", "0:sync", "1:sync", "2:sync",
+      "0:0,1/10", "1:2/11", "1:sync", "2:3/12", "2:sync", "0:4/13", "0:sync",
+      "0:sync", "2:sync", "1:5/14", "1:sync",
     ]);
   });
 
@@ -192,9 +207,12 @@ describe("multifd channels as separate sockets", () => {
 });
 
 describe("multifd's sizes and refusals", () => {
-  it("a packet holds 512 KiB of pages: 128 of 4 KiB, at least one of a larger page", () => {
+  it("a packet holds 512 KiB of pages: 128 of 4 KiB, at least one of a larger page; its header and offset slots are the same size however many it holds", () => {
     expect(multifdPacketPages(4096)).toBe(128);
     expect(multifdPacketPages(2 * 2 ** 20)).toBe(1);
+    // MultiFDPacket_t, packed: 3 x 4 (hdr) + 3 x 4 + 8 + 2 x 4 + 3 x 8 + 256 = 320 B, then 128 be64 slots.
+    expect(multifdPacketLen(4096)).toBe(320 + 128 * 8);
+    expect(multifdPacketLen(2 * 2 ** 20)).toBe(328);
   });
 
   it("a device asking for its state over multifd without the capability is refused, naming it", () => {

@@ -17,8 +17,8 @@ import { GiB, scenario, scenarioYaml } from "../helpers.js";
 const multifdYaml = (memory: string, used: string, channels: number, extra = "") =>
   scenarioYaml({ name: "m", memory, used, bandwidth: "100Gbit/s", migration: `maxBandwidth: 0, multifd: {channels: ${channels}}${extra}` });
 
-/** 128 pages of 4096 + 8 bytes and the 324-byte header: one full packet's bytes. */
-const packetBytes = 128 * 4104 + 324;
+/** 128 normal pages and the header with its 128 offset slots (320 + 1024 B): one full packet's bytes. */
+const packetBytes = 128 * 4096 + 1344;
 const linkBytesPerSecond = 12.5e9;
 
 describe("multifd's profile fields in the simulator", () => {
@@ -73,6 +73,17 @@ describe("fitMultifd", () => {
     expect(fit.profile.multifdSendBytesPerSecond! / 1e9).toBeLessThan(1.1);
     expect(fit.profile.multifdQueueUsPerPage!).toBeGreaterThan(0.2);
     expect(fit.profile.multifdQueueUsPerPage!).toBeLessThan(0.4);
+  });
+
+  it("does not charge the migration thread with the first read of never-touched pages: the channel's zero check does it", async () => {
+    const truth: MachineProfile = { multifdQueueUsPerPage: 0.3, multifdSendBytesPerSecond: 1e9, hostCores: 2, switchoverMs: 2, sourceFirstReadUsPerPage: 5 };
+    const runs = [await syntheticRun("1GiB", "100MiB", truth), await syntheticRun("2GiB", "1GiB", truth), await syntheticRun("1GiB", "800MiB", truth)];
+    // With one channel the zero page costs the larger of the walk (0.3 us) and the channel's check (5 us): the fit sees ~5 us.
+    expect(fitMultifd(runs, 2).profile.multifdQueueUsPerPage!).toBeGreaterThan(4);
+    const fit = fitMultifd(runs, 2, 5);
+    expect(fit.profile.multifdQueueUsPerPage!).toBeLessThan(0.5);
+    expect(fit.profile.multifdSendBytesPerSecond! / 1e9).toBeGreaterThan(0.9);
+    expect(fit.profile.multifdSendBytesPerSecond! / 1e9).toBeLessThan(1.1);
   });
 
   it("takes uncapped, completed one-channel runs only", async () => {

@@ -101,6 +101,25 @@ describe("fitProfile", () => {
     expect(() => fitProfile([cold])).toThrow(/cannot be told from the first-touch cost/);
   });
 
+  it("reads a zero page dearer than a normal one as the source populating never-touched pages: the read at the documented 15 GB/s, the rest that first read", () => {
+    // This host's shape (docs/validation.md, fifth round): 9 us a zero page, 5 us a normal page.
+    const runs = [
+      qemuLikeRun({ label: "a", memoryPages: 262144, cap: 0, prealloc: true, zeroUs: 9, normalUs: 5 }),
+      qemuLikeRun({ label: "b", memoryPages: 524288, fillPages: 131072, cap: 0, prealloc: true, zeroUs: 9, normalUs: 5 }),
+    ];
+    const fit = fitProfile(runs);
+    // read R = 4096 B / 15 GB/s = 0.2731 us; a normal page R + 4104 B / C = 5 us; a zero page R + P + 9 B / C = 9 us.
+    const readUs = 4096 / 15e9 * 1e6;
+    const copyUsPerByte = (5 - readUs) / 4104;
+    expect(fit.profile.pageReadBytesPerSecond).toBe(15e9);
+    expect(fit.profile.copyBytesPerSecond! * copyUsPerByte * 1e-6).toBeCloseTo(1, 2);
+    expect(fit.profile.sourceFirstReadUsPerPage!).toBeCloseTo(9 - readUs - 9 * copyUsPerByte, 2);
+    expect(fit.notes.join(" ")).toMatch(/costs more than a normal page .*populating the pages the guest never touched/);
+    // Costs below a page read cannot be split so: refused.
+    const tiny = [0, 1].map((i) => qemuLikeRun({ label: `t${i}`, memoryPages: 262144 * (i + 1), fillPages: 65536 * i, cap: 0, prealloc: true, zeroUs: 0.2, normalUs: 0.1 }));
+    expect(() => fitProfile(tiny)).toThrow(/do not determine positive per-page costs/);
+  });
+
   it("never takes a rate limiter's sleeps for page cost: capped runs give the machine's own costs", () => {
     // Every run capped, as a user's runs may all be; the cap bound in some intervals only.
     const runs = [
@@ -239,6 +258,27 @@ describe("simulate --profile", () => {
     expect(slow.downtime!).toBeGreaterThanOrEqual(30);
     expect(slow["downtime-breakdown"]?.["switch-over"]).toBeCloseTo(30, 3);
     expect(slow.ram.total).toBe(GiB);
+  });
+
+  it("charges the source's first read of each never-touched page once, to the thread that reads it", async () => {
+    // 1 GiB, 100 MiB used: 262144 - 25600 = 236544 zero pages the guest never touched, each read
+    // once (an idle guest dirties none again), 10 us each on top of the read.
+    const zeroPages = 262144 - 25600;
+    const s = scenario(idleYaml("1GiB", "100MiB"));
+    const base: MachineProfile = { pageReadBytesPerSecond: 15e9, copyBytesPerSecond: 1e9 };
+    const without = await simulate(s, { profile: base });
+    const withFirstRead = await simulate(s, { profile: { ...base, sourceFirstReadUsPerPage: 10 } });
+    const extra = withFirstRead["total-time"] - without["total-time"];
+    expect(extra / (zeroPages * 0.01)).toBeGreaterThan(0.98);
+    expect(extra / (zeroPages * 0.01)).toBeLessThan(1.02);
+    // multifd: each channel's zero check populates its own packets' pages, so two channels on
+    // cores enough share the work: half the extra time (the link at 100 Gbit/s is not what binds).
+    const mf = scenario(scenarioYaml({ name: "idle", memory: "1GiB", used: "100MiB", bandwidth: "100Gbit/s", migration: "maxBandwidth: 0, multifd: {channels: 2}, hostCores: 8" }));
+    const mfWithout = await simulate(mf, { profile: base });
+    const mfWith = await simulate(mf, { profile: { ...base, sourceFirstReadUsPerPage: 10 } });
+    const mfExtra = mfWith["total-time"] - mfWithout["total-time"];
+    expect(mfExtra / (zeroPages * 0.01 / 2)).toBeGreaterThan(0.95);
+    expect(mfExtra / (zeroPages * 0.01 / 2)).toBeLessThan(1.05);
   });
 
   it("follows QEMU's 50 ms iterations when the profile names a QEMU release, and only then", () => {

@@ -5,11 +5,11 @@
 import { describe, expect, it } from "vitest";
 import { PageRuns } from "../../src/core/bitmap.js";
 import type { Device } from "../../src/core/device.js";
-import { MultifdSender, multifdDeviceStateRefusal, multifdPacketPages } from "../../src/core/multifd.js";
+import { MultifdSender, multifdDeviceStateRefusal, multifdPacketPages, type MultifdOptions } from "../../src/core/multifd.js";
 import type { Channel, GuestRam } from "../../src/core/ports.js";
 import { VirtualClock } from "../../src/sim/clock.js";
 
-function setup(channels: number, hostCores = 32) {
+function setup(channels: number, hostCores = 32, rates: Pick<MultifdOptions, "queueMsPerPage" | "sendBytesPerMs"> = {}) {
   const clock = new VirtualClock();
   const reads: { page: number; t: number }[] = [];
   const ram = {
@@ -32,7 +32,7 @@ function setup(channels: number, hostCores = 32) {
     },
     async drain() {},
   };
-  const sender = new MultifdSender(clock, ram, new Array<Channel>(channels).fill(channel), { channels, hostCores });
+  const sender = new MultifdSender(clock, ram, new Array<Channel>(channels).fill(channel), { channels, hostCores, ...rates });
   return { clock, sender, reads, sent };
 }
 
@@ -127,6 +127,47 @@ describe("multifd channels, worked by hand", () => {
     });
     expect(sent.map((s) => [s.bytes, s.start, s.end])).toEqual([[4, 1, 5], [4, 5, 9], [6, 9, 15]]);
     expect(back).toBe(15);
+  });
+
+  it("the migration thread queues each page of a packet before it hands the packet over", async () => {
+    // 0.5 ms a page: packet A (4 pages) is queued 0-2 and goes to channel 0 at 2 (reads 2-6); packet B (2 pages)
+    // is queued 2-3 and goes to channel 1 at 3 (reads 3-5, link 5-7); A waits for it on the link: 7-11.
+    const { clock, sender, reads, sent } = setup(2, 32, { queueMsPerPage: 0.5 });
+    const returned: number[] = [];
+    await clock.run(async () => {
+      await sender.send(runs(0, 1, 2, 3), 4);
+      returned.push(clock.now());
+      await sender.send(runs(4, 5), 2);
+      returned.push(clock.now());
+      await sender.flush();
+      returned.push(clock.now());
+    });
+    expect(returned).toEqual([2, 3, 11]);
+    expect(reads.filter((r) => r.page === 0 || r.page === 4)).toEqual([{ page: 0, t: 2 }, { page: 4, t: 3 }]);
+    expect(sent).toEqual([{ bytes: 2, start: 5, end: 7 }, { bytes: 4, start: 7, end: 11 }]);
+  });
+
+  it("a channel's own send rate (writev, socket, the destination's readv) comes after its reads, before the link", async () => {
+    // 2 B/ms: channel 0's 10 B packet reads 0-1 and is written 1-6, on the link at 6; channel 1's 4 B packet reads
+    // 0-1, is written 1-3 and takes the link 3-7; channel 0's follows it, 7-17.
+    const { clock, sender, sent } = setup(2, 32, { sendBytesPerMs: 2 });
+    await clock.run(async () => {
+      await sender.send(runs(0), 10);
+      await sender.send(runs(1), 4);
+      await sender.flush();
+    });
+    expect(sent).toEqual([{ bytes: 4, start: 3, end: 7 }, { bytes: 10, start: 7, end: 17 }]);
+  });
+
+  it("more threads than cores slow a channel's own work, from its start: its reads and its writes, not the queueing", async () => {
+    // 5 channels and the migration thread on 2 cores: 3 times as long. Queued 0-1 (1 ms a page, the migration
+    // thread's); channel 0 reads 1-2 and writes 2 B at 1 B/ms 2-4: 3 ms of its work, 2 x 3 = 6 more, on the link 10-12.
+    const { clock, sender, sent } = setup(5, 2, { queueMsPerPage: 1, sendBytesPerMs: 1 });
+    await clock.run(async () => {
+      await sender.send(runs(0), 2);
+      await sender.flush();
+    });
+    expect(sent).toEqual([{ bytes: 2, start: 10, end: 12 }]);
   });
 
   it("flush with nothing given returns at once, and forgets what it waited for", async () => {

@@ -162,8 +162,10 @@ function blockUntil(blockedFrom: Float64Array, freeAt: Float64Array, from: numbe
   for (let i = 0; i < k; i++) {
     let v = 0;
     for (let j = 1; j < freeAt.length; j++) if (freeAt[j] < freeAt[v]) v = j;
-    blockedFrom[v] = Math.max(freeAt[v], from);
-    freeAt[v] = blockedFrom[v] + waitMs;
+    // A vCPU still waiting at the step's start takes this wait right after that one: one wait from the
+    // first's start, so that the step's overlap still counts the first wait's rest.
+    if (freeAt[v] <= from) blockedFrom[v] = from;
+    freeAt[v] = Math.max(freeAt[v], from) + waitMs;
   }
 }
 

@@ -165,6 +165,16 @@ describe("post-copy faults, worked by hand", () => {
     expect(throttles.map((t) => +t.toFixed(12))).toEqual([0, +(31 / 43).toFixed(12), +(31 / 43).toFixed(12), 0]);
   });
 
+  it("a vCPU whose wait ends within a step and that faults again in it is blocked the whole step: the two waits are one", async () => {
+    // 7 pages, one vCPU, one-way latency 20 ms: the fault on 2 in step 1 (0-11) blocks it 0-45; steps 2-4 (11-41)
+    // push pages 1, 3, 4 and raise nothing. Step 5 (41-52) pushes page 5; the vCPU, free at 45, touches page 6:
+    // one fault, its page sent 51-52, a wait from 45 to 90. The vCPU ran at no moment of the phase: blocked 0-52.
+    const { stats, requested, end } = await phase({ touch: [[2], [], [], [], [6]], vcpus: 1, preempt: false, pages: 7, latencyMs: 20 });
+    expect(requested).toEqual([2, 6]);
+    expect(end).toBe(52);
+    expect(stats).toEqual({ requests: 2, blocktime: 52, vcpuBlocktime: 52 });
+  });
+
   it("a touched page that has arrived counts in the touch rate, not in the misses: the same share as one touch and one miss", async () => {
     // Touches 0 (arrived with the push) and 2: 2 touches in 11 ms, 1 miss of 2: x = (2/11) x (1/2) x 10 = 10/11, so 10/21.
     const { stats, throttles } = await phase({ touch: [0, 2], vcpus: 1, preempt: false });

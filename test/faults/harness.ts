@@ -43,7 +43,9 @@ export const silenceReason = new RegExp(`sent nothing for ${deadlinePattern}|did
  * How late a side may notice a missed deadline: the deadline, plus the period at which it is
  * checked (deadline / 16, Connection.watch), plus the lateness. It stays below what would hide
  * the fault under test: a side that waited two deadlines (12 s) is past it (9.375 s), and a side
- * that never gives up is caught whatever the bound.
+ * that never gives up is caught whatever the bound. The pre-authentication checks
+ * (peers.test.ts: the destination's own 2 s, plus the lateness) catch a connection never closed
+ * or kept 2.5 times as long; with the earlier 1500 ms they caught one kept twice as long.
  */
 export const failBoundMs = deadlineMs + deadlineMs / 16 + timerLatenessMs;
 /**

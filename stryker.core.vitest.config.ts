@@ -1,7 +1,6 @@
 // The tests `stryker.core.config.mjs` runs against each mutant (docs/mutation.md, round 6): the controller's
 // rules worked by hand, its hooks, the result and the QEMU rules, the stale-page oracle, the strategies' events
-// and costs, the modes and the
-// devices' data paths; about 55 s of tests where the full set takes 146 s.
+// and costs, the modes and the devices' data paths; about 55 s of tests where the full set takes 146 s.
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({

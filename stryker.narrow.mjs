@@ -11,5 +11,7 @@ export function narrowRun(name, mutate) {
     incrementalFile: `reports/mutation-${name}/incremental.json`,
     htmlReporter: { fileName: `reports/mutation-${name}/index.html` },
     jsonReporter: { fileName: `reports/mutation-${name}/mutation.json` },
+    // With `--reporters ...,event-recorder`: each mutant's result as it ends, so a run stopped early still tells.
+    eventReporter: { baseDir: `reports/mutation-${name}/events` },
   };
 }

@@ -46,6 +46,19 @@ describe("the migration controller and its ports", () => {
     for (const p of seen.slice(1)) expect(p.bandwidth / bandwidth).toBeCloseTo(1, 2);
   });
 
+  it("without mode costs (the live engine's controller) a guest write changes its whole page: xbzrle's re-sends all overflow", async () => {
+    // 16 pages, all re-dirtied between syncs, a cache that holds them all: from the second pass each page is
+    // found in the cache, and its encoding (a whole 4096 B page changed: 1 + 2 + 4096 B) is longer than the page:
+    // every hit is an overflow, counted as QEMU does (xbzrle pages and bytes: the page, whole).
+    const params = { ...qemuDefaults, maxBandwidth: 0, downtimeLimitMs: 1, giveUp: { passes: 3 }, xbzrle: { cacheSize: 16 * 4096 } };
+    const { result } = await run(16, [], { params });
+    const cache = result["xbzrle-cache"]!;
+    expect(cache.overflow).toBeGreaterThan(0);
+    expect(cache.pages).toBe(cache.overflow);
+    expect(cache.bytes).toBe(cache.overflow * 4096);
+    expect(cache["encoding-rate"]).toBe(1);
+  });
+
   it("a device that blocks migration: failed with its reason, nothing sent, no sync", async () => {
     const { result } = await run(16, [device({ blockedReason: () => "no dirty tracking" })]);
     expect(result.status).toBe("failed");

@@ -84,9 +84,9 @@ export interface PostcopyStats {
 export async function postcopyPhase(env: PostcopyPhaseEnv): Promise<PostcopyStats> {
   const { clock, ram, missing } = env;
   const touched = new PageBitmap(missing.size);
-  // Each vCPU's wait for a page that takes longer than a slice, [blockedFrom, freeAt]: a vCPU
-  // blocked on a fault raises no other until its page is in.
-  const blockedFrom = new Float64Array(env.vcpus);
+  // When each vCPU's wait for a page that takes longer than a slice ends: a vCPU blocked on a
+  // fault raises no other until its page is in. A wait starts within the step that raised it, or
+  // right after the vCPU's earlier one, so within a step it runs from the step's start.
   const freeAt = new Float64Array(env.vcpus);
   let requests = 0;
   let vcpuBlocked = 0;
@@ -110,12 +110,12 @@ export async function postcopyPhase(env: PostcopyPhaseEnv): Promise<PostcopyStat
     const k = faults.pages;
     const stepMs = pushMs + sendMs;
     const long = waitMs > stepMs;
-    if (k > 0 && long) blockUntil(blockedFrom, freeAt, t0, k, waitMs);
+    if (k > 0 && long) blockUntil(freeAt, t0, k, waitMs);
     // The long waits, where they overlap this step (all vCPUs at once: the shortest overlap).
     let overlapSum = 0;
     let overlapMin = Infinity;
     for (let v = 0; v < env.vcpus; v++) {
-      const overlap = Math.max(0, Math.min(clock.now(), freeAt[v]) - Math.max(t0, blockedFrom[v]));
+      const overlap = Math.max(0, Math.min(clock.now(), freeAt[v]) - t0);
       overlapSum += overlap;
       overlapMin = Math.min(overlapMin, overlap);
     }
@@ -158,12 +158,12 @@ function faultsRaised(freeAt: Float64Array, from: number, to: number, waitMs: nu
 }
 
 /** Gives the step's k faults to the vCPUs free soonest, each blocking its vCPU for the wait. */
-function blockUntil(blockedFrom: Float64Array, freeAt: Float64Array, from: number, k: number, waitMs: number): void {
+function blockUntil(freeAt: Float64Array, from: number, k: number, waitMs: number): void {
   for (let i = 0; i < k; i++) {
     let v = 0;
     for (let j = 1; j < freeAt.length; j++) if (freeAt[j] < freeAt[v]) v = j;
-    blockedFrom[v] = Math.max(freeAt[v], from);
-    freeAt[v] = blockedFrom[v] + waitMs;
+    // A vCPU still waiting takes this wait right after that one.
+    freeAt[v] = Math.max(freeAt[v], from) + waitMs;
   }
 }
 

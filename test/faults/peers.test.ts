@@ -11,7 +11,7 @@ import { SourceSession } from "../../src/live/source.js";
 import { hashGroups } from "../../src/live/guest/hasher.js";
 import { hashGroupPages } from "../../src/live/guest/pages.js";
 import { faultProxy } from "./proxy.js";
-import { deadlineMs, eventually, migrate, now, rss, sharedDestination, timerLatenessMs } from "./harness.js";
+import { deadlineMs, eventually, faultTestTimeoutMs, migrate, now, rss, sharedDestination, timerLatenessMs } from "./harness.js";
 
 const secret = Buffer.from("fault-suite-secret");
 const shared = sharedDestination();
@@ -54,7 +54,7 @@ describe("before authentication", () => {
     expect(r.result?.status).toBe("completed");
     // Both were closed once their time to authenticate ran out.
     for (const c of await Promise.all([slowClosed, silentClosed])) expect(c - t).toBeLessThanOrEqual(preAuthTimeoutMs + timerLatenessMs);
-  }, 30_000);
+  }, faultTestTimeoutMs);
 
   it("500 idle connections hold at most the pre-authentication cap of descriptors, and are gone after its timeout", async () => {
     const sockets = await Promise.all(Array.from({ length: 500 }, () => open()));
@@ -75,7 +75,7 @@ describe("before authentication", () => {
     }
     const r = await migrate(shared.dest.port);
     expect(r.status).toBe(0);
-  }, 30_000);
+  }, faultTestTimeoutMs);
 
   it("one address holding every pre-authentication place it may have does not keep a source at another address out", async () => {
     // 127.0.0.2 is loopback too: the attacker takes its 8 places, reconnecting as they are closed.
@@ -100,7 +100,7 @@ describe("before authentication", () => {
       for (const s of attacker) s.destroy();
     }
     await Promise.all(holders);
-  }, 30_000);
+  }, faultTestTimeoutMs);
 });
 
 describe("after authentication", () => {
@@ -121,7 +121,7 @@ describe("after authentication", () => {
     }
     // A chunk of pinning in flight may still land (16 MiB); the rest of the 1 GiB must not.
     expect(peak - atAbandon).toBeLessThan(128 << 20);
-  }, 30_000);
+  }, faultTestTimeoutMs);
 
   it("State and Complete with a null payload are refused with the destination's reason", async () => {
     const state = await authenticatedSession(4096);
@@ -130,7 +130,7 @@ describe("after authentication", () => {
     const complete = await authenticatedSession(4096);
     await expect(complete.conn.request(Command.Complete, jsonPayload(null))).rejects.toThrow(/refused: malformed Complete: announce must be/);
     expect(shared.dest.log()).not.toMatch(/TypeError/);
-  }, 30_000);
+  }, faultTestTimeoutMs);
 });
 
 describe("a byte changed on the wire, mid-precopy", () => {
@@ -147,7 +147,7 @@ describe("a byte changed on the wire, mid-precopy", () => {
       expect(reason).not.toMatch(/DMA|EPIPE/);
       expect(r.stdout).toMatch(/the source guest kept running/);
       expect(shared.dest.log()).toMatch(/integrity check failed/);
-    }, 30_000);
+    }, faultTestTimeoutMs);
   }
 });
 
@@ -187,11 +187,11 @@ describe("a destination whose RAM still differs after the re-send", () => {
     expect(r.result?.status).toBe("failed");
     expect(r.result?.["error-desc"]).toMatch(/\d+ pages still differ from the source after being re-sent \(first: page \d+\); the guest stays at the source/);
     expect(r.stdout).toMatch(/the source guest kept running/);
-  }, 30_000);
+  }, faultTestTimeoutMs);
 });
 
 it("the destination is still free for a real source", async () => {
   const r = await migrate(shared.dest.port);
   expect(r.status).toBe(0);
   expect(await eventually(() => shared.dest.fds() <= shared.baselineFds, 3000)).toBe(true);
-}, 30_000);
+}, faultTestTimeoutMs);

@@ -141,6 +141,40 @@ describe("post-copy faults, worked by hand", () => {
     expect(throttles.map((t) => +t.toFixed(12))).toEqual([0, +(23 / 34).toFixed(12), +(23 / 34).toFixed(12), +(23 / 34).toFixed(12), 0]);
   });
 
+  it("a wait that ends with its step carries nothing over: it is counted by the share, page time included", async () => {
+    // preempt, one-way latency 5.5 ms: the fault on 2 waits 11 ms, as long as the step (10 ms push + 1 ms page), so no
+    // vCPU is still blocked after it. Blocked 11 + (1 + 1) / 2 x 1 = 12 ms of 2 x 11: share 6/11, per vCPU 12 / 2 = 6 ms,
+    // both at once 11 x (6/11)^2 = 36/11 ms. (Taken as a long wait it would be one vCPU for 11 ms: 5.5 ms each, never both.)
+    const { stats, throttles, end } = await phase({ touch: [2], vcpus: 2, preempt: true, latencyMs: 5.5 });
+    expect(stats).toEqual({ requests: 1, blocktime: 3.273, vcpuBlocktime: 6 });
+    expect(end).toBe(21);
+    // x = (1/11) x 1 x 12 / 2 = 6/11: the next step at 6/17.
+    expect(throttles[1]).toBeCloseTo(6 / 17, 12);
+  });
+
+  it("two long waits raised in one step go to two vCPUs: a vCPU waits for one page at a time", async () => {
+    // 5 pages, 3 vCPUs, one-way latency 20 ms: step 1 pushes page 0 (0-10 ms), faults on 2 and 4 are sent in 2 ms;
+    // each waits 2 x 20 + 10 / 2 = 45 ms, longer than the 12 ms step, so vCPUs 0 and 1 are blocked 0-45 ms and
+    // vCPU 2 not at all. Steps 2 (12-22, page 1) and 3 (22-32, page 3) raise nothing; the phase ends at 32 ms.
+    // Blocked 12 + 12 in step 1, 10 + 10 in each of the two others: 64 / 3 ms each; never all three at once.
+    // Throttle: blocked 2 x 45 + 2 x (2 + 1) / 2 = 93 ms; x = (2/12) x (2/2) x (93/2) / 3 = 31/12: 31/43, kept while they wait.
+    const { stats, throttles, requested, end } = await phase({ touch: [[2, 4]], vcpus: 3, preempt: false, pages: 5, latencyMs: 20 });
+    expect(requested).toEqual([2, 4]);
+    expect(end).toBe(32);
+    expect(stats).toEqual({ requests: 2, blocktime: 0, vcpuBlocktime: 21.333 });
+    expect(throttles.map((t) => +t.toFixed(12))).toEqual([0, +(31 / 43).toFixed(12), +(31 / 43).toFixed(12), 0]);
+  });
+
+  it("a vCPU whose wait ends within a step and that faults again in it is blocked the whole step: the two waits are one", async () => {
+    // 7 pages, one vCPU, one-way latency 20 ms: the fault on 2 in step 1 (0-11) blocks it 0-45; steps 2-4 (11-41)
+    // push pages 1, 3, 4 and raise nothing. Step 5 (41-52) pushes page 5; the vCPU, free at 45, touches page 6:
+    // one fault, its page sent 51-52, a wait from 45 to 90. The vCPU ran at no moment of the phase: blocked 0-52.
+    const { stats, requested, end } = await phase({ touch: [[2], [], [], [], [6]], vcpus: 1, preempt: false, pages: 7, latencyMs: 20 });
+    expect(requested).toEqual([2, 6]);
+    expect(end).toBe(52);
+    expect(stats).toEqual({ requests: 2, blocktime: 52, vcpuBlocktime: 52 });
+  });
+
   it("a touched page that has arrived counts in the touch rate, not in the misses: the same share as one touch and one miss", async () => {
     // Touches 0 (arrived with the push) and 2: 2 touches in 11 ms, 1 miss of 2: x = (2/11) x (1/2) x 10 = 10/11, so 10/21.
     const { stats, throttles } = await phase({ touch: [0, 2], vcpus: 1, preempt: false });

@@ -52,10 +52,12 @@ export class SimGuestRam implements GuestRam {
   readonly nonZero: PageBitmap;
   /** The vCPU dirty log: read-and-cleared at every sync. */
   private readonly log: PageBitmap;
-  /** Pages written behind the dirty log's back since they were last sent. */
-  private readonly stale: PageBitmap;
+  /** The dirty log's pages are all below this: the vCPUs write from page 0 up to their support, the NIC its buffer pages. */
+  private readonly logEnd: number;
+  /** Pages written behind the dirty log's back since they were last sent (only receive DMA does: absent without it). */
+  private readonly stale: PageBitmap | undefined;
   /** Receive-buffer pages sent at least once (a stale write to an unsent page is harmless). */
-  private readonly sent: PageBitmap;
+  private readonly sent: PageBitmap | undefined;
   /** The receive-buffer pages, where the NIC's DMA lands. */
   private readonly rxPages: PageBitmap | undefined;
   private logging = false;
@@ -78,9 +80,13 @@ export class SimGuestRam implements GuestRam {
     if (o.layout) this.placeByLayout(o.layout.shares, o.layout.workingSetPages);
     else this.nonZero.setRange(0, Math.min(o.usedPages, o.pageCount));
     this.log = new PageBitmap(o.pageCount);
-    this.stale = new PageBitmap(o.pageCount);
-    this.sent = new PageBitmap(o.pageCount);
+    // (A model that does not say its support may write anywhere.)
+    let logEnd = Number.isFinite(o.writes.support) ? Math.min(o.writes.support, o.pageCount) : o.pageCount;
+    if (o.rx) for (const p of o.rx.bufferPages) logEnd = Math.max(logEnd, p + 1);
+    this.logEnd = logEnd;
     if (o.rx) {
+      this.stale = new PageBitmap(o.pageCount);
+      this.sent = new PageBitmap(o.pageCount);
       this.rxPages = new PageBitmap(o.pageCount);
       for (const p of o.rx.bufferPages) {
         this.nonZero.set(p);
@@ -148,7 +154,7 @@ export class SimGuestRam implements GuestRam {
         const page = pages[Math.floor(this.nextBuffer / perPage) % pages.length];
         this.nextBuffer = (this.nextBuffer + 1) % (pages.length * perPage);
         if (logged) this.cpuWrite(page);
-        else if (this.sent.test(page)) this.stale.set(page);
+        else if (this.sent!.test(page)) this.stale!.set(page);
       }
       this.nextBuffer = (this.nextBuffer + frames - touched) % (pages.length * perPage);
     }
@@ -209,7 +215,7 @@ export class SimGuestRam implements GuestRam {
   syncDirtyLog(into: PageBitmap): number {
     this.advance();
     this.applyWrites();
-    return into.takeFrom(this.log);
+    return into.takeFrom(this.log, 0, this.logEnd);
   }
 
   isZero(page: number): boolean {
@@ -228,8 +234,8 @@ export class SimGuestRam implements GuestRam {
       for (let r = 0; r < runs.count; r++) {
         const end = runs.starts[r] + runs.lengths[r];
         for (let p = rxPages.nextSet(runs.starts[r], end); p >= 0; p = rxPages.nextSet(p + 1, end)) {
-          this.sent.set(p);
-          this.stale.clear(p);
+          this.sent!.set(p);
+          this.stale!.clear(p);
         }
       }
     }
@@ -265,7 +271,7 @@ export class SimGuestRam implements GuestRam {
   }
 
   stalePages(): number[] {
-    return this.stale.list();
+    return this.stale?.list() ?? [];
   }
 
   /** Receive frames DMA-written so far, and how many of them the dirty log did not see. */

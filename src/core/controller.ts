@@ -125,7 +125,8 @@ class Run {
     this.params = env.params;
     this.bitmap = new PageBitmap(env.ram.pageCount);
     this.expectedDowntime = env.params.downtimeLimitMs;
-    this.slice = new PageRuns(slicePages);
+    // A slice is a few runs most of the time; the runs grow to what a slice of scattered pages needs.
+    this.slice = new PageRuns(64);
     const pageSize = env.ram.pageSize;
     this.costs = env.modeCosts ?? { vcpus: 1, bytesPerWrite: pageSize, memoryBytesPerMs: 0, latencyMs: 0 };
     this.precopyFormat = { zero: zeroPageBytes(), normal: normalPageBytes(pageSize), perSlice: endOfSectionBytes, slicePages };

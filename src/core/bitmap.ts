@@ -57,12 +57,13 @@ export class PageBitmap {
     const words = this.words;
     const first = from >>> 5;
     const last = (to - 1) >>> 5;
-    // The words between the first and the last are set whole: count what was clear, then one fill.
+    // The words between the first and the last are set whole (no mask; a clear word adds 32).
     for (let i = first + 1; i < last; i++) {
       const w = words[i];
-      if (w !== 0xffffffff) this.setCount += w === 0 ? 32 : popcount(~w);
+      if (w === 0xffffffff) continue;
+      this.setCount += w === 0 ? 32 : popcount(~w);
+      words[i] = 0xffffffff;
     }
-    if (last > first + 1) words.fill(0xffffffff, first + 1, last);
     this.setMasked(first, rangeMask(first, from, to));
     if (last !== first) this.setMasked(last, rangeMask(last, from, to));
   }
@@ -75,9 +76,10 @@ export class PageBitmap {
     const last = (to - 1) >>> 5;
     for (let i = first + 1; i < last; i++) {
       const w = words[i];
-      if (w !== 0) this.setCount -= w === 0xffffffff ? 32 : popcount(w);
+      if (w === 0) continue;
+      this.setCount -= w === 0xffffffff ? 32 : popcount(w);
+      words[i] = 0;
     }
-    if (last > first + 1) words.fill(0, first + 1, last);
     this.clearMasked(first, rangeMask(first, from, to));
     if (last !== first) this.clearMasked(last, rangeMask(last, from, to));
   }

@@ -87,6 +87,8 @@ export function writeModel(spec: WorkloadSpec, base: number, random: Random): Wr
       /** The inverse of rank: the u below which ranks fall under x. */
       const below = harmonic ? (x: number) => Math.log(x) / logTop : (x: number) => (Math.pow(x, 1 - s) - 1) / span;
       let ranks: Int32Array | undefined;
+      /** The rank table's ranks as the pages they land on (from `base`): a draw it answers costs no modulo either. */
+      let offsets: Int32Array | undefined;
       let drawn = 0;
       return {
         rate: spec.rate,
@@ -101,11 +103,11 @@ export function writeModel(spec: WorkloadSpec, base: number, random: Random): Wr
             for (let i = 0; i < count; i++) mark(base + modulo(rankIndex(rank(random.float()), n) * stride, n));
             return;
           }
+          offsets ??= ranks.map((r) => (r >= 0 ? modulo(r * stride, n) : -1));
           for (let i = 0; i < count; i++) {
             const k = random.bits();
-            const known = ranks[k >>> rankTableShift];
-            const r = known >= 0 ? known : rankIndex(rank(k / 2 ** 32), n);
-            mark(base + modulo(r * stride, n));
+            const known = offsets[k >>> rankTableShift];
+            mark(base + (known >= 0 ? known : modulo(rankIndex(rank(k / 2 ** 32), n) * stride, n)));
           }
         },
         writeMany(count, mark) {

@@ -1,11 +1,26 @@
 // Page-exact bitmap over guest RAM: 32 pages per word, so 1 TiB of 4 KiB pages is 32 MiB.
 
+/**
+ * The words of released bitmaps, by length, for the next bitmap of that size: a fleet's VMs come
+ * and go, and clearing memory in use costs far less than faulting in fresh memory for each.
+ */
+const releasedWords = new Map<number, Uint32Array[]>();
+
 export class PageBitmap {
   readonly words: Uint32Array;
   private setCount = 0;
 
   constructor(readonly size: number) {
-    this.words = new Uint32Array(Math.ceil(size / 32));
+    const length = Math.ceil(size / 32);
+    const reused = releasedWords.get(length)?.pop();
+    this.words = reused ? reused.fill(0) : new Uint32Array(length);
+  }
+
+  /** Gives the words back for a later bitmap of this size: this one must not be used again. */
+  release(): void {
+    const free = releasedWords.get(this.words.length);
+    if (free) free.push(this.words);
+    else releasedWords.set(this.words.length, [this.words]);
   }
 
   get count(): number {

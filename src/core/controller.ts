@@ -72,6 +72,7 @@ const slicePages = Math.ceil(batchBytes / zeroPageBytes());
 export async function migrate(env: MigrationEnv): Promise<Timeline> {
   const run = new Run(env);
   await run.execute();
+  run.release();
   return run.timeline;
 }
 
@@ -780,6 +781,11 @@ class Run {
     }
     this.status("failed", problems.length ? `${reason}; abort: ${problems.join("; ")}` : reason);
     this.end();
+  }
+
+  /** The migration is over: its dirty bitmap goes back for the next one. */
+  release(): void {
+    this.bitmap.release();
   }
 
   private end(): void {

@@ -270,6 +270,11 @@ export class SimGuestRam implements GuestRam {
     this.throttle = fraction;
   }
 
+  /** The migration is over: the bitmaps go back for the next guest's (the RAM must not be used again). */
+  release(): void {
+    for (const b of [this.nonZero, this.log, this.stale, this.sent, this.rxPages]) b?.release();
+  }
+
   stalePages(): number[] {
     return this.stale?.list() ?? [];
   }

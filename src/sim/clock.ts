@@ -14,7 +14,7 @@ interface TaskState {
 }
 
 export class VirtualClock implements Clock {
-  /** What `alarm` returns when it rang at once (`nextWakeUpIsOwn`): run out, not woken. */
+  /** What `alarmAwaited` returns when it rang at once (`nextWakeUpIsOwn`): run out, not woken. */
   static readonly ranOut: { rang: Promise<boolean>; wake: () => void } = { rang: Promise.resolve(false), wake: () => undefined };
   private time = 0;
   private seq = 0;
@@ -35,7 +35,6 @@ export class VirtualClock implements Clock {
 
   sleep(ms: number): Promise<void> {
     if (!(ms >= 0)) throw new RangeError(`sleep(${ms}): expected a duration >= 0`);
-    if (this.nextWakeUpIsOwn(ms)) return settled;
     return new Promise((resolve) => {
       this.schedule(ms, resolve);
       this.block();
@@ -48,8 +47,6 @@ export class VirtualClock implements Clock {
    */
   alarm(ms: number): { rang: Promise<boolean>; wake: () => void } {
     if (!(ms >= 0)) throw new RangeError(`alarm(${ms}): expected a duration >= 0`);
-    // Nobody runs before it rings, so nobody can wake it: it rings when its time runs out.
-    if (this.nextWakeUpIsOwn(ms)) return VirtualClock.ranOut;
     let settled = false;
     let resolve!: (woken: boolean) => void;
     const rang = new Promise<boolean>((r) => (resolve = r));
@@ -61,12 +58,28 @@ export class VirtualClock implements Clock {
   }
 
   /**
-   * Whether the one running process, going to sleep for `ms`, would be the next to wake: no
-   * other process runs and no wake-up is due before then (one due at the same time was
-   * scheduled first, so it goes first). Then the clock moves to that time at once, with the
-   * same sum as the dispatcher's, and the process goes on: the same wake-ups in the same order,
-   * without a heap entry, a promise and two turns of the dispatcher (most of a lone
-   * migration's sleeps: its page reads and sends).
+   * `sleep`, for a caller that awaits it at once, doing nothing else on the clock before (a
+   * page read, a send): where it would be the next wake-up anyway, it ends now (`nextWakeUpIsOwn`).
+   */
+  sleepAwaited(ms: number): Promise<void> {
+    if (!(ms >= 0)) throw new RangeError(`sleep(${ms}): expected a duration >= 0`);
+    return this.nextWakeUpIsOwn(ms) ? settled : this.sleep(ms);
+  }
+
+  /** `alarm`, for a caller that awaits it at once: nobody runs before it rings, so nobody can wake it. */
+  alarmAwaited(ms: number): { rang: Promise<boolean>; wake: () => void } {
+    if (!(ms >= 0)) throw new RangeError(`alarm(${ms}): expected a duration >= 0`);
+    return this.nextWakeUpIsOwn(ms) ? VirtualClock.ranOut : this.alarm(ms);
+  }
+
+  /**
+   * Whether the one running process, going to sleep for `ms` and awaiting it at once, would be
+   * the next to wake: no other process runs and no wake-up is due before then (one due at the
+   * same time was scheduled first, so it goes first). Then the clock moves to that time now,
+   * with the dispatcher's sum, and the process goes on: the same wake-ups in the same order,
+   * without a heap entry, a promise and two turns of the dispatcher (most of a lone migration's
+   * sleeps: its page reads and sends). Only for a caller that awaits at once: one that went on
+   * to spawn or wake a process first would do so at the later time.
    */
   private nextWakeUpIsOwn(ms: number): boolean {
     if (this.running !== 1) return false;
@@ -219,6 +232,11 @@ export class VirtualClock implements Clock {
 }
 
 const settled = Promise.resolve();
+
+/** `clock.sleepAwaited` where the clock is a VirtualClock, else its `sleep`: for a caller that awaits at once. */
+export function sleepAwaited(clock: Clock, ms: number): Promise<void> {
+  return clock instanceof VirtualClock ? clock.sleepAwaited(ms) : clock.sleep(ms);
+}
 
 /** Whether wake-up (t, seq) comes before (u, useq): earlier, or as early and scheduled first. */
 function before(t: number, seq: number, u: number, useq: number): boolean {

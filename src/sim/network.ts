@@ -164,7 +164,8 @@ export class Flow implements Channel {
     if (this.abortReason !== undefined) return Promise.reject(new Error(this.abortReason));
     this.network.join(this);
     const start = this.clock.now();
-    const alarm = this.clock.alarm((bytes * 1000) / this.rate);
+    // The controller awaits a send at once (the Channel port's contract).
+    const alarm = this.clock.alarmAwaited((bytes * 1000) / this.rate);
     // Nobody ran before it rang, so the rate held: sent, without a frame that waits (a lone flow's every send).
     if (alarm === VirtualClock.ranOut) {
       this.account(bytes, start);

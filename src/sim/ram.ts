@@ -4,6 +4,7 @@
 
 import { PageBitmap, type PageRuns } from "../core/bitmap.js";
 import type { Clock, GuestRam } from "../core/ports.js";
+import { sleepAwaited } from "./clock.js";
 import type { SimDestinationMemory } from "./destination.js";
 import type { WriteModel } from "./workload.js";
 
@@ -243,7 +244,8 @@ export class SimGuestRam implements GuestRam {
     const readMs = this.o.memoryReadBytesPerSecond > 0 ? (runs.pages * this.pageSize * 1000) / this.o.memoryReadBytesPerSecond : 0;
     // Without a destination to populate, the read is all: its sleep is the answer (an async
     // function around it would cost a promise and two turns per slice).
-    if (!this.o.destination) return readMs > 0 ? (this.o.clock.sleep(readMs) as Promise<undefined>) : settled;
+    // The controller awaits a read at once (the GuestRam port's contract).
+    if (!this.o.destination) return readMs > 0 ? (sleepAwaited(this.o.clock, readMs) as Promise<undefined>) : settled;
     return this.readIntoDestination(runs, readMs);
   }
 

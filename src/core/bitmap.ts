@@ -1,11 +1,26 @@
 // Page-exact bitmap over guest RAM: 32 pages per word, so 1 TiB of 4 KiB pages is 32 MiB.
 
+/**
+ * The words of released bitmaps, by length, for the next bitmap of that size: a fleet's VMs come
+ * and go, and clearing memory in use costs far less than faulting in fresh memory for each.
+ */
+const releasedWords = new Map<number, Uint32Array[]>();
+
 export class PageBitmap {
   readonly words: Uint32Array;
   private setCount = 0;
 
   constructor(readonly size: number) {
-    this.words = new Uint32Array(Math.ceil(size / 32));
+    const length = Math.ceil(size / 32);
+    const reused = releasedWords.get(length)?.pop();
+    this.words = reused ? reused.fill(0) : new Uint32Array(length);
+  }
+
+  /** Gives the words back for a later bitmap of this size: this one must not be used again. */
+  release(): void {
+    const free = releasedWords.get(this.words.length);
+    if (free) free.push(this.words);
+    else releasedWords.set(this.words.length, [this.words]);
   }
 
   get count(): number {
@@ -46,7 +61,8 @@ export class PageBitmap {
   }
 
   clearAll(): void {
-    this.words.fill(0);
+    // No bit set: every word is 0 already (a fresh bitmap's pages need not be touched).
+    if (this.setCount !== 0) this.words.fill(0);
     this.setCount = 0;
   }
 
@@ -54,32 +70,57 @@ export class PageBitmap {
   setRange(from: number, to: number): void {
     if (from >= to) return;
     const words = this.words;
-    for (let i = from >>> 5; i <= (to - 1) >>> 5; i++) {
-      const mask = rangeMask(i, from, to);
+    const first = from >>> 5;
+    const last = (to - 1) >>> 5;
+    // The words between the first and the last are set whole (no mask; a clear word adds 32).
+    for (let i = first + 1; i < last; i++) {
       const w = words[i];
-      this.setCount += popcount(mask & ~w);
-      words[i] = w | mask;
+      if (w === 0xffffffff) continue;
+      this.setCount += w === 0 ? 32 : popcount(~w);
+      words[i] = 0xffffffff;
     }
+    this.setMasked(first, rangeMask(first, from, to));
+    if (last !== first) this.setMasked(last, rangeMask(last, from, to));
   }
 
   /** Clears pages [from, to), a word at a time. */
   clearRange(from: number, to: number): void {
     if (from >= to) return;
     const words = this.words;
-    for (let i = from >>> 5; i <= (to - 1) >>> 5; i++) {
-      const mask = rangeMask(i, from, to);
+    const first = from >>> 5;
+    const last = (to - 1) >>> 5;
+    for (let i = first + 1; i < last; i++) {
       const w = words[i];
-      this.setCount -= popcount(mask & w);
-      words[i] = w & ~mask;
+      if (w === 0) continue;
+      this.setCount -= w === 0xffffffff ? 32 : popcount(w);
+      words[i] = 0;
     }
+    this.clearMasked(first, rangeMask(first, from, to));
+    if (last !== first) this.clearMasked(last, rangeMask(last, from, to));
   }
 
-  /** ORs `other` into this bitmap and clears `other` (read-and-clear); returns the bits newly set here. */
-  takeFrom(other: PageBitmap): number {
+  private setMasked(i: number, mask: number): void {
+    const w = this.words[i];
+    this.setCount += popcount(mask & ~w);
+    this.words[i] = w | mask;
+  }
+
+  private clearMasked(i: number, mask: number): void {
+    const w = this.words[i];
+    this.setCount -= popcount(mask & w);
+    this.words[i] = w & ~mask;
+  }
+
+  /**
+   * ORs `other` into this bitmap and clears `other` (read-and-clear); returns the bits newly set
+   * here. Only pages [from, to) are looked at: the caller says that `other` has none elsewhere.
+   */
+  takeFrom(other: PageBitmap, from = 0, to = this.size): number {
     let added = 0;
     const a = this.words;
     const b = other.words;
-    for (let i = 0; i < a.length; i++) {
+    const end = Math.min(a.length, (to + 31) >>> 5);
+    for (let i = from >>> 5; i < end; i++) {
       const w = b[i];
       if (w === 0) continue;
       added += popcount(w & ~a[i]);
@@ -159,17 +200,17 @@ function rangeMask(i: number, from: number, to: number): number {
  * `starts[i]`. A slice of the migration stream is a few runs, not thousands of page numbers.
  */
 export class PageRuns {
-  readonly starts: Uint32Array;
-  readonly lengths: Uint32Array;
+  starts: Uint32Array;
+  lengths: Uint32Array;
   /** Runs held. */
   count = 0;
   /** Pages held: the sum of the lengths. */
   pages = 0;
 
-  /** `capacity` runs: as many as the pages a slice may hold, in case none is next to another. */
+  /** Room for `capacity` runs at first; it grows when more are added (a slice is a few runs most of the time). */
   constructor(capacity: number) {
-    this.starts = new Uint32Array(capacity);
-    this.lengths = new Uint32Array(capacity);
+    this.starts = new Uint32Array(Math.max(1, capacity));
+    this.lengths = new Uint32Array(Math.max(1, capacity));
   }
 
   clear(): void {
@@ -182,10 +223,20 @@ export class PageRuns {
     const last = this.count - 1;
     if (last >= 0 && this.starts[last] + this.lengths[last] === start) this.lengths[last] += length;
     else {
+      if (this.count === this.starts.length) this.grow();
       this.starts[this.count] = start;
       this.lengths[this.count++] = length;
     }
     this.pages += length;
+  }
+
+  private grow(): void {
+    const starts = new Uint32Array(this.starts.length * 2);
+    const lengths = new Uint32Array(this.lengths.length * 2);
+    starts.set(this.starts);
+    lengths.set(this.lengths);
+    this.starts = starts;
+    this.lengths = lengths;
   }
 }
 

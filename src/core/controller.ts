@@ -72,6 +72,7 @@ const slicePages = Math.ceil(batchBytes / zeroPageBytes());
 export async function migrate(env: MigrationEnv): Promise<Timeline> {
   const run = new Run(env);
   await run.execute();
+  run.release();
   return run.timeline;
 }
 
@@ -125,7 +126,8 @@ class Run {
     this.params = env.params;
     this.bitmap = new PageBitmap(env.ram.pageCount);
     this.expectedDowntime = env.params.downtimeLimitMs;
-    this.slice = new PageRuns(slicePages);
+    // A slice is a few runs most of the time; the runs grow to what a slice of scattered pages needs.
+    this.slice = new PageRuns(64);
     const pageSize = env.ram.pageSize;
     this.costs = env.modeCosts ?? { vcpus: 1, bytesPerWrite: pageSize, memoryBytesPerMs: 0, latencyMs: 0 };
     this.precopyFormat = { zero: zeroPageBytes(), normal: normalPageBytes(pageSize), perSlice: endOfSectionBytes, slicePages };
@@ -229,7 +231,8 @@ class Run {
       const failure = postcopyDue ? undefined : this.giveUpReason(start);
       if (failure) return this.fail(failure);
       if (postcopyDue) return this.complete(true);
-      await this.timerSync(start);
+      // Only auto-converge has the timer (and without it, no promise per slice).
+      if (this.params.autoConvergeSyncMs && this.params.autoConverge) await this.timerSync(start, this.params.autoConvergeSyncMs);
       await this.iteration();
     }
     await this.complete();
@@ -240,9 +243,7 @@ class Run {
    * the start, a sync if none happened since the last tick, once pass 1 is over. QEMU's timer
    * fires beside the migration thread; here it is looked at between iterations (<= ~150 ms late).
    */
-  private async timerSync(start: number): Promise<void> {
-    const every = this.params.autoConvergeSyncMs;
-    if (!every || !this.params.autoConverge) return;
+  private async timerSync(start: number, every: number): Promise<void> {
     this.syncTickAt ??= start + every;
     while (this.clock.now() >= this.syncTickAt) {
       if (this.passes > 1 && this.passes === this.passesAtTick) await this.sync(false);
@@ -280,26 +281,30 @@ class Run {
 
   private giveUpReason(start: number): string | undefined {
     const { passes, timeMs, byDefault } = this.params.giveUp;
-    // Only a failure's message needs the figures in words (formatting them every slice cost 5 % of a fleet run).
-    const stays = () =>
-      this.belowThreshold() && !this.switchoverAcked()
-        ? `pending ${formatBytes(this.pending())} is below the ${formatBytes(this.threshold)} threshold, but the destination has not acknowledged the switch-over (switchover-ack)`
-        : `pending ${formatBytes(this.pending())} stays above the ${formatBytes(this.threshold)} threshold`;
-    // The scenario set no bound: say so, and what would make the migration converge.
-    const advice = byDefault
-      ? ` (livemig's default bound: the scenario sets no migration.giveUp, and QEMU would keep migrating; to converge: migration.autoConverge: true or a migration.dirtyLimit, a higher migration.maxBandwidth or link, a larger migration.downtimeLimit, or migration.postcopy (post-copy always ends); or set migration.giveUp)`
-      : "";
     // livemig's own default counts passes only once a window has given QEMU a threshold: before
     // that, a guest whose sync always finds a few new pages (receive DMA) passes quickly and
     // QEMU would go on to converge.
     const judged = !byDefault || this.bandwidth > 0;
     if (passes !== undefined && this.passes > passes && judged) {
-      return `did not converge after ${passes} passes (dirty-sync-count ${this.passes}); ${stays()}${advice}`;
+      return `did not converge after ${passes} passes (dirty-sync-count ${this.passes}); ${this.giveUpDetail()}`;
     }
     if (timeMs !== undefined && this.clock.now() - start >= timeMs) {
-      return `did not converge within ${timeMs / 1000} s; ${stays()}${advice}`;
+      return `did not converge within ${timeMs / 1000} s; ${this.giveUpDetail()}`;
     }
     return undefined;
+  }
+
+  /** Why it stays, in words, and advice where livemig's default bound gave up: only a failure's message needs them (not a closure per slice). */
+  private giveUpDetail(): string {
+    const stays =
+      this.belowThreshold() && !this.switchoverAcked()
+        ? `pending ${formatBytes(this.pending())} is below the ${formatBytes(this.threshold)} threshold, but the destination has not acknowledged the switch-over (switchover-ack)`
+        : `pending ${formatBytes(this.pending())} stays above the ${formatBytes(this.threshold)} threshold`;
+    // The scenario set no bound: say so, and what would make the migration converge.
+    const advice = this.params.giveUp.byDefault
+      ? ` (livemig's default bound: the scenario sets no migration.giveUp, and QEMU would keep migrating; to converge: migration.autoConverge: true or a migration.dirtyLimit, a higher migration.maxBandwidth or link, a larger migration.downtimeLimit, or migration.postcopy (post-copy always ends); or set migration.giveUp)`
+      : "";
+    return `${stays}${advice}`;
   }
 
   /** migration_bitmap_sync: OR the dirty logs into the bitmap; rate bookkeeping; auto-converge. */
@@ -792,6 +797,11 @@ class Run {
     }
     this.status("failed", problems.length ? `${reason}; abort: ${problems.join("; ")}` : reason);
     this.end();
+  }
+
+  /** The migration is over: its dirty bitmap goes back for the next one. */
+  release(): void {
+    this.bitmap.release();
   }
 
   private end(): void {

@@ -35,6 +35,8 @@ export interface GuestRam {
    * migration thread's time; from here on the sent copy is what the destination holds.
    * Resolves to their contents where a runtime moves real bytes (as the frames it sends them
    * in, each a list of chunks that may be views of guest RAM itself), to nothing in the simulator.
+   * The caller awaits it before it does anything else on the clock (the simulator may then end
+   * the read at once where nothing else would run before it ends).
    */
   readPages(runs: PageRuns): Promise<StreamPayload | undefined>;
   stopVcpus(): void;
@@ -52,6 +54,7 @@ export interface Channel {
   /**
    * Sends `bytes` of migration stream (counted at QEMU's sizes, what the link is charged for);
    * resolves when the link has taken them (back-pressure). `payload`: the bytes themselves, in chunks.
+   * The caller awaits it before it does anything else on the clock, as for `GuestRam.readPages`.
    */
   send(bytes: number, payload?: StreamPayload): Promise<void>;
   /** Resolves when everything sent so far has arrived at the destination. */

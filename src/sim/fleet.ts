@@ -214,6 +214,8 @@ export async function evacuate(plan: FleetPlan, options: EvacuateOptions = {}): 
     watch.stop();
     await clock.join([watcher]);
     const result = m.finish(timeline);
+    // Nothing looks at this VM's RAM any more (its watchdog is joined): the next VM reuses its bitmaps.
+    m.ram.release();
     // The orchestrator's pause is part of what the guest lived through: say so in the result.
     const paused = a.actions.find((x) => x.action === "force-complete");
     if (paused && result.status !== "failed") {

@@ -6,7 +6,7 @@
 // own ceiling), exactly as a dedicated link of that bandwidth: the single-VM link is this case.
 
 import type { Channel } from "../core/ports.js";
-import type { VirtualClock } from "./clock.js";
+import { VirtualClock } from "./clock.js";
 
 /** The width of a link's utilisation bins, ms. */
 export const utilisationBinMs = 1000;
@@ -56,6 +56,8 @@ export interface FlowSpec {
   ceiling: number;
   latencyMs: number;
 }
+
+const settled: Promise<void> = Promise.resolve();
 
 /** Relative slack under which a link counts as full and a flow as at its ceiling. */
 const full = 1e-12;
@@ -158,14 +160,25 @@ export class Flow implements Channel {
   ) {}
 
   /** Joins the sharing at the first byte (setup and wait-unplug hold no share). */
-  async send(bytes: number): Promise<void> {
-    this.checkAborted();
+  send(bytes: number): Promise<void> {
+    if (this.abortReason !== undefined) return Promise.reject(new Error(this.abortReason));
     this.network.join(this);
+    const start = this.clock.now();
+    // The controller awaits a send at once (the Channel port's contract).
+    const alarm = this.clock.alarmAwaited((bytes * 1000) / this.rate);
+    // Nobody ran before it rang, so the rate held: sent, without a frame that waits (a lone flow's every send).
+    if (alarm === VirtualClock.ranOut) {
+      this.account(bytes, start);
+      return settled;
+    }
+    return this.sendRest(bytes, start, alarm);
+  }
+
+  /** The send from `start` on, with its first alarm set: re-planned whenever the rate changes before it is done. */
+  private async sendRest(bytes: number, start: number, alarm: { rang: Promise<boolean>; wake: () => void }): Promise<void> {
     let left = bytes;
     for (;;) {
       const rate = this.rate;
-      const start = this.clock.now();
-      const alarm = this.clock.alarm((left * 1000) / rate);
       this.wake = alarm.wake;
       const woken = await alarm.rang;
       this.wake = undefined;
@@ -176,6 +189,8 @@ export class Flow implements Channel {
       left -= done;
       // What a float product leaves over (a fraction of a byte) is no reason for another wake-up.
       if (left <= full * bytes) return;
+      start = this.clock.now();
+      alarm = this.clock.alarm((left * 1000) / this.rate);
     }
   }
 

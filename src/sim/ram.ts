@@ -4,6 +4,7 @@
 
 import { PageBitmap, type PageRuns } from "../core/bitmap.js";
 import type { Clock, GuestRam } from "../core/ports.js";
+import { sleepAwaited } from "./clock.js";
 import type { SimDestinationMemory } from "./destination.js";
 import type { WriteModel } from "./workload.js";
 
@@ -57,10 +58,12 @@ export class SimGuestRam implements GuestRam {
   readonly nonZero: PageBitmap;
   /** The vCPU dirty log: read-and-cleared at every sync. */
   private readonly log: PageBitmap;
-  /** Pages written behind the dirty log's back since they were last sent. */
-  private readonly stale: PageBitmap;
+  /** The dirty log's pages are all below this: the vCPUs write from page 0 up to their support, the NIC its buffer pages. */
+  private readonly logEnd: number;
+  /** Pages written behind the dirty log's back since they were last sent (only receive DMA does: absent without it). */
+  private readonly stale: PageBitmap | undefined;
   /** Receive-buffer pages sent at least once (a stale write to an unsent page is harmless). */
-  private readonly sent: PageBitmap;
+  private readonly sent: PageBitmap | undefined;
   /** The receive-buffer pages, where the NIC's DMA lands. */
   private readonly rxPages: PageBitmap | undefined;
   private logging = false;
@@ -85,9 +88,13 @@ export class SimGuestRam implements GuestRam {
     if (o.layout) this.placeByLayout(o.layout.shares, o.layout.workingSetPages);
     else this.nonZero.setRange(0, Math.min(o.usedPages, o.pageCount));
     this.log = new PageBitmap(o.pageCount);
-    this.stale = new PageBitmap(o.pageCount);
-    this.sent = new PageBitmap(o.pageCount);
+    // (A model that does not say its support may write anywhere.)
+    let logEnd = Number.isFinite(o.writes.support) ? Math.min(o.writes.support, o.pageCount) : o.pageCount;
+    if (o.rx) for (const p of o.rx.bufferPages) logEnd = Math.max(logEnd, p + 1);
+    this.logEnd = logEnd;
     if (o.rx) {
+      this.stale = new PageBitmap(o.pageCount);
+      this.sent = new PageBitmap(o.pageCount);
       this.rxPages = new PageBitmap(o.pageCount);
       for (const p of o.rx.bufferPages) {
         this.nonZero.set(p);
@@ -155,7 +162,7 @@ export class SimGuestRam implements GuestRam {
         const page = pages[Math.floor(this.nextBuffer / perPage) % pages.length];
         this.nextBuffer = (this.nextBuffer + 1) % (pages.length * perPage);
         if (logged) this.cpuWrite(page);
-        else if (this.sent.test(page)) this.stale.set(page);
+        else if (this.sent!.test(page)) this.stale!.set(page);
       }
       this.nextBuffer = (this.nextBuffer + frames - touched) % (pages.length * perPage);
     }
@@ -216,7 +223,7 @@ export class SimGuestRam implements GuestRam {
   syncDirtyLog(into: PageBitmap): number {
     this.advance();
     this.applyWrites();
-    return into.takeFrom(this.log);
+    return into.takeFrom(this.log, 0, this.logEnd);
   }
 
   isZero(page: number): boolean {
@@ -235,8 +242,8 @@ export class SimGuestRam implements GuestRam {
       for (let r = 0; r < runs.count; r++) {
         const end = runs.starts[r] + runs.lengths[r];
         for (let p = rxPages.nextSet(runs.starts[r], end); p >= 0; p = rxPages.nextSet(p + 1, end)) {
-          this.sent.set(p);
-          this.stale.clear(p);
+          this.sent!.set(p);
+          this.stale!.clear(p);
         }
       }
     }
@@ -245,7 +252,8 @@ export class SimGuestRam implements GuestRam {
     if (this.o.firstReadMs) readMs += this.firstReads(runs) * this.o.firstReadMs;
     // Without a destination to populate, the read is all: its sleep is the answer (an async
     // function around it would cost a promise and two turns per slice).
-    if (!this.o.destination) return readMs > 0 ? (this.o.clock.sleep(readMs) as Promise<undefined>) : settled;
+    // The controller awaits a read at once (the GuestRam port's contract).
+    if (!this.o.destination) return readMs > 0 ? (sleepAwaited(this.o.clock, readMs) as Promise<undefined>) : settled;
     return this.readIntoDestination(runs, readMs);
   }
 
@@ -285,8 +293,13 @@ export class SimGuestRam implements GuestRam {
     this.throttle = fraction;
   }
 
+  /** The migration is over: the bitmaps go back for the next guest's (the RAM must not be used again). */
+  release(): void {
+    for (const b of [this.nonZero, this.log, this.stale, this.sent, this.rxPages]) b?.release();
+  }
+
   stalePages(): number[] {
-    return this.stale.list();
+    return this.stale?.list() ?? [];
   }
 
   /** Receive frames DMA-written so far, and how many of them the dirty log did not see. */

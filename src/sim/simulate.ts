@@ -92,7 +92,9 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
   const bandwidth = copy !== undefined && copy > 0 ? Math.min(scenario.link.bandwidth, copy) : scenario.link.bandwidth;
   const channel = new SimLink(clock, { bandwidth, latencyMs: scenario.link.latency });
   const m = prepareMigration(scenario, clock, channel, options);
-  return m.finish(await clock.run(() => migrate(m.env)));
+  const result = m.finish(await clock.run(() => migrate(m.env)));
+  m.ram.release();
+  return result;
 }
 
 /**

@@ -87,24 +87,27 @@ export function writeModel(spec: WorkloadSpec, base: number, random: Random): Wr
       /** The inverse of rank: the u below which ranks fall under x. */
       const below = harmonic ? (x: number) => Math.log(x) / logTop : (x: number) => (Math.pow(x, 1 - s) - 1) / span;
       let ranks: Int32Array | undefined;
+      /** The rank table's ranks as the pages they land on (from `base`): a draw it answers costs no modulo either. */
+      let offsets: Int32Array | undefined;
       let drawn = 0;
       return {
         rate: spec.rate,
         support: n,
         write(count, mark) {
-          // The table costs two formulas per entry: worth it once the writes are many more.
+          // The table costs two formulas per entry: worth it once the writes are many more, or
+          // at once where another model of this working set and exponent built it (a fleet's).
           drawn += count;
-          if (drawn < rankTableWorthDraws) {
+          // pow's rounding grows with its exponent: the margin with it.
+          ranks ??= drawn < rankTableWorthDraws ? rankTables.get(rankTableKey(n, s)) : rankTable(n, s, rank, harmonic ? 1e-12 : 1e-12 * (1 + Math.abs(inverseExponent)));
+          if (!ranks) {
             for (let i = 0; i < count; i++) mark(base + modulo(rankIndex(rank(random.float()), n) * stride, n));
             return;
           }
-          // pow's rounding grows with its exponent: the margin with it.
-          ranks ??= rankTable(n, s, rank, harmonic ? 1e-12 : 1e-12 * (1 + Math.abs(inverseExponent)));
+          offsets ??= ranks.map((r) => (r >= 0 ? modulo(r * stride, n) : -1));
           for (let i = 0; i < count; i++) {
             const k = random.bits();
-            const known = ranks[k >>> rankTableShift];
-            const r = known >= 0 ? known : rankIndex(rank(k / 2 ** 32), n);
-            mark(base + modulo(r * stride, n));
+            const known = offsets[k >>> rankTableShift];
+            mark(base + (known >= 0 ? known : modulo(rankIndex(rank(k / 2 ** 32), n) * stride, n)));
           }
         },
         writeMany(count, mark) {
@@ -151,8 +154,9 @@ export function writeModel(spec: WorkloadSpec, base: number, random: Random): Wr
 export const rankTableShift = 18;
 /** Writes a zipf model draws with its formula alone before it builds its rank table (16 x the table's entries). */
 const rankTableWorthDraws = 2 ** (36 - rankTableShift);
-/** Rank tables by working set and exponent: the fleet's VMs of one kind share one. */
+/** Rank tables by working set and exponent (`rankTableKey`): the fleet's VMs of one kind share one. */
 const rankTables = new Map<string, Int32Array>();
+const rankTableKey = (n: number, exponent: number) => `${n} ${exponent}`;
 
 /** The rank (from 0) of the inverse CDF's value x: floor(x), within 1..n, less one. */
 const rankIndex = (x: number, n: number) => Math.min(n, Math.max(1, Math.floor(x))) - 1;
@@ -165,7 +169,7 @@ const rankIndex = (x: number, n: number) => Math.min(n, Math.max(1, Math.floor(x
  * rounding (a few ulps), so no draw between them can round into a neighbour.
  */
 export function rankTable(n: number, exponent: number, rank: (u: number) => number, margin: number): Int32Array {
-  const key = `${n} ${exponent}`;
+  const key = rankTableKey(n, exponent);
   const cached = rankTables.get(key);
   if (cached) return cached;
   const table = new Int32Array(2 ** (32 - rankTableShift)).fill(-1);

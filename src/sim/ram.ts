@@ -295,7 +295,7 @@ export class SimGuestRam implements GuestRam {
 
   /** The migration is over: the bitmaps go back for the next guest's (the RAM must not be used again). */
   release(): void {
-    for (const b of [this.nonZero, this.log, this.stale, this.sent, this.rxPages]) b?.release();
+    for (const b of [this.nonZero, this.log, this.stale, this.sent, this.rxPages, this.readBefore]) b?.release();
   }
 
   stalePages(): number[] {

@@ -6,14 +6,14 @@
 import { describe, expect, it } from "vitest";
 import { PageRuns } from "../../src/core/bitmap.js";
 import type { Device } from "../../src/core/device.js";
-import { MultifdSender, multifdDeviceStateRefusal, multifdPacketLen, multifdPacketPages } from "../../src/core/multifd.js";
+import { MultifdSender, multifdDeviceStateRefusal, multifdPacketLen, multifdPacketPages, type MultifdOptions } from "../../src/core/multifd.js";
 import type { Channel, GuestRam } from "../../src/core/ports.js";
 import { VirtualClock } from "../../src/sim/clock.js";
 
 /** A SYNC packet with 2 MiB pages: MultiFDPacket_t (320 B) and one offset slot. */
 const sync = 328;
 
-function setup(channels: number, hostCores = 32) {
+function setup(channels: number, hostCores = 32, rates: Pick<MultifdOptions, "queueMsPerPage" | "sendBytesPerMs"> = {}) {
   const clock = new VirtualClock();
   const reads: { page: number; t: number }[] = [];
   const ram = {
@@ -37,7 +37,7 @@ function setup(channels: number, hostCores = 32) {
     },
     async drain() {},
   };
-  const sender = new MultifdSender(clock, ram, new Array<Channel>(channels).fill(channel), { channels, hostCores });
+  const sender = new MultifdSender(clock, ram, new Array<Channel>(channels).fill(channel), { channels, hostCores, ...rates });
   return { clock, sender, reads, sent };
 }
 
@@ -137,6 +137,58 @@ describe("multifd channels, worked by hand", () => {
     });
     expect(sent.map((s) => [s.bytes, s.start, s.end])).toEqual([[4, 1, 5], [4, 5, 9], [6, 9, 15]]);
     expect(back).toBe(15);
+  });
+
+  it("the migration thread queues each page of a packet before it hands the packet over", async () => {
+    // 0.5 ms a page: packet A (4 pages, 4 B) is queued 0-2 and goes to channel 0 at 2 (reads 2-6);
+    // packet B (2 pages, 2 B) is queued 2-3 and goes to channel 1 at 3 (reads 3-5, link 5-7). A waits
+    // for B on the link: 7-11. The flush at 3: channel 1's SYNC after B (ready at 7, behind A on the
+    // link) 11-339, channel 0's after A 339-667.
+    const { clock, sender, reads, sent } = setup(2, 32, { queueMsPerPage: 0.5 });
+    const returned: number[] = [];
+    await clock.run(async () => {
+      await sender.send(runs(0, 1, 2, 3), 4);
+      returned.push(clock.now());
+      await sender.send(runs(4, 5), 2);
+      returned.push(clock.now());
+      await sender.flush();
+      returned.push(clock.now());
+    });
+    expect(returned).toEqual([2, 3, 667]);
+    expect(reads.filter((r) => r.page === 0 || r.page === 4)).toEqual([{ page: 0, t: 2 }, { page: 4, t: 3 }]);
+    expect(sent).toEqual([
+      { bytes: 2, start: 5, end: 7 }, { bytes: 4, start: 7, end: 11 },
+      { bytes: sync, start: 11, end: 339 }, { bytes: sync, start: 339, end: 667 },
+    ]);
+  });
+
+  it("a channel's own send rate (writev, socket, the destination's readv) comes after its reads, before the link; SYNC packets go without it", async () => {
+    // 2 B/ms: channel 0's 10 B packet reads 0-1 and is written 1-6, on the link at 6; channel 1's 4 B
+    // packet reads 0-1, is written 1-3 and takes the link 3-7; channel 0's follows it, 7-17. The
+    // SYNC packets: channel 1's after its packet (7), behind channel 0's on the link, 17-345;
+    // channel 0's 345-673.
+    const { clock, sender, sent } = setup(2, 32, { sendBytesPerMs: 2 });
+    await clock.run(async () => {
+      await sender.send(runs(0), 10);
+      await sender.send(runs(1), 4);
+      await sender.flush();
+    });
+    expect(sent).toEqual([
+      { bytes: 4, start: 3, end: 7 }, { bytes: 10, start: 7, end: 17 },
+      { bytes: sync, start: 17, end: 345 }, { bytes: sync, start: 345, end: 673 },
+    ]);
+  });
+
+  it("more threads than cores slow a channel's own work, from its start: its reads and its writes, not the queueing", async () => {
+    // 5 channels and the migration thread on 2 cores: 3 times as long. Queued 0-1 (1 ms a page, the
+    // migration thread's); channel 0 reads 1-2 and writes 2 B at 1 B/ms 2-4: 3 ms of its work, 2 x 3
+    // = 6 more, on the link 10-12. No flush: its SYNC packets would take the link first.
+    const { clock, sender, sent } = setup(5, 2, { queueMsPerPage: 1, sendBytesPerMs: 1 });
+    await clock.run(async () => {
+      await sender.send(runs(0), 2);
+      await clock.sleep(20);
+    });
+    expect(sent).toEqual([{ bytes: 2, start: 10, end: 12 }]);
   });
 
   it("flush sends every channel's SYNC packet, with nothing given too, each after what its channel was given", async () => {

@@ -243,9 +243,20 @@ export function fitProfile(runs: IdleRun[]): Fit {
   if (points.length <= columns) {
     throw new CalibrationError(`cannot calibrate: ${points.length} poll interval(s) where the cap did not bind, at least ${columns + 1} needed for ${columns} per-page costs`);
   }
-  const c = leastAbsolute(points, columns);
-  if (!c) throw new CalibrationError("cannot calibrate: in the intervals where the cap did not bind, zero and normal pages come in the same proportion, so their costs cannot be told apart (add an idle guest that filled memory first, or one of another size)");
+  const joint = leastAbsolute(points, columns);
+  if (!joint) throw new CalibrationError("cannot calibrate: in the intervals where the cap did not bind, zero and normal pages come in the same proportion, so their costs cannot be told apart (add an idle guest that filled memory first, or one of another size)");
+  // Where poll intervals carried one kind of page only, they price that kind directly; the
+  // joint fit splits the time between kinds that come mixed (an idle guest's kernel pages
+  // among its zero pages), and here it made a normal page nearly twice what the filled guests'
+  // pure intervals show, which doubled every busy final pass. A kind without such intervals is
+  // fitted over all intervals with the others fixed.
+  const pure = pureCosts(perRun);
+  const fixed: (number | undefined)[] = [pure.zero?.ms, pure.warm?.ms, pure.cold?.ms].slice(0, columns);
+  const c = fixed.some((f) => f !== undefined) ? fitGiven(points, fixed) ?? joint : joint;
   const [a, k] = c;
+  const kindName = { zero: "zero pages", warm: "normal pages", cold: "normal pages arriving first at a destination without preallocation" };
+  const fromPure = (["zero", "warm", "cold"] as const).filter((kind) => pure[kind] && fixed.length > ["zero", "warm", "cold"].indexOf(kind));
+  if (fromPure.length) notes.push(`from poll intervals that carried one kind of page, after one of the same kind (each run's time per page, the median over the runs): ${fromPure.map((kind) => `${kindName[kind]} ${(pure[kind]!.ms * 1000).toFixed(2)} us (${pure[kind]!.intervals} intervals of ${pure[kind]!.runs} runs)`).join(", ")}; the joint fit over all intervals gave zero ${(joint[0] * 1000).toFixed(2)} us, normal ${(joint[1] * 1000).toFixed(2)} us`);
   // a = page/R + zeroBytes/C and k = page/R + normalBytes/C, in ms per page.
   const zeroBytes = zeroPageBytes();
   const normalBytes = normalPageBytes(pageSize);
@@ -302,11 +313,12 @@ export function fitProfile(runs: IdleRun[]): Fit {
   const residuals = perRun.map((r) => ({ label: r.label, measuredMs: r.measuredMs, fittedMs: fittedMs(r) }));
   const paces = residuals.filter((r) => r.fittedMs > 0 && r.measuredMs > 0).map((r) => r.measuredMs / r.fittedMs).sort((x, y) => x - y);
   const paceSpread = paces.length ? { slow: Math.max(1, quantile(paces, 0.9)), fast: Math.min(1, quantile(paces, 0.1)) } : { slow: 1, fast: 1 };
+  const supportOf = (kind: PageKind) => pure[kind]?.intervals ?? support[kind];
   const figures: Figure[] = [
-    { name: "zero page", value: a * 1000, unit: "us", support: support.zero, supportUnit: "intervals" },
-    { name: "normal page", value: k * 1000, unit: "us", support: support.warm, supportUnit: "intervals" },
-    ...(firstTouch !== undefined ? [{ name: "first touch at the destination", value: firstTouch * 1000, unit: "us a page", support: support.cold, supportUnit: "intervals" as const }] : []),
-    ...(sourceFirstRead !== undefined ? [{ name: "first read of a never-touched page at the source", value: sourceFirstRead * 1000, unit: "us a page", support: support.zero, supportUnit: "intervals" as const }] : []),
+    { name: "zero page", value: a * 1000, unit: "us", support: supportOf("zero"), supportUnit: "intervals" },
+    { name: "normal page", value: k * 1000, unit: "us", support: supportOf("warm"), supportUnit: "intervals" },
+    ...(firstTouch !== undefined ? [{ name: "first touch at the destination", value: firstTouch * 1000, unit: "us a page", support: supportOf("cold"), supportUnit: "intervals" as const }] : []),
+    ...(sourceFirstRead !== undefined ? [{ name: "first read of a never-touched page at the source", value: sourceFirstRead * 1000, unit: "us a page", support: supportOf("zero"), supportUnit: "intervals" as const }] : []),
     { name: "setup", value: setupMs, unit: "ms", support: runs.length, supportUnit: "runs" },
     { name: "switch-over", value: switchoverMs, unit: "ms", support: bare.length || runs.length, supportUnit: "runs" },
   ];
@@ -321,6 +333,60 @@ export function fitProfile(runs: IdleRun[]): Fit {
     paces,
     notes,
   };
+}
+
+type PageKind = "zero" | "warm" | "cold";
+
+/** Share of an interval's pages that must be of one kind for it to price that kind alone. */
+export const pureShare = 0.99;
+
+/**
+ * Each kind's cost from the intervals that carried (nearly) only that kind, where the interval
+ * before carried it too: after a change of kind the destination is still working through the
+ * previous one (a run of zero pages is 9 bytes each, so ~100k of them sit in the socket
+ * buffers), and that lag would land in the interval. The runs that carry mostly this kind
+ * vote, each once (a run slowed by other work has more polls, not more say), with its time per
+ * page over those intervals (a slow interval sends fewer pages, and a prediction adds up time
+ * per page over all of them) where they hold at least half its pages of the kind; the figure
+ * is the median vote.
+ */
+function pureCosts(runs: RunIntervals[]): Partial<Record<PageKind, { ms: number; intervals: number; runs: number }>> {
+  const kindOf = (i: Interval): PageKind | undefined => {
+    const pages = i.zero + i.warm + i.cold;
+    if (pages === 0 || i.capBound) return undefined;
+    return (["zero", "warm", "cold"] as const).find((kind) => i[kind] >= pureShare * pages);
+  };
+  const out: Partial<Record<PageKind, { ms: number; intervals: number; runs: number }>> = {};
+  for (const kind of ["zero", "warm", "cold"] as const) {
+    const votes: number[] = [];
+    let intervals = 0;
+    let carriers = 0;
+    for (const r of runs) {
+      const kept = r.intervals.filter((i) => !i.capBound);
+      const pages = (of: PageKind) => kept.reduce((s, i) => s + i[of], 0);
+      if (pages(kind) === 0 || (["zero", "warm", "cold"] as const).some((other) => pages(other) > pages(kind))) continue;
+      carriers++;
+      const own = r.intervals.filter((i, n) => n > 0 && kindOf(i) === kind && kindOf(r.intervals[n - 1]) === kind);
+      const ownPages = own.reduce((s, i) => s + i.zero + i.warm + i.cold, 0);
+      if (ownPages < pages(kind) / 2) continue;
+      votes.push(own.reduce((s, i) => s + i.ms, 0) / ownPages);
+      intervals += own.length;
+    }
+    // A stretch of one kind is seen alone only where it outlasts two polls, so a run slowed by
+    // other work shows more of it alone: where fewer than half the runs that carry mostly this
+    // kind show most of it alone, the few that do lean slow, and the joint fit prices it.
+    if (votes.length && votes.length >= carriers / 2) out[kind] = { ms: median(votes), intervals, runs: votes.length };
+  }
+  return out;
+}
+
+/** leastAbsolute with some coefficients fixed (given) and the others fitted; undefined if those cannot be. */
+function fitGiven(points: { x: number[]; y: number; weight: number }[], given: (number | undefined)[]): number[] | undefined {
+  const free = given.flatMap((g, j) => (g === undefined ? [j] : []));
+  const reduced = points.map((p) => ({ x: free.map((j) => p.x[j]), y: p.y - given.reduce<number>((s, g, j) => s + (g ?? 0) * p.x[j], 0), weight: p.weight }));
+  const fit = free.length ? leastAbsolute(reduced, free.length) : [];
+  if (!fit) return undefined;
+  return given.map((g, j) => g ?? fit[free.indexOf(j)]);
 }
 
 /**

@@ -152,6 +152,26 @@ describe("fitProfile", () => {
     expect(fit.figures.find((f) => f.name.startsWith("first touch"))!.support).toBeGreaterThan(0);
   });
 
+  it("prices each kind of page from the polls that carried only that kind, where the joint fit would split them wrongly", () => {
+    // A host without the kernel's shared zero page and with transparent huge pages: the first
+    // read of a never-touched page costs 9 us, but a zero page in a 2 MiB huge page the guest
+    // already touched costs next to nothing (the host populated the whole of it). The idle
+    // guests' kernel pages sit among such cheap zero pages; the filled guests' working sets
+    // show the copy alone.
+    const host = { zeroUs: 9, normalUs: 3, zeroNearNormalUs: 0.5 };
+    const runs = [
+      qemuLikeRun({ label: "idle-1g", memoryPages: 262144, cap: 0, prealloc: true, ...host }),
+      qemuLikeRun({ label: "idle-2g", memoryPages: 524288, cap: 0, prealloc: true, ...host }),
+      qemuLikeRun({ label: "fill-1g", memoryPages: 262144, fillPages: 131072, cap: 0, prealloc: true, ...host }),
+      qemuLikeRun({ label: "fill-2g", memoryPages: 524288, fillPages: 262144, cap: 0, prealloc: true, ...host }),
+    ];
+    const fit = fitProfile(runs);
+    expect(Math.abs(fit.perPage.normalUs / host.normalUs - 1)).toBeLessThan(0.05);
+    expect(Math.abs(fit.perPage.zeroUs / host.zeroUs - 1)).toBeLessThan(0.05);
+    expect(fit.notes.join(" ")).toMatch(/from poll intervals that carried one kind of page/);
+    expect(fit.figures.find((f) => f.name === "normal page")!.support).toBeGreaterThan(0);
+  });
+
   it("gives every run one vote: runs slowed by other work have more polls, not more say", () => {
     const sizes = [262144, 393216, 524288];
     const at = (slowdown: number, n: number) =>
@@ -322,10 +342,17 @@ const truth = { zeroUs: 0.4, normalUs: 3 };
  * query-migrate poll every 50 ms. Kernel clusters at the bottom, a third of the way in and at
  * the top (as idle Linux guests show them), the filled working set above the first.
  */
-function qemuLikeRun(o: { label: string; memoryPages: number; fillPages?: number; cap: number; prealloc: boolean; zeroUs: number; normalUs: number; firstTouchUs?: number }): IdleRun {
+function qemuLikeRun(o: { label: string; memoryPages: number; fillPages?: number; cap: number; prealloc: boolean; zeroUs: number; normalUs: number; firstTouchUs?: number; zeroNearNormalUs?: number }): IdleRun {
   const kernel = 10_000;
   const third = Math.floor(o.memoryPages / 3);
-  const isNormal = (p: number) => p < kernel + (o.fillPages ?? 0) || (p >= third && p < third + kernel) || p >= o.memoryPages - 8192;
+  // With zeroNearNormalUs the kernel's middle cluster is scattered, one page in eight, as
+  // an idle guest's slab and page tables are.
+  const middle = (p: number) => (o.zeroNearNormalUs === undefined ? p < third + kernel : p < third + 8 * kernel && p % 8 === 0);
+  const isNormal = (p: number) => p < kernel + (o.fillPages ?? 0) || (p >= third && middle(p)) || p >= o.memoryPages - 8192;
+  // Where a zero page shares its 2 MiB (512 pages) with a normal one, and the host populated it whole.
+  const hugePage = 512;
+  const touchedHuge = (p: number) => { const h = p - (p % hugePage); for (let q = h; q < h + hugePage; q += 8) if (isNormal(q)) return true; return false; };
+  const zeroCost = (p: number) => (o.zeroNearNormalUs !== undefined && touchedHuge(p) ? o.zeroNearNormalUs : o.zeroUs);
   const budget = o.cap > 0 ? o.cap / 10 : Infinity;
   const setupMs = 2;
   let t = setupMs, bytes = 0, zero = 0, normal = 0, windowStart = t, windowBytes = 0, nextPoll = 50;
@@ -336,9 +363,10 @@ function qemuLikeRun(o: { label: string; memoryPages: number; fillPages?: number
   for (let p = 0; p < o.memoryPages; p += 64) {
     // 64 pages at a time, as QEMU checks its rate limit every few pages.
     const n = Math.min(64, o.memoryPages - p);
-    const normalHere = isNormal(p) ? n : 0;
+    let normalHere = 0;
+    for (let q = p; q < p + n; q++) if (isNormal(q)) normalHere++;
     const zeroHere = n - normalHere;
-    const ms = (zeroHere * o.zeroUs + normalHere * (o.normalUs + (o.prealloc ? 0 : (o.firstTouchUs ?? 0)))) / 1000;
+    const ms = (zeroHere * zeroCost(p) + normalHere * (o.normalUs + (o.prealloc ? 0 : (o.firstTouchUs ?? 0)))) / 1000;
     const chunkBytes = zeroHere * 9 + normalHere * 4105;
     t += ms;
     pollUntil(t - 1e-9);

@@ -2,9 +2,10 @@
 // the machine profile fitted from its idle cells, every cell predicted with that profile, and
 // the matrix's section of docs/validation.md written from it all.
 // Usage: node dist/src/qemu/validate.js [--matrix FILE] [--runs N] [--only REGEX] [--append]
-//   [--batch NAME] [--reuse] [--drift TRAIN,PREDICT] [--qemu BINARY]
+//   [--batch NAME] [--rest SECONDS] [--reuse] [--drift TRAIN,PREDICT] [--qemu BINARY]
 // --only/--append measure some cells and add them to the saved runs (so a matrix can be
-// measured in short chunks); --reuse re-renders from the saved runs; --drift calibrates on one
+// measured in short chunks); --rest waits before every run, so that each starts from the
+// same host memory (below); --reuse re-renders from the saved runs; --drift calibrates on one
 // batch's idle runs and predicts another batch's busy ones.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -28,7 +29,7 @@ import { errorBeyondSpread, spreadOf, type Spread } from "./spread.js";
 import { findQemu } from "./vm.js";
 
 const root = projectRoot();
-const usage = "usage: npm run validate -- [--matrix FILE] [--runs N] [--only REGEX] [--append] [--batch NAME] [--reuse] [--drift TRAIN,PREDICT] [--qemu BINARY]";
+const usage = "usage: npm run validate -- [--matrix FILE] [--runs N] [--only REGEX] [--append] [--batch NAME] [--rest SECONDS] [--reuse] [--drift TRAIN,PREDICT] [--qemu BINARY]";
 
 /** Bad arguments: one line naming what was expected, exit 2 (nothing measured, nothing written). */
 function refuse(message: string): never {
@@ -46,6 +47,7 @@ function parseOptions() {
         only: { type: "string" },
         append: { type: "boolean", default: false },
         batch: { type: "string", default: "1" },
+        rest: { type: "string", default: "0" },
         reuse: { type: "boolean", default: false },
         drift: { type: "string" },
         qemu: { type: "string" },
@@ -61,6 +63,7 @@ function parseOptions() {
     process.exit(0);
   }
   if (!/^[1-9][0-9]*$/.test(v.runs)) refuse(`--runs: expected a whole number of runs per cell from 1, got "${v.runs}"`);
+  if (!/^[0-9]+$/.test(v.rest)) refuse(`--rest: expected whole seconds to wait before each run, from 0, got "${v.rest}"`);
   if (v.only !== undefined) {
     try {
       new RegExp(v.only);
@@ -75,6 +78,7 @@ const args = parseOptions();
 const matrixFile = args.matrix;
 const matrixName = basename(matrixFile, ".yaml");
 const runsPerCell = Number(args.runs);
+const restSeconds = Number(args.rest);
 const cacheDir = join(root, ".cache", "validation", matrixName);
 const savedRuns = join(cacheDir, "runs.json");
 // The project's own matrix ships its profile; any other keeps it beside its runs.
@@ -82,7 +86,8 @@ const profileFile = matrixName === "qemu-matrix" ? join(root, "scenarios", "qemu
 const docFile = join(root, "docs", "validation.md");
 
 /** A measured run as the validation keeps it: when, and in which batch. */
-type SavedRun = MeasuredRun & { batch: string; at: string };
+/** A measured run as saved: its batch, when it started, and how long the host rested before it (s). */
+type SavedRun = MeasuredRun & { batch: string; at: string; rest?: number };
 
 const converged = (r: MigrationResult) => r.status === "completed" || r.status === "completed-unsafe";
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -103,11 +108,16 @@ async function measure(): Promise<{ runs: SavedRun[]; qemu: string }> {
   for (const cell of cells) {
     const plan = planFor(cell.scenario, cell.variant);
     for (let i = 1; i <= runsPerCell; i++) {
+      // On a host whose kernel reports free pages to the hypervisor below (virtio-balloon free
+      // page reporting), memory freed a few seconds ago is still backed there and costs ~1 us
+      // a page on first use, memory reported back ~13 us (docs/validation.md, seventh round):
+      // back to back, a run inherits what the previous one freed. A rest gives each run fresh memory.
+      if (restSeconds > 0) await new Promise((resolve) => setTimeout(resolve, restSeconds * 1000));
       const started = Date.now();
       const run = await runMigration({ binary: qemu.binary, image, plan });
       const n = out.runs.filter((r) => r.variant === cell.variant).length + 1;
       log(`${cell.variant} [${n}]: ${run.result.status} total ${run.result["total-time"]} ms downtime ${run.result.downtime ?? "-"} ms passes ${run.result.ram["dirty-sync-count"]} (${((Date.now() - started) / 1000).toFixed(0)} s wall)`);
-      out.runs.push({ variant: cell.variant, run: n, scenario: cell.scenario, result: run.result, guest: run.guest, qemu: qemu.version, samples: run.samples, destinationPrealloc: run.destinationPrealloc, batch: args.batch, at: new Date(started).toISOString() });
+      out.runs.push({ variant: cell.variant, run: n, scenario: cell.scenario, result: run.result, guest: run.guest, qemu: qemu.version, samples: run.samples, destinationPrealloc: run.destinationPrealloc, batch: args.batch, at: new Date(started).toISOString(), ...(restSeconds > 0 ? { rest: restSeconds } : {}) });
       // Saved after every run: a chunk cut short keeps what it measured.
       writeFileSync(savedRuns, JSON.stringify(out));
     }

@@ -3,7 +3,7 @@
 // stream can hold in flight between the two QEMUs (post-copy's requested pages without
 // preempt wait behind them).
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 
 export function hostCores(): number {
@@ -24,3 +24,26 @@ export function socketBufferBytes(read: (file: string) => string = (f) => readFi
     return undefined;
   }
 }
+
+/**
+ * Whether this host's kernel reports free memory to the hypervisor below (a virtio-balloon
+ * device that negotiated VIRTIO_BALLOON_F_REPORTING, feature bit 5). On such a host memory freed
+ * a few seconds ago is still backed below and cheap to use again, while memory reported back
+ * costs a fault there on first use: QEMU's first reads and the destination's first touches then
+ * depend on what the runs before freed (docs/validation.md, seventh round).
+ */
+export function reportsFreePages(read: (file: string) => string = (f) => readFileSync(f, "utf8"), list: (dir: string) => string[] = (d) => readdirSync(d)): boolean {
+  const dir = "/sys/bus/virtio/drivers/virtio_balloon";
+  try {
+    return list(dir).some((device) => /^virtio\d+$/.test(device) && read(`${dir}/${device}/features`).trim()[freePageReportingBit] === "1");
+  } catch {
+    return false;
+  }
+}
+
+/** VIRTIO_BALLOON_F_REPORTING: the features file lists bits from 0, left to right. */
+const freePageReportingBit = 5;
+
+/** The note a user comparing back-to-back runs on such a host needs. */
+export const freePageReportingNote =
+  "this host reports free memory to the hypervisor below (virtio-balloon free page reporting): a run reuses memory the run before freed a few seconds earlier, cheap to use again, so back-to-back runs go faster than the first; rest ~30 s between runs to compare like with like (docs/validation.md, seventh round)";

@@ -10,6 +10,7 @@ import { planFor, UnsupportedScenarioError } from "./plan.js";
 import { achievedRate, predict } from "./predict.js";
 import type { MeasuredRun, RunsFile } from "./runs-file.js";
 import { findQemu } from "./vm.js";
+import { freePageReportingNote, reportsFreePages } from "./host-limits.js";
 
 export interface SessionOptions {
   file: string;
@@ -41,6 +42,7 @@ export async function runSession(scenarioRuns: ScenarioRun[], o: SessionOptions)
   const image = ensureGuest(undefined, o.log);
   const out: RunsFile = { scenario: scenarioRuns[0].scenario.name, qemu: qemu.version, accel: "tcg", runs: [] };
   const notes = [...new Set(plans.flatMap((p) => p?.notes ?? []))];
+  if (o.runs * scenarioRuns.length > 1 && reportsFreePages()) notes.push(freePageReportingNote);
   for (let v = 0; v < scenarioRuns.length; v++) {
     const { variant, scenario } = scenarioRuns[v];
     const plan = plans[v]!;

@@ -27,6 +27,7 @@ import { figureLine, writeProfile } from "./profile.js";
 import type { MeasuredRun } from "./runs-file.js";
 import { errorBeyondSpread, spreadOf, type Spread } from "./spread.js";
 import { findQemu } from "./vm.js";
+import { freePageReportingNote, reportsFreePages } from "./host-limits.js";
 
 const root = projectRoot();
 const usage = "usage: npm run validate -- [--matrix FILE] [--runs N] [--only REGEX] [--append] [--batch NAME] [--rest SECONDS] [--reuse] [--drift TRAIN,PREDICT] [--qemu BINARY]";
@@ -102,6 +103,7 @@ async function measure(): Promise<{ runs: SavedRun[]; qemu: string }> {
   const cells = loadScenario(readFileSync(matrixFile, "utf8"), matrixFile).slice(1).filter((c) => !only || only.test(c.variant)); // the variants are the cells
   const qemu = findQemu(args.qemu);
   const image = ensureGuest(root, log);
+  if (restSeconds === 0 && reportsFreePages()) log(`note: ${freePageReportingNote}; --rest 30 does`);
   const out = args.append ? saved() : { runs: [] as SavedRun[], qemu: qemu.version };
   out.qemu = qemu.version;
   mkdirSync(cacheDir, { recursive: true });

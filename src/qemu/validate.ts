@@ -2,10 +2,11 @@
 // the machine profile fitted from its idle cells, every cell predicted with that profile, and
 // the matrix's section of docs/validation.md written from it all.
 // Usage: node dist/src/qemu/validate.js [--matrix FILE] [--runs N] [--only REGEX] [--append]
-//   [--batch NAME] [--rest SECONDS] [--reuse] [--drift TRAIN,PREDICT] [--qemu BINARY]
+//   [--batch NAME] [--rest SECONDS] [--reuse] [--batches A,B] [--drift TRAIN,PREDICT] [--qemu BINARY]
 // --only/--append measure some cells and add them to the saved runs (so a matrix can be
 // measured in short chunks); --rest waits before every run, so that each starts from the
-// same host memory (below); --reuse re-renders from the saved runs; --drift calibrates on one
+// same host memory (below); --reuse re-renders from the saved runs (--batches: those batches'
+// only); --drift calibrates on one
 // batch's idle runs and predicts another batch's busy ones.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -30,7 +31,7 @@ import { findQemu } from "./vm.js";
 import { freePageReportingNote, reportsFreePages } from "./host-limits.js";
 
 const root = projectRoot();
-const usage = "usage: npm run validate -- [--matrix FILE] [--runs N] [--only REGEX] [--append] [--batch NAME] [--rest SECONDS] [--reuse] [--drift TRAIN,PREDICT] [--qemu BINARY]";
+const usage = "usage: npm run validate -- [--matrix FILE] [--runs N] [--only REGEX] [--append] [--batch NAME] [--rest SECONDS] [--reuse] [--batches A,B] [--drift TRAIN,PREDICT] [--qemu BINARY]";
 
 /** Bad arguments: one line naming what was expected, exit 2 (nothing measured, nothing written). */
 function refuse(message: string): never {
@@ -51,6 +52,7 @@ function parseOptions() {
         rest: { type: "string", default: "0" },
         reuse: { type: "boolean", default: false },
         drift: { type: "string" },
+        batches: { type: "string" },
         qemu: { type: "string" },
         help: { type: "boolean", default: false },
       },
@@ -209,15 +211,19 @@ async function fitAndPredict(train: MeasuredRun[], predictFrom: MeasuredRun[]): 
 }
 
 async function main(): Promise<void> {
-  const { runs, qemu } = await measure();
+  const measured = await measure();
   if (args.only) return; // a chunk: measured and saved; render once all cells are in
+  const { qemu } = measured;
+  const batches = args.batches?.split(",");
+  const runs = batches ? measured.runs.filter((r) => batches.includes(r.batch)) : measured.runs;
+  if (!runs.length) refuse(`--batches: no saved run is of batch ${batches!.join(" or ")}`);
   const { fit, rows, idle } = await fitAndPredict(runs, runs);
   writeProfile(profileFile, fit.profile, { machine: hostname(), fittedFrom: idle.map((r) => r.label), figures: fit.figures });
   let drift = "";
   if (args.drift) {
     const [train, test] = args.drift.split(",");
-    const later = await fitAndPredict(runs.filter((r) => (r as SavedRun).batch === train), runs.filter((r) => (r as SavedRun).batch === test && !isIdle(r.scenario)));
-    drift = driftSection(train, test, runs, later.rows, later.fit);
+    const later = await fitAndPredict(measured.runs.filter((r) => r.batch === train), measured.runs.filter((r) => r.batch === test && !isIdle(r.scenario)));
+    drift = driftSection(train, test, measured.runs, later.rows, later.fit);
   }
   const section = render(rows, fit, qemu, runs) + drift;
   writeSection(section);

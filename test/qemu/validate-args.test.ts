@@ -12,6 +12,8 @@ describe("validate's arguments", () => {
     [["--runs", "2.5"], 'livemig: validate: --runs: expected a whole number of runs per cell from 1, got "2.5"'],
     [["--only", "("], 'livemig: validate: --only: expected a regular expression over the cells\' names, got "("'],
     [["--matrix", "/no/such/matrix.yaml"], "livemig: validate: --matrix: no such file: /no/such/matrix.yaml"],
+    [["--rest", "ten"], 'livemig: validate: --rest: expected whole seconds to wait before each run, from 0, got "ten"'],
+    [["--reuse", "--batches", "no-such-batch"], "livemig: validate: --batches: no saved run is of batch no-such-batch"],
   ])("%j is refused in one line, exit 2", (args, line) => {
     const r = validate(...args);
     expect(r.status).toBe(2);

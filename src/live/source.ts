@@ -219,11 +219,7 @@ export class LiveGuestRam implements GuestRam {
     const n = this.guest.syncDirtyLog(into, this.hashAllPages ? (words) => this.hasher.markWords(words) : undefined);
     // The final sync: vCPUs and NIC are stopped. Untracked DMA may have written the NIC's
     // pages behind the log's back: hash them (again).
-    if (!this.guest.vcpusRunning) {
-      for (const p of nicPages(this.guest.nic)) this.hasher.mark(p, p + 1);
-      // Hashed now, while the final RAM crosses, not when the comparison asks.
-      void this.hasher.settle();
-    }
+    if (!this.guest.vcpusRunning) for (const p of nicPages(this.guest.nic)) this.hasher.mark(p, p + 1);
     return n;
   }
 
@@ -273,7 +269,8 @@ export class LiveGuestRam implements GuestRam {
    */
   async verify(): Promise<void> {
     const t = wallNow();
-    const [, there] = await Promise.all([this.hasher.settle(), this.session.verify()]);
+    // The request first: the pages here are hashed while it crosses and the destination hashes its own.
+    const [there] = await Promise.all([this.session.verify(), this.hasher.settle()]);
     this.stale = await this.differing(there);
     if (this.stale.length > 0) {
       // Re-sent as they are now (vCPUs and NIC stopped), then compared again.

@@ -129,7 +129,7 @@ export const unappliedWindowBytes = 2 << 20;
 export class LiveChannel implements Channel {
   /** Frame bytes sent so far, and of those, up to which the destination has applied. */
   private sent = 0;
-  private applied = 0;
+  private appliedUpTo = 0;
   /** The Syncs sent after RAM sends and not yet answered, oldest first. */
   private readonly marks: { at: number; reply: Promise<unknown> }[] = [];
 
@@ -161,13 +161,18 @@ export class LiveChannel implements Channel {
     // A failed connection fails the next request the controller waits for: no rejection here.
     const reply = this.session.conn.request(Command.Sync).then(
       () => {
-        this.applied = Math.max(this.applied, at);
+        this.appliedUpTo = Math.max(this.appliedUpTo, at);
         this.marks.shift();
       },
       () => void this.marks.shift(),
     );
     this.marks.push({ at, reply });
-    while (this.sent - this.applied > unappliedWindowBytes && this.marks.length > 0) await this.marks[0].reply;
+    while (this.sent - this.appliedUpTo > unappliedWindowBytes && this.marks.length > 0) await this.marks[0].reply;
+  }
+
+  /** Resolves once the destination has applied every RAM send so far (its last Sync answered; no new request). */
+  async applied(): Promise<void> {
+    await this.marks.at(-1)?.reply;
   }
 
   async drain(): Promise<void> {

@@ -75,9 +75,9 @@ const slicePages = Math.ceil(batchBytes / zeroPageBytes());
  * loop for 437 ms (docs/live.md). The simulator's clock does not move while a slice is built,
  * so there only bytes and pages end it.
  */
-const sliceBuildMs = 2;
+export const sliceBuildMs = 2;
 /** The most pages one zero check looks at while a run grows: the build time is checked between. */
-const runChunkMaxPages = 4096;
+export const runChunkMaxPages = 4096;
 
 export async function migrate(env: MigrationEnv): Promise<Timeline> {
   const run = new Run(env);

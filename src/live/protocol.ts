@@ -37,7 +37,9 @@
 //     |            prealloc} ---------------------------------->|  probed, RAM allocated (and
 //     |<-- Reply {firstTouch, preallocMs} ---------------------|  faulted in if prealloc),
 //     |                                                        |  vCPUs created (stopped)
-//     |--- Memory {RAM section} ... (no replies) ------------->|  Receiving
+//     |--- Memory {RAM section}, Sync ... ------> <-- Reply -|  Receiving (each Sync answered
+//     |                                                        |  once all before it is applied:
+//     |                                                        |  the source stays within 2 slices)
 //     |   [multifd: one more connection per channel, its own handshake; its Auth also names the
 //     |    migration id and the channel: Auth {proof, id, channel} -> Reply. On it: Memory ...,
 //     |    Sync {round} (id 0, no reply: MULTIFD_FLAG_SYNC, the end of a round; the destination
@@ -45,8 +47,8 @@
 //     |    Sync (a request) to drain it. A channel's failure fails the migration.]
 //     |--- Pin -----------> ... <------------------- Reply ----|  (vdpa: touches all RAM)
 //     |--- State {device state} ------------------------------>|
-//     |--- Sync ----------------------------------> <-- Reply -|  everything before it applied
-//     |--- Verify --------------------------------> <-- Reply -|  {a digest per 256 pages}
+//     |--- Verify --------------------------------> <-- Reply -|  everything before it applied:
+//     |                                                        |  {a digest per 256 pages}
 //     |   [groups that differ: Verify {groups} -> <-- Reply {their page hashes};
 //     |    pages that differ: Memory {them}, Verify again; still different: Abandon]
 //     |--- NicStart (the strategy's nic-ready) --------------->|

@@ -224,7 +224,12 @@ export class LiveGuestRam implements GuestRam {
     const n = this.guest.syncDirtyLog(into, this.hashAllPages ? (words) => this.hasher.markWords(words) : undefined);
     // The final sync: vCPUs and NIC are stopped. Untracked DMA may have written the NIC's
     // pages behind the log's back: hash them (again).
-    if (!this.guest.vcpusRunning) for (const p of nicPages(this.guest.nic)) this.hasher.mark(p, p + 1);
+    if (!this.guest.vcpusRunning) {
+      for (const p of nicPages(this.guest.nic)) this.hasher.mark(p, p + 1);
+      // Hashed now (here, or by the hash thread beside the final RAM), so that the comparison's
+      // request goes out at once: hashed after it, on this thread, they held it back.
+      void this.hasher.settle();
+    }
     return n;
   }
 
@@ -274,7 +279,6 @@ export class LiveGuestRam implements GuestRam {
    */
   async verify(): Promise<void> {
     const t = wallNow();
-    // The request first: the pages here are hashed while it crosses and the destination hashes its own.
     const [there] = await Promise.all([this.session.verify(), this.hasher.settle()]);
     this.stale = await this.differing(there);
     if (this.stale.length > 0) {

@@ -62,10 +62,10 @@ export function liveDevice(inner: Device, parts: LiveDeviceParts): Device {
     },
   };
   if (inner.setup) wrapped.setup = after((ctx) => inner.setup!(live(ctx)));
-  // A precopy sync, before which the controller may decide to switch over, first waits for
-  // the destination to apply what was sent (at most one slice behind, LiveChannel): what it
-  // has still to apply when the guest stops is in the downtime, and the simulator's stream,
-  // one pipeline from source RAM into destination RAM, leaves nothing behind at a pass's end.
+  // A precopy sync, after which the controller may decide to switch over, first waits for
+  // the destination to apply what was sent (LiveChannel.applied): what it has still to apply
+  // when the guest stops is in the downtime, and the simulator's stream, one pipeline from
+  // source RAM into destination RAM, leaves nothing behind at a pass's end.
   wrapped.sync = after(async (ctx, bitmap, final) => {
     if (!final) await applied();
     await inner.sync?.(live(ctx), bitmap, final);

@@ -60,9 +60,9 @@ class MultifdChannel extends LiveChannel {
     await this.connection.conn.send(Command.Sync, syncPointPayload(this.round));
   }
 
-  /** A Sync request, answered once everything before it on this channel is applied (past any sync point it waits at). */
+  /** Until everything before it on this channel is applied (past any sync point it waits at). */
   override async drain(): Promise<void> {
-    await this.connection.conn.request(Command.Sync);
+    await this.applied();
   }
 }
 

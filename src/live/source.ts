@@ -109,30 +109,16 @@ export class SourceSession {
 }
 
 /**
- * Frame bytes the destination may have received but not yet applied before the sender waits:
- * two controller slices (1 MiB each), the one being applied and the one crossing. Without it
- * the sockets' buffers (~6 MiB on loopback) held what a cold destination had still to apply
- * when the guest stopped: 60-100 ms of the downtime at this host's 17-30 us first touch, which
- * QEMU's destination, faulting at a server's 0.3 us, applies in under 1 ms (docs/live.md).
- */
-export const unappliedWindowBytes = 2 << 20;
-
-/**
- * The migration stream: RAM sections as Memory, device state as State. Each RAM send is
- * followed by a Sync, which the destination answers once everything before it is applied, so
- * the sender knows what is still unapplied and keeps it within `unappliedWindowBytes`: the
- * destination then never falls behind by more than that, as the simulator's stream (one
- * pipeline from the source's RAM into the destination's) never does. At switch-over
- * `onDrained` compares both sides' RAM: its Verify is answered only once everything before it
- * is applied, so it is the drain (no Sync round trip of its own).
+ * The migration stream: RAM sections as Memory, device state as State. `applied()` waits for
+ * the destination to apply what was sent (a Sync, answered once everything before it is
+ * applied): a precopy sync does (device.ts), so that what a cold destination has still to
+ * apply (up to the sockets' ~6 MiB: 60-100 ms at this host's 17-30 us first touch,
+ * docs/live.md) is applied before the switch-over, not inside the downtime. The sender is not
+ * held back otherwise (a window of unapplied bytes would bound the stream to window / round
+ * trip). At switch-over `onDrained` compares both sides' RAM: its Verify is answered only once
+ * everything before it is applied, so it is the drain (no Sync round trip of its own).
  */
 export class LiveChannel implements Channel {
-  /** Frame bytes sent so far, and of those, up to which the destination has applied. */
-  private sent = 0;
-  private appliedUpTo = 0;
-  /** The Syncs sent after RAM sends and not yet answered, oldest first. */
-  private readonly marks: { at: number; reply: Promise<unknown> }[] = [];
-
   constructor(
     private readonly session: SourceSession,
     /** The NIC's device state, as it is when sent. */
@@ -142,11 +128,7 @@ export class LiveChannel implements Channel {
   ) {}
 
   async send(bytes: number, payload?: StreamPayload): Promise<void> {
-    if (payload) {
-      await this.session.conn.sendFrames(Command.Memory, payload, bytes);
-      await this.markApplied(frameBytes(payload));
-      return;
-    }
+    if (payload) return this.session.conn.sendFrames(Command.Memory, payload, bytes);
     // Device state, padded to the size the strategy says its vmstate has.
     const state = Buffer.from(JSON.stringify(this.deviceState()), "utf8");
     const padded = Buffer.alloc(Math.max(state.length, bytes - 12), " ");
@@ -154,36 +136,14 @@ export class LiveChannel implements Channel {
     return this.session.conn.send(Command.State, padded);
   }
 
-  /** A Sync after `bytes` more; waits while more than the window may be unapplied. */
-  private async markApplied(bytes: number): Promise<void> {
-    this.sent += bytes;
-    const at = this.sent;
-    // A failed connection fails the next request the controller waits for: no rejection here.
-    const reply = this.session.conn.request(Command.Sync).then(
-      () => {
-        this.appliedUpTo = Math.max(this.appliedUpTo, at);
-        this.marks.shift();
-      },
-      () => void this.marks.shift(),
-    );
-    this.marks.push({ at, reply });
-    while (this.sent - this.appliedUpTo > unappliedWindowBytes && this.marks.length > 0) await this.marks[0].reply;
-  }
-
-  /** Resolves once the destination has applied every RAM send so far (its last Sync answered; no new request). */
+  /** Resolves once the destination has applied everything sent so far. */
   async applied(): Promise<void> {
-    await this.marks.at(-1)?.reply;
+    await this.session.conn.request(Command.Sync);
   }
 
   async drain(): Promise<void> {
     await this.onDrained();
   }
-}
-
-function frameBytes(payload: StreamPayload): number {
-  let n = 0;
-  for (const section of payload) for (const c of section) n += c.length;
-  return n;
 }
 
 /** The guest as the controller drives it: the source's RAM and vCPUs, resumed at the destination. */

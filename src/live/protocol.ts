@@ -37,9 +37,8 @@
 //     |            prealloc} ---------------------------------->|  probed, RAM allocated (and
 //     |<-- Reply {firstTouch, preallocMs} ---------------------|  faulted in if prealloc),
 //     |                                                        |  vCPUs created (stopped)
-//     |--- Memory {RAM section}, Sync ... ------> <-- Reply -|  Receiving (each Sync answered
-//     |                                                        |  once all before it is applied:
-//     |                                                        |  the source stays within 2 slices)
+//     |--- Memory {RAM section} ... (no replies) ------------->|  Receiving
+//     |--- Sync (before a dirty sync) ------------> <-- Reply -|  everything before it applied
 //     |   [multifd: one more connection per channel, its own handshake; its Auth also names the
 //     |    migration id and the channel: Auth {proof, id, channel} -> Reply. On it: Memory ...,
 //     |    Sync {round} (id 0, no reply: MULTIFD_FLAG_SYNC, the end of a round; the destination

@@ -115,7 +115,7 @@ const gmac = [gmacRate(), gmacRate(), gmacRate()];
 const cold = [coldCopyRate(), coldCopyRate(), coldCopyRate()];
 // 512 MiB, as the pinning thread touches a guest's RAM: CPU time, which other jobs on the cores do not lengthen.
 const touchPages512 = (512 << 20) / 4096;
-const touch = [measureFirstTouch(touchPages512), measureFirstTouch(touchPages512), measureFirstTouch(touchPages512)].map((t) => ({ cpu: t.cpuUs, wall: t.wallUs }));
+const touch = [await measureFirstTouch(touchPages512), await measureFirstTouch(touchPages512), await measureFirstTouch(touchPages512)].map((t) => ({ cpu: t.cpuUs, wall: t.wallUs }));
 const mb = (x: number) => (x / 1e6).toFixed(0);
 console.log(`machine: ${cpus().length} x ${cpus()[0].model}, Node ${process.version}; load average (1 min) during: ${load.map((l) => l.toFixed(2)).join(" ")}`);
 console.log(`raw TCP, loopback, 1 GiB:          ${raw.map(mb).join(", ")} MB/s (median ${mb(median(raw))})`);

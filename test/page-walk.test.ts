@@ -11,7 +11,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PageBitmap, PageRuns } from "../src/core/bitmap.js";
-import { migrate } from "../src/core/controller.js";
+import { migrate, runChunkMaxPages, sliceBuildMs } from "../src/core/controller.js";
 import { qemuDefaults, type MigrationParams } from "../src/core/params.js";
 import type { GuestRam } from "../src/core/ports.js";
 import { buildResult } from "../src/core/result.js";
@@ -162,5 +162,57 @@ describe("the page walk and its sections", () => {
       ),
       { numRuns: propertyRuns(60) },
     );
+  });
+});
+
+/** A virtual clock on which examining pages takes time, as it does on a wall clock. */
+class ExaminingClock extends VirtualClock {
+  spent = 0;
+  override now(): number {
+    return super.now() + this.spent;
+  }
+}
+
+/** RAM whose zero checks cost `usPerPage` of the clock's time for each page they look at. */
+class ExaminedRam extends WalkedRamWithRuns {
+  constructor(
+    zero: boolean[],
+    private readonly clock: ExaminingClock,
+    private readonly usPerPage: number,
+  ) {
+    super(zero, []);
+  }
+  override isZero(page: number): boolean {
+    this.clock.spent += this.usPerPage / 1000;
+    return super.isZero(page);
+  }
+  override runOfKind(from: number, max: number, zero: boolean): number {
+    const n = super.runOfKind(from, max, zero);
+    this.clock.spent += (Math.min(max, n + 1) * this.usPerPage) / 1000;
+    return n;
+  }
+}
+
+describe("a slice's build time (the live engine's event loop)", () => {
+  it("a slice ends once building it took sliceBuildMs of the clock; the walk and the pages sent are the same", async () => {
+    // 150k zero pages, a run of data, 49k zero: without the bound the first slice holds 116k pages.
+    const zero = layout([150_000, 1000, 49_000], true);
+    const usPerPage = 1;
+    const clock = new ExaminingClock();
+    const ram = new ExaminedRam(zero, clock, usPerPage);
+    const link = new SimLink(clock, { bandwidth: 1e9, latencyMs: 0 });
+    const params: MigrationParams = { ...qemuDefaults, giveUp: { passes: 6 } };
+    const channel = { send: (b: number) => link.send(b), drain: () => link.drain() };
+    const timeline = await clock.run(() => migrate({ clock, ram, channel, devices: [], params }));
+    const result = buildResult(timeline, { ramBytes: ram.pageCount * pageSize, pageSize, params });
+    expect(result.status).toBe("completed");
+    expect(ram.violations).toEqual([]);
+    // Each slice looked at no more pages than fit in its build time, and one more zero check.
+    const most = Math.ceil(sliceBuildMs / (usPerPage / 1000)) + runChunkMaxPages;
+    const sizes = ram.sections.map((s) => s.pages.length);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(most);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(zero.length);
+    expect(result.ram.duplicate).toBe(199_000);
+    expect(result.ram.normal).toBe(1000);
   });
 });

@@ -68,6 +68,16 @@ const unplugPollMs = 250;
 const batchBytes = 1 << 20;
 /** Most pages in one slice: a slice of zero pages only. */
 const slicePages = Math.ceil(batchBytes / zeroPageBytes());
+/**
+ * A slice also ends once building it has taken this long (QEMU's ram_save_iterate stops after
+ * MAX_WAIT, 50 ms, checked every 64 pages). A zero page costs 9 bytes, so a slice may examine
+ * ~116k pages (464 MiB of zero checks): on a wall clock that blocked the live engine's event
+ * loop for 437 ms (docs/live.md). The simulator's clock does not move while a slice is built,
+ * so there only bytes and pages end it.
+ */
+export const sliceBuildMs = 2;
+/** The most pages one zero check looks at while a run grows: the build time is checked between. */
+export const runChunkMaxPages = 4096;
 
 export async function migrate(env: MigrationEnv): Promise<Timeline> {
   const run = new Run(env);
@@ -487,7 +497,8 @@ class Run {
     let pages = 0;
     let wrapped = false;
     this.slice.clear();
-    while (bytes < maxBytes && pages < slicePages) {
+    const buildUntil = this.clock.now() + sliceBuildMs;
+    while (bytes < maxBytes && pages < slicePages && this.clock.now() < buildUntil) {
       const start = bitmap.nextSet(this.cursor);
       if (start < 0) {
         this.cursor = bitmap.size;
@@ -522,11 +533,11 @@ class Run {
         n = 1;
         bitmap.clear(start);
       } else {
-        for (let chunk = 32; ; chunk *= 2) {
+        for (let chunk = 32; ; chunk = Math.min(2 * chunk, runChunkMaxPages)) {
           const most = Math.min(chunk, fill - n);
           const run = this.runOfKind(start + n, bitmap.runLength(start + n, most, true), isZero);
           n += run;
-          if (run < most || n === fill) break;
+          if (run < most || n === fill || this.clock.now() >= buildUntil) break;
         }
         bitmap.clearRange(start, start + n);
       }

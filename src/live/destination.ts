@@ -170,7 +170,7 @@ async function receive(conn: Connection, peer: string, o: DestinationOptions, mi
     expect(config, Command.Config, state);
     const guestConfig = checkGuestConfig(parseJson<GuestConfig>(config));
     // This host's first touch now, before the guest's threads start (the figure is the process's CPU time).
-    const firstTouch = measureFirstTouch();
+    const firstTouch = await measureFirstTouch();
     incoming = await Incoming.create(guestConfig);
     if (guestConfig.multifdChannels) {
       const job = incoming;

@@ -14,10 +14,12 @@ export interface LiveDeviceParts {
   guest: Guest;
   nic: Nic;
   session: SourceSession;
+  /** Resolves once the destination has applied the RAM sent so far (LiveChannel.applied). */
+  applied: () => Promise<void>;
 }
 
 export function liveDevice(inner: Device, parts: LiveDeviceParts): Device {
-  const { guest, nic, session } = parts;
+  const { guest, nic, session, applied } = parts;
   // The NIC's thread reads the strategy's dmaLogged() from a register: refreshed whenever the
   // strategy may have changed its mind (an event it adds, a network change, a hook's end).
   const onEvent = (e: TimelineEvent) => {
@@ -60,7 +62,14 @@ export function liveDevice(inner: Device, parts: LiveDeviceParts): Device {
     },
   };
   if (inner.setup) wrapped.setup = after((ctx) => inner.setup!(live(ctx)));
-  if (inner.sync) wrapped.sync = after((ctx, bitmap, final) => inner.sync!(live(ctx), bitmap, final));
+  // A precopy sync, after which the controller may decide to switch over, first waits for
+  // the destination to apply what was sent (LiveChannel.applied): what it has still to apply
+  // when the guest stops is in the downtime, and the simulator's stream, one pipeline from
+  // source RAM into destination RAM, leaves nothing behind at a pass's end.
+  wrapped.sync = after(async (ctx, bitmap, final) => {
+    if (!final) await applied();
+    await inner.sync?.(live(ctx), bitmap, final);
+  });
   if (inner.stop) wrapped.stop = after((ctx) => inner.stop!(live(ctx)));
   if (inner.load) wrapped.load = after((ctx) => inner.load!(live(ctx)));
   if (inner.start) wrapped.start = after((ctx) => inner.start!(live(ctx)));

@@ -140,16 +140,17 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       // its destination to set up (the session is open, the guest runs meanwhile).
       if (o.startAt !== undefined && o.startAt > clock.now()) await clock.sleep(o.startAt - clock.now());
       monitor = new HostLoadMonitor(guest);
+      // multifd: every channel drained (all applied at the destination) before the pages are compared.
+      const channel = new LiveChannel(session, () => nic.saveState(), async () => {
+        await multifd?.drain();
+        await liveRam.verify();
+      });
       timeline = await migrate({
         clock,
         ram,
-        // multifd: every channel drained (all applied at the destination) before the pages are compared.
-        channel: new LiveChannel(session, () => nic.saveState(), async () => {
-          await multifd?.drain();
-          await liveRam.verify();
-        }),
+        channel,
         ...(multifd ? { multifdChannels: multifd.channels } : {}),
-        devices: devices.map((d) => liveDevice(d, { guest, nic, session: s })),
+        devices: devices.map((d) => liveDevice(d, { guest, nic, session: s, applied: () => channel.applied() })),
         params,
         rxFramesPerSecond: w.rx?.rate ?? 0,
         onProgress: o.onProgress,

@@ -59,6 +59,11 @@ class MultifdChannel extends LiveChannel {
     this.round++;
     await this.connection.conn.send(Command.Sync, syncPointPayload(this.round));
   }
+
+  /** Until everything before it on this channel is applied (past any sync point it waits at). */
+  override async drain(): Promise<void> {
+    await this.applied();
+  }
 }
 
 /** Channel connections in their handshake at once: half the destination's per-address limit (maxPreAuthPerAddress, 8). */

@@ -38,6 +38,7 @@
 //     |<-- Reply {firstTouch, preallocMs} ---------------------|  faulted in if prealloc),
 //     |                                                        |  vCPUs created (stopped)
 //     |--- Memory {RAM section} ... (no replies) ------------->|  Receiving
+//     |--- Sync (before a dirty sync) ------------> <-- Reply -|  everything before it applied
 //     |   [multifd: one more connection per channel, its own handshake; its Auth also names the
 //     |    migration id and the channel: Auth {proof, id, channel} -> Reply. On it: Memory ...,
 //     |    Sync {round} (id 0, no reply: MULTIFD_FLAG_SYNC, the end of a round; the destination
@@ -45,8 +46,8 @@
 //     |    Sync (a request) to drain it. A channel's failure fails the migration.]
 //     |--- Pin -----------> ... <------------------- Reply ----|  (vdpa: touches all RAM)
 //     |--- State {device state} ------------------------------>|
-//     |--- Sync ----------------------------------> <-- Reply -|  everything before it applied
-//     |--- Verify --------------------------------> <-- Reply -|  {a digest per 256 pages}
+//     |--- Verify --------------------------------> <-- Reply -|  everything before it applied:
+//     |                                                        |  {a digest per 256 pages}
 //     |   [groups that differ: Verify {groups} -> <-- Reply {their page hashes};
 //     |    pages that differ: Memory {them}, Verify again; still different: Abandon]
 //     |--- NicStart (the strategy's nic-ready) --------------->|

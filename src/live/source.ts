@@ -109,14 +109,21 @@ export class SourceSession {
 }
 
 /**
- * The migration stream: RAM sections as Memory, device state as State, drained by a Sync.
- * Once drained at switch-over, both sides' RAM is final, and `onDrained` compares them.
+ * The migration stream: RAM sections as Memory, device state as State. `applied()` waits for
+ * the destination to apply what was sent (a Sync, answered once everything before it is
+ * applied): a precopy sync does (device.ts), so that what a cold destination has still to
+ * apply (up to the sockets' ~6 MiB: 60-100 ms at this host's 17-30 us first touch,
+ * docs/live.md) is applied before the switch-over, not inside the downtime. The sender is not
+ * held back otherwise (a window of unapplied bytes would bound the stream to window / round
+ * trip). At switch-over `onDrained` compares both sides' RAM: its Verify is answered only once
+ * everything before it is applied, so it is the drain (no Sync round trip of its own).
  */
 export class LiveChannel implements Channel {
   constructor(
     private readonly session: SourceSession,
     /** The NIC's device state, as it is when sent. */
     private readonly deviceState: () => unknown,
+    /** Drains the stream and compares both sides' RAM (see above). */
     private readonly onDrained: () => Promise<void>,
   ) {}
 
@@ -129,8 +136,12 @@ export class LiveChannel implements Channel {
     return this.session.conn.send(Command.State, padded);
   }
 
-  async drain(): Promise<void> {
+  /** Resolves once the destination has applied everything sent so far. */
+  async applied(): Promise<void> {
     await this.session.conn.request(Command.Sync);
+  }
+
+  async drain(): Promise<void> {
     await this.onDrained();
   }
 }
@@ -173,7 +184,12 @@ export class LiveGuestRam implements GuestRam {
     const n = this.guest.syncDirtyLog(into, this.hashAllPages ? (words) => this.hasher.markWords(words) : undefined);
     // The final sync: vCPUs and NIC are stopped. Untracked DMA may have written the NIC's
     // pages behind the log's back: hash them (again).
-    if (!this.guest.vcpusRunning) for (const p of nicPages(this.guest.nic)) this.hasher.mark(p, p + 1);
+    if (!this.guest.vcpusRunning) {
+      for (const p of nicPages(this.guest.nic)) this.hasher.mark(p, p + 1);
+      // Hashed now (here, or by the hash thread beside the final RAM), so that the comparison's
+      // request goes out at once: hashed after it, on this thread, they held it back.
+      void this.hasher.settle();
+    }
     return n;
   }
 
@@ -223,7 +239,7 @@ export class LiveGuestRam implements GuestRam {
    */
   async verify(): Promise<void> {
     const t = wallNow();
-    const [, there] = await Promise.all([this.hasher.settle(), this.session.verify()]);
+    const [there] = await Promise.all([this.session.verify(), this.hasher.settle()]);
     this.stale = await this.differing(there);
     if (this.stale.length > 0) {
       // Re-sent as they are now (vCPUs and NIC stopped), then compared again.

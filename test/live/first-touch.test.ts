@@ -4,11 +4,27 @@ import { describe, expect, it } from "vitest";
 import { checkFirstTouch, measureFirstTouch } from "../../src/live/first-touch.js";
 
 describe("first touch", () => {
-  it("measures the pages it was asked to touch", () => {
-    const t = measureFirstTouch(256);
+  it("measures the pages it was asked to touch", async () => {
+    const t = await measureFirstTouch(256);
     expect(t.pages).toBe(256);
     expect(t.wallUs).toBeGreaterThan(0);
     expect(checkFirstTouch(t)).toEqual(t);
+  });
+
+  it("lets the event loop turn between its chunks (a probe of 1 MiB chunks)", async () => {
+    // 4 MiB: four chunks, so the loop turns at least three times while the probe runs.
+    let turns = 0;
+    let stop = false;
+    const tick = () => {
+      if (stop) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const t = await measureFirstTouch((4 << 20) / 4096);
+    stop = true;
+    expect(t.pages).toBe(1024);
+    expect(turns).toBeGreaterThanOrEqual(3);
   });
 
   it("refuses a malformed figure from the peer", () => {

@@ -1,9 +1,13 @@
-// A hash per guest page, kept current by hash-worker.ts: whoever changes pages marks them
-// pending (`mark`), the thread hashes them, and `settle` resolves once everything marked
-// before it is hashed. Source: RAM is marked all at the start of dirty logging, then at each
-// sync the pages the dirty log names, and at the final sync the NIC's region (the only pages
-// a writer outside the dirty log, untracked DMA, can reach); so when the vCPUs and the NIC are
-// stopped, settling hashes only what changed last. Destination: each run as it is applied.
+// A hash per guest page, kept current for the pages whoever changes them marks pending
+// (`mark`); `settle` resolves once everything marked before it is hashed. Source: RAM is
+// marked all at the start of dirty logging, then at each sync the pages the dirty log names,
+// and at the final sync the NIC's region (the only pages a writer outside the dirty log,
+// untracked DMA, can reach); so when the vCPUs and the NIC are stopped, settling hashes only
+// what changed last. Destination: each run as it is applied. When every page is compared,
+// a thread of its own (hash-worker.ts) hashes beside the stream; when only the NIC's pages
+// are (the default), the few hundred marked right before the comparison are hashed on the
+// thread that settles (~1 ms), not handed to a thread that must first be woken and get a
+// core (3-13 ms of the downtime at load 10-13, docs/live.md).
 // A settled hasher also has a digest per group of pages (hashGroupPages), kept current for
 // the groups whose pages changed: the two sides compare those first, then the page hashes
 // of the groups that differ.
@@ -11,15 +15,10 @@
 import { Thread } from "./thread.js";
 import type { Guest } from "./guest.js";
 import { groupDigest, hashGroupPages, zeroPageHash } from "./pages.js";
+import { PageHashing, type PageHashBuffers } from "./page-hashes.js";
 
-export interface HashWorkerData {
-  ram: SharedArrayBuffer;
-  pending: SharedArrayBuffer;
-  hashes: SharedArrayBuffer;
-  digests: SharedArrayBuffer;
+export interface HashWorkerData extends PageHashBuffers {
   ctl: SharedArrayBuffer;
-  /** Look for marked pages every pollMs (keeping up beside the stream), or only when settled. */
-  poll: boolean;
 }
 
 /** Indices into the hasher's control words. */
@@ -32,7 +31,9 @@ type WaitAsync = (a: Int32Array, index: number, value: number) => { async: boole
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 export class RamHasher {
-  private readonly thread: Thread;
+  /** Hashing beside the stream (every page compared), or on the settling thread. */
+  private readonly thread: Thread | undefined;
+  private readonly here: PageHashing | undefined;
   private readonly pending: Int32Array;
   private readonly hashes: Int32Array;
   private readonly digests: Int32Array;
@@ -41,9 +42,9 @@ export class RamHasher {
   constructor(
     private readonly guest: Guest,
     /**
-     * Whether pages are marked while the stream runs (every page compared), so that the thread
-     * keeps up by polling; otherwise marks come right before a settle and the thread sleeps
-     * until then (polling an empty bitmap every 1 ms cost 634 ms of a 12 s run at load 16).
+     * Whether pages are marked while the stream runs (every page compared), so that a thread
+     * keeps up by polling; otherwise marks come right before a settle, which hashes them
+     * itself (a thread polling an empty bitmap every 1 ms cost 634 ms of a 12 s run at load 16).
      */
     poll: boolean,
   ) {
@@ -52,15 +53,14 @@ export class RamHasher {
     this.hashes = new Int32Array(new SharedArrayBuffer(guest.pageCount * 4)).fill(zeroPageHash | 0);
     this.digests = new Int32Array(new SharedArrayBuffer(hashGroups(guest.pageCount) * 4));
     for (let g = 0; g < this.digests.length; g++) this.digests[g] = groupDigest(this.hashes, g);
-    const data: HashWorkerData = {
+    const buffers: PageHashBuffers = {
       ram: guest.ram,
       pending: this.pending.buffer as SharedArrayBuffer,
       hashes: this.hashes.buffer as SharedArrayBuffer,
       digests: this.digests.buffer as SharedArrayBuffer,
-      ctl: this.ctl.buffer as SharedArrayBuffer,
-      poll,
     };
-    this.thread = new Thread(new URL("./hash-worker.js", import.meta.url), data);
+    if (poll) this.thread = new Thread(new URL("./hash-worker.js", import.meta.url), { ...buffers, ctl: this.ctl.buffer as SharedArrayBuffer } satisfies HashWorkerData);
+    else this.here = new PageHashing(buffers);
   }
 
   /** Pages [from, to) changed: hash them (again). The thread looks every `pollMs` (hash-worker.ts). */
@@ -90,6 +90,11 @@ export class RamHasher {
 
   /** Resolves once the pages marked so far are hashed and their groups' digests current. */
   async settle(): Promise<void> {
+    if (this.here) {
+      this.here.hashPending();
+      this.here.updateDigests();
+      return;
+    }
     const wanted = Atomics.add(this.ctl, hashCtl.requested, 1) + 1;
     this.kick();
     for (let done = Atomics.load(this.ctl, hashCtl.done); done - wanted < 0; done = Atomics.load(this.ctl, hashCtl.done)) {
@@ -115,6 +120,7 @@ export class RamHasher {
   }
 
   async close(): Promise<void> {
+    if (!this.thread) return;
     Atomics.store(this.ctl, hashCtl.exit, 1);
     this.kick();
     await this.thread.stop();

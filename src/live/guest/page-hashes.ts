@@ -1,0 +1,60 @@
+// The hashing of marked pages, wherever it runs: in the hash thread (hash-worker.ts), beside
+// the stream, or on the thread that settles (hasher.ts), when only a few pages are marked
+// right before the comparison.
+
+import { groupDigest, hashGroupPages, hashPageOrZero, ramBuffer } from "./pages.js";
+
+export interface PageHashBuffers {
+  ram: SharedArrayBuffer;
+  /** A bit per page: marked, to be hashed (again). */
+  pending: SharedArrayBuffer;
+  /** A hash per page. */
+  hashes: SharedArrayBuffer;
+  /** A digest per group of hashGroupPages pages. */
+  digests: SharedArrayBuffer;
+}
+
+export class PageHashing {
+  private readonly words: Int32Array;
+  private readonly buffer: Buffer;
+  private readonly pending: Int32Array;
+  private readonly hashes: Int32Array;
+  private readonly digests: Int32Array;
+  /** Groups with a page hashed since their digest was last computed (none at first: the digests given are current). */
+  private readonly staleGroups: Uint8Array;
+
+  constructor(b: PageHashBuffers) {
+    this.words = new Int32Array(b.ram);
+    this.buffer = ramBuffer(b.ram);
+    this.pending = new Int32Array(b.pending);
+    this.hashes = new Int32Array(b.hashes);
+    this.digests = new Int32Array(b.digests);
+    this.staleGroups = new Uint8Array(this.digests.length);
+  }
+
+  /** Takes every pending bit (read-and-clear, so a page marked meanwhile is hashed again) and hashes its page. */
+  hashPending(): void {
+    const { pending, hashes, staleGroups } = this;
+    for (let i = 0; i < pending.length; i++) {
+      if (Atomics.load(pending, i) === 0) continue;
+      let w = Atomics.exchange(pending, i, 0);
+      while (w !== 0) {
+        const bit = 31 - Math.clz32(w & -w);
+        w &= w - 1;
+        const page = (i << 5) + bit;
+        Atomics.store(hashes, page, hashPageOrZero(this.buffer, this.words, page));
+        staleGroups[(page / hashGroupPages) | 0] = 1;
+      }
+    }
+  }
+
+  /** Recomputes the digests of the groups whose pages were hashed again (each round, so a settle finds few). */
+  updateDigests(): void {
+    const { staleGroups } = this;
+    for (let g = 0; g < staleGroups.length; g++) {
+      if (staleGroups[g] === 0) continue;
+      staleGroups[g] = 0;
+      Atomics.store(this.digests, g, groupDigest(this.hashes, g));
+    }
+  }
+}

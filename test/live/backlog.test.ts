@@ -1,0 +1,73 @@
+// The destination's backlog (issue 13): before a precopy sync (after which the switch-over may
+// be decided) the source waits for the destination to apply what was sent, so a slow (cold)
+// destination has nothing left to apply when the guest stops; the sends themselves are not held
+// back. A destination that holds its answers to Sync shows it.
+import { createServer } from "node:net";
+import { afterAll, describe, expect, it } from "vitest";
+import { Connection } from "../../src/live/connection.js";
+import { authenticate } from "../../src/live/destination.js";
+import { Command, type Frame } from "../../src/live/protocol.js";
+import { LiveChannel, SourceSession } from "../../src/live/source.js";
+
+const secret = Buffer.from("backlog-test-secret");
+
+/** A destination that answers each Sync only when the test says so; it counts the Memory frames. */
+async function holdingDestination() {
+  const held: Frame[] = [];
+  let memory = 0;
+  let conn: Connection | undefined;
+  const server = createServer((socket) => {
+    const c = new Connection(socket, "source", undefined, 8000);
+    conn = c;
+    void (async () => {
+      const auth = await authenticate(c, secret);
+      c.reply(auth.id, Buffer.alloc(16));
+      c.secure(auth.macs);
+      for (;;) {
+        const f = await c.next();
+        if (f.type === Command.Memory) memory++;
+        else if (f.type === Command.Sync) held.push(f);
+        else if (f.id !== 0) c.reply(f.id);
+      }
+    })().catch(() => c.close());
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return {
+    port: (server.address() as { port: number }).port,
+    held,
+    memory: () => memory,
+    /** Answers the oldest held Sync: everything before it is applied. */
+    answer: () => conn!.reply(held.shift()!.id),
+    close: () => (conn?.close(), server.close()),
+  };
+}
+
+const eventually = async (check: () => boolean) => {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  return check();
+};
+
+describe("the destination's backlog", () => {
+  const closers: (() => void)[] = [];
+  afterAll(() => closers.forEach((c) => c()));
+
+  it("applied() resolves once the destination answers a Sync sent after every RAM send; the sends are not held back", async () => {
+    const dest = await holdingDestination();
+    closers.push(dest.close);
+    const session = await SourceSession.open({ host: "127.0.0.1", port: dest.port }, secret, { bandwidth: Infinity, latencyMs: 0 });
+    closers.push(() => session.conn.close());
+    const channel = new LiveChannel(session, () => ({}), async () => undefined);
+    const slice = [[Buffer.alloc(1 << 20)]];
+    // Nothing answered, yet every send returns: no window of unapplied bytes holds the sender.
+    for (let i = 0; i < 4; i++) await channel.send(0, slice);
+    let applied = false;
+    void channel.applied().then(() => (applied = true));
+    // The Sync comes after the four frames (frames are handled in order: answered, they are applied).
+    expect(await eventually(() => dest.held.length === 1)).toBe(true);
+    expect(dest.memory()).toBe(4);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(applied).toBe(false);
+    dest.answer();
+    expect(await eventually(() => applied)).toBe(true);
+  });
+});

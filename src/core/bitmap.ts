@@ -23,7 +23,7 @@ export class PageBitmap {
   release(): void {
     let free = releasedWords.get(this.words.length);
     if (!free) releasedWords.set(this.words.length, (free = { clean: [], dirty: [] }));
-    // The count is exact (clearAll relies on it too): none set means every word is 0.
+    // The count is exact (every operation keeps it so; clearAll relies on it too): none set means every word is 0.
     (this.setCount === 0 ? free.clean : free.dirty).push(this.words);
   }
 
@@ -121,10 +121,12 @@ export class PageBitmap {
 
   /**
    * ORs `other` into this bitmap and clears `other` (read-and-clear); returns the bits newly set
-   * here. Only pages [from, to) are looked at: the caller says that `other` has none elsewhere.
+   * here. Only the words of pages [from, to) are looked at (the caller knows `other` has none
+   * elsewhere); `other`'s count stays exact either way, as its reuse relies on (`release`).
    */
   takeFrom(other: PageBitmap, from = 0, to = this.size): number {
     let added = 0;
+    let taken = 0;
     const a = this.words;
     const b = other.words;
     const end = Math.min(a.length, (to + 31) >>> 5);
@@ -132,11 +134,12 @@ export class PageBitmap {
       const w = b[i];
       if (w === 0) continue;
       added += popcount(w & ~a[i]);
+      taken += popcount(w);
       a[i] |= w;
       b[i] = 0;
     }
     this.setCount += added;
-    other.setCount = 0;
+    other.setCount -= taken;
     return added;
   }
 

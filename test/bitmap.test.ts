@@ -61,6 +61,41 @@ describe("PageBitmap", () => {
   });
 });
 
+describe("PageBitmap reuse", () => {
+  it("a bitmap made after others of its size were released reads clear, whatever they held (their bits set, cleared or taken)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(op, { maxLength: 20 }), { minLength: 1, maxLength: 4 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), (runs, takes) => {
+        // Bitmaps of one size, each left as its operations (and perhaps a read-and-clear into another) left it, then released.
+        for (const [i, ops] of runs.entries()) {
+          const { bitmap } = apply(ops);
+          // Only the first half's words taken: the rest stays, and counts.
+          if (takes[i]) new PageBitmap(size + 1).takeFrom(bitmap, 0, size / 2);
+          bitmap.release();
+        }
+        // As many new ones as were released, and one more: each starts with no page set.
+        for (let i = 0; i <= runs.length; i++) {
+          const fresh = new PageBitmap(size);
+          expect(fresh.count).toBe(0);
+          expect(fresh.nextSet(0)).toBe(-1);
+          expect(Array.from(fresh.words).every((w) => w === 0)).toBe(true);
+        }
+      }),
+    );
+  });
+
+  it("read-and-clear leaves both counts exact, also where the other held pages outside the range", () => {
+    const other = new PageBitmap(size);
+    other.setRange(0, size);
+    const into = new PageBitmap(size);
+    into.set(5);
+    // Words of pages [40, 100): pages 32-127; the rest stays in `other`.
+    expect(into.takeFrom(other, 40, 100)).toBe(96);
+    expect(into.count).toBe(97);
+    expect(other.count).toBe(size - 96);
+    expect(other.test(31) && other.test(128) && !other.test(64)).toBe(true);
+  });
+});
+
 describe("PageBitmap, the edges the properties rarely reach", () => {
   it("set and clear say whether they changed the page", () => {
     const b = new PageBitmap(40);

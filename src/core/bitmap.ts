@@ -3,8 +3,9 @@
 /**
  * The words of released bitmaps, by length, for the next bitmap of that size: a fleet's VMs come
  * and go, and clearing memory in use costs far less than faulting in fresh memory for each.
+ * Released with no bit set (`clean`), they need no clearing at all: the next one takes those first.
  */
-const releasedWords = new Map<number, Uint32Array[]>();
+const releasedWords = new Map<number, { clean: Uint32Array[]; dirty: Uint32Array[] }>();
 
 export class PageBitmap {
   readonly words: Uint32Array;
@@ -12,15 +13,18 @@ export class PageBitmap {
 
   constructor(readonly size: number) {
     const length = Math.ceil(size / 32);
-    const reused = releasedWords.get(length)?.pop();
-    this.words = reused ? reused.fill(0) : new Uint32Array(length);
+    const free = releasedWords.get(length);
+    const clean = free?.clean.pop();
+    const dirty = clean ? undefined : free?.dirty.pop();
+    this.words = clean ?? dirty?.fill(0) ?? new Uint32Array(length);
   }
 
   /** Gives the words back for a later bitmap of this size: this one must not be used again. */
   release(): void {
-    const free = releasedWords.get(this.words.length);
-    if (free) free.push(this.words);
-    else releasedWords.set(this.words.length, [this.words]);
+    let free = releasedWords.get(this.words.length);
+    if (!free) releasedWords.set(this.words.length, (free = { clean: [], dirty: [] }));
+    // The count is exact (every operation keeps it so; clearAll relies on it too): none set means every word is 0.
+    (this.setCount === 0 ? free.clean : free.dirty).push(this.words);
   }
 
   get count(): number {
@@ -31,26 +35,30 @@ export class PageBitmap {
     return (this.words[page >>> 5] & (1 << (page & 31))) !== 0;
   }
 
-  /** Sets a bit; returns true when it was clear. */
+  /**
+   * Sets a bit; returns true when it was clear. Without a branch on the word: the guest's
+   * writes land at random, and a branch on what each load finds would mispredict about as
+   * often as the pages repeat, and stall on each load in turn instead of overlapping them.
+   */
   set(page: number): boolean {
     const i = page >>> 5;
-    const bit = 1 << (page & 31);
+    const b = page & 31;
     const w = this.words[i];
-    if (w & bit) return false;
-    this.words[i] = w | bit;
-    this.setCount++;
-    return true;
+    const was = (w >>> b) & 1;
+    this.words[i] = w | (1 << b);
+    this.setCount += was ^ 1;
+    return was === 0;
   }
 
-  /** Clears a bit; returns true when it was set. */
+  /** Clears a bit; returns true when it was set (without a branch on the word, as `set`). */
   clear(page: number): boolean {
     const i = page >>> 5;
-    const bit = 1 << (page & 31);
+    const b = page & 31;
     const w = this.words[i];
-    if (!(w & bit)) return false;
-    this.words[i] = w & ~bit;
-    this.setCount--;
-    return true;
+    const was = (w >>> b) & 1;
+    this.words[i] = w & ~(1 << b);
+    this.setCount -= was;
+    return was === 1;
   }
 
   setAll(): void {
@@ -113,10 +121,12 @@ export class PageBitmap {
 
   /**
    * ORs `other` into this bitmap and clears `other` (read-and-clear); returns the bits newly set
-   * here. Only pages [from, to) are looked at: the caller says that `other` has none elsewhere.
+   * here. Only the words of pages [from, to) are looked at (the caller knows `other` has none
+   * elsewhere); `other`'s count stays exact either way, as its reuse relies on (`release`).
    */
   takeFrom(other: PageBitmap, from = 0, to = this.size): number {
     let added = 0;
+    let taken = 0;
     const a = this.words;
     const b = other.words;
     const end = Math.min(a.length, (to + 31) >>> 5);
@@ -124,11 +134,12 @@ export class PageBitmap {
       const w = b[i];
       if (w === 0) continue;
       added += popcount(w & ~a[i]);
+      taken += popcount(w);
       a[i] |= w;
       b[i] = 0;
     }
     this.setCount += added;
-    other.setCount = 0;
+    other.setCount -= taken;
     return added;
   }
 

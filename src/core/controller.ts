@@ -492,6 +492,7 @@ class Run {
     const multifd = this.multifd && !this.inPostcopy ? this.multifd : undefined;
     const format = multifd ? this.multifdFormat! : this.precopyFormat;
     const { normal: normalCost, zero: zeroCost, slicePages } = format;
+    const firstChunk = Math.max(32, Math.ceil(batchBytes / normalCost));
     let bytes = 0;
     let zero = 0;
     let pages = 0;
@@ -516,7 +517,9 @@ class Run {
       }
       // Dirty pages from `start` that are all zero or all non-zero cost the same each, so they
       // are taken at once: as many as there are, up to the one that fills the slice. Looked
-      // for a chunk at a time, doubling, so neither scan runs far past where the other ends.
+      // for a chunk at a time, doubling, so neither scan runs far past where the other ends;
+      // the first chunk is a slice of normal pages (a few words), so a slice of a first pass's
+      // non-zero pages takes one scan of each bitmap, not four.
       const isZero = ram.isZero(start);
       const cost = isZero ? zeroCost : normalCost;
       const fill = Math.min(slicePages - pages, Math.ceil((maxBytes - bytes) / cost));
@@ -533,7 +536,7 @@ class Run {
         n = 1;
         bitmap.clear(start);
       } else {
-        for (let chunk = 32; ; chunk = Math.min(2 * chunk, runChunkMaxPages)) {
+        for (let chunk = Math.min(firstChunk, runChunkMaxPages); ; chunk = Math.min(2 * chunk, runChunkMaxPages)) {
           const most = Math.min(chunk, fill - n);
           const run = this.runOfKind(start + n, bitmap.runLength(start + n, most, true), isZero);
           n += run;

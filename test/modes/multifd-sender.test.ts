@@ -179,6 +179,21 @@ describe("multifd channels, worked by hand", () => {
     ]);
   });
 
+  it("a send rate of 0 is no rate (as absent): the link's figures alone, not a channel that never finishes", async () => {
+    // Without a rate: both channels read 0-1; channel 0's 10 B go first, 1-11, channel 1's 4 B 11-15;
+    // channel 0's SYNC packet (its packet done at 11) after them, 15-343, channel 1's 343-671.
+    const { clock, sender, sent } = setup(2, 32, { sendBytesPerMs: 0 });
+    await clock.run(async () => {
+      await sender.send(runs(0), 10);
+      await sender.send(runs(1), 4);
+      await sender.flush();
+    });
+    expect(sent).toEqual([
+      { bytes: 10, start: 1, end: 11 }, { bytes: 4, start: 11, end: 15 },
+      { bytes: sync, start: 15, end: 343 }, { bytes: sync, start: 343, end: 671 },
+    ]);
+  });
+
   it("more threads than cores slow a channel's own work, from its start: its reads and its writes, not the queueing", async () => {
     // 5 channels and the migration thread on 2 cores: 3 times as long. Queued 0-1 (1 ms a page, the
     // migration thread's); channel 0 reads 1-2 and writes 2 B at 1 B/ms 2-4: 3 ms of its work, 2 x 3

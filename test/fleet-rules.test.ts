@@ -225,6 +225,15 @@ describe("the links and the VMs' own seeds", () => {
     }
   });
 
+  it("the fabric's latency is each migration's link latency: a VM alone with a prober is `simulate` over that link", async () => {
+    // What reads the latency besides the flow: the prober (a reply comes back one round trip after
+    // its ping) and the modes' costs. 1 Gbit/s NICs and fabric, 5 ms one way.
+    const probed = "name: p\nvm: {memory: 64MiB, used: 8MiB, workload: {kind: uniform, workingSet: 8MiB, rate: 20000}}\nprobe: {interval: 1ms}\nmigration: {maxBandwidth: 0}\n";
+    const out = await evacuate(plan([{ name: "p", host: "a", scenario: scenario(`${probed}link: {bandwidth: 1Gbit/s}\n`) }], { fabric: { bandwidth: 1e9 / 8, latencyMs: 5 } }));
+    const alone = await simulate(scenario(`${probed}link: {bandwidth: 1Gbit/s, latency: 5ms}\n`), { seed: 7 });
+    expect(out.vms[0].result).toEqual(alone);
+  });
+
   it("the second VM runs with the fleet's seed + 1: alone on the link, it is `simulate` with that seed", async () => {
     const busy = "{memory: 64MiB, used: 8MiB, workload: {kind: uniform, workingSet: 8MiB, rate: 20000}}";
     const out = await evacuate(plan([vm("first", "a", busy), vm("second", "a", busy)]));

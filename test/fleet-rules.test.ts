@@ -179,6 +179,21 @@ describe("the policy's timers", () => {
     expect(kept.result.parameters!["max-bandwidth"]).toBe(2 * MiB);
   });
 
+  it("the policy's auto-converge replaces the file's; a policy without one keeps it", async () => {
+    // The hog dirties every page between syncs (far above half of what is sent), so auto-converge throttles it
+    // once two periods in a row are high; run for 4 s (16 s/GiB x 0.25 GiB), then cancelled.
+    const completion = { msPerGiB: 16_000, minGiB: 0.25, action: "abort" as const, option: "t" };
+    const hogWith = (autoConverge: boolean) => {
+      const v = vm("hog", "a", hog);
+      return { ...v, scenario: { ...v.scenario, migration: { ...v.scenario.migration, autoConverge } } };
+    };
+    const throttle = async (file: boolean, own?: boolean) =>
+      (await evacuate(plan([hogWith(file)], { policy: policy({ completion, ...(own === undefined ? {} : { autoConverge: own }) }) }))).vms[0].result["cpu-throttle-percentage"];
+    expect(await throttle(true)).toBeGreaterThan(0);
+    expect(await throttle(false, true)).toBeGreaterThan(0);
+    expect(await throttle(true, false)).toBe(0);
+  });
+
   it("progress timeout: cancelled once the remaining data has not fallen for that long since its lowest", async () => {
     const out = await evacuate(plan([vm("hog", "a", hog)], { policy: policy({ progress: { timeoutMs: 1500, option: "progressTimeout" } }) }));
     const v = out.vms[0];

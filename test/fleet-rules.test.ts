@@ -5,7 +5,7 @@
 // worked out from the rule as the policies' documentation states it (docs/fleet.md), not from a run.
 
 import { describe, expect, it } from "vitest";
-import { evacuate, type FleetPlan, type FleetPolicy, type FleetVm, type VmRun } from "../src/sim/fleet.js";
+import { departures, dirtyRate, evacuate, type FleetPlan, type FleetPolicy, type FleetVm, type VmRun } from "../src/sim/fleet.js";
 import { utilisationBinMs } from "../src/sim/network.js";
 import { simulate } from "../src/sim/simulate.js";
 import { scenario } from "./helpers.js";
@@ -63,6 +63,15 @@ describe("the order VMs leave in", () => {
       startsAfter(out.vms[i], out.vms[i - 1]);
       expect(out.vms[i].start).toBeCloseTo(out.vms[i - 1].end, 2);
     }
+  });
+
+  it("least-dirty-first sorts by bytes dirtied per second (page writes x page size), across page sizes", () => {
+    // 1000 writes/s of 4 KiB pages: 4,096,000 B/s; 10 writes/s of 2 MiB pages: 20,971,520 B/s. By writes
+    // alone (or writes per byte of page) the huge-page guest would go first.
+    const small = vm("small", "a", "{memory: 64MiB, used: 1MiB, workload: {kind: uniform, workingSet: 1MiB, rate: 1000}}");
+    const huge = vm("huge", "a", "{memory: 64MiB, pageSize: 2MiB, used: 4MiB, workload: {kind: uniform, workingSet: 4MiB, rate: 10}}");
+    expect([dirtyRate(small.scenario), dirtyRate(huge.scenario)]).toEqual([4_096_000, 20_971_520]);
+    expect(departures(plan([huge, small]), "least-dirty-first").map((d) => d.vm.name)).toEqual(["small", "huge"]);
   });
 
   it("each VM's end is its start plus its total time; listed by start, then as the file lists them", async () => {

@@ -153,6 +153,20 @@ describe("the policy's timers", () => {
     );
   });
 
+  it("the pause warning: the force-complete's time from the VM's own start, whatever other actions came before it", async () => {
+    // Two hogs one after the other, each forced 1000 ms after its start (16 s/GiB x 1/16 GiB); a downtime
+    // step at 0 s is the first action of each, before the force-complete.
+    const p = policy({ downtimeSteps: () => [{ afterMs: 0, downtimeMs: 50 }], completion: { msPerGiB: 16_000, minGiB: 0, action: "force-complete", option: "x" } });
+    const out = await evacuate(plan([vm("h1", "a", hog), vm("h2", "a", hog)], { policy: p }));
+    expect(out.vms[1].start).toBeGreaterThan(1000);
+    for (const v of out.vms) {
+      expect(v.actions.map((a) => [a.t - v.start, a.action])).toEqual([[0, "set-downtime"], [1000, "force-complete"]].map(([t, a]) => [expect.closeTo(t as number, 2), a]));
+      expect(v.result.warnings.filter((w) => w.startsWith("paused by"))).toEqual([
+        `paused by test at 1000 ms (x: not completed within 1 s (16 s/GiB x 0.1 GiB)); the guest was stopped from then until the resume at ${v.result["total-time"]} ms`,
+      ]);
+    }
+  });
+
   it("downtime steps: each limit set at its time, in order, and used", async () => {
     const steps = () => [{ afterMs: 0, downtimeMs: 50 }, { afterMs: 1000, downtimeMs: 95 }, { afterMs: 2500, downtimeMs: 140 }];
     // A progress timeout far off (100 s) must not fire at the steps' alarms.

@@ -3,7 +3,8 @@
 // (the strategies' events and costs, xbzrle's, dirty-limit's and post-copy's whole-migration tests, ~45 s of its
 // ~55 s), so that a surviving or looping mutant of the main loop costs seconds, not minutes. The mode paths are
 // reached by the modes' small tests (mode-results, the multifd sender, the post-copy phase). A lower bound:
-// the tests left out can only kill more.
+// the tests left out can only kill more. `isolate: false` (all of this round's sets): one module graph for all
+// the files of a run, where vitest would import the instrumented modules again for each file (half of a run's time).
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -13,8 +14,10 @@ export default defineConfig({
       "test/result.test.ts", "test/bounded.test.ts", "test/throttle.test.ts", "test/prober.test.ts", "test/clock-order.test.ts",
       "test/modes/mode-results.test.ts", "test/modes/multifd-sender.test.ts", "test/modes/postcopy-phase.test.ts",
       "test/device-paths.test.ts",
+      // src/core/nesting.ts, which only the scenario loader uses.
+      "test/scenario-load.test.ts",
     ],
-    testTimeout: 60_000,
+    testTimeout: 60_000, isolate: false,
     env: { LIVEMIG_MUTATION: "1" },
   },
 });

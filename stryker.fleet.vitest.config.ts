@@ -3,4 +3,4 @@
 // checks the same rules on the figures but takes tens of seconds per mutant.
 import { defineConfig } from "vitest/config";
 
-export default defineConfig({ test: { include: ["test/fleet-rules.test.ts", "test/fleet-summary.test.ts", "test/fleet-stop.test.ts"], testTimeout: 60_000, env: { LIVEMIG_MUTATION: "1" } } });
+export default defineConfig({ test: { include: ["test/fleet-rules.test.ts", "test/fleet-summary.test.ts", "test/fleet-stop.test.ts"], testTimeout: 60_000, isolate: false, env: { LIVEMIG_MUTATION: "1" } } });

@@ -11,7 +11,7 @@ export default defineConfig({
       "test/fleet-summary.test.ts", "test/clock-order.test.ts", "test/clock-awaited.test.ts", "test/controller.test.ts",
       "test/qemu-rules.test.ts", "test/bounded.test.ts", "test/page-walk.test.ts",
     ],
-    testTimeout: 60_000,
+    testTimeout: 60_000, isolate: false,
     env: { LIVEMIG_MUTATION: "1" },
   },
 });

@@ -131,6 +131,25 @@ describe("where each VM goes: the destination with the least memory placed on it
   });
 });
 
+describe("the slot of a migration that completed unsafe", () => {
+  it("is freed as a completed one's is: the next VM starts at its end", async () => {
+    // A VF that does not track its DMA writes receive buffers behind the dirty log: QEMU reports
+    // completed, livemig completed-unsafe; for the orchestrator the migration is over either way.
+    const unsafe: FleetVm = {
+      name: "unsafe",
+      host: "a",
+      scenario: scenario(
+        "name: unsafe\nvm: {memory: 64MiB, used: 8MiB, workload: {kind: uniform, workingSet: 8MiB, rate: 1000, rx: {rate: 5kpps, size: 1500B}}}\n" +
+          "link: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\ndevices: [{kind: vf-enlightened, trackDma: false}]\n",
+      ),
+    };
+    const out = await evacuate(plan([unsafe, vm("next", "a", idle("64MiB"))]));
+    expect(out.vms.map((v) => [v.vm, v.result.status])).toEqual([["unsafe", "completed-unsafe"], ["next", "completed"]]);
+    startsAfter(out.vms[1], out.vms[0]);
+    expect(out.vms[1].start).toBeCloseTo(out.vms[0].end, 2);
+  });
+});
+
 describe("the policy's timers", () => {
   const syncTimes = (r: { timeline: { kind: string; t: number }[] }) => r.timeline.filter((e) => e.kind === "sync").map((e) => e.t);
 

@@ -96,4 +96,15 @@ describe("a stop at the first failed VM (stopOnFailure)", () => {
     expect(out).toEqual(full);
     expect("stopped" in out).toBe(false);
   });
+
+  it("a VM paused by a force-complete and then stopped failed: no pause warning, only the failure", async () => {
+    // Forced at 1000 ms (16 s/GiB x 1/16 GiB), the paused hog still has its 64 MiB to send (~0.5 s at
+    // 1 Gbit/s) when the bound stops the drain at 1100 ms.
+    const p = plan([vm("hog", hog)], { completion: { msPerGiB: 16_000, minGiB: 0, action: "force-complete", option: "x" } });
+    const out = await evacuate(p, { stopAtMs: 1100 });
+    const v = out.vms[0];
+    expect(v.actions.map((a) => [a.t, a.action])).toEqual([[1000, "force-complete"]]);
+    expect(v.result.status).toBe("failed");
+    expect(v.result.warnings.filter((w) => w.startsWith("paused by"))).toEqual([]);
+  });
 });

@@ -220,9 +220,8 @@ describe("iterations (ram_save_iterate's MAX_WAIT, migration_iteration_run)", ()
   // on the link); an iteration, the first 48 slices past 50 ms (50.43 ms, 12288 pages). The
   // first window closes after iteration 2 at 1e6 B/ms, so with a 90 ms limit the threshold
   // is 90 MB = 21973 pages of 4 KiB.
-  async function idleGuest(iterationMs?: number) {
+  async function idleGuest(iterationMs?: number, pageCount = 65536) {
     const clock = new VirtualClock();
-    const pageCount = 65536;
     const ram = new SimGuestRam({ clock, pageCount, pageSize: 4096, usedPages: pageCount, memoryReadBytesPerSecond: 0, writes: writeModel({ kind: "idle" }, 0, new Random(1)) });
     const params = { ...qemuDefaults, maxBandwidth: 0, downtimeLimitMs: 90, ...(iterationMs !== undefined ? { iterationMs } : {}) };
     const timeline = await clock.run(() => migrate({ clock, ram, channel: new SimLink(clock, { bandwidth: 1e9, latencyMs: 0 }), devices: [], params }));
@@ -239,6 +238,15 @@ describe("iterations (ram_save_iterate's MAX_WAIT, migration_iteration_run)", ()
     expect(qemu.finalPages).toBe(16384);
     expect(qemu.stoppedAfter).toBeGreaterThan(4 * 50);
     expect(qemu.stoppedAfter).toBeLessThan(4 * 50.5);
+  });
+
+  it("a pass that ends inside an iteration ends the iteration there: no wait for the rate window", async () => {
+    // 4096 pages: 16 slices of 256 x 4104 B + 8 B = 16.81 ms, all in the first iteration (50 ms), whose
+    // rate window (100 ms) is still open. Nothing dirty is left: the final sync and the stop follow at once.
+    const small = await idleGuest(qemuIterationMs, 4096);
+    expect(small.result.status).toBe("completed");
+    expect(small.finalPages).toBe(0);
+    expect(small.stoppedAfter).toBeCloseTo((16 * (256 * 4104 + 8)) / 1e6, 3);
   });
 
   it("without iterations (livemig's default) the check after every slice stops at the first slice below the threshold", async () => {

@@ -16,6 +16,8 @@ export default defineConfig({
       "test/device-paths.test.ts",
       // src/core/nesting.ts's own (the scenario loader's tests reach it too, at ~6 s a mutant instrumented).
       "test/nesting.test.ts",
+      // src/core/format.ts's own (elsewhere only the CLI's and the report's tests read its strings).
+      "test/format.test.ts",
     ],
     testTimeout: 60_000, isolate: false,
     env: { LIVEMIG_MUTATION: "1" },

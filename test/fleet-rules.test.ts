@@ -186,6 +186,16 @@ describe("the policy's timers", () => {
     }
   });
 
+  it("after a force-complete the other timers go on, and the force-complete is not taken again", async () => {
+    // Forced at 1000 ms (16 s/GiB x 1/16 GiB); the paused hog still sends its 64 MiB (~0.5 s at 1 Gbit/s),
+    // during which the downtime step at 1200 ms is due: taken once, and the deadline already passed is not.
+    const p = policy({ downtimeSteps: () => [{ afterMs: 1200, downtimeMs: 400 }], completion: { msPerGiB: 16_000, minGiB: 0, action: "force-complete", option: "x" } });
+    const v = (await evacuate(plan([vm("hog", "a", hog)], { policy: p }))).vms[0];
+    expect(v.result["total-time"]).toBeGreaterThan(1200);
+    expect(v.actions.map((a) => [a.t, a.action])).toEqual([[1000, "force-complete"], [1200, "set-downtime"]]);
+    expect(v.result.parameters!["downtime-limit"]).toBe(400);
+  });
+
   it("downtime steps: each limit set at its time, in order, and used", async () => {
     const steps = () => [{ afterMs: 0, downtimeMs: 50 }, { afterMs: 1000, downtimeMs: 95 }, { afterMs: 2500, downtimeMs: 140 }];
     // A progress timeout far off (100 s) must not fire at the steps' alarms.

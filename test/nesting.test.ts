@@ -18,10 +18,13 @@ describe("flowNesting", () => {
 
   it("skips brackets inside strings: double quotes with backslash escapes, single quotes with ''", () => {
     expect(flowNesting('{"a[": "}{[["}')).toEqual({ depth: 1, line: 1 });
-    // \" does not end the string: its [ stays inside.
-    expect(flowNesting('["a\\"[", [1]]')).toEqual({ depth: 2, line: 1 });
-    // '' inside '...' is a quote, not the string's end.
-    expect(flowNesting("['it''s [', [2]]")).toEqual({ depth: 2, line: 1 });
+    // \" does not end the string: its [ stays inside (ended there, the [ would count and the last " open a
+    // string to the end).
+    expect(flowNesting('["a\\"[", 1]')).toEqual({ depth: 1, line: 1 });
+    // '' inside '...' is a quote, not the string's end; nor inside "...", where ' is a plain character.
+    expect(flowNesting("['it''s [', 1]")).toEqual({ depth: 1, line: 1 });
+    expect(flowNesting(`["a''[", 1]`)).toEqual({ depth: 1, line: 1 });
+    expect(flowNesting(`['a\\', [1]]`)).toEqual({ depth: 2, line: 1 });
     // A string at the very start, after [ { , and after a space.
     expect(flowNesting('"[[" [1]')).toEqual({ depth: 1, line: 1 });
     expect(flowNesting("[a,'[',{\"}\": 1}]")).toEqual({ depth: 2, line: 1 });

@@ -228,4 +228,21 @@ describe("the source's first read of a page the guest never touched (firstReadMs
     });
     expect(took).toEqual([0, 8, 8, 10, 4]);
   });
+
+  it("reads only the runs a reused run list holds now, not those it held before", async () => {
+    const clock = new VirtualClock();
+    const ram = new SimGuestRam({ clock, pageCount: 64, pageSize: 4096, usedPages: 0, writes: counting(0).model, memoryReadBytesPerSecond: 0, firstReadMs: 1 });
+    // A list that held two runs (pages 0-1 and 10-11, never read), cleared, then given page 20 alone.
+    const runs = new PageRuns(4);
+    runs.add(0, 2);
+    runs.add(10, 2);
+    runs.clear();
+    runs.add(20, 1);
+    let took = 0;
+    await clock.run(async () => {
+      await ram.readPages(runs);
+      took = clock.now();
+    });
+    expect(took).toBe(1);
+  });
 });

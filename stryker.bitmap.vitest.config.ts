@@ -8,7 +8,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/bitmap.test.ts", "test/sim-ram.test.ts", "test/page-walk.test.ts", "test/stale-oracle.test.ts", "test/qemu-rules.test.ts"],
-    testTimeout: 60_000,
+    testTimeout: 60_000, isolate: false,
     env: { LIVEMIG_MUTATION: "1" },
   },
 });

@@ -1,11 +1,12 @@
-// A Stryker run over some modules against the tests written for them (stryker.NAME.vitest.config.ts),
-// with its own sandbox and reports so that it can run beside the main one (docs/mutation.md).
+// A Stryker run over some modules against the tests written for them (stryker.TESTS.vitest.config.ts,
+// TESTS = NAME unless given: several runs over parts of one set share its tests), with its own sandbox
+// and reports so that it can run beside the main one (docs/mutation.md).
 import base from "./stryker.config.mjs";
 
-export function narrowRun(name, mutate) {
+export function narrowRun(name, mutate, tests = name) {
   return {
     ...base,
-    vitest: { configFile: `stryker.${name}.vitest.config.ts` },
+    vitest: { configFile: `stryker.${tests}.vitest.config.ts` },
     mutate,
     tempDirName: `.stryker-tmp-${name}`,
     incrementalFile: `reports/mutation-${name}/incremental.json`,

@@ -13,7 +13,7 @@ export default defineConfig({
       "test/stale-oracle.test.ts",
       "test/destination.test.ts",
     ],
-    testTimeout: 60_000,
+    testTimeout: 60_000, isolate: false,
     env: { LIVEMIG_MUTATION: "1" },
   },
 });

@@ -57,3 +57,20 @@ describe("the virtual clock's wake-ups", () => {
     expect(events).toEqual(["true at 4", "slept to 24"]);
   });
 });
+
+describe("the virtual clock's durations", () => {
+  it("refuses a negative or NaN duration in each of its waits, naming it, and takes 0", async () => {
+    const clock = new VirtualClock();
+    await clock.run(async () => {
+      for (const ms of [-1, Number.NaN]) {
+        expect(() => clock.sleep(ms)).toThrow(new RangeError(`sleep(${ms}): expected a duration >= 0`));
+        expect(() => clock.sleepAwaited(ms)).toThrow(new RangeError(`sleep(${ms}): expected a duration >= 0`));
+        expect(() => clock.alarm(ms)).toThrow(new RangeError(`alarm(${ms}): expected a duration >= 0`));
+        expect(() => clock.alarmAwaited(ms)).toThrow(new RangeError(`alarm(${ms}): expected a duration >= 0`));
+      }
+      await clock.sleep(0);
+      await clock.sleepAwaited(0);
+    });
+    expect(clock.now()).toBe(0);
+  });
+});

@@ -46,6 +46,12 @@ describe("the migration controller and its ports", () => {
     for (const p of seen.slice(1)) expect(p.bandwidth / bandwidth).toBeCloseTo(1, 2);
   });
 
+  it("counts a mode's bytes only when the mode is on: a plain migration's ram stats have no multifd or post-copy field", async () => {
+    const { result } = await run(16, []);
+    expect(result.status).toBe("completed");
+    for (const key of ["multifd-bytes", "postcopy-bytes", "postcopy-requests"]) expect(result.ram).not.toHaveProperty(key);
+  });
+
   it("without mode costs (the live engine's controller) a guest write changes its whole page: xbzrle's re-sends all overflow", async () => {
     // 16 pages, all re-dirtied between syncs, a cache that holds them all: from the second pass each page is
     // found in the cache, and its encoding (a whole 4096 B page changed: 1 + 2 + 4096 B) is longer than the page:

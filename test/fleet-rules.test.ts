@@ -5,7 +5,7 @@
 // worked out from the rule as the policies' documentation states it (docs/fleet.md), not from a run.
 
 import { describe, expect, it } from "vitest";
-import { evacuate, type FleetPlan, type FleetPolicy, type FleetVm, type VmRun } from "../src/sim/fleet.js";
+import { departures, dirtyRate, evacuate, type FleetPlan, type FleetPolicy, type FleetVm, type VmRun } from "../src/sim/fleet.js";
 import { utilisationBinMs } from "../src/sim/network.js";
 import { simulate } from "../src/sim/simulate.js";
 import { scenario } from "./helpers.js";
@@ -65,6 +65,15 @@ describe("the order VMs leave in", () => {
     }
   });
 
+  it("least-dirty-first sorts by bytes dirtied per second (page writes x page size), across page sizes", () => {
+    // 1000 writes/s of 4 KiB pages: 4,096,000 B/s; 10 writes/s of 2 MiB pages: 20,971,520 B/s. By writes
+    // alone (or writes per byte of page) the huge-page guest would go first.
+    const small = vm("small", "a", "{memory: 64MiB, used: 1MiB, workload: {kind: uniform, workingSet: 1MiB, rate: 1000}}");
+    const huge = vm("huge", "a", "{memory: 64MiB, pageSize: 2MiB, used: 4MiB, workload: {kind: uniform, workingSet: 4MiB, rate: 10}}");
+    expect([dirtyRate(small.scenario), dirtyRate(huge.scenario)]).toEqual([4_096_000, 20_971_520]);
+    expect(departures(plan([huge, small]), "least-dirty-first").map((d) => d.vm.name)).toEqual(["small", "huge"]);
+  });
+
   it("each VM's end is its start plus its total time; listed by start, then as the file lists them", async () => {
     // Both start at 0; the second, smaller, ends first: still listed second.
     const out = await evacuate(plan([vm("big", "a", idle("256MiB")), vm("small", "a", idle("32MiB")), vm("third", "a", idle("32MiB"))], { policy: policy({ perCluster: 2, perSource: 2 }) }));
@@ -122,6 +131,25 @@ describe("where each VM goes: the destination with the least memory placed on it
   });
 });
 
+describe("the slot of a migration that completed unsafe", () => {
+  it("is freed as a completed one's is: the next VM starts at its end", async () => {
+    // A VF that does not track its DMA writes receive buffers behind the dirty log: QEMU reports
+    // completed, livemig completed-unsafe; for the orchestrator the migration is over either way.
+    const unsafe: FleetVm = {
+      name: "unsafe",
+      host: "a",
+      scenario: scenario(
+        "name: unsafe\nvm: {memory: 64MiB, used: 8MiB, workload: {kind: uniform, workingSet: 8MiB, rate: 1000, rx: {rate: 5kpps, size: 1500B}}}\n" +
+          "link: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\ndevices: [{kind: vf-enlightened, trackDma: false}]\n",
+      ),
+    };
+    const out = await evacuate(plan([unsafe, vm("next", "a", idle("64MiB"))]));
+    expect(out.vms.map((v) => [v.vm, v.result.status])).toEqual([["unsafe", "completed-unsafe"], ["next", "completed"]]);
+    startsAfter(out.vms[1], out.vms[0]);
+    expect(out.vms[1].start).toBeCloseTo(out.vms[0].end, 2);
+  });
+});
+
 describe("the policy's timers", () => {
   const syncTimes = (r: { timeline: { kind: string; t: number }[] }) => r.timeline.filter((e) => e.kind === "sync").map((e) => e.t);
 
@@ -142,6 +170,30 @@ describe("the policy's timers", () => {
     expect(v.result.warnings).toContain(
       `paused by test at 1000 ms (x: not completed within 1 s (16 s/GiB x 0.1 GiB)); the guest was stopped from then until the resume at ${v.result["total-time"]} ms`,
     );
+  });
+
+  it("the pause warning: the force-complete's time from the VM's own start, whatever other actions came before it", async () => {
+    // Two hogs one after the other, each forced 1000 ms after its start (16 s/GiB x 1/16 GiB); a downtime
+    // step at 0 s is the first action of each, before the force-complete.
+    const p = policy({ downtimeSteps: () => [{ afterMs: 0, downtimeMs: 50 }], completion: { msPerGiB: 16_000, minGiB: 0, action: "force-complete", option: "x" } });
+    const out = await evacuate(plan([vm("h1", "a", hog), vm("h2", "a", hog)], { policy: p }));
+    expect(out.vms[1].start).toBeGreaterThan(1000);
+    for (const v of out.vms) {
+      expect(v.actions.map((a) => [a.t - v.start, a.action])).toEqual([[0, "set-downtime"], [1000, "force-complete"]].map(([t, a]) => [expect.closeTo(t as number, 2), a]));
+      expect(v.result.warnings.filter((w) => w.startsWith("paused by"))).toEqual([
+        `paused by test at 1000 ms (x: not completed within 1 s (16 s/GiB x 0.1 GiB)); the guest was stopped from then until the resume at ${v.result["total-time"]} ms`,
+      ]);
+    }
+  });
+
+  it("after a force-complete the other timers go on, and the force-complete is not taken again", async () => {
+    // Forced at 1000 ms (16 s/GiB x 1/16 GiB); the paused hog still sends its 64 MiB (~0.5 s at 1 Gbit/s),
+    // during which the downtime step at 1200 ms is due: taken once, and the deadline already passed is not.
+    const p = policy({ downtimeSteps: () => [{ afterMs: 1200, downtimeMs: 400 }], completion: { msPerGiB: 16_000, minGiB: 0, action: "force-complete", option: "x" } });
+    const v = (await evacuate(plan([vm("hog", "a", hog)], { policy: p }))).vms[0];
+    expect(v.result["total-time"]).toBeGreaterThan(1200);
+    expect(v.actions.map((a) => [a.t, a.action])).toEqual([[1000, "force-complete"], [1200, "set-downtime"]]);
+    expect(v.result.parameters!["downtime-limit"]).toBe(400);
   });
 
   it("downtime steps: each limit set at its time, in order, and used", async () => {
@@ -177,6 +229,21 @@ describe("the policy's timers", () => {
     own.scenario = { ...own.scenario, migration: { ...own.scenario.migration, maxBandwidth: 2 * MiB } };
     const kept = (await evacuate(plan([own]))).vms[0];
     expect(kept.result.parameters!["max-bandwidth"]).toBe(2 * MiB);
+  });
+
+  it("the policy's auto-converge replaces the file's; a policy without one keeps it", async () => {
+    // The hog dirties every page between syncs (far above half of what is sent), so auto-converge throttles it
+    // once two periods in a row are high; run for 4 s (16 s/GiB x 0.25 GiB), then cancelled.
+    const completion = { msPerGiB: 16_000, minGiB: 0.25, action: "abort" as const, option: "t" };
+    const hogWith = (autoConverge: boolean) => {
+      const v = vm("hog", "a", hog);
+      return { ...v, scenario: { ...v.scenario, migration: { ...v.scenario.migration, autoConverge } } };
+    };
+    const throttle = async (file: boolean, own?: boolean) =>
+      (await evacuate(plan([hogWith(file)], { policy: policy({ completion, ...(own === undefined ? {} : { autoConverge: own }) }) }))).vms[0].result["cpu-throttle-percentage"];
+    expect(await throttle(true)).toBeGreaterThan(0);
+    expect(await throttle(false, true)).toBeGreaterThan(0);
+    expect(await throttle(true, false)).toBe(0);
   });
 
   it("progress timeout: cancelled once the remaining data has not fallen for that long since its lowest", async () => {
@@ -223,6 +290,15 @@ describe("the links and the VMs' own seeds", () => {
       expect(Math.abs(summed - l.carried)).toBeLessThanOrEqual(l.utilisation.length * 0.0005 * binBytes);
       expect(l.utilisation.every((u) => u > 0 && u <= 1)).toBe(true);
     }
+  });
+
+  it("the fabric's latency is each migration's link latency: a VM alone with a prober is `simulate` over that link", async () => {
+    // What reads the latency besides the flow: the prober (a reply comes back one round trip after
+    // its ping) and the modes' costs. 1 Gbit/s NICs and fabric, 5 ms one way.
+    const probed = "name: p\nvm: {memory: 64MiB, used: 8MiB, workload: {kind: uniform, workingSet: 8MiB, rate: 20000}}\nprobe: {interval: 1ms}\nmigration: {maxBandwidth: 0}\n";
+    const out = await evacuate(plan([{ name: "p", host: "a", scenario: scenario(`${probed}link: {bandwidth: 1Gbit/s}\n`) }], { fabric: { bandwidth: 1e9 / 8, latencyMs: 5 } }));
+    const alone = await simulate(scenario(`${probed}link: {bandwidth: 1Gbit/s, latency: 5ms}\n`), { seed: 7 });
+    expect(out.vms[0].result).toEqual(alone);
   });
 
   it("the second VM runs with the fleet's seed + 1: alone on the link, it is `simulate` with that seed", async () => {

@@ -135,6 +135,8 @@ describe("give-up after N passes", () => {
       const { result } = await everythingDirty({ downtimeLimitMs: 1, giveUp: { passes: n } });
       expect(result.status).toBe("failed");
       expect(result["error-desc"]).toMatch(new RegExp(`did not converge after ${n} passes`));
+      // Why, in words: the whole RAM (16 MiB) dirty again against a 28 kB threshold (no switchover-ack here).
+      expect(result["error-desc"]).toMatch(/pending [\d.]+ MiB stays above the [\d.]+ KiB threshold$/);
       expect(result.ram["dirty-sync-count"]).toBe(n + 1);
       // N passes sent whole; pass N + 1 had begun (the rule is checked between slices), not ended.
       expect(result.ram.normal).toBeGreaterThanOrEqual(n * pages);
@@ -220,9 +222,8 @@ describe("iterations (ram_save_iterate's MAX_WAIT, migration_iteration_run)", ()
   // on the link); an iteration, the first 48 slices past 50 ms (50.43 ms, 12288 pages). The
   // first window closes after iteration 2 at 1e6 B/ms, so with a 90 ms limit the threshold
   // is 90 MB = 21973 pages of 4 KiB.
-  async function idleGuest(iterationMs?: number) {
+  async function idleGuest(iterationMs?: number, pageCount = 65536) {
     const clock = new VirtualClock();
-    const pageCount = 65536;
     const ram = new SimGuestRam({ clock, pageCount, pageSize: 4096, usedPages: pageCount, memoryReadBytesPerSecond: 0, writes: writeModel({ kind: "idle" }, 0, new Random(1)) });
     const params = { ...qemuDefaults, maxBandwidth: 0, downtimeLimitMs: 90, ...(iterationMs !== undefined ? { iterationMs } : {}) };
     const timeline = await clock.run(() => migrate({ clock, ram, channel: new SimLink(clock, { bandwidth: 1e9, latencyMs: 0 }), devices: [], params }));
@@ -239,6 +240,15 @@ describe("iterations (ram_save_iterate's MAX_WAIT, migration_iteration_run)", ()
     expect(qemu.finalPages).toBe(16384);
     expect(qemu.stoppedAfter).toBeGreaterThan(4 * 50);
     expect(qemu.stoppedAfter).toBeLessThan(4 * 50.5);
+  });
+
+  it("a pass that ends inside an iteration ends the iteration there: no wait for the rate window", async () => {
+    // 4096 pages: 16 slices of 256 x 4104 B + 8 B = 16.81 ms, all in the first iteration (50 ms), whose
+    // rate window (100 ms) is still open. Nothing dirty is left: the final sync and the stop follow at once.
+    const small = await idleGuest(qemuIterationMs, 4096);
+    expect(small.result.status).toBe("completed");
+    expect(small.finalPages).toBe(0);
+    expect(small.stoppedAfter).toBeCloseTo((16 * (256 * 4104 + 8)) / 1e6, 3);
   });
 
   it("without iterations (livemig's default) the check after every slice stops at the first slice below the threshold", async () => {

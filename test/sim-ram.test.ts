@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PageBitmap, PageRuns } from "../src/core/bitmap.js";
 import type { Clock } from "../src/core/ports.js";
+import { VirtualClock } from "../src/sim/clock.js";
 import { SimGuestRam, type RxTraffic } from "../src/sim/ram.js";
 import type { WriteModel } from "../src/sim/workload.js";
 import { propertyRuns } from "./helpers.js";
@@ -204,3 +205,44 @@ describe("simulated guest RAM", () => {
   });
 });
 
+
+describe("the source's first read of a page the guest never touched (firstReadMs)", () => {
+  it("costs firstReadMs once per such page: not for pages in use, not for a page read before", async () => {
+    // 64 pages, the first 8 in use; reads are otherwise free, a first read of a zero page takes 2 ms.
+    const clock = new VirtualClock();
+    const ram = new SimGuestRam({ clock, pageCount: 64, pageSize: 4096, usedPages: 8, writes: counting(0).model, memoryReadBytesPerSecond: 0, firstReadMs: 2 });
+    const took: number[] = [];
+    const read = async (...runs: [number, number][]) => {
+      const r = new PageRuns(runs.length);
+      for (const [s, n] of runs) r.add(s, n);
+      const t0 = clock.now();
+      await ram.readPages(r);
+      took.push(clock.now() - t0);
+    };
+    await clock.run(async () => {
+      await read([0, 8]); // in use: free
+      await read([4, 8]); // 4-7 in use, 8-11 first read: 4 x 2 ms
+      await read([8, 8]); // 8-11 read before, 12-15 first read: 8 ms
+      await read([20, 2], [30, 3]); // two runs, 5 first reads: 10 ms
+      await read([20, 3], [32, 2]); // 22 and 34 new: 4 ms
+    });
+    expect(took).toEqual([0, 8, 8, 10, 4]);
+  });
+
+  it("reads only the runs a reused run list holds now, not those it held before", async () => {
+    const clock = new VirtualClock();
+    const ram = new SimGuestRam({ clock, pageCount: 64, pageSize: 4096, usedPages: 0, writes: counting(0).model, memoryReadBytesPerSecond: 0, firstReadMs: 1 });
+    // A list that held two runs (pages 0-1 and 10-11, never read), cleared, then given page 20 alone.
+    const runs = new PageRuns(4);
+    runs.add(0, 2);
+    runs.add(10, 2);
+    runs.clear();
+    runs.add(20, 1);
+    let took = 0;
+    await clock.run(async () => {
+      await ram.readPages(runs);
+      took = clock.now();
+    });
+    expect(took).toBe(1);
+  });
+});

@@ -47,6 +47,17 @@ const runs = (...pages: number[]) => {
   return r;
 };
 
+/** Two channels at `sendBytesPerMs`: a 10 B packet of page 0, a 4 B one of page 1, a flush; what the link carried. */
+async function tenThenFourThenFlush(sendBytesPerMs: number) {
+  const { clock, sender, sent } = setup(2, 32, { sendBytesPerMs });
+  await clock.run(async () => {
+    await sender.send(runs(0), 10);
+    await sender.send(runs(1), 4);
+    await sender.flush();
+  });
+  return sent;
+}
+
 describe("multifd channels, worked by hand", () => {
   it("two channels read side by side; the link takes one packet at a time; the third packet goes to the channel that is idle first", async () => {
     const { clock, sender, reads, sent } = setup(2);
@@ -167,15 +178,18 @@ describe("multifd channels, worked by hand", () => {
     // packet reads 0-1, is written 1-3 and takes the link 3-7; channel 0's follows it, 7-17. The
     // SYNC packets: channel 1's after its packet (7), behind channel 0's on the link, 17-345;
     // channel 0's 345-673.
-    const { clock, sender, sent } = setup(2, 32, { sendBytesPerMs: 2 });
-    await clock.run(async () => {
-      await sender.send(runs(0), 10);
-      await sender.send(runs(1), 4);
-      await sender.flush();
-    });
-    expect(sent).toEqual([
+    expect(await tenThenFourThenFlush(2)).toEqual([
       { bytes: 4, start: 3, end: 7 }, { bytes: 10, start: 7, end: 17 },
       { bytes: sync, start: 17, end: 345 }, { bytes: sync, start: 345, end: 673 },
+    ]);
+  });
+
+  it("a send rate of 0 is no rate (as absent): the link's figures alone, not a channel that never finishes", async () => {
+    // Without a rate: both channels read 0-1; channel 0's 10 B go first, 1-11, channel 1's 4 B 11-15;
+    // channel 0's SYNC packet (its packet done at 11) after them, 15-343, channel 1's 343-671.
+    expect(await tenThenFourThenFlush(0)).toEqual([
+      { bytes: 10, start: 1, end: 11 }, { bytes: 4, start: 11, end: 15 },
+      { bytes: sync, start: 15, end: 343 }, { bytes: sync, start: 343, end: 671 },
     ]);
   });
 

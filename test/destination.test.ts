@@ -68,6 +68,30 @@ describe("the destination's memory, port by port", () => {
     expect(dest.populateAll()).toBe(63 * 2);
   });
 
+  it("on a host without a shared zero page, a zero page's check populates it: each fresh one costs once, and pinning finds it done", () => {
+    const dest = new SimDestinationMemory(64, 2, false, 0.5);
+    const nonZero = new PageBitmap(64);
+    nonZero.set(1);
+    const runs = new PageRuns(4);
+    runs.add(0, 4); // one normal page (2) and three zero pages (0.5 each)
+    expect(dest.arrive(runs, nonZero)).toBe(2 + 3 * 0.5);
+    expect(dest.arrive(runs, nonZero)).toBe(0);
+    // Pinning faults in and zeroes only the 60 pages nothing read.
+    expect(dest.populateAll()).toBe(60 * 2);
+  });
+
+  it("charges the destination's first read of zero pages to a destination without preallocation only, once a page", async () => {
+    const withRead: MachineProfile = { ...profile, destinationFirstReadUsPerPage: 3 };
+    const cold = await simulate(scenario(idle("1GiB", "256MiB", false)), { profile: withRead });
+    const coldBefore = await simulate(scenario(idle("1GiB", "256MiB", false)), { profile });
+    const warm = await simulate(scenario(idle("1GiB", "256MiB", true)), { profile: withRead });
+    const warmBefore = await simulate(scenario(idle("1GiB", "256MiB", true)), { profile });
+    // The 768 MiB of zero pages, 3 us each, once (a later pass re-sends none of an idle guest's).
+    const zeroPages = (768 * MiB) / 4096;
+    expect(precopyMs(cold) - precopyMs(coldBefore)).toBeCloseTo((zeroPages * 3) / 1000, -1);
+    expect(warm).toEqual(warmBefore);
+  });
+
   it("without a profile, a page's first touch costs one core's clear rate: 4 KiB at 15 GB/s", async () => {
     const cold = await simulate(scenario(idle("1GiB", "256MiB", false)));
     const warm = await simulate(scenario(idle("1GiB", "256MiB", true)));

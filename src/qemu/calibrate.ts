@@ -54,7 +54,7 @@ export interface Fit {
   /** Per run: the precopy time measured and as the fitted costs (and the run's cap) give it. */
   residuals: { label: string; measuredMs: number; fittedMs: number }[];
   /** Per-page costs, microseconds, and how many poll intervals (where the cap did not bind) gave them. */
-  perPage: { zeroUs: number; normalUs: number; firstTouchUs?: number; points: number };
+  perPage: { zeroUs: number; normalUs: number; firstTouchUs?: number; destinationFirstReadUs?: number; points: number };
   /** Poll intervals left out because the rate limiter may have slept in them. */
   capBoundIntervals: number;
   /**
@@ -138,6 +138,8 @@ interface Interval {
   warm: number;
   /** Normal pages arriving for the first time at a destination that did not preallocate. */
   cold: number;
+  /** Zero pages arriving for the first time there: the zero check reads fresh memory. */
+  coldZero: number;
   bytes: number;
   capBound: boolean;
 }
@@ -164,11 +166,13 @@ function intervalsOf(points: Point[], capBytesPerSecond: number, coldDestination
     const a = points[i - 1];
     const b = points[i];
     const normal = b.normal - a.normal;
+    const zero = b.zero - a.zero;
     // Pass 1 (sync count 1) sends each page for the first time; later passes re-send.
     const first = coldDestination && a.sync <= 1;
     out.push({
       ms: b.ms - a.ms,
-      zero: b.zero - a.zero,
+      zero: first ? 0 : zero,
+      coldZero: first ? zero : 0,
       warm: first ? 0 : normal,
       cold: first ? normal : 0,
       bytes: b.bytes - a.bytes,
@@ -181,6 +185,7 @@ function intervalsOf(points: Point[], capBytesPerSecond: number, coldDestination
 interface RunIntervals {
   label: string;
   cap: number;
+  prealloc: boolean;
   measuredMs: number;
   intervals: Interval[];
 }
@@ -200,17 +205,26 @@ export function fitProfile(runs: IdleRun[]): Fit {
     return {
       label: r.label,
       cap: r.scenario.migration.maxBandwidth,
+      prealloc,
       measuredMs: points[points.length - 1].ms,
       intervals: intervalsOf(points, r.scenario.migration.maxBandwidth, !prealloc),
     };
   });
-  const kept = perRun.flatMap((r) => r.intervals.filter((i) => !i.capBound));
-  const capBoundIntervals = perRun.reduce((s, r) => s + r.intervals.filter((i) => i.capBound).length, 0);
-  const support = {
-    zero: kept.filter((i) => i.zero > 0).length,
-    warm: kept.filter((i) => i.warm > 0).length,
-    cold: kept.filter((i) => i.cold > 0).length,
+  const countSupport = () => {
+    const kept = perRun.flatMap((r) => r.intervals.filter((i) => !i.capBound));
+    return Object.fromEntries(allKinds.map((kind) => [kind, kept.filter((i) => i[kind] > 0).length])) as Record<PageKind, number>;
   };
+  let support = countSupport();
+  const warmZero = perRun.some((r) => r.prealloc && r.intervals.some((i) => !i.capBound && i.zero > 0));
+  if (support.coldZero > 0 && !warmZero) {
+    // Only destinations without preallocation took zero pages (the few a later pass re-sends
+    // aside): what the zero check there adds cannot be told from the source's cost, and is
+    // priced with it.
+    for (const r of perRun) for (const i of r.intervals) [i.zero, i.coldZero] = [i.zero + i.coldZero, 0];
+    support = countSupport();
+    notes.push("no preallocated destination took zero pages: the destination's first read is priced inside the zero-page cost (add idle runs with migration.destinationPrealloc: true to tell them apart)");
+  }
+  const capBoundIntervals = perRun.reduce((s, r) => s + r.intervals.filter((i) => i.capBound).length, 0);
   const fullyBound = perRun.filter((r) => r.intervals.length > 0 && r.intervals.every((i) => i.capBound)).map((r) => r.label);
   if (fullyBound.length) notes.push(`the cap may have bound in every interval of ${fullyBound.join(", ")}: no page cost from ${fullyBound.length > 1 ? "them" : "it"}`);
   const missing: string[] = [];
@@ -224,20 +238,20 @@ export function fitProfile(runs: IdleRun[]): Fit {
   }
   if (missing.length) throw new CalibrationError(`cannot calibrate: ${missing.join("; ")}`);
 
-  // Cumulative points per run over its kept intervals: ms = a zero + k warm + (k + f) cold.
-  // Each run weighs the same in the fit: a run slowed by the machine's other work lasts longer
-  // and so has more polls, and must not get more say for it.
-  const columns = support.cold > 0 ? 3 : 2;
+  // Cumulative points per run over its kept intervals: ms = a zero + k warm + (k + f) cold
+  // + (a + d) coldZero. Each run weighs the same in the fit: a run slowed by the machine's
+  // other work lasts longer and so has more polls, and must not get more say for it.
+  const kinds = allKinds.filter((kind) => kind === "zero" || kind === "warm" || support[kind] > 0);
+  const columns = kinds.length;
   const points: { x: number[]; y: number; weight: number }[] = [];
   for (const r of perRun) {
     const kept = r.intervals.filter((i) => !i.capBound);
-    const sum = { ms: 0, zero: 0, warm: 0, cold: 0 };
+    let ms = 0;
+    const sum = kinds.map(() => 0);
     for (const i of kept) {
-      sum.ms += i.ms;
-      sum.zero += i.zero;
-      sum.warm += i.warm;
-      sum.cold += i.cold;
-      points.push({ x: [sum.zero, sum.warm, sum.cold].slice(0, columns), y: sum.ms, weight: 1 / kept.length });
+      ms += i.ms;
+      kinds.forEach((kind, j) => (sum[j] += i[kind]));
+      points.push({ x: [...sum], y: ms, weight: 1 / kept.length });
     }
   }
   if (points.length <= columns) {
@@ -250,12 +264,19 @@ export function fitProfile(runs: IdleRun[]): Fit {
   // among its zero pages), and here it made a normal page nearly twice what the filled guests'
   // pure intervals show, which doubled every busy final pass. A kind without such intervals is
   // fitted over all intervals with the others fixed.
-  const pure = pureCosts(perRun);
-  const fixed: (number | undefined)[] = [pure.zero?.ms, pure.warm?.ms, pure.cold?.ms].slice(0, columns);
+  const pure = pureCosts(perRun, kinds);
+  const fixed: (number | undefined)[] = kinds.map((kind) => pure[kind]?.ms);
   const c = fixed.some((f) => f !== undefined) ? fitGiven(points, fixed) ?? joint : joint;
-  const [a, k] = c;
-  const kindName = { zero: "zero pages", warm: "normal pages", cold: "normal pages arriving first at a destination without preallocation" };
-  const fromPure = (["zero", "warm", "cold"] as const).filter((kind) => pure[kind] && fixed.length > ["zero", "warm", "cold"].indexOf(kind));
+  const costOf = (kind: PageKind) => (kinds.includes(kind) ? c[kinds.indexOf(kind)] : undefined);
+  const a = costOf("zero")!;
+  const k = costOf("warm")!;
+  const kindName = {
+    zero: "zero pages",
+    warm: "normal pages",
+    cold: "normal pages arriving first at a destination without preallocation",
+    coldZero: "zero pages arriving first at a destination without preallocation",
+  };
+  const fromPure = kinds.filter((kind) => pure[kind]);
   if (fromPure.length) notes.push(`from poll intervals that carried one kind of page, after one of the same kind (each run's time per page, the median over the runs): ${fromPure.map((kind) => `${kindName[kind]} ${(pure[kind]!.ms * 1000).toFixed(2)} us (${pure[kind]!.intervals} intervals of ${pure[kind]!.runs} runs)`).join(", ")}; the joint fit over all intervals gave zero ${(joint[0] * 1000).toFixed(2)} us, normal ${(joint[1] * 1000).toFixed(2)} us`);
   // a = page/R + zeroBytes/C and k = page/R + normalBytes/C, in ms per page.
   const zeroBytes = zeroPageBytes();
@@ -281,10 +302,18 @@ export function fitProfile(runs: IdleRun[]): Fit {
   } else {
     throw new CalibrationError(`cannot calibrate: the fit gives a zero page ${(a * 1000).toFixed(2)} us and a normal page ${(k * 1000).toFixed(2)} us; the runs do not determine positive per-page costs`);
   }
-  let firstTouch = columns === 3 ? c[2] - k : undefined;
+  let firstTouch = costOf("cold") === undefined ? undefined : costOf("cold")! - k;
   if (firstTouch !== undefined && firstTouch < 0) {
     notes.push(`the first-touch cost fitted negative (${(firstTouch * 1000).toFixed(2)} us a page): taken as 0`);
     firstTouch = 0;
+  }
+  // A zero page's check at a destination without preallocation reads fresh memory: on a host
+  // with the kernel's shared zero page that maps it (nothing to pay); on one without, it
+  // populates the page, beside the source's own work.
+  let destinationFirstRead = costOf("coldZero") === undefined ? undefined : costOf("coldZero")! - a;
+  if (destinationFirstRead !== undefined && destinationFirstRead < 0) {
+    notes.push(`zero pages went faster into a destination without preallocation (${(destinationFirstRead * 1000).toFixed(2)} us a page): the destination's first read taken as 0`);
+    destinationFirstRead = 0;
   }
 
   // The downtime is the guest's pause: stop, final pass, device state, the destination's load
@@ -301,13 +330,14 @@ export function fitProfile(runs: IdleRun[]): Fit {
   if (copyMsPerByte > 0) profile.copyBytesPerSecond = 1000 / copyMsPerByte;
   if (firstTouch !== undefined) profile.firstTouchUsPerPage = firstTouch * 1000;
   if (sourceFirstRead !== undefined) profile.sourceFirstReadUsPerPage = sourceFirstRead * 1000;
+  if (destinationFirstRead !== undefined) profile.destinationFirstReadUsPerPage = destinationFirstRead * 1000;
   const layout = fitIdleLayout(runs);
   if (layout) profile.idleLayout = layout;
   const qemu = qemuRelease(runs);
   if (qemu) profile.qemu = qemu;
   else notes.push("the runs do not say which QEMU ran them: the profile names none, and the simulator checks the threshold after every slice instead of QEMU's 50 ms iterations");
 
-  const cost = (i: Interval) => a * i.zero + k * i.warm + (k + (firstTouch ?? 0)) * i.cold;
+  const cost = (i: Interval) => a * i.zero + k * i.warm + (k + (firstTouch ?? 0)) * i.cold + (a + (destinationFirstRead ?? 0)) * i.coldZero;
   // Where the limiter may have slept, the interval took at least what its bytes take at the cap.
   const fittedMs = (r: RunIntervals) => r.intervals.reduce((s, i) => s + (i.capBound ? Math.max(cost(i), (i.bytes * 1000) / r.cap) : cost(i)), 0);
   const residuals = perRun.map((r) => ({ label: r.label, measuredMs: r.measuredMs, fittedMs: fittedMs(r) }));
@@ -319,6 +349,7 @@ export function fitProfile(runs: IdleRun[]): Fit {
     { name: "normal page", value: k * 1000, unit: "us", support: supportOf("warm"), supportUnit: "intervals" },
     ...(firstTouch !== undefined ? [{ name: "first touch at the destination", value: firstTouch * 1000, unit: "us a page", support: supportOf("cold"), supportUnit: "intervals" as const }] : []),
     ...(sourceFirstRead !== undefined ? [{ name: "first read of a never-touched page at the source", value: sourceFirstRead * 1000, unit: "us a page", support: supportOf("zero"), supportUnit: "intervals" as const }] : []),
+    ...(destinationFirstRead !== undefined ? [{ name: "a zero page's first arrival at the destination adds", value: destinationFirstRead * 1000, unit: "us", support: supportOf("coldZero"), supportUnit: "intervals" as const }] : []),
     { name: "setup", value: setupMs, unit: "ms", support: runs.length, supportUnit: "runs" },
     { name: "switch-over", value: switchoverMs, unit: "ms", support: bare.length || runs.length, supportUnit: "runs" },
   ];
@@ -327,7 +358,13 @@ export function fitProfile(runs: IdleRun[]): Fit {
     profile,
     figures,
     residuals,
-    perPage: { zeroUs: a * 1000, normalUs: k * 1000, ...(firstTouch !== undefined ? { firstTouchUs: firstTouch * 1000 } : {}), points: points.length },
+    perPage: {
+      zeroUs: a * 1000,
+      normalUs: k * 1000,
+      ...(firstTouch !== undefined ? { firstTouchUs: firstTouch * 1000 } : {}),
+      ...(destinationFirstRead !== undefined ? { destinationFirstReadUs: destinationFirstRead * 1000 } : {}),
+      points: points.length,
+    },
     capBoundIntervals,
     paceSpread,
     paces,
@@ -335,7 +372,8 @@ export function fitProfile(runs: IdleRun[]): Fit {
   };
 }
 
-type PageKind = "zero" | "warm" | "cold";
+type PageKind = "zero" | "warm" | "cold" | "coldZero";
+const allKinds: readonly PageKind[] = ["zero", "warm", "cold", "coldZero"];
 
 /** Share of an interval's pages that must be of one kind for it to price that kind alone. */
 export const pureShare = 0.99;
@@ -350,24 +388,24 @@ export const pureShare = 0.99;
  * per page over all of them) where they hold at least half its pages of the kind; the figure
  * is the median vote.
  */
-function pureCosts(runs: RunIntervals[]): Partial<Record<PageKind, { ms: number; intervals: number; runs: number }>> {
+function pureCosts(runs: RunIntervals[], kinds: readonly PageKind[]): Partial<Record<PageKind, { ms: number; intervals: number; runs: number }>> {
   const kindOf = (i: Interval): PageKind | undefined => {
-    const pages = i.zero + i.warm + i.cold;
+    const pages = pagesOf(i);
     if (pages === 0 || i.capBound) return undefined;
-    return (["zero", "warm", "cold"] as const).find((kind) => i[kind] >= pureShare * pages);
+    return kinds.find((kind) => i[kind] >= pureShare * pages);
   };
   const out: Partial<Record<PageKind, { ms: number; intervals: number; runs: number }>> = {};
-  for (const kind of ["zero", "warm", "cold"] as const) {
+  for (const kind of kinds) {
     const votes: number[] = [];
     let intervals = 0;
     let carriers = 0;
     for (const r of runs) {
       const kept = r.intervals.filter((i) => !i.capBound);
       const pages = (of: PageKind) => kept.reduce((s, i) => s + i[of], 0);
-      if (pages(kind) === 0 || (["zero", "warm", "cold"] as const).some((other) => pages(other) > pages(kind))) continue;
+      if (pages(kind) === 0 || kinds.some((other) => pages(other) > pages(kind))) continue;
       carriers++;
       const own = r.intervals.filter((i, n) => n > 0 && kindOf(i) === kind && kindOf(r.intervals[n - 1]) === kind);
-      const ownPages = own.reduce((s, i) => s + i.zero + i.warm + i.cold, 0);
+      const ownPages = own.reduce((s, i) => s + pagesOf(i), 0);
       if (ownPages < pages(kind) / 2) continue;
       votes.push(own.reduce((s, i) => s + i.ms, 0) / ownPages);
       intervals += own.length;
@@ -379,6 +417,8 @@ function pureCosts(runs: RunIntervals[]): Partial<Record<PageKind, { ms: number;
   }
   return out;
 }
+
+const pagesOf = (i: Interval) => i.zero + i.warm + i.cold + i.coldZero;
 
 /** leastAbsolute with some coefficients fixed (given) and the others fitted; undefined if those cannot be. */
 function fitGiven(points: { x: number[]; y: number; weight: number }[], given: (number | undefined)[]): number[] | undefined {
@@ -411,6 +451,7 @@ export function atPace(profile: MachineProfile, factor: number): MachineProfile 
   if (profile.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = profile.copyBytesPerSecond / factor;
   if (profile.firstTouchUsPerPage !== undefined) out.firstTouchUsPerPage = profile.firstTouchUsPerPage * factor;
   if (profile.sourceFirstReadUsPerPage !== undefined) out.sourceFirstReadUsPerPage = profile.sourceFirstReadUsPerPage * factor;
+  if (profile.destinationFirstReadUsPerPage !== undefined) out.destinationFirstReadUsPerPage = profile.destinationFirstReadUsPerPage * factor;
   return out;
 }
 

@@ -9,6 +9,9 @@
 // - sourceFirstReadUsPerPage: the source's first read of a page the guest never touched, on a
 //   host where that read populates memory (no shared zero page); absent where a zero page
 //   costs less than a normal one;
+// - destinationFirstReadUsPerPage: what the destination's zero check of a zero page adds on its
+//   first arrival at a destination that did not preallocate, on such a host (the check reads
+//   the page and so populates it); absent where the runs cannot tell it;
 // - setupMs, switchoverMs: fixed costs before the first pass and inside the downtime;
 // - multifdQueueUsPerPage, multifdSendBytesPerSecond: multifd's split of that work, the
 //   migration thread's walk and queueing per page and one channel's send rate (fitted from
@@ -49,6 +52,7 @@ export const profileSchema = z.strictObject({
   copyBytesPerSecond: z.optional(positive),
   firstTouchUsPerPage: z.optional(nonNegative),
   sourceFirstReadUsPerPage: z.optional(nonNegative),
+  destinationFirstReadUsPerPage: z.optional(nonNegative),
   idleLayout: z.optional(z.array(nonNegative).check(z.minLength(1))),
   setupMs: z.optional(nonNegative),
   switchoverMs: z.optional(nonNegative),
@@ -80,7 +84,7 @@ export function readProfile(file: string): MachineProfile {
     const issue = parsed.error.issues[0];
     const field = issue.path.length ? issue.path.join(".") : "(top level)";
     const what = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}` : issue.message;
-    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, sourceFirstReadUsPerPage, idleLayout, setupMs, switchoverMs, hostCores, multifdQueueUsPerPage, multifdSendBytesPerSecond, socketBufferBytes, qemu)`);
+    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, sourceFirstReadUsPerPage, destinationFirstReadUsPerPage, idleLayout, setupMs, switchoverMs, hostCores, multifdQueueUsPerPage, multifdSendBytesPerSecond, socketBufferBytes, qemu)`);
   }
   const p = parsed.data;
   const out: MachineProfile = {};
@@ -88,6 +92,7 @@ export function readProfile(file: string): MachineProfile {
   if (p.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = p.copyBytesPerSecond;
   if (p.firstTouchUsPerPage !== undefined) out.firstTouchUsPerPage = p.firstTouchUsPerPage;
   if (p.sourceFirstReadUsPerPage !== undefined) out.sourceFirstReadUsPerPage = p.sourceFirstReadUsPerPage;
+  if (p.destinationFirstReadUsPerPage !== undefined) out.destinationFirstReadUsPerPage = p.destinationFirstReadUsPerPage;
   if (p.idleLayout !== undefined) out.idleLayout = p.idleLayout;
   if (p.setupMs !== undefined) out.setupMs = p.setupMs;
   if (p.switchoverMs !== undefined) out.switchoverMs = p.switchoverMs;
@@ -111,6 +116,7 @@ function roundProfile(p: MachineProfile): MachineProfile {
   if (p.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = Math.round(p.copyBytesPerSecond);
   if (p.firstTouchUsPerPage !== undefined) out.firstTouchUsPerPage = Math.round(p.firstTouchUsPerPage * 1000) / 1000;
   if (p.sourceFirstReadUsPerPage !== undefined) out.sourceFirstReadUsPerPage = Math.round(p.sourceFirstReadUsPerPage * 1000) / 1000;
+  if (p.destinationFirstReadUsPerPage !== undefined) out.destinationFirstReadUsPerPage = Math.round(p.destinationFirstReadUsPerPage * 1000) / 1000;
   if (p.idleLayout !== undefined) out.idleLayout = p.idleLayout.map((x) => Math.round(x * 1e4) / 1e4);
   if (p.setupMs !== undefined) out.setupMs = Math.round(p.setupMs * 1000) / 1000;
   if (p.switchoverMs !== undefined) out.switchoverMs = Math.round(p.switchoverMs * 1000) / 1000;

@@ -152,6 +152,32 @@ describe("fitProfile", () => {
     expect(fit.figures.find((f) => f.name.startsWith("first touch"))!.support).toBeGreaterThan(0);
   });
 
+  it("prices a zero page's first arrival at a destination without preallocation apart, within 5 %, and only where preallocated runs show the zero page alone", () => {
+    // This host's shape (docs/validation.md, eighth round): no shared zero page, so the
+    // destination's zero check populates fresh memory and a zero page goes 1.3 us slower there.
+    const host = { zeroUs: 13, normalUs: 3, firstTouchUs: 10, destinationFirstReadUs: 1.3 };
+    const warm = [
+      qemuLikeRun({ label: "warm-1g", memoryPages: 262144, cap: 0, prealloc: true, ...host }),
+      qemuLikeRun({ label: "warm-2g-fill", memoryPages: 524288, fillPages: 131072, cap: 0, prealloc: true, ...host }),
+    ];
+    const cold = [
+      qemuLikeRun({ label: "cold-1g", memoryPages: 262144, cap: 0, prealloc: false, ...host }),
+      qemuLikeRun({ label: "cold-2g-fill", memoryPages: 524288, fillPages: 131072, cap: 0, prealloc: false, ...host }),
+    ];
+    const fit = fitProfile([...warm, ...cold]);
+    expect(Math.abs(fit.profile.destinationFirstReadUsPerPage! / host.destinationFirstReadUs - 1)).toBeLessThan(0.05);
+    expect(Math.abs(fit.perPage.zeroUs / host.zeroUs - 1)).toBeLessThan(0.05);
+    expect(Math.abs(fit.profile.firstTouchUsPerPage! / host.firstTouchUs - 1)).toBeLessThan(0.05);
+    expect(fit.figures.find((f) => f.name.startsWith("a zero page's first arrival"))!.support).toBeGreaterThan(0);
+    // Where no preallocated run had zero pages (its guest filled all of RAM), the two cannot be
+    // told apart: one zero-page cost, and a note.
+    const full = qemuLikeRun({ label: "warm-full", memoryPages: 262144, fillPages: 262144, cap: 0, prealloc: true, ...host });
+    expect(full.result.ram.duplicate).toBe(0);
+    const coldOnly = fitProfile([...cold, full]);
+    expect(coldOnly.profile.destinationFirstReadUsPerPage).toBeUndefined();
+    expect(coldOnly.notes.join(" ")).toMatch(/no preallocated destination took zero pages/);
+  });
+
   it("prices each kind of page from the polls that carried only that kind, where the joint fit would split them wrongly", () => {
     // A host without the kernel's shared zero page and with transparent huge pages: the first
     // read of a never-touched page costs 9 us, but a zero page in a 2 MiB huge page the guest
@@ -319,6 +345,8 @@ describe("simulate --profile", () => {
       expect(readProfile(file)).toEqual({ pageReadBytesPerSecond: 1e9, setupMs: 1.5 });
       writeProfile(file, { pageReadBytesPerSecond: 1e9, qemu: "10.0.2" }, { machine: "m", fittedFrom: ["a"] });
       expect(readProfile(file)).toEqual({ pageReadBytesPerSecond: 1e9, qemu: "10.0.2" });
+      writeProfile(file, { firstTouchUsPerPage: 10.2344, sourceFirstReadUsPerPage: 13.1, destinationFirstReadUsPerPage: 1.3314 }, { machine: "m", fittedFrom: ["a"] });
+      expect(readProfile(file)).toEqual({ firstTouchUsPerPage: 10.234, sourceFirstReadUsPerPage: 13.1, destinationFirstReadUsPerPage: 1.331 });
       writeFileSync(file, "qemu: ten\n");
       expect(() => readProfile(file)).toThrow(/qemu/);
       writeFileSync(file, "pageReadBytesPerSecond: -1\n");
@@ -342,7 +370,7 @@ const truth = { zeroUs: 0.4, normalUs: 3 };
  * query-migrate poll every 50 ms. Kernel clusters at the bottom, a third of the way in and at
  * the top (as idle Linux guests show them), the filled working set above the first.
  */
-function qemuLikeRun(o: { label: string; memoryPages: number; fillPages?: number; cap: number; prealloc: boolean; zeroUs: number; normalUs: number; firstTouchUs?: number; zeroNearNormalUs?: number }): IdleRun {
+function qemuLikeRun(o: { label: string; memoryPages: number; fillPages?: number; cap: number; prealloc: boolean; zeroUs: number; normalUs: number; firstTouchUs?: number; zeroNearNormalUs?: number; destinationFirstReadUs?: number }): IdleRun {
   const kernel = 10_000;
   const third = Math.floor(o.memoryPages / 3);
   // With zeroNearNormalUs the kernel's middle cluster is scattered, one page in eight, as
@@ -352,7 +380,7 @@ function qemuLikeRun(o: { label: string; memoryPages: number; fillPages?: number
   // Where a zero page shares its 2 MiB (512 pages) with a normal one, and the host populated it whole.
   const hugePage = 512;
   const touchedHuge = (p: number) => { const h = p - (p % hugePage); for (let q = h; q < h + hugePage; q += 8) if (isNormal(q)) return true; return false; };
-  const zeroCost = (p: number) => (o.zeroNearNormalUs !== undefined && touchedHuge(p) ? o.zeroNearNormalUs : o.zeroUs);
+  const zeroCost = (p: number) => (o.zeroNearNormalUs !== undefined && touchedHuge(p) ? o.zeroNearNormalUs : o.zeroUs) + (o.prealloc ? 0 : (o.destinationFirstReadUs ?? 0));
   const budget = o.cap > 0 ? o.cap / 10 : Infinity;
   const setupMs = 2;
   let t = setupMs, bytes = 0, zero = 0, normal = 0, windowStart = t, windowBytes = 0, nextPoll = 50;

@@ -715,6 +715,8 @@ class Run {
         while (this.bitmap.count > 0) await this.sendDirty(batchBytes);
         // The last walk passes the end of RAM: its round's flush (find_dirty_block).
         await this.multifdFlush();
+        // The final pass is loaded after what the destination still had to apply.
+        await env.destinationMemory?.applied?.();
       });
     }
     await this.span("device state", "device-state", "source", async () => {

@@ -36,6 +36,8 @@ export interface DeviceContext {
 export interface DestinationMemory {
   /** Populates every page not yet populated; returns the work it takes, ms. */
   populateAll(): number;
+  /** Resolves once the destination has applied all the stream it took (its thread may lag behind the source). */
+  applied?(): Promise<void>;
 }
 
 export interface Device {

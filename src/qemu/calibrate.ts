@@ -302,7 +302,11 @@ export function fitProfile(runs: IdleRun[]): Fit {
   } else {
     throw new CalibrationError(`cannot calibrate: the fit gives a zero page ${(a * 1000).toFixed(2)} us and a normal page ${(k * 1000).toFixed(2)} us; the runs do not determine positive per-page costs`);
   }
-  let firstTouch = costOf("cold") === undefined ? undefined : costOf("cold")! - k;
+  // The destination's own thread copies a first arrival out of the stream and populates its
+  // page, while the source reads the next (the simulator's load thread): where it is the slower
+  // end, a first arrival costs that copy and the population, and the source's read is hidden.
+  const destinationCopy = k - readMsPerPage;
+  let firstTouch = costOf("cold") === undefined ? undefined : costOf("cold")! - destinationCopy;
   if (firstTouch !== undefined && firstTouch < 0) {
     notes.push(`the first-touch cost fitted negative (${(firstTouch * 1000).toFixed(2)} us a page): taken as 0`);
     firstTouch = 0;
@@ -322,7 +326,12 @@ export function fitProfile(runs: IdleRun[]): Fit {
   // have tens of MiB left for the final pass (QEMU switches over once what is left fits the
   // limit at the last window's rate), so the fixed part shows only in runs whose final pass
   // carried next to nothing; without any, the final pass's pages come off at their cost.
-  const bare = runs.filter((r) => (r.result.ram["downtime-bytes"] ?? Infinity) <= bareFinalPassBytes);
+  // A destination without preallocation may still be loading the stream's last first
+  // arrivals when the guest stops (the simulator's load thread models that backlog), so where
+  // preallocated runs have bare final passes, they alone give the fixed part.
+  const bareAll = runs.filter((r) => (r.result.ram["downtime-bytes"] ?? Infinity) <= bareFinalPassBytes);
+  const bareWarm = bareAll.filter((r) => r.destinationPrealloc ?? measurementOf(r.result).destinationPrealloc ?? r.scenario.migration.destinationPrealloc);
+  const bare = bareWarm.length ? bareWarm : bareAll;
   const switchoverMs = bare.length
     ? median(bare.map((r) => r.result.downtime ?? 0))
     : median(runs.map((r) => Math.max(0, (r.result.downtime ?? 0) - k * finalPassNormalPages(r.result, normalBytes))));
@@ -337,7 +346,7 @@ export function fitProfile(runs: IdleRun[]): Fit {
   if (qemu) profile.qemu = qemu;
   else notes.push("the runs do not say which QEMU ran them: the profile names none, and the simulator checks the threshold after every slice instead of QEMU's 50 ms iterations");
 
-  const cost = (i: Interval) => a * i.zero + k * i.warm + (k + (firstTouch ?? 0)) * i.cold + (a + (destinationFirstRead ?? 0)) * i.coldZero;
+  const cost = (i: Interval) => a * i.zero + k * i.warm + Math.max(k, destinationCopy + (firstTouch ?? 0)) * i.cold + (a + (destinationFirstRead ?? 0)) * i.coldZero;
   // Where the limiter may have slept, the interval took at least what its bytes take at the cap.
   const fittedMs = (r: RunIntervals) => r.intervals.reduce((s, i) => s + (i.capBound ? Math.max(cost(i), (i.bytes * 1000) / r.cap) : cost(i)), 0);
   const residuals = perRun.map((r) => ({ label: r.label, measuredMs: r.measuredMs, fittedMs: fittedMs(r) }));

@@ -6,6 +6,7 @@ import { PageBitmap, type PageRuns } from "../core/bitmap.js";
 import type { Clock, GuestRam } from "../core/ports.js";
 import { sleepAwaited } from "./clock.js";
 import type { SimDestinationMemory } from "./destination.js";
+import { normalPageBytes, zeroPageBytes } from "../core/wire.js";
 import type { WriteModel } from "./workload.js";
 
 /** NIC receive traffic: frames written by DMA into the driver's receive buffers. */
@@ -272,9 +273,16 @@ export class SimGuestRam implements GuestRam {
 
   private async readIntoDestination(runs: PageRuns, readMs: number): Promise<undefined> {
     if (readMs > 0) await this.o.clock.sleep(readMs);
-    // The stream is one pipeline: the destination's first touch of fresh memory holds it up.
-    const firstTouchMs = this.o.destination!.arrive(runs, this.nonZero);
-    if (firstTouchMs > 0) await this.o.clock.sleep(firstTouchMs);
+    const destination = this.o.destination!;
+    const arrival = destination.arrive(runs, this.nonZero);
+    // The destination's zero checks populate beside the source's own first reads, which they
+    // slow; without a thread of its own, the destination's population holds the stream up too.
+    const streamMs = arrival.zeroReadMs + (destination.pipelined ? 0 : arrival.populateMs);
+    if (streamMs > 0) await this.o.clock.sleep(streamMs);
+    if (destination.pipelined) {
+      const bytes = arrival.normal * normalPageBytes(this.pageSize) + (runs.pages - arrival.normal) * zeroPageBytes();
+      await destination.apply(bytes, arrival.normal, arrival.populateMs);
+    }
     return undefined;
   }
 

@@ -5,6 +5,7 @@ import type { Device } from "../core/device.js";
 import type { Channel, Clock } from "../core/ports.js";
 import type { Timeline } from "../core/timeline.js";
 import { buildResult, type MigrationResult } from "../core/result.js";
+import { normalPageBytes } from "../core/wire.js";
 import { autoConvergeSyncMsOf, qemuIterationMs } from "../core/params.js";
 import { createDevices, migrationParams } from "../scenario/assemble.js";
 import type { Scenario } from "../scenario/schema.js";
@@ -30,6 +31,16 @@ export const coreMemoryBytesPerSecond = 15e9;
  * rate, the figure vDPA's pinningMsPerGiB comes from (71.6 ms/GiB).
  */
 const coldPageBytesPerSecond = coreMemoryBytesPerSecond;
+
+/**
+ * Stream bytes the socket buffers hold while the destination lags behind the source: the
+ * sender's buffer grows to Linux's net.ipv4.tcp_wmem maximum (4 MiB by default) under a bulk
+ * stream, while the receiver's stays near tcp_rmem's default (128 KiB), as its autotuning
+ * grows it only with what the reader copies out per round trip, and the reader is the slow
+ * end. A traced QEMU 10.0 switch-over found ~10 ms of first arrivals (~3 MB at 13.5 us a page)
+ * still to load (docs/validation.md, eighth round).
+ */
+export const laggingStreamBufferBytes = 4 * 2 ** 20 + 128 * 2 ** 10;
 
 /**
  * A machine profile (fitted by `livemig calibrate` from real runs): physical rates and fixed
@@ -158,7 +169,13 @@ export function prepareMigration(scenario: Scenario, clock: Clock, channel: Chan
   // profile has a first-touch cost (absent field: not preallocated, QEMU's default).
   const prealloc = scenario.migration.destinationPrealloc;
   const firstTouchMs = profile?.firstTouchUsPerPage !== undefined ? profile.firstTouchUsPerPage / 1000 : (pageSize * 1000) / coldPageBytesPerSecond;
-  const destination = prealloc !== undefined || profile?.firstTouchUsPerPage !== undefined ? new SimDestinationMemory(pageCount, firstTouchMs, prealloc ?? false, (profile?.destinationFirstReadUsPerPage ?? 0) / 1000) : undefined;
+  // Its load thread works behind the one precopy stream (multifd's channels each have their own).
+  const copyBytesPerSecond = profile?.copyBytesPerSecond ?? scenario.link.bandwidth;
+  const load = scenario.migration.multifd ? undefined : { clock, bufferBytes: laggingStreamBufferBytes, copyMsPerNormalPage: (normalPageBytes(pageSize) * 1000) / copyBytesPerSecond };
+  const destination =
+    prealloc !== undefined || profile?.firstTouchUsPerPage !== undefined
+      ? new SimDestinationMemory(pageCount, firstTouchMs, prealloc ?? false, (profile?.destinationFirstReadUsPerPage ?? 0) / 1000, load)
+      : undefined;
   const ram = new SimGuestRam({
     clock,
     pageCount,

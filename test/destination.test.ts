@@ -6,6 +6,7 @@ import type { MigrationResult } from "../src/core/result.js";
 import { fitProfile } from "../src/qemu/calibrate.js";
 import { PageBitmap, PageRuns } from "../src/core/bitmap.js";
 import { SimDestinationMemory } from "../src/sim/destination.js";
+import { VirtualClock } from "../src/sim/clock.js";
 import { laggingStreamBufferBytes, simulate, type MachineProfile } from "../src/sim/simulate.js";
 import { MiB, mutating, scenario, scenarioYaml } from "./helpers.js";
 
@@ -100,6 +101,22 @@ describe("the destination's memory, port by port", () => {
     const zeroPages = (768 * MiB) / 4096;
     expect(precopyMs(cold) - precopyMs(coldBefore)).toBeCloseTo((zeroPages * 3) / 1000, -1);
     expect(warm).toEqual(warmBefore);
+  });
+
+  it("the load thread holds the source at most a buffer ahead, also within a slice larger than the buffer", async () => {
+    const clock = new VirtualClock();
+    const dest = new SimDestinationMemory(1 << 20, 0.01, false, 0, { clock, bufferBytes: 1000, copyMsPerNormalPage: 0 });
+    const times = await clock.run(async () => {
+      // 3000 bytes taking 30 ms: the source goes on once 2000 of them are applied (20 ms).
+      await dest.apply(3000, 3000, 30);
+      const first = clock.now();
+      // A slice with nothing to populate behind it queues too, and waits for room.
+      await dest.apply(500, 0, 0);
+      const second = clock.now();
+      await dest.applied();
+      return [first, second, clock.now()];
+    });
+    expect(times).toEqual([20, 25, 30]);
   });
 
   it("without a profile, a page's first touch costs one core's clear rate, 4 KiB at 15 GB/s, and hides behind the source's read at the same rate", async () => {

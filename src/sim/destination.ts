@@ -41,8 +41,8 @@ export interface LoadThread {
 
 export class SimDestinationMemory implements DestinationMemory {
   private readonly populated: PageBitmap;
-  /** Slices accepted and not yet applied: their stream bytes and when the destination is done with each. */
-  private readonly queue: { bytes: number; doneAt: number }[] = [];
+  /** Slices accepted and not yet applied: their stream bytes, and when the destination starts and ends each. */
+  private readonly queue: { bytes: number; startAt: number; doneAt: number }[] = [];
   private head = 0;
   private queuedBytes = 0;
   /** When the destination has applied everything accepted so far. */
@@ -96,21 +96,37 @@ export class SimDestinationMemory implements DestinationMemory {
 
   /**
    * The destination takes `bytes` of stream holding `normal` pages whose population takes
-   * `populateMs`: resolves when the source may go on (the socket buffers had room for them).
+   * `populateMs`: resolves when the source may go on (the socket buffers hold the rest).
    */
   async apply(bytes: number, normal: number, populateMs: number): Promise<void> {
     const load = this.load!;
     const clock = load.clock;
-    this.retire(clock.now());
+    const now = clock.now();
+    this.retire(now);
     // Keeping up: its copy is inside the stream's own rate, so nothing waits or queues.
-    if (populateMs === 0 && this.freeAt <= clock.now()) return;
-    while (this.queuedBytes > 0 && this.queuedBytes + bytes > load.bufferBytes) {
-      await clock.sleep(this.queue[this.head].doneAt - clock.now());
+    if (populateMs === 0 && this.freeAt <= now) return;
+    const startAt = Math.max(now, this.freeAt);
+    this.freeAt = startAt + normal * load.copyMsPerNormalPage + populateMs;
+    this.queue.push({ bytes, startAt, doneAt: this.freeAt });
+    this.queuedBytes += bytes;
+    // The source runs at most a buffer ahead: it waits until the destination has worked
+    // through what the buffers cannot hold, at its pace within each slice.
+    if (this.queuedBytes > load.bufferBytes) {
+      const until = this.appliedThrough(this.queuedBytes - load.bufferBytes);
+      if (until > now) await clock.sleep(until - now);
       this.retire(clock.now());
     }
-    this.freeAt = Math.max(clock.now(), this.freeAt) + normal * load.copyMsPerNormalPage + populateMs;
-    this.queue.push({ bytes, doneAt: this.freeAt });
-    this.queuedBytes += bytes;
+  }
+
+  /** When the destination will have applied the first `bytes` of its queue. */
+  private appliedThrough(bytes: number): number {
+    let left = bytes;
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i];
+      if (e.bytes >= left) return e.startAt + ((e.doneAt - e.startAt) * left) / e.bytes;
+      left -= e.bytes;
+    }
+    return this.freeAt;
   }
 
   /** Resolves once the destination has applied all it accepted. */

@@ -143,6 +143,11 @@ describe("the destination's memory, port by port", () => {
     const extra = cold["downtime-breakdown"]!["final-ram"] - warm["downtime-breakdown"]!["final-ram"];
     expect(extra).toBeGreaterThan(0.9 * backlogMs);
     expect(extra).toBeLessThan(1.1 * backlogMs);
+    // A host whose tcp_wmem allows twice the buffer (the profile says so): twice the backlog.
+    const big = await simulate(scenario(idle("1GiB", "1GiB", false)), { profile: { ...slowTouch, laggingBufferBytes: 2 * laggingStreamBufferBytes } });
+    const bigExtra = big["downtime-breakdown"]!["final-ram"] - warm["downtime-breakdown"]!["final-ram"];
+    expect(bigExtra / extra).toBeGreaterThan(1.8);
+    expect(bigExtra / extra).toBeLessThan(2.2);
   });
 });
 

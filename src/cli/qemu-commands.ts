@@ -9,7 +9,7 @@ import { formatValue, runsReport } from "../measure/render.js";
 import type { RunAnalysis } from "../measure/runs.js";
 import { CalibrationError, fitProfile, idleProblem, isIdle, type IdleRun } from "../qemu/calibrate.js";
 import { fitMultifd, multifdRunProblem } from "../qemu/calibrate-multifd.js";
-import { hostCores, socketBufferBytes } from "../qemu/host-limits.js";
+import { hostCores, laggingBufferBytes, socketBufferBytes } from "../qemu/host-limits.js";
 import { GuestBuildError } from "../qemu/guest.js";
 import { UnsupportedScenarioError } from "../qemu/plan.js";
 import { figureLine, ProfileError, readProfile, writeProfile } from "../qemu/profile.js";
@@ -152,6 +152,8 @@ export function calibrateCommand(files: string[], opts: { output: string }): voi
     }
     const buffers = socketBufferBytes();
     if (buffers !== undefined) fit.profile.socketBufferBytes = buffers;
+    const lagging = laggingBufferBytes();
+    if (lagging !== undefined) fit.profile.laggingBufferBytes = lagging;
     writeProfile(opts.output, fit.profile, { machine: hostname(), fittedFrom: [...idle, ...multifd].map((r) => r.label), figures: fit.figures });
     process.stdout.write(`profile ${opts.output} from ${idle.length} idle run(s)${multifd.length ? ` and ${multifd.length} one-channel multifd run(s)` : ""} (${fit.capBoundIntervals} poll interval(s) left out where the cap may have bound):\n`);
     for (const f of fit.figures) process.stdout.write(`  ${figureLine(f)}\n`);

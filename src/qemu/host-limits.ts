@@ -16,9 +16,23 @@ export function hostCores(): number {
  * slower end fills both. Undefined where /proc does not say (not Linux).
  */
 export function socketBufferBytes(read: (file: string) => string = (f) => readFileSync(f, "utf8")): number | undefined {
+  return bufferSum(read, 2, 2);
+}
+
+/**
+ * What the socket buffers hold while the receiver is the slower end (simulate.ts,
+ * laggingStreamBufferBytes): the sender's at tcp_wmem's maximum, the receiver's at tcp_rmem's
+ * default, where autotuning leaves a slow reader's. Undefined where /proc does not say.
+ */
+export function laggingBufferBytes(read: (file: string) => string = (f) => readFileSync(f, "utf8")): number | undefined {
+  return bufferSum(read, 2, 1);
+}
+
+/** tcp_wmem's field `send` plus tcp_rmem's field `receive` (0 min, 1 default, 2 max). */
+function bufferSum(read: (file: string) => string, send: number, receive: number): number | undefined {
   try {
-    const max = (file: string) => Number(read(file).trim().split(/\s+/)[2]);
-    const total = max("/proc/sys/net/ipv4/tcp_wmem") + max("/proc/sys/net/ipv4/tcp_rmem");
+    const field = (file: string, i: number) => Number(read(file).trim().split(/\s+/)[i]);
+    const total = field("/proc/sys/net/ipv4/tcp_wmem", send) + field("/proc/sys/net/ipv4/tcp_rmem", receive);
     return Number.isFinite(total) && total > 0 ? total : undefined;
   } catch {
     return undefined;

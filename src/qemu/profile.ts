@@ -20,6 +20,8 @@
 // - socketBufferBytes: what one TCP stream holds in flight at most (tcp_wmem + tcp_rmem
 //   maxima of the calibrating machine); post-copy's requested pages without preempt wait
 //   behind it;
+// - laggingBufferBytes: what the socket buffers hold while the destination is the slower end
+//   (tcp_wmem maximum + tcp_rmem default): its backlog at the switch-over is at most that;
 // - qemu: the QEMU release the runs were made with (the simulator then follows its iteration
 //   cadence).
 // `livemig calibrate` fits the per-page costs from the query-migrate polls of idle runs;
@@ -61,6 +63,7 @@ export const profileSchema = z.strictObject({
   multifdQueueUsPerPage: z.optional(nonNegative),
   multifdSendBytesPerSecond: z.optional(positive),
   socketBufferBytes: z.optional(positive),
+  laggingBufferBytes: z.optional(positive),
   qemu: z.optional(z.string().check(z.regex(/^\d+\.\d+(\.\d+)?$/))),
 });
 
@@ -84,7 +87,7 @@ export function readProfile(file: string): MachineProfile {
     const issue = parsed.error.issues[0];
     const field = issue.path.length ? issue.path.join(".") : "(top level)";
     const what = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}` : issue.message;
-    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, sourceFirstReadUsPerPage, destinationFirstReadUsPerPage, idleLayout, setupMs, switchoverMs, hostCores, multifdQueueUsPerPage, multifdSendBytesPerSecond, socketBufferBytes, qemu)`);
+    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, sourceFirstReadUsPerPage, destinationFirstReadUsPerPage, idleLayout, setupMs, switchoverMs, hostCores, multifdQueueUsPerPage, multifdSendBytesPerSecond, socketBufferBytes, laggingBufferBytes, qemu)`);
   }
   const p = parsed.data;
   const out: MachineProfile = {};
@@ -100,6 +103,7 @@ export function readProfile(file: string): MachineProfile {
   if (p.multifdQueueUsPerPage !== undefined) out.multifdQueueUsPerPage = p.multifdQueueUsPerPage;
   if (p.multifdSendBytesPerSecond !== undefined) out.multifdSendBytesPerSecond = p.multifdSendBytesPerSecond;
   if (p.socketBufferBytes !== undefined) out.socketBufferBytes = p.socketBufferBytes;
+  if (p.laggingBufferBytes !== undefined) out.laggingBufferBytes = p.laggingBufferBytes;
   if (p.qemu !== undefined) out.qemu = p.qemu;
   return out;
 }
@@ -124,6 +128,7 @@ function roundProfile(p: MachineProfile): MachineProfile {
   if (p.multifdQueueUsPerPage !== undefined) out.multifdQueueUsPerPage = Math.round(p.multifdQueueUsPerPage * 1000) / 1000;
   if (p.multifdSendBytesPerSecond !== undefined) out.multifdSendBytesPerSecond = Math.round(p.multifdSendBytesPerSecond);
   if (p.socketBufferBytes !== undefined) out.socketBufferBytes = p.socketBufferBytes;
+  if (p.laggingBufferBytes !== undefined) out.laggingBufferBytes = p.laggingBufferBytes;
   if (p.qemu !== undefined) out.qemu = p.qemu;
   return out;
 }

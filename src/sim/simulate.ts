@@ -90,6 +90,11 @@ export interface MachineProfile {
    * Linux's autotuning maxima): a post-copy page requested without preempt waits behind them.
    */
   socketBufferBytes?: number;
+  /**
+   * Bytes the socket buffers hold while the destination lags (the calibrating host's tcp_wmem
+   * maximum and tcp_rmem default); absent: laggingStreamBufferBytes, Linux's defaults.
+   */
+  laggingBufferBytes?: number;
   /** multifd: one channel's rate for its packets (zero check, writev from guest memory, socket, the destination's readv), bytes/s. */
   multifdSendBytesPerSecond?: number;
   /**
@@ -171,7 +176,7 @@ export function prepareMigration(scenario: Scenario, clock: Clock, channel: Chan
   const firstTouchMs = profile?.firstTouchUsPerPage !== undefined ? profile.firstTouchUsPerPage / 1000 : (pageSize * 1000) / coldPageBytesPerSecond;
   // Its load thread works behind the one precopy stream (multifd's channels each have their own).
   const copyBytesPerSecond = profile?.copyBytesPerSecond ?? scenario.link.bandwidth;
-  const load = scenario.migration.multifd ? undefined : { clock, bufferBytes: laggingStreamBufferBytes, copyMsPerNormalPage: (normalPageBytes(pageSize) * 1000) / copyBytesPerSecond };
+  const load = scenario.migration.multifd ? undefined : { clock, bufferBytes: profile?.laggingBufferBytes ?? laggingStreamBufferBytes, copyMsPerNormalPage: (normalPageBytes(pageSize) * 1000) / copyBytesPerSecond };
   const destination =
     prealloc !== undefined || profile?.firstTouchUsPerPage !== undefined
       ? new SimDestinationMemory(pageCount, firstTouchMs, prealloc ?? false, (profile?.destinationFirstReadUsPerPage ?? 0) / 1000, load)

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { IdleRun } from "../../src/qemu/calibrate.js";
 import { fitMultifd, multifdRunProblem } from "../../src/qemu/calibrate-multifd.js";
-import { socketBufferBytes } from "../../src/qemu/host-limits.js";
+import { laggingBufferBytes, socketBufferBytes } from "../../src/qemu/host-limits.js";
 import { readProfile, writeProfile } from "../../src/qemu/profile.js";
 import { simulate, type MachineProfile } from "../../src/sim/simulate.js";
 import { GiB, scenario, scenarioYaml } from "../helpers.js";
@@ -98,8 +98,8 @@ describe("fitMultifd", () => {
     const dir = mkdtempSync(join(tmpdir(), "livemig-profile-"));
     try {
       const file = join(dir, "p.yaml");
-      writeProfile(file, { multifdQueueUsPerPage: 0.1234, multifdSendBytesPerSecond: 1.5e9, hostCores: 2, socketBufferBytes: 37748736 }, { machine: "m", fittedFrom: ["a"] });
-      expect(readProfile(file)).toEqual({ multifdQueueUsPerPage: 0.123, multifdSendBytesPerSecond: 1.5e9, hostCores: 2, socketBufferBytes: 37748736 });
+      writeProfile(file, { multifdQueueUsPerPage: 0.1234, multifdSendBytesPerSecond: 1.5e9, hostCores: 2, socketBufferBytes: 37748736, laggingBufferBytes: 4325376 }, { machine: "m", fittedFrom: ["a"] });
+      expect(readProfile(file)).toEqual({ multifdQueueUsPerPage: 0.123, multifdSendBytesPerSecond: 1.5e9, hostCores: 2, socketBufferBytes: 37748736, laggingBufferBytes: 4325376 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -110,6 +110,9 @@ describe("socketBufferBytes", () => {
   it("adds the send and receive buffers' autotuning maxima (the third field of tcp_wmem and tcp_rmem)", () => {
     const files: Record<string, string> = { "/proc/sys/net/ipv4/tcp_wmem": "4096\t16384\t4194304\n", "/proc/sys/net/ipv4/tcp_rmem": "4096\t131072\t6291456\n" };
     expect(socketBufferBytes((f) => files[f])).toBe(4194304 + 6291456);
+    // A slow reader's: the sender's maximum and the receiver's default.
+    expect(laggingBufferBytes((f) => files[f])).toBe(4194304 + 131072);
+    expect(laggingBufferBytes(() => { throw new Error("ENOENT"); })).toBeUndefined();
     expect(socketBufferBytes(() => { throw new Error("ENOENT"); })).toBeUndefined();
     expect(socketBufferBytes(() => "4096")).toBeUndefined();
   });

@@ -56,13 +56,17 @@ const eventually = async (check: () => boolean) => {
 describe("the destination's backlog", () => {
   const closers: (() => void)[] = [];
   afterAll(() => closers.forEach((c) => c()));
-
-  it("applied() resolves once the destination answers a Sync sent after every RAM send; the sends are not held back", async () => {
+  /** A source session and its channel, to a destination that holds its Sync answers. */
+  const connected = async () => {
     const dest = await holdingDestination();
     closers.push(dest.close);
     const session = await SourceSession.open({ host: "127.0.0.1", port: dest.port }, secret, { bandwidth: Infinity, latencyMs: 0 });
     closers.push(() => session.conn.close());
-    const channel = new LiveChannel(session, () => ({}), async () => undefined);
+    return { dest, session, channel: new LiveChannel(session, () => ({}), async () => undefined) };
+  };
+
+  it("applied() resolves once the destination answers a Sync sent after every RAM send; the sends are not held back", async () => {
+    const { dest, session, channel } = await connected();
     const slice = [[Buffer.alloc(1 << 20)]];
     // Nothing answered, yet every send returns: no window of unapplied bytes holds the sender.
     for (let i = 0; i < 4; i++) await channel.send(0, slice);
@@ -78,11 +82,7 @@ describe("the destination's backlog", () => {
   });
 
   it("the device wrapper's precopy sync runs the device's sync only once applied() resolved; the final sync sends no Sync", async () => {
-    const dest = await holdingDestination();
-    closers.push(dest.close);
-    const session = await SourceSession.open({ host: "127.0.0.1", port: dest.port }, secret, { bandwidth: Infinity, latencyMs: 0 });
-    closers.push(() => session.conn.close());
-    const channel = new LiveChannel(session, () => ({}), async () => undefined);
+    const { dest, session, channel } = await connected();
     const synced: boolean[] = [];
     const inner: Device = { kind: "virtio", dmaLogged: () => true, stateBytes: () => 0, sync: async (_ctx, _bitmap, final) => void synced.push(final) };
     // Only the NIC's dmaLogged register is touched on the sync path; the guest not at all.

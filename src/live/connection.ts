@@ -64,6 +64,11 @@ export class Connection {
     socket.on("close", () => this.fail(new Error(`${this.peer} closed the connection`)));
   }
 
+  /** The outgoing link's staging buffers faulted in now, not on the stream's first writes (ShapedLink.prefaultStaging). */
+  prefaultStaging(): void {
+    this.link.prefaultStaging();
+  }
+
   /** Why the connection is unusable, once it is. */
   get error(): Error | undefined {
     return this.failure;

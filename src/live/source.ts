@@ -54,6 +54,8 @@ export class SourceSession {
       // Auth's reply is the destination's last untagged frame; everything after it is tagged.
       const macs = frameMacs(secret, nonce, destinationNonce, "source");
       const reply = await conn.request(Command.Auth, authPayload(secret, destinationNonce, join), { onReply: () => conn.secure(macs) });
+      // This connection carries RAM: its staging buffers' page faults belong to setup, not to the stream.
+      conn.prefaultStaging();
       return new SourceSession(conn, reply.payload);
     } catch (e) {
       conn.fail(e as Error);

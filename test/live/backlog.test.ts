@@ -4,8 +4,14 @@
 // back. A destination that holds its answers to Sync shows it.
 import { createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
+import { PageBitmap } from "../../src/core/bitmap.js";
+import type { Device, DeviceContext } from "../../src/core/device.js";
+import { Timeline } from "../../src/core/timeline.js";
 import { Connection } from "../../src/live/connection.js";
 import { authenticate } from "../../src/live/destination.js";
+import { liveDevice } from "../../src/live/device.js";
+import type { Guest } from "../../src/live/guest/guest.js";
+import type { Nic } from "../../src/live/nic.js";
 import { Command, type Frame } from "../../src/live/protocol.js";
 import { LiveChannel, SourceSession } from "../../src/live/source.js";
 
@@ -50,13 +56,17 @@ const eventually = async (check: () => boolean) => {
 describe("the destination's backlog", () => {
   const closers: (() => void)[] = [];
   afterAll(() => closers.forEach((c) => c()));
-
-  it("applied() resolves once the destination answers a Sync sent after every RAM send; the sends are not held back", async () => {
+  /** A source session and its channel, to a destination that holds its Sync answers. */
+  const connected = async () => {
     const dest = await holdingDestination();
     closers.push(dest.close);
     const session = await SourceSession.open({ host: "127.0.0.1", port: dest.port }, secret, { bandwidth: Infinity, latencyMs: 0 });
     closers.push(() => session.conn.close());
-    const channel = new LiveChannel(session, () => ({}), async () => undefined);
+    return { dest, session, channel: new LiveChannel(session, () => ({}), async () => undefined) };
+  };
+
+  it("applied() resolves once the destination answers a Sync sent after every RAM send; the sends are not held back", async () => {
+    const { dest, session, channel } = await connected();
     const slice = [[Buffer.alloc(1 << 20)]];
     // Nothing answered, yet every send returns: no window of unapplied bytes holds the sender.
     for (let i = 0; i < 4; i++) await channel.send(0, slice);
@@ -69,5 +79,35 @@ describe("the destination's backlog", () => {
     expect(applied).toBe(false);
     dest.answer();
     expect(await eventually(() => applied)).toBe(true);
+  });
+
+  it("the device wrapper's precopy sync runs the device's sync only once applied() resolved; the final sync sends no Sync", async () => {
+    const { dest, session, channel } = await connected();
+    const synced: boolean[] = [];
+    const inner: Device = { kind: "virtio", dmaLogged: () => true, stateBytes: () => 0, sync: async (_ctx, _bitmap, final) => void synced.push(final) };
+    // Only the NIC's dmaLogged register is touched on the sync path; the guest not at all.
+    const nic = { syncDmaLogged: () => undefined } as unknown as Nic;
+    const device = liveDevice(inner, { guest: {} as Guest, nic, session, applied: () => channel.applied() });
+    const ctx = { timeline: new Timeline() } as unknown as DeviceContext;
+    const bitmap = new PageBitmap(64);
+    const slice = [[Buffer.alloc(1 << 20)]];
+    await channel.send(0, slice);
+    let done = false;
+    void device.sync!(ctx, bitmap, false).then(() => (done = true));
+    expect(await eventually(() => dest.held.length === 1)).toBe(true);
+    expect(dest.memory()).toBe(1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toBe(false);
+    expect(synced).toEqual([]);
+    dest.answer();
+    expect(await eventually(() => done)).toBe(true);
+    expect(synced).toEqual([false]);
+    // The final sync (guest stopped): the switch-over's Verify is the drain, no Sync goes out.
+    await device.sync!(ctx, bitmap, true);
+    expect(synced).toEqual([false, true]);
+    // A frame sent after it arrives after any Sync sent before it (frames are handled in order).
+    await channel.send(0, slice);
+    expect(await eventually(() => dest.memory() === 2)).toBe(true);
+    expect(dest.held.length).toBe(0);
   });
 });

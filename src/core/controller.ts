@@ -103,6 +103,8 @@ class Run {
   private passes = 0;
   /** The periodic auto-converge sync's next tick, and dirty-sync-count at its last (timerSync). */
   private syncTickAt: number | undefined;
+  /** When the migration started (the give-up and post-copy deadlines count from here). */
+  private startedAt = 0;
   private passesAtTick = 0;
   // Bandwidth estimation window (migration_update_counters).
   private windowStart = 0;
@@ -198,6 +200,7 @@ class Run {
   private async migrate(): Promise<void> {
     const { clock, ram, env } = this;
     const start = clock.now();
+    this.startedAt = start;
     this.status("setup");
     const reasons = env.devices.map((d) => d.blockedReason?.());
     if (env.params.postcopy) reasons.push(postcopyRefusal(env.devices));
@@ -459,7 +462,9 @@ class Run {
       }
       const buffers = this.devicePreCopyDirtyBuffers(clock.now());
       const device = buffers ? await this.sendDevicePreCopyDirty(clock.now(), buffers) : 0;
-      const sent = device + (await this.sendDirty(Math.min(batchBytes, budget - usedInWindow - device)));
+      const left = budget - usedInWindow - device;
+      const slices = device === 0 ? this.quietSlices(left, most > 0 ? started + most : Infinity) : 1;
+      const sent = device + (await this.sendDirty(Math.min(batchBytes, left), slices));
       if (sent === 0) {
         // Nothing dirty yet (threshold still unknown): let the window run out instead of spinning.
         if (this.bitmap.count === 0 && first) await clock.sleep(Math.max(0, windowEnd - clock.now()));
@@ -468,6 +473,36 @@ class Run {
       if (clock.now() - started >= most) break;
     }
     this.closeWindow();
+  }
+
+  /**
+   * How many slices of quiet pages (`GuestRam.quietRun`) may go as one: as many as end, at the
+   * last window's rate less a sixteenth, before anything checked between two slices would act
+   * (the window's close, the iteration's end at QEMU's cadence, a give-up or post-copy deadline,
+   * auto-converge's timer, the budget) and leave the pending pages at or above the threshold. The
+   * slices between would then have changed nothing: the same pages go in the same order, and
+   * only the float sums of their times differ. 1 where that is not known: before a window has
+   * given a rate, with multifd (its packets go to channels one by one), and while a device has
+   * changed precopy state (sent between slices).
+   */
+  private quietSlices(left: number, iterationEnd: number): number {
+    if (!this.ram.quietRun || this.bandwidth === 0 || this.multifd || this.devicePreCopyDirty() > 0) return 1;
+    const { normal, perSlice } = this.precopyFormat;
+    const slicePages = Math.ceil(batchBytes / normal);
+    const until = Math.min(this.windowStart + windowMs - 1e-6, iterationEnd, this.clockDeadline());
+    const reach = Math.min(left, (this.bandwidth * (until - this.clock.now()) * 15) / 16);
+    const above = this.bitmap.count - Math.ceil(this.threshold / this.ram.pageSize);
+    return Math.max(1, Math.min(Math.floor(reach / (slicePages * normal + perSlice)), Math.floor(above / slicePages)));
+  }
+
+  /** The earliest time at which a check between iterations acts by the clock alone: give-up, post-copy, auto-converge's timer. */
+  private clockDeadline(): number {
+    const { giveUp, postcopy } = this.params;
+    return Math.min(
+      giveUp.timeMs !== undefined ? this.startedAt + giveUp.timeMs : Infinity,
+      postcopy?.afterMs !== undefined ? this.startedAt + postcopy.afterMs : Infinity,
+      this.syncTickAt ?? Infinity,
+    );
   }
 
   /** migration_update_counters: once a window has run 100 ms, its rate gives the threshold. */
@@ -485,9 +520,10 @@ class Run {
   /**
    * Sends dirty pages from the cursor on, clearing their bits, up to the page that brings the
    * slice to `maxBytes` (so it overshoots by less than a page; the window's accounting carries
-   * that) or to `slicePages` pages; returns bytes sent.
+   * that) or to `slicePages` pages; returns bytes sent. `slices` > 1: that many such slices at
+   * once where they are all quiet dirty normal pages in one run (`quietSlices`).
    */
-  private async sendDirty(maxBytes: number): Promise<number> {
+  private async sendDirty(maxBytes: number, slices = 1): Promise<number> {
     const { bitmap, ram } = this;
     const multifd = this.multifd && !this.inPostcopy ? this.multifd : undefined;
     const format = multifd ? this.multifdFormat! : this.precopyFormat;
@@ -498,8 +534,13 @@ class Run {
     let pages = 0;
     let wrapped = false;
     this.slice.clear();
+    const joined = slices > 1 ? this.takeQuietSlices(slices, Math.ceil(maxBytes / normalCost)) : 0;
+    if (joined > 0) {
+      pages = joined * Math.ceil(maxBytes / normalCost);
+      bytes = pages * normalCost;
+    }
     const buildUntil = this.clock.now() + sliceBuildMs;
-    while (bytes < maxBytes && pages < slicePages && this.clock.now() < buildUntil) {
+    while (joined === 0 && bytes < maxBytes && pages < slicePages && this.clock.now() < buildUntil) {
       const start = bitmap.nextSet(this.cursor);
       if (start < 0) {
         this.cursor = bitmap.size;
@@ -561,10 +602,31 @@ class Run {
       return bytes;
     }
     const payload = await ram.readPages(this.slice);
-    bytes += endOfSectionBytes;
+    // Each slice ends its section.
+    bytes += Math.max(1, joined) * endOfSectionBytes;
     this.count(normal, zero, bytes);
     await this.env.channel.send(bytes, payload);
     return bytes;
+  }
+
+  /**
+   * `slices` slices of `slicePages` dirty normal pages each, or as many whole ones as there are,
+   * from the walk's next dirty page on where they are one run of quiet pages: what the walk
+   * would take in that many slices, at once. Returns the slices taken (0: the walk goes on as usual).
+   */
+  private takeQuietSlices(slices: number, slicePages: number): number {
+    const { bitmap, ram } = this;
+    const start = bitmap.nextSet(this.cursor);
+    if (start < 0 || ram.isZero(start)) return 0;
+    const most = slices * slicePages;
+    const run = this.runOfKind(start, Math.min(ram.quietRun!(start, most), bitmap.runLength(start, most, true)), false);
+    const taken = Math.floor(run / slicePages);
+    if (taken < 2) return 0;
+    const n = taken * slicePages;
+    bitmap.clearRange(start, start + n);
+    this.slice.add(start, n);
+    this.cursor = start + n;
+    return taken;
   }
 
   /**

@@ -490,7 +490,7 @@ class Run {
     const { normal, perSlice } = this.precopyFormat;
     const slicePages = Math.ceil(batchBytes / normal);
     const until = Math.min(this.windowStart + windowMs - 1e-6, iterationEnd, this.clockDeadline());
-    const reach = Math.min(left, (this.bandwidth * (until - this.clock.now()) * 15) / 16);
+    const reach = Math.min(left, (this.bandwidth * (until - this.clock.now())) / 4);
     const above = this.bitmap.count - Math.ceil(this.threshold / this.ram.pageSize);
     return Math.max(1, Math.min(Math.floor(reach / (slicePages * normal + perSlice)), Math.floor(above / slicePages)));
   }

@@ -80,12 +80,18 @@ export class PageBitmap {
     const words = this.words;
     const first = from >>> 5;
     const last = (to - 1) >>> 5;
-    // The words between the first and the last are set whole (no mask; a clear word adds 32).
-    for (let i = first + 1; i < last; i++) {
-      const w = words[i];
-      if (w === 0xffffffff) continue;
-      this.setCount += w === 0 ? 32 : popcount(~w);
-      words[i] = 0xffffffff;
+    // The words between the first and the last are set whole (no mask; a clear word adds 32):
+    // in a bitmap with no bit set (a fresh guest's used pages), one fill.
+    if (this.setCount === 0 && last - first > 1) {
+      words.fill(0xffffffff, first + 1, last);
+      this.setCount = 32 * (last - first - 1);
+    } else {
+      for (let i = first + 1; i < last; i++) {
+        const w = words[i];
+        if (w === 0xffffffff) continue;
+        this.setCount += w === 0 ? 32 : popcount(~w);
+        words[i] = 0xffffffff;
+      }
     }
     this.setMasked(first, rangeMask(first, from, to));
     if (last !== first) this.setMasked(last, rangeMask(last, from, to));

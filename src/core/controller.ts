@@ -476,10 +476,12 @@ class Run {
   }
 
   /**
-   * How many slices of quiet pages (`GuestRam.quietRun`) may go as one: as many as end, at the
-   * last window's rate less a sixteenth, before anything checked between two slices would act
-   * (the window's close, the iteration's end at QEMU's cadence, a give-up or post-copy deadline,
-   * auto-converge's timer, the budget) and leave the pending pages at or above the threshold. The
+   * How many slices of quiet pages (`GuestRam.quietRun`) may go as one: as many as take, at the
+   * last window's rate, a quarter of the time left before anything checked between two slices
+   * would act (the window's close, the iteration's end at QEMU's cadence, a give-up or post-copy
+   * deadline, auto-converge's timer), within the budget, leaving the pending pages at or above
+   * the threshold. A quarter, so that they end before it even if the rate falls four-fold while
+   * they go (a shared network's flow slows as others join its links). The
    * slices between would then have changed nothing: the same pages go in the same order, and
    * only the float sums of their times differ. 1 where that is not known: before a window has
    * given a rate, with multifd (its packets go to channels one by one), and while a device has

@@ -168,6 +168,29 @@ export class PageBitmap {
     return page < to ? page : -1;
   }
 
+  /**
+   * The page just past the `n`-th set page (n >= 1) from `from` on, looking no further than
+   * `to`; -1 when fewer are set there. A word's popcount at a time.
+   */
+  pastNthSet(from: number, n: number, to: number): number {
+    if (from >= to) return -1;
+    const words = this.words;
+    const last = (to - 1) >>> 5;
+    let i = from >>> 5;
+    let w = words[i] & (0xffffffff << (from & 31));
+    for (;;) {
+      if (i === last) w &= lowBits(to);
+      const c = popcount(w);
+      if (c >= n) {
+        for (; n > 1; n--) w &= w - 1; // drop the lower set bits
+        return (i << 5) + lowestBit(w) + 1;
+      }
+      n -= c;
+      if (++i > last) return -1;
+      w = words[i];
+    }
+  }
+
   /** Consecutive pages from `from` on, at most `max`, whose bits are all `set` (0 if `from`'s is not); a word at a time. */
   runLength(from: number, max: number, set: boolean): number {
     const to = Math.min(from + max, this.size);
@@ -249,6 +272,29 @@ export class PageRuns {
   clear(): void {
     this.count = 0;
     this.pages = 0;
+  }
+
+  /** The set bits of one bitmap word as runs, in order (bit b: page `base + b`). */
+  addWord(base: number, bits: number): void {
+    for (let w = bits; w !== 0; ) {
+      const b = lowestBit(w);
+      const length = bitRunFrom(w, b);
+      this.add(base + b, length);
+      w = b + length === 32 ? 0 : w & (0xffffffff << (b + length));
+    }
+  }
+
+  /** The set pages of `bitmap` in [from, to) as runs, in order, a word at a time. */
+  addSet(bitmap: PageBitmap, from: number, to: number): void {
+    if (from >= to) return;
+    const words = bitmap.words;
+    const first = from >>> 5;
+    const last = (to - 1) >>> 5;
+    for (let i = first; i <= last; i++) {
+      let bits = i === first ? words[i] & (0xffffffff << (from & 31)) : words[i];
+      if (i === last) bits &= lowBits(to);
+      this.addWord(i << 5, bits);
+    }
   }
 
   /** Appends pages [start, start + length), joined to the last run when they continue it. */

@@ -477,18 +477,19 @@ class Run {
 
   /**
    * How many slices of quiet pages (`GuestRam.quietRun`) may go as one: as many as take, at the
-   * last window's rate, a quarter of the time left before anything checked between two slices
+   * last window's rate, a quarter of the time left before anything looked at between two slices
    * would act (the window's close, the iteration's end at QEMU's cadence, a give-up or post-copy
-   * deadline, auto-converge's timer), within the budget, leaving the pending pages at or above
-   * the threshold. A quarter, so that they end before it even if the rate falls four-fold while
-   * they go (a shared network's flow slows as others join its links). The
-   * slices between would then have changed nothing: the same pages go in the same order, and
-   * only the float sums of their times differ. 1 where that is not known: before a window has
-   * given a rate, with multifd (its packets go to channels one by one), and while a device has
-   * changed precopy state (sent between slices).
+   * deadline, auto-converge's timer), within the budget, and leave the pending pages at or above
+   * the threshold. A quarter, so that they end in time even if the rate falls four-fold while
+   * they go (a flow of a shared network slows as others join its links). The slices between
+   * would then have changed nothing: the same pages go in the same order, and only the float
+   * sums of their times differ. 1 where that is not known: before a window has given a rate,
+   * with multifd (its packets go to the channels one by one), while a device has changed precopy
+   * state (sent between slices), or once post-copy is due.
    */
   private quietSlices(left: number, iterationEnd: number): number {
-    if (!this.ram.quietRun || this.bandwidth === 0 || this.multifd || this.devicePreCopyDirty() > 0) return 1;
+    // Post-copy due (looked at before the next sync, so one slice goes first): that slice alone.
+    if (!this.ram.quietRun || this.bandwidth === 0 || this.multifd || this.devicePreCopyDirty() > 0 || this.postcopyDue(this.startedAt)) return 1;
     const { normal, perSlice } = this.precopyFormat;
     const slicePages = Math.ceil(batchBytes / normal);
     const until = Math.min(this.windowStart + windowMs - 1e-6, iterationEnd, this.clockDeadline());
@@ -523,7 +524,7 @@ class Run {
    * Sends dirty pages from the cursor on, clearing their bits, up to the page that brings the
    * slice to `maxBytes` (so it overshoots by less than a page; the window's accounting carries
    * that) or to `slicePages` pages; returns bytes sent. `slices` > 1: that many such slices at
-   * once where they are all quiet dirty normal pages in one run (`quietSlices`).
+   * once where the pages they span are all quiet and non-zero (`quietSlices`).
    */
   private async sendDirty(maxBytes: number, slices = 1): Promise<number> {
     const { bitmap, ram } = this;
@@ -612,22 +613,25 @@ class Run {
   }
 
   /**
-   * `slices` slices of `slicePages` dirty normal pages each, or as many whole ones as there are,
-   * from the walk's next dirty page on where they are one run of quiet pages: what the walk
-   * would take in that many slices, at once. Returns the slices taken (0: the walk goes on as usual).
+   * Up to `slices` slices' dirty pages from the walk's next dirty page on, where every page they
+   * span is quiet and non-zero: each slice ends just past its `slicePages`-th dirty page, as the
+   * walk would end it. Returns the slices taken (0 when fewer than two: the walk goes on as usual).
    */
   private takeQuietSlices(slices: number, slicePages: number): number {
     const { bitmap, ram } = this;
     const start = bitmap.nextSet(this.cursor);
-    if (start < 0 || ram.isZero(start)) return 0;
-    const most = slices * slicePages;
-    const run = this.runOfKind(start, Math.min(ram.quietRun!(start, most), bitmap.runLength(start, most, true)), false);
-    const taken = Math.floor(run / slicePages);
+    if (start < 0) return 0;
+    let end = start;
+    let taken = 0;
+    for (; taken < slices; taken++) {
+      const next = bitmap.pastNthSet(end, slicePages, bitmap.size);
+      if (next < 0 || ram.quietRun!(end, next - end) !== next - end || this.runOfKind(end, next - end, false) !== next - end) break;
+      end = next;
+    }
     if (taken < 2) return 0;
-    const n = taken * slicePages;
-    bitmap.clearRange(start, start + n);
-    this.slice.add(start, n);
-    this.cursor = start + n;
+    this.slice.addSet(bitmap, start, end);
+    bitmap.clearRange(start, end);
+    this.cursor = end;
     return taken;
   }
 
@@ -656,12 +660,7 @@ class Run {
         w = b + length === 32 ? 0 : w & (0xffffffff << (b + length));
       }
     }
-    for (let w = bits; w !== 0; ) {
-      const b = lowestBit(w);
-      const length = bitRunFrom(w, b);
-      slice.add(base + b, length);
-      w = b + length === 32 ? 0 : w & (0xffffffff << (b + length));
-    }
+    slice.addWord(base, bits);
     bitmap.clearRange(start, end);
     this.cursor = end;
     return n;

@@ -293,6 +293,14 @@ export class PageRuns {
     for (let i = first; i <= last; i++) {
       let bits = i === first ? words[i] & (0xffffffff << (from & 31)) : words[i];
       if (i === last) bits &= lowBits(to);
+      else if (bits === 0xffffffff) {
+        // Whole words set (a first pass's pages): one run through them.
+        let j = i + 1;
+        while (j < last && words[j] === 0xffffffff) j++;
+        this.add(i << 5, (j - i) << 5);
+        i = j - 1;
+        continue;
+      }
       this.addWord(i << 5, bits);
     }
   }

@@ -129,6 +129,8 @@ class Run {
   private dirtyLimitFraction: number | undefined;
   private inPostcopy = false;
   private readonly precopyFormat: PageFormat;
+  /** Pages in a full slice of normal pages (the unit `quietSlices` joins). */
+  private readonly normalSlicePages: number;
   private readonly multifdFormat?: PageFormat;
   private readonly costs: ModeCosts;
 
@@ -143,6 +145,7 @@ class Run {
     const pageSize = env.ram.pageSize;
     this.costs = env.modeCosts ?? { vcpus: 1, bytesPerWrite: pageSize, memoryBytesPerMs: 0, latencyMs: 0 };
     this.precopyFormat = { zero: zeroPageBytes(), normal: normalPageBytes(pageSize), perSlice: endOfSectionBytes, slicePages };
+    this.normalSlicePages = Math.ceil(batchBytes / this.precopyFormat.normal);
     const p = env.params;
     if (p.multifd) {
       const channels = env.multifdChannels ?? new Array<Channel>(p.multifd.channels).fill(env.channel);
@@ -491,7 +494,7 @@ class Run {
     // Post-copy due (looked at before the next sync, so one slice goes first): that slice alone.
     if (!this.ram.quietRun || this.bandwidth === 0 || this.multifd || this.devicePreCopyDirty() > 0 || this.postcopyDue(this.startedAt)) return 1;
     const { normal, perSlice } = this.precopyFormat;
-    const slicePages = Math.ceil(batchBytes / normal);
+    const slicePages = this.normalSlicePages;
     const until = Math.min(this.windowStart + windowMs - 1e-6, iterationEnd, this.clockDeadline());
     const reach = Math.min(left, (this.bandwidth * (until - this.clock.now())) / 4);
     const above = this.bitmap.count - Math.ceil(this.threshold / this.ram.pageSize);
@@ -537,9 +540,9 @@ class Run {
     let pages = 0;
     let wrapped = false;
     this.slice.clear();
-    const joined = slices > 1 ? this.takeQuietSlices(slices, Math.ceil(maxBytes / normalCost)) : 0;
+    const joined = slices > 1 ? this.takeQuietSlices(slices, this.normalSlicePages) : 0;
     if (joined > 0) {
-      pages = joined * Math.ceil(maxBytes / normalCost);
+      pages = joined * this.normalSlicePages;
       bytes = pages * normalCost;
     }
     const buildUntil = this.clock.now() + sliceBuildMs;

@@ -487,12 +487,13 @@ class Run {
    * they go (a flow of a shared network slows as others join its links). The slices between
    * would then have changed nothing: the same pages go in the same order, and only the float
    * sums of their times differ. 1 where that is not known: before a window has given a rate,
-   * with multifd (its packets go to the channels one by one), while a device has changed precopy
-   * state (sent between slices), or once post-copy is due.
+   * with multifd (its packets go to the channels one by one), once xbzrle encodes (a slice's
+   * bytes are known only after), while a device has changed precopy state (sent between
+   * slices), or once post-copy is due.
    */
   private quietSlices(left: number, iterationEnd: number): number {
     // Post-copy due (looked at before the next sync, so one slice goes first): that slice alone.
-    if (!this.ram.quietRun || this.bandwidth === 0 || this.multifd || this.devicePreCopyDirty() > 0 || this.postcopyDue(this.startedAt)) return 1;
+    if (!this.ram.quietRun || this.bandwidth === 0 || this.multifd || this.xbzrleStarted || this.devicePreCopyDirty() > 0 || this.postcopyDue(this.startedAt)) return 1;
     const { normal, perSlice } = this.precopyFormat;
     const slicePages = this.normalSlicePages;
     const until = Math.min(this.windowStart + windowMs - 1e-6, iterationEnd, this.clockDeadline());
@@ -608,9 +609,16 @@ class Run {
       return bytes;
     }
     const payload = await ram.readPages(this.slice);
-    // Each slice ends its section.
     bytes += Math.max(1, joined) * endOfSectionBytes;
     this.count(normal, zero, bytes);
+    if (joined > 1) {
+      // Each slice is a section of its own on the stream (the simulator's: no payload).
+      const section = this.normalSlicePages * normalCost + endOfSectionBytes;
+      const channel = this.env.channel;
+      if (channel.sendSections) await channel.sendSections(section, joined);
+      else for (let i = 0; i < joined; i++) await channel.send(section);
+      return bytes;
+    }
     await this.env.channel.send(bytes, payload);
     return bytes;
   }

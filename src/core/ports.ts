@@ -65,6 +65,12 @@ export interface Channel {
    * The caller awaits it before it does anything else on the clock, as for `GuestRam.readPages`.
    */
   send(bytes: number, payload?: StreamPayload): Promise<void>;
+  /**
+   * `count` sections of `bytes` each, back to back, without payload: the same as that many
+   * `send`s one after another. Optional: the simulator's link takes them as one send (a fluid
+   * link carries them in the same time, but for float sums); without it, each is a `send`.
+   */
+  sendSections?(bytes: number, count: number): Promise<void>;
   /** Resolves when everything sent so far has arrived at the destination. */
   drain(): Promise<void>;
   /**

@@ -61,6 +61,26 @@ describe("PageBitmap", () => {
   });
 });
 
+describe("PageBitmap, counting set pages", () => {
+  it("pastNthSet is the page after the n-th set page from `from` below `to`, -1 when fewer; PageRuns.addSet lists the set pages of a range in order", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), fc.nat(size), fc.nat(size), fc.integer({ min: 1, max: size }), (ops, a, b, n) => {
+        const { bitmap, model } = apply(ops);
+        const from = Math.min(a, b);
+        const to = Math.max(a, b);
+        const set = model.flatMap((v, p) => (v && p >= from && p < to ? [p] : []));
+        expect(bitmap.pastNthSet(from, n, to)).toBe(set.length >= n ? set[n - 1] + 1 : -1);
+        const runs = new PageRuns(1);
+        runs.addSet(bitmap, from, to);
+        const listed: number[] = [];
+        for (let r = 0; r < runs.count; r++) for (let i = 0; i < runs.lengths[r]; i++) listed.push(runs.starts[r] + i);
+        expect(listed).toEqual(set);
+        expect(runs.pages).toBe(set.length);
+      }),
+    );
+  });
+});
+
 describe("PageBitmap reuse", () => {
   it("a bitmap made after others of its size were released reads clear, whatever they held (their bits set, cleared or taken)", () => {
     fc.assert(

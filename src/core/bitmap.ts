@@ -80,12 +80,18 @@ export class PageBitmap {
     const words = this.words;
     const first = from >>> 5;
     const last = (to - 1) >>> 5;
-    // The words between the first and the last are set whole (no mask; a clear word adds 32).
-    for (let i = first + 1; i < last; i++) {
-      const w = words[i];
-      if (w === 0xffffffff) continue;
-      this.setCount += w === 0 ? 32 : popcount(~w);
-      words[i] = 0xffffffff;
+    // The words between the first and the last are set whole (no mask; a clear word adds 32):
+    // in a bitmap with no bit set (a fresh guest's used pages), one fill.
+    if (this.setCount === 0 && last - first > 1) {
+      words.fill(0xffffffff, first + 1, last);
+      this.setCount = 32 * (last - first - 1);
+    } else {
+      for (let i = first + 1; i < last; i++) {
+        const w = words[i];
+        if (w === 0xffffffff) continue;
+        this.setCount += w === 0 ? 32 : popcount(~w);
+        words[i] = 0xffffffff;
+      }
     }
     this.setMasked(first, rangeMask(first, from, to));
     if (last !== first) this.setMasked(last, rangeMask(last, from, to));
@@ -162,6 +168,29 @@ export class PageBitmap {
     return page < to ? page : -1;
   }
 
+  /**
+   * The page just past the `n`-th set page (n >= 1) from `from` on, looking no further than
+   * `to`; -1 when fewer are set there. A word's popcount at a time.
+   */
+  pastNthSet(from: number, n: number, to: number): number {
+    if (from >= to) return -1;
+    const words = this.words;
+    const last = (to - 1) >>> 5;
+    let i = from >>> 5;
+    let w = words[i] & (0xffffffff << (from & 31));
+    for (;;) {
+      if (i === last) w &= lowBits(to);
+      const c = popcount(w);
+      if (c >= n) {
+        for (; n > 1; n--) w &= w - 1; // drop the lower set bits
+        return (i << 5) + lowestBit(w) + 1;
+      }
+      n -= c;
+      if (++i > last) return -1;
+      w = words[i];
+    }
+  }
+
   /** Consecutive pages from `from` on, at most `max`, whose bits are all `set` (0 if `from`'s is not); a word at a time. */
   runLength(from: number, max: number, set: boolean): number {
     const to = Math.min(from + max, this.size);
@@ -172,7 +201,11 @@ export class PageBitmap {
     const flip = set ? 0xffffffff : 0;
     let i = from >>> 5;
     let other = (words[i] ^ flip) & (0xffffffff << (from & 31));
-    while (other === 0 && i < last) other = words[++i] ^ flip;
+    if (other === 0 && i < last) {
+      i = firstWordNot(words, i + 1, last, flip);
+      if (i > last) return to - from;
+      other = words[i] ^ flip;
+    }
     if (other === 0) return to - from;
     return Math.min(to, (i << 5) + (31 - Math.clz32(other & -other))) - from;
   }
@@ -193,6 +226,18 @@ export class PageBitmap {
     for (let p = this.nextSet(0); p >= 0 && out.length < limit; p = this.nextSet(p + 1)) out.push(p);
     return out;
   }
+}
+
+/**
+ * The first of words[i..last] that is not `word`, or last + 1. A loop of its own, with nothing
+ * after it: V8 compiles a long scan's loop while it runs (on-stack replacement), and when that
+ * loop was inline in `runLength`, its many short calls kept entering the code compiled there and
+ * falling out of it at the first line past the loop, which the long scan had never reached
+ * (~190 deoptimisations in the 128 GiB worst case, a quarter of its in-process instructions).
+ */
+function firstWordNot(words: Uint32Array, i: number, last: number, word: number): number {
+  while (i <= last && words[i] === word) i++;
+  return i;
 }
 
 /** The bits of the word holding page `to - 1` that are below `to`. */
@@ -227,6 +272,37 @@ export class PageRuns {
   clear(): void {
     this.count = 0;
     this.pages = 0;
+  }
+
+  /** The set bits of one bitmap word as runs, in order (bit b: page `base + b`). */
+  addWord(base: number, bits: number): void {
+    for (let w = bits; w !== 0; ) {
+      const b = lowestBit(w);
+      const length = bitRunFrom(w, b);
+      this.add(base + b, length);
+      w = b + length === 32 ? 0 : w & (0xffffffff << (b + length));
+    }
+  }
+
+  /** The set pages of `bitmap` in [from, to) as runs, in order, a word at a time. */
+  addSet(bitmap: PageBitmap, from: number, to: number): void {
+    if (from >= to) return;
+    const words = bitmap.words;
+    const first = from >>> 5;
+    const last = (to - 1) >>> 5;
+    for (let i = first; i <= last; i++) {
+      let bits = i === first ? words[i] & (0xffffffff << (from & 31)) : words[i];
+      if (i === last) bits &= lowBits(to);
+      else if (bits === 0xffffffff) {
+        // Whole words set (a first pass's pages): one run through them.
+        let j = i + 1;
+        while (j < last && words[j] === 0xffffffff) j++;
+        this.add(i << 5, (j - i) << 5);
+        i = j - 1;
+        continue;
+      }
+      this.addWord(i << 5, bits);
+    }
   }
 
   /** Appends pages [start, start + length), joined to the last run when they continue it. */

@@ -103,6 +103,8 @@ class Run {
   private passes = 0;
   /** The periodic auto-converge sync's next tick, and dirty-sync-count at its last (timerSync). */
   private syncTickAt: number | undefined;
+  /** When the migration started (the give-up and post-copy deadlines count from here). */
+  private startedAt = 0;
   private passesAtTick = 0;
   // Bandwidth estimation window (migration_update_counters).
   private windowStart = 0;
@@ -127,6 +129,8 @@ class Run {
   private dirtyLimitFraction: number | undefined;
   private inPostcopy = false;
   private readonly precopyFormat: PageFormat;
+  /** Pages in a full slice of normal pages (the unit `quietSlices` joins). */
+  private readonly normalSlicePages: number;
   private readonly multifdFormat?: PageFormat;
   private readonly costs: ModeCosts;
 
@@ -141,6 +145,7 @@ class Run {
     const pageSize = env.ram.pageSize;
     this.costs = env.modeCosts ?? { vcpus: 1, bytesPerWrite: pageSize, memoryBytesPerMs: 0, latencyMs: 0 };
     this.precopyFormat = { zero: zeroPageBytes(), normal: normalPageBytes(pageSize), perSlice: endOfSectionBytes, slicePages };
+    this.normalSlicePages = Math.ceil(batchBytes / this.precopyFormat.normal);
     const p = env.params;
     if (p.multifd) {
       const channels = env.multifdChannels ?? new Array<Channel>(p.multifd.channels).fill(env.channel);
@@ -198,6 +203,7 @@ class Run {
   private async migrate(): Promise<void> {
     const { clock, ram, env } = this;
     const start = clock.now();
+    this.startedAt = start;
     this.status("setup");
     const reasons = env.devices.map((d) => d.blockedReason?.());
     if (env.params.postcopy) reasons.push(postcopyRefusal(env.devices));
@@ -459,7 +465,9 @@ class Run {
       }
       const buffers = this.devicePreCopyDirtyBuffers(clock.now());
       const device = buffers ? await this.sendDevicePreCopyDirty(clock.now(), buffers) : 0;
-      const sent = device + (await this.sendDirty(Math.min(batchBytes, budget - usedInWindow - device)));
+      const left = budget - usedInWindow - device;
+      const slices = device === 0 ? this.quietSlices(left, most > 0 ? started + most : Infinity) : 1;
+      const sent = device + (await this.sendDirty(Math.min(batchBytes, left), slices));
       if (sent === 0) {
         // Nothing dirty yet (threshold still unknown): let the window run out instead of spinning.
         if (this.bitmap.count === 0 && first) await clock.sleep(Math.max(0, windowEnd - clock.now()));
@@ -468,6 +476,40 @@ class Run {
       if (clock.now() - started >= most) break;
     }
     this.closeWindow();
+  }
+
+  /**
+   * How many slices of quiet pages (`GuestRam.quietRun`) may go as one: as many as take, at the
+   * last window's rate, a quarter of the time left before anything looked at between two slices
+   * would act (the window's close, the iteration's end at QEMU's cadence, a give-up or post-copy
+   * deadline, auto-converge's timer), within the budget, and leave the pending pages at or above
+   * the threshold. A quarter, so that they end in time even if the rate falls four-fold while
+   * they go (a flow of a shared network slows as others join its links). The slices between
+   * would then have changed nothing: the same pages go in the same order, and only the float
+   * sums of their times differ. 1 where that is not known: before a window has given a rate,
+   * with multifd (its packets go to the channels one by one), once xbzrle encodes (a slice's
+   * bytes are known only after), while a device has changed precopy state (sent between
+   * slices), or once post-copy is due.
+   */
+  private quietSlices(left: number, iterationEnd: number): number {
+    // Post-copy due (looked at before the next sync, so one slice goes first): that slice alone.
+    if (!this.ram.quietRun || this.bandwidth === 0 || this.multifd || this.xbzrleStarted || this.devicePreCopyDirty() > 0 || this.postcopyDue(this.startedAt)) return 1;
+    const { normal, perSlice } = this.precopyFormat;
+    const slicePages = this.normalSlicePages;
+    const until = Math.min(this.windowStart + windowMs - 1e-6, iterationEnd, this.clockDeadline());
+    const reach = Math.min(left, (this.bandwidth * (until - this.clock.now())) / 4);
+    const above = this.bitmap.count - Math.ceil(this.threshold / this.ram.pageSize);
+    return Math.max(1, Math.min(Math.floor(reach / (slicePages * normal + perSlice)), Math.floor(above / slicePages)));
+  }
+
+  /** The earliest time at which a check between iterations acts by the clock alone: give-up, post-copy, auto-converge's timer. */
+  private clockDeadline(): number {
+    const { giveUp, postcopy } = this.params;
+    return Math.min(
+      giveUp.timeMs !== undefined ? this.startedAt + giveUp.timeMs : Infinity,
+      postcopy?.afterMs !== undefined ? this.startedAt + postcopy.afterMs : Infinity,
+      this.syncTickAt ?? Infinity,
+    );
   }
 
   /** migration_update_counters: once a window has run 100 ms, its rate gives the threshold. */
@@ -485,9 +527,10 @@ class Run {
   /**
    * Sends dirty pages from the cursor on, clearing their bits, up to the page that brings the
    * slice to `maxBytes` (so it overshoots by less than a page; the window's accounting carries
-   * that) or to `slicePages` pages; returns bytes sent.
+   * that) or to `slicePages` pages; returns bytes sent. `slices` > 1: that many such slices at
+   * once where the pages they span are all quiet and non-zero (`quietSlices`).
    */
-  private async sendDirty(maxBytes: number): Promise<number> {
+  private async sendDirty(maxBytes: number, slices = 1): Promise<number> {
     const { bitmap, ram } = this;
     const multifd = this.multifd && !this.inPostcopy ? this.multifd : undefined;
     const format = multifd ? this.multifdFormat! : this.precopyFormat;
@@ -498,8 +541,13 @@ class Run {
     let pages = 0;
     let wrapped = false;
     this.slice.clear();
+    const joined = slices > 1 ? this.takeQuietSlices(slices, this.normalSlicePages) : 0;
+    if (joined > 0) {
+      pages = joined * this.normalSlicePages;
+      bytes = pages * normalCost;
+    }
     const buildUntil = this.clock.now() + sliceBuildMs;
-    while (bytes < maxBytes && pages < slicePages && this.clock.now() < buildUntil) {
+    while (joined === 0 && bytes < maxBytes && pages < slicePages && this.clock.now() < buildUntil) {
       const start = bitmap.nextSet(this.cursor);
       if (start < 0) {
         this.cursor = bitmap.size;
@@ -561,10 +609,41 @@ class Run {
       return bytes;
     }
     const payload = await ram.readPages(this.slice);
-    bytes += endOfSectionBytes;
+    bytes += Math.max(1, joined) * endOfSectionBytes;
     this.count(normal, zero, bytes);
+    if (joined > 1) {
+      // Each slice is a section of its own on the stream (the simulator's: no payload).
+      const section = this.normalSlicePages * normalCost + endOfSectionBytes;
+      const channel = this.env.channel;
+      if (channel.sendSections) await channel.sendSections(section, joined);
+      else for (let i = 0; i < joined; i++) await channel.send(section);
+      return bytes;
+    }
     await this.env.channel.send(bytes, payload);
     return bytes;
+  }
+
+  /**
+   * Up to `slices` slices' dirty pages from the walk's next dirty page on, where every page they
+   * span is quiet and non-zero: each slice ends just past its `slicePages`-th dirty page, as the
+   * walk would end it. Returns the slices taken (0 when fewer than two: the walk goes on as usual).
+   */
+  private takeQuietSlices(slices: number, slicePages: number): number {
+    const { bitmap, ram } = this;
+    const start = bitmap.nextSet(this.cursor);
+    if (start < 0) return 0;
+    let end = start;
+    let taken = 0;
+    for (; taken < slices; taken++) {
+      const next = bitmap.pastNthSet(end, slicePages, bitmap.size);
+      if (next < 0 || ram.quietRun!(end, next - end) !== next - end || this.runOfKind(end, next - end, false) !== next - end) break;
+      end = next;
+    }
+    if (taken < 2) return 0;
+    this.slice.addSet(bitmap, start, end);
+    bitmap.clearRange(start, end);
+    this.cursor = end;
+    return taken;
   }
 
   /**
@@ -592,12 +671,7 @@ class Run {
         w = b + length === 32 ? 0 : w & (0xffffffff << (b + length));
       }
     }
-    for (let w = bits; w !== 0; ) {
-      const b = lowestBit(w);
-      const length = bitRunFrom(w, b);
-      slice.add(base + b, length);
-      w = b + length === 32 ? 0 : w & (0xffffffff << (b + length));
-    }
+    slice.addWord(base, bits);
     bitmap.clearRange(start, end);
     this.cursor = end;
     return n;

@@ -31,6 +31,14 @@ export interface GuestRam {
    */
   runOfKind?(from: number, max: number, zero: boolean): number;
   /**
+   * How many pages from `from` on, at most `max`, are quiet: their kind (zero or not) cannot
+   * change and no write to them is seen before the next dirty-log sync (no DMA lands on them
+   * untracked, no destination first touch races their arrival). Slices of quiet pages sent one
+   * by one or as one send the same pages in the same order, so the sender may join them.
+   * Optional: the simulator knows; a runtime with real memory does not say.
+   */
+  quietRun?(from: number, max: number): number;
+  /**
    * Reads (and zero-checks) pages for sending, in the order of `runs`, which takes the
    * migration thread's time; from here on the sent copy is what the destination holds.
    * Resolves to their contents where a runtime moves real bytes (as the frames it sends them
@@ -57,6 +65,12 @@ export interface Channel {
    * The caller awaits it before it does anything else on the clock, as for `GuestRam.readPages`.
    */
   send(bytes: number, payload?: StreamPayload): Promise<void>;
+  /**
+   * `count` sections of `bytes` each, back to back, without payload: the same as that many
+   * `send`s one after another. Optional: the simulator's link takes them as one send (a fluid
+   * link carries them in the same time, but for float sums); without it, each is a `send`.
+   */
+  sendSections?(bytes: number, count: number): Promise<void>;
   /** Resolves when everything sent so far has arrived at the destination. */
   drain(): Promise<void>;
   /**

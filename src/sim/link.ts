@@ -24,6 +24,10 @@ export class SimLink implements Channel {
     return this.flow.send(bytes);
   }
 
+  sendSections(bytes: number, count: number): Promise<void> {
+    return this.flow.sendSections(bytes, count);
+  }
+
   drain(): Promise<void> {
     return this.flow.drain();
   }

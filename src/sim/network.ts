@@ -194,6 +194,11 @@ export class Flow implements Channel {
     }
   }
 
+  /** Back-to-back sections as one send: the link carries them in the same time (Channel.sendSections). */
+  sendSections(bytes: number, count: number): Promise<void> {
+    return this.send(bytes * count);
+  }
+
   /** The stream ends with the device state: the flow leaves the sharing, the last byte arrives after the latency. */
   async drain(): Promise<void> {
     this.network.leave(this);

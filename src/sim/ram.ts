@@ -235,6 +235,20 @@ export class SimGuestRam implements GuestRam {
     return this.nonZero.runLength(from, max, !zero);
   }
 
+  /**
+   * Quiet pages (`GuestRam.quietRun`) from `from` up to the next receive buffer: above the
+   * vCPUs' reach, or anywhere once every page they can reach is non-zero (their writes then only
+   * mark the dirty log, which nothing reads before the next sync). None where the destination's
+   * memory is modelled: vDPA's pinning may populate it while a slice arrives.
+   */
+  quietRun(from: number, max: number): number {
+    const to = Math.min(from + max, this.pageCount);
+    if (this.o.destination || from >= to) return 0;
+    if (from < Math.min(this.o.writes.support, this.pageCount) && !this.supportNonZero()) return 0;
+    const rx = this.rxPages ? this.rxPages.nextSet(from, to) : -1;
+    return (rx < 0 ? to : rx) - from;
+  }
+
   readPages(runs: PageRuns): Promise<undefined> {
     this.advance();
     // Only receive buffers take untracked DMA, so only they need the sent/stale bookkeeping.

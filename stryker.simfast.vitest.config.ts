@@ -8,7 +8,7 @@ export default defineConfig({
   test: {
     include: [
       "test/clock-order.test.ts", "test/clock-awaited.test.ts", "test/clock-tasks.test.ts", "test/network.test.ts",
-      "test/prober.test.ts", "test/destination.test.ts", "test/simulate.test.ts", "test/sim-small.test.ts",
+      "test/prober.test.ts", "test/destination.test.ts", "test/simulate.test.ts", "test/simulate-profile.test.ts",
       "test/fleet-summary.test.ts", "test/workload.test.ts", "test/zipf-rank-table.test.ts",
     ],
     testTimeout: 60_000, isolate: false,

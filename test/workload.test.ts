@@ -93,6 +93,19 @@ describe("write models", () => {
     expect(out).toEqual([10, 11, 12, 13, 14, 10, 11, 12, 13, 14, 10]);
   });
 
+  it("scan drawn per page: fewer writes than pages are the single writes; as many or more touch the whole working set and move the next page on by their count", () => {
+    const calls: string[] = [];
+    const m = writeModel({ kind: "scan", workingSetPages: 5, rate: 1 }, 10, new Random(1));
+    const mark = (p: number) => void calls.push(`${p}`);
+    const range = (from: number, to: number) => void calls.push(`${from}-${to}`);
+    m.writeMany(3, mark, range); // 10, 11, 12; next 13
+    m.writeMany(12, mark, range); // all five; next (3 + 12) mod 5 = 0
+    m.writeMany(5, mark, range); // all five again; next still 0
+    m.writeMany(4, mark, range); // 10..13; next 14
+    m.write(2, mark); // 14, then 10
+    expect(calls).toEqual(["10", "11", "12", "10-15", "10-15", "10", "11", "12", "13", "14", "10"]);
+  });
+
   it.each<[string, WorkloadSpec, number[]]>([
     ["uniform", { kind: "uniform", workingSetPages: n, rate: 1 }, new Array(n).fill(1 / n)],
     ["hotcold", { kind: "hotcold", workingSetPages: n, rate: 1, hotFraction: 0.1, hotShare: 0.8 }, [...new Array(100).fill(0.8 / 100), ...new Array(900).fill(0.2 / 900)]],

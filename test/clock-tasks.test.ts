@@ -75,6 +75,21 @@ describe("the virtual clock's tasks", () => {
     expect(log).toEqual(["any at 3", "one had ended: at once, 3", "none: at once, 3", "slow at 9"]);
   });
 
+  it("a task listed twice wakes its join and its joinAny once each: the run goes on to its end", async () => {
+    const clock = new VirtualClock();
+    const log: string[] = [];
+    await clock.run(async () => {
+      const once = clock.spawn(async () => (await clock.sleep(2), "v"));
+      const twice = clock.spawn(async () => void (await clock.sleep(4)));
+      log.push(`${JSON.stringify(await clock.join([once, once]))} at ${clock.now()}`);
+      await clock.joinAny([twice, twice]);
+      log.push(`any at ${clock.now()}`);
+      await clock.sleep(1);
+      log.push(`slept to ${clock.now()}`);
+    });
+    expect(log).toEqual(['["v","v"] at 2', "any at 4", "slept to 5"]);
+  });
+
   it("join and joinAny refuse a promise the clock did not spawn, naming themselves", async () => {
     const clock = new VirtualClock();
     await clock.run(async () => {

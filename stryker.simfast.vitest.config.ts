@@ -7,7 +7,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: [
-      "test/clock-order.test.ts", "test/clock-awaited.test.ts", "test/clock-tasks.test.ts", "test/network.test.ts",
+      "test/clock-order.test.ts", "test/clock-awaited.test.ts", "test/clock-tasks.test.ts", "test/network.test.ts", "test/sim-link.test.ts",
       "test/prober.test.ts", "test/destination.test.ts", "test/simulate.test.ts", "test/simulate-profile.test.ts",
       "test/fleet-summary.test.ts", "test/workload.test.ts", "test/zipf-rank-table.test.ts",
     ],

@@ -93,6 +93,25 @@ describe("write models", () => {
     expect(out).toEqual([10, 11, 12, 13, 14, 10, 11, 12, 13, 14, 10]);
   });
 
+  it("a hit certain to within 1e-12 marks the whole range and draws no random number: the writes after it are those of a fresh model", () => {
+    // 1e9 writes over 1000 pages: a page is missed with chance (1 - 1/1000)^1e9, about e^-1e6, so all are marked at once.
+    for (const spec of [{ kind: "uniform", workingSetPages: n, rate: 1 }, { kind: "hotcold", workingSetPages: n, rate: 1, hotFraction: 0.1, hotShare: 0.8 }] as WorkloadSpec[]) {
+      const after = writeModel(spec, base, new Random(9));
+      const ranges: [number, number][] = [];
+      after.writeMany(1e9, () => undefined, (from, to) => void ranges.push([from, to]));
+      const fresh = writeModel(spec, base, new Random(9));
+      const pages = (m: ReturnType<typeof writeModel>) => {
+        const out: number[] = [];
+        m.writeMany(50, (p) => void out.push(p), () => undefined);
+        return out;
+      };
+      expect(ranges.reduce((sum, [from, to]) => sum + to - from, 0)).toBe(n);
+      const freshPages = pages(fresh);
+      expect(freshPages.length).toBeGreaterThan(0);
+      expect(pages(after)).toEqual(freshPages);
+    }
+  });
+
   it("scan drawn per page: fewer writes than pages are the single writes; as many or more touch the whole working set and move the next page on by their count", () => {
     const calls: string[] = [];
     const m = writeModel({ kind: "scan", workingSetPages: 5, rate: 1 }, 10, new Random(1));

@@ -64,4 +64,27 @@ describe("a machine profile in a simulation", () => {
     // The same copy rate without the channels' rate: 4 MiB of zero pages (1024 x 9 B plus markers) at 1 MB/s is over 9 ms more.
     expect((await simulate(s, { profile: { copyBytesPerSecond: 1e6 } }))["total-time"]).toBeGreaterThan((await simulate(s))["total-time"] + 9);
   });
+
+  it("with an idle layout, a working set's pages lie at the bottom of RAM and the rest of the used pages where the shares say", () => {
+    // 64 MiB (16384 pages), 8 MiB used (2048), a 4 MiB working set (1024) written once a second: pages 0-1023 are the
+    // working set's; the other 1024 used pages all go to the top slice (shares [0, 1]), from the top down.
+    const s = scenario("name: l\nvm: {memory: 64MiB, used: 8MiB, workload: {kind: uniform, workingSet: 4MiB, rate: 1}}\nlink: {bandwidth: 1Gbit/s}\n");
+    const { ram } = prepared(s, { idleLayout: [0, 1] }).m;
+    const nonZero = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => !ram.isZero(from + i)).filter(Boolean).length;
+    expect(nonZero(0, 1024)).toBe(1024);
+    expect(nonZero(1024, 15360)).toBe(0);
+    expect(nonZero(15360, 16384)).toBe(1024);
+  });
+
+  it("a profile measured on a QEMU: that QEMU's iteration cadence, and its periodic auto-converge sync from 9.2 on", () => {
+    const s = multifdGuest("downtimeLimit: 300ms");
+    expect(prepared(s, { qemu: "10.0.2" }).m.env.params).toMatchObject({ iterationMs: 50, autoConvergeSyncMs: 5000 });
+    const old = prepared(s, { qemu: "7.2.0" }).m.env.params;
+    expect(old.iterationMs).toBe(50);
+    expect(old.autoConvergeSyncMs).toBeUndefined();
+    const none = prepared(s).m.env.params;
+    expect(none.iterationMs).toBeUndefined();
+    expect(none.autoConvergeSyncMs).toBeUndefined();
+  });
 });
+

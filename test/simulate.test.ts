@@ -80,6 +80,11 @@ describe("simulate", () => {
       (await run(`name: q\nvm: {memory: 64MiB, used: 0B, workload: {kind: idle, rx: {rate: 1}}}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\ndevices: [{kind: virtio, queuePairs: ${queuePairs}}]\n`)).ram.normal;
     expect(await ring(1)).toBe(256);
     expect(await ring(2)).toBe(512);
+    // A prober's pings alone (one a second) are one flow: they fill one queue's ring, however many queue pairs.
+    const pinged = async (queuePairs: number) =>
+      (await run(`name: q\nvm: {memory: 64MiB, used: 0B, workload: {kind: idle}}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\ndevices: [{kind: virtio, queuePairs: ${queuePairs}}]\nprobe: {interval: 1000ms}\n`)).ram.normal;
+    expect(await pinged(1)).toBe(256);
+    expect(await pinged(4)).toBe(256);
   });
 
   it("the prober's echo requests are received frames: an idle, probed guest's final RAM holds the buffer pages they wrote", async () => {

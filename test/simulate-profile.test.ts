@@ -86,5 +86,14 @@ describe("a machine profile in a simulation", () => {
     expect(none.iterationMs).toBeUndefined();
     expect(none.autoConvergeSyncMs).toBeUndefined();
   });
+
+  it("the bytes a guest write changes, for the modes' costs: the scenario's, at most a page; a whole page when absent or idle", () => {
+    const bytesPerWrite = (workload: string) =>
+      prepared(scenario(`name: w\nvm: {memory: 4MiB, workload: ${workload}}\nlink: {bandwidth: 1Gbit/s}\n`)).m.env.modeCosts!.bytesPerWrite;
+    expect(bytesPerWrite("{kind: scan, workingSet: 1MiB, rate: 10, bytesPerWrite: 64B}")).toBe(64);
+    expect(bytesPerWrite("{kind: scan, workingSet: 1MiB, rate: 10, bytesPerWrite: 8KiB}")).toBe(4096);
+    expect(bytesPerWrite("{kind: scan, workingSet: 1MiB, rate: 10}")).toBe(4096);
+    expect(bytesPerWrite("{kind: idle}")).toBe(4096);
+  });
 });
 

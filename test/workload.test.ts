@@ -112,6 +112,21 @@ describe("write models", () => {
     }
   });
 
+  it("zipf drawn per page: every rank certain to be hit is marked, the last of them too, and none costs a draw", () => {
+    // 1e12 writes: even rank n's chance per write, ln((n + 1) / n) / ln(n + 1) = 1.45e-4, makes it certain, so all n are.
+    const spec: WorkloadSpec = { kind: "zipf", workingSetPages: n, rate: 1, exponent: 1 };
+    const after = writeModel(spec, base, new Random(4));
+    const marked = new Set<number>();
+    after.writeMany(1e12, (p) => void marked.add(p), () => undefined);
+    expect(marked.size).toBe(n);
+    const pages = (m: ReturnType<typeof writeModel>) => {
+      const out: number[] = [];
+      m.writeMany(50, (p) => void out.push(p), () => undefined);
+      return out;
+    };
+    expect(pages(after)).toEqual(pages(writeModel(spec, base, new Random(4))));
+  });
+
   it("scan drawn per page: fewer writes than pages are the single writes; as many or more touch the whole working set and move the next page on by their count", () => {
     const calls: string[] = [];
     const m = writeModel({ kind: "scan", workingSetPages: 5, rate: 1 }, 10, new Random(1));

@@ -13,7 +13,7 @@ export default defineConfig({
       "test/controller.test.ts", "test/controller-hooks.test.ts", "test/page-walk.test.ts", "test/qemu-rules.test.ts",
       "test/result.test.ts", "test/bounded.test.ts", "test/throttle.test.ts", "test/prober.test.ts", "test/clock-order.test.ts",
       "test/modes/mode-results.test.ts", "test/modes/multifd-sender.test.ts", "test/modes/postcopy-phase.test.ts",
-      "test/device-paths.test.ts",
+      "test/device-paths.test.ts", "test/controller-device-data.test.ts",
       // src/core/nesting.ts's own (the scenario loader's tests reach it too, at ~6 s a mutant instrumented).
       "test/nesting.test.ts",
       // src/core/format.ts's own (elsewhere only the CLI's and the report's tests read its strings).

@@ -14,5 +14,10 @@ export function narrowRun(name, mutate, tests = name) {
     jsonReporter: { fileName: `reports/mutation-${name}/mutation.json` },
     // With `--reporters ...,event-recorder`: each mutant's result as it ends, so a run stopped early still tells.
     eventReporter: { baseDir: `reports/mutation-${name}/events` },
+    // Round 8: on the shared machine (load 8 to 14, six niced processes on two cores) a set's tests ran several times
+    // slower than in the initial run Stryker timed them by, and 3 s + 1.25 x that counted every mutant of
+    // src/sim/simulate.ts as hung (sim3, 18:10-18:25 UTC). A hang now costs ~10 s more; a slow run is not a kill.
+    timeoutMS: 10_000,
+    timeoutFactor: 2.5,
   };
 }

@@ -75,6 +75,15 @@ describe("vf-tracked: PRE_COPY data, allocation at the destination, switchover-a
     expect(r["error-desc"]).not.toMatch(/stays above/);
   });
 
+  it("a bound reached with the ack missing and pending above the threshold says pending stays above, not that the ack is missing", async () => {
+    // 64 MiB of a uniform 64 MiB working set written at 1M pages/s (4 GB/s) over a 100 Gbit/s link with a 1 ms limit:
+    // the threshold (12.5 MB) never holds the working set, and the 100 ms bound comes inside the 331 ms allocation.
+    const vm = "{memory: 2GiB, used: 512MiB, workload: {kind: uniform, workingSet: 64MiB, rate: 1000000}}";
+    const r = await run(vfTracked(device(true), vm).replace("migration: {maxBandwidth: 0}", "migration: {maxBandwidth: 0, downtimeLimit: 1ms, giveUp: {time: 100ms}}"));
+    expect(r.status).toBe("failed");
+    expect(r["error-desc"]).toMatch(/^did not converge within 0.1 s; pending .* stays above the .* threshold$/);
+  });
+
   it("the ack changes nothing when precopy outlasts the allocation", async () => {
     // 8 GiB of written RAM at 100 Gbit/s takes ~0.7 s: far longer than 5 ms of allocation.
     const small = `{kind: vf-tracked, preCopyBytes: ${MiB}, switchoverAck: %s}`;

@@ -76,5 +76,12 @@ describe("the simulated prober", () => {
     // [10.5, 20]: pings 11..19; [60, 70] and the switch-over's [70, 80] one gap, pings 60..79.
     expect(g).toEqual([{ t: 11, end: 20, lost: 9 }, { t: 60, end: 80, lost: 20 }]);
   });
+
+  it("a run cut short: stopped and never resumed, its pings are lost from the stop on; down with no end event, no gap", () => {
+    // No resume and no announce: the guest is found nowhere, the outage never ends (a failed run reports no service figure).
+    expect(gaps([{ t: 40.5, kind: "vm-stop" }], 1, 0.2)).toEqual([{ t: 41, end: Infinity, lost: Infinity }]);
+    // Down at 10 with no end event: the run's end counts as 0, before the outage began.
+    expect(gaps([{ t: 10, kind: "net", state: "down", reason: "blip" }], 1, 0)).toEqual([]);
+  });
 });
 

@@ -195,6 +195,18 @@ describe("buildResult", () => {
     for (const e of r.timeline) expect("end" in e).toBe(e.kind === "span" || e.kind === "probe-gap");
   });
 
+  it("VFIO state on the stream: the sum of every device-data event, pre-copy and stop-copy; no field when none was sent", () => {
+    const tl = new Timeline();
+    tl.add({ t: 0, kind: "status", status: "active" });
+    tl.add({ t: 10, kind: "device-data", device: "vf0", phase: "pre-copy", bytes: 1000 });
+    tl.add({ t: 20, kind: "device-data", device: "vf1", phase: "pre-copy", bytes: 30 });
+    tl.add({ t: 30, kind: "device-data", device: "vf0", phase: "stop-copy", bytes: 204 });
+    tl.add({ t: 40, kind: "status", status: "completed" });
+    tl.add({ t: 40, kind: "end", counters: counters(0) });
+    expect(buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, params: qemuDefaults }).vfio).toEqual({ transferred: 1234 });
+    expect(buildResult(completed(), { ramBytes: 1 << 20, pageSize: 4096, params: qemuDefaults }).vfio).toBeUndefined();
+  });
+
   it("degraded time: from the first degraded event to the next other state, repeated degraded events counted once", () => {
     const tl = new Timeline();
     tl.add({ t: 0, kind: "status", status: "active" });

@@ -64,6 +64,15 @@ describe("simulate", () => {
     expect(slow["total-time"]).toBeLessThan((stream / 25e6) * 1000 * 1.05);
   });
 
+  it("the guest's shape: RAM in whole pages (a memory size that is not a multiple of the page size loses the rest), its page size", async () => {
+    // 16 MiB + 100 B in 4 KiB pages: 4096 pages, 16 MiB; in 2 MiB pages: 8 pages, the same.
+    for (const pageSize of ["4KiB", "2MiB"]) {
+      const r = await run(`name: shape\nvm: {memory: 16777316B, pageSize: ${pageSize}}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\n`);
+      expect(r.ram.total).toBe(16 * MiB);
+      expect(r.ram["page-size"]).toBe(pageSize === "4KiB" ? 4096 : 2 * MiB);
+    }
+  });
+
   it("receive buffers: 512 descriptors per queue pair, two buffers to a page: 256 pages a queue pair", async () => {
     // An empty guest whose only non-zero pages are its receive buffers (one frame a second:
     // none arrives during the migration).
@@ -71,6 +80,11 @@ describe("simulate", () => {
       (await run(`name: q\nvm: {memory: 64MiB, used: 0B, workload: {kind: idle, rx: {rate: 1}}}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\ndevices: [{kind: virtio, queuePairs: ${queuePairs}}]\n`)).ram.normal;
     expect(await ring(1)).toBe(256);
     expect(await ring(2)).toBe(512);
+    // A prober's pings alone (one a second) are one flow: they fill one queue's ring, however many queue pairs.
+    const pinged = async (queuePairs: number) =>
+      (await run(`name: q\nvm: {memory: 64MiB, used: 0B, workload: {kind: idle}}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\ndevices: [{kind: virtio, queuePairs: ${queuePairs}}]\nprobe: {interval: 1000ms}\n`)).ram.normal;
+    expect(await pinged(1)).toBe(256);
+    expect(await pinged(4)).toBe(256);
   });
 
   it("the prober's echo requests are received frames: an idle, probed guest's final RAM holds the buffer pages they wrote", async () => {

@@ -93,6 +93,53 @@ describe("write models", () => {
     expect(out).toEqual([10, 11, 12, 13, 14, 10, 11, 12, 13, 14, 10]);
   });
 
+  it("a hit certain to within 1e-12 marks the whole range and draws no random number: the writes after it are those of a fresh model", () => {
+    // 1e9 writes over 1000 pages: a page is missed with chance (1 - 1/1000)^1e9, about e^-1e6, so all are marked at once.
+    for (const spec of [{ kind: "uniform", workingSetPages: n, rate: 1 }, { kind: "hotcold", workingSetPages: n, rate: 1, hotFraction: 0.1, hotShare: 0.8 }] as WorkloadSpec[]) {
+      const after = writeModel(spec, base, new Random(9));
+      const ranges: [number, number][] = [];
+      after.writeMany(1e9, () => undefined, (from, to) => void ranges.push([from, to]));
+      const fresh = writeModel(spec, base, new Random(9));
+      const pages = (m: ReturnType<typeof writeModel>) => {
+        const out: number[] = [];
+        m.writeMany(50, (p) => void out.push(p), () => undefined);
+        return out;
+      };
+      expect(ranges.reduce((sum, [from, to]) => sum + to - from, 0)).toBe(n);
+      const freshPages = pages(fresh);
+      expect(freshPages.length).toBeGreaterThan(0);
+      expect(pages(after)).toEqual(freshPages);
+    }
+  });
+
+  it("zipf drawn per page: every rank certain to be hit is marked, the last of them too, and none costs a draw", () => {
+    // 1e12 writes: even rank n's chance per write, ln((n + 1) / n) / ln(n + 1) = 1.45e-4, makes it certain, so all n are.
+    const spec: WorkloadSpec = { kind: "zipf", workingSetPages: n, rate: 1, exponent: 1 };
+    const after = writeModel(spec, base, new Random(4));
+    const marked = new Set<number>();
+    after.writeMany(1e12, (p) => void marked.add(p), () => undefined);
+    expect(marked.size).toBe(n);
+    const pages = (m: ReturnType<typeof writeModel>) => {
+      const out: number[] = [];
+      m.writeMany(50, (p) => void out.push(p), () => undefined);
+      return out;
+    };
+    expect(pages(after)).toEqual(pages(writeModel(spec, base, new Random(4))));
+  });
+
+  it("scan drawn per page: fewer writes than pages are the single writes; as many or more touch the whole working set and move the next page on by their count", () => {
+    const calls: string[] = [];
+    const m = writeModel({ kind: "scan", workingSetPages: 5, rate: 1 }, 10, new Random(1));
+    const mark = (p: number) => void calls.push(`${p}`);
+    const range = (from: number, to: number) => void calls.push(`${from}-${to}`);
+    m.writeMany(3, mark, range); // 10, 11, 12; next 13
+    m.writeMany(12, mark, range); // all five; next (3 + 12) mod 5 = 0
+    m.writeMany(5, mark, range); // all five again; next still 0
+    m.writeMany(4, mark, range); // 10..13; next 14
+    m.write(2, mark); // 14, then 10
+    expect(calls).toEqual(["10", "11", "12", "10-15", "10-15", "10", "11", "12", "13", "14", "10"]);
+  });
+
   it.each<[string, WorkloadSpec, number[]]>([
     ["uniform", { kind: "uniform", workingSetPages: n, rate: 1 }, new Array(n).fill(1 / n)],
     ["hotcold", { kind: "hotcold", workingSetPages: n, rate: 1, hotFraction: 0.1, hotShare: 0.8 }, [...new Array(100).fill(0.8 / 100), ...new Array(900).fill(0.2 / 900)]],
@@ -154,6 +201,11 @@ describe("write models", () => {
     const b = new PageBitmap(base + 6);
     writeModel({ kind: "zipf", workingSetPages: 6, rate: 1, exponent: 0.5 }, base, new Random(3)).write(5000, (p) => void b.set(p));
     expect(b.count).toBe(6);
+    // Every rank certain (1e12 writes), marked in rank order: rank r on page (r - 1) x stride mod 6, the stride
+    // moved from 3 past 4 (which shares 2 with 6) to 5, so ranks 1..6 land on 0, 5, 4, 3, 2, 1.
+    const order: number[] = [];
+    writeModel({ kind: "zipf", workingSetPages: 6, rate: 1, exponent: 1 }, base, new Random(3)).writeMany(1e12, (p) => void order.push(p - base), () => undefined);
+    expect(order).toEqual([0, 5, 4, 3, 2, 1]);
   });
 });
 

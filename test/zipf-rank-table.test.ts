@@ -3,7 +3,8 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { rankTable, rankTableShift } from "../src/sim/workload.js";
+import { Random } from "../src/sim/random.js";
+import { rankTable, rankTableShift, writeModel } from "../src/sim/workload.js";
 import { propertyRuns } from "./helpers.js";
 
 /** The continuous inverse CDF of Zipf(s) over ranks 1..n (docs/model.md), as the model states it. */
@@ -45,5 +46,40 @@ describe("the zipf rank table", () => {
       ),
       { numRuns: propertyRuns(40) },
     );
+  });
+
+  // The model's writes with the table in use, against the formula alone on the same draws: each write takes one
+  // 32-bit draw k, its rank is the inverse CDF's at k / 2^32, and rank r (from 0) lands on page base + r x stride mod n,
+  // stride being 40503 mod n moved up to the next number coprime with n (docs/model.md's multiplicative permutation).
+  const formulaPages = (n: number, s: number, stride: number, base: number, seed: number, count: number) => {
+    const rank = inverseCdf(n, s);
+    const draws = new Random(seed);
+    return Array.from({ length: count }, () => base + ((rankOf(rank(draws.bits() / 2 ** 32), n) * stride) % n));
+  };
+  const zipfWrites = (n: number, s: number, base: number, seed: number, counts: number[]) => {
+    const model = writeModel({ kind: "zipf", workingSetPages: n, rate: 1, exponent: s }, base, new Random(seed));
+    const pages: number[] = [];
+    for (const count of counts) model.write(count, (p) => void pages.push(p));
+    return pages;
+  };
+  /** The first write where the model and the formula differ, -1 for none (a diff of 2^18 pages would take minutes to print). */
+  const firstDifference = (got: number[], want: number[]) => (got.length === want.length ? got.findIndex((p, i) => p !== want[i]) : Math.min(got.length, want.length));
+
+  it("a model whose working set and exponent have a table already uses it from its first write: the formula's pages", () => {
+    // 40503 mod 5000 = 503, a prime: the stride. The table built first, as another VM of the fleet would have.
+    const table = rankTable(5000, 1.2, inverseCdf(5000, 1.2), 1e-12 * (1 + 1 / 0.2));
+    const want = formulaPages(5000, 1.2, 503, 7, 3, 20_000);
+    expect(firstDifference(zipfWrites(5000, 1.2, 7, 3, [5000, 15_000]), want)).toBe(-1);
+    // The table answers most of those draws (else the formula alone wrote them): the hot ranks.
+    const draws = new Random(3);
+    const answered = want.filter(() => table[draws.bits() >>> rankTableShift] >= 0).length;
+    expect(answered).toBeGreaterThan(20_000 / 2);
+  });
+
+  it("a model builds its table after 2^18 writes and goes on with the formula's pages", () => {
+    // 40503 = 13 x 3001 + 1490: the stride 1490, coprime with 3001, a prime.
+    const counts = [1000, 2 ** 18 - 1000, 3000];
+    const want = formulaPages(3001, 0.8, 1490, 11, 5, 2 ** 18 + 3000);
+    expect(firstDifference(zipfWrites(3001, 0.8, 11, 5, counts), want)).toBe(-1);
   });
 });

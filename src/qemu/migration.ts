@@ -4,7 +4,7 @@
 
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatBytes } from "../core/format.js";
 import type { MigrationResult } from "../core/result.js";
@@ -16,6 +16,7 @@ import type { GuestImage } from "./guest.js";
 import { checkHealth, type Health } from "./health.js";
 import type { QemuModes, QemuPlan } from "./plan.js";
 import { QemuRunError, QemuVm } from "./vm.js";
+import { snapshotThreads, threadTimesBetween, type ThreadTime } from "./thread-times.js";
 
 /** guestperf's polling interval (reference §13). */
 const pollMs = 50;
@@ -61,6 +62,8 @@ export interface QemuRun {
   destinationPrealloc: boolean;
   /** The run's files (consoles, logs, QMP transcript, replies), when kept. */
   dir?: string;
+  /** The host while the migration ran: the 1-minute load average at its start, and each QEMU thread's CPU and run-queue wait. */
+  host: { "load-average": number; threads: ThreadTime[] };
 }
 
 export interface MigrationRunOptions {
@@ -101,7 +104,11 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
     await configure(source, o.plan);
 
     o.onStatus?.("migrating");
+    const loadAverage = loadavg()[0];
+    const threadsBefore = [snapshotThreads("source", source.child.pid), snapshotThreads("destination", destination.child.pid)];
     const polled = await migrateAndPoll(source, destination, uri, o.plan, o.onStatus);
+    const after = [snapshotThreads("source", source.child.pid), snapshotThreads("destination", destination.child.pid)];
+    const host = { "load-average": loadAverage, threads: threadTimesBetween(threadsBefore.map((b, i) => ({ before: b, after: after[i] }))) };
     writeFileSync(join(dir, "query-migrate.jsonl"), polled.replies.map((r) => JSON.stringify(r)).join("\n") + "\n");
     const result = toResult(polled.replies);
     if (polled.gaveUp) result["error-desc"] = polled.gaveUp;
@@ -121,7 +128,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
       const health = await checkHealth(destination, last, o.plan.guest.workingSetBytes > 0, o.healthTimeoutMs ?? 8000);
       applyHealth(result, guest, health);
     }
-    run = { result, guest, samples: samplesOf(polled.replies), destinationPrealloc: prealloc, ...(o.traceDir ? { dir } : {}) };
+    run = { result, guest, samples: samplesOf(polled.replies), destinationPrealloc: prealloc, host, ...(o.traceDir ? { dir } : {}) };
   } finally {
     // Stopped first: QEMU's log file is complete once it exits.
     await Promise.all(vms.map((vm) => vm.stop()));

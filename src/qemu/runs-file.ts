@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import * as z from "../zod.js";
 import type { MigrationResult } from "../core/result.js";
 import type { Scenario } from "../scenario/schema.js";
-import type { GuestReport, Sample } from "./migration.js";
+import type { GuestReport, QemuRun, Sample } from "./migration.js";
 import { fileProblem } from "../cli/errors.js";
 
 export interface MeasuredRun {
@@ -20,6 +20,8 @@ export interface MeasuredRun {
   samples?: Sample[];
   /** The destination's RAM was preallocated (-mem-prealloc); absent: it was not. */
   destinationPrealloc?: boolean;
+  /** The load the run saw: load average and each QEMU thread's CPU and run-queue wait (absent in older files). */
+  host?: QemuRun["host"];
 }
 
 export interface RunsFile {

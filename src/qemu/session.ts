@@ -51,7 +51,7 @@ export async function runSession(scenarioRuns: ScenarioRun[], o: SessionOptions)
       const label = `${variant} run ${i}/${o.runs}`;
       const traceDir = o.traceDir ? join(o.traceDir, `${safe(variant)}-${i}`) : undefined;
       const run = await runMigration({ binary: qemu.binary, image, plan, traceDir, onStatus: (s) => o.log(`${label}: ${s}`) });
-      const entry: MeasuredRun = { variant, run: i, scenario, result: run.result, guest: run.guest, qemu: qemu.version, samples: run.samples, destinationPrealloc: run.destinationPrealloc };
+      const entry: MeasuredRun = { variant, run: i, scenario, result: run.result, guest: run.guest, qemu: qemu.version, samples: run.samples, destinationPrealloc: run.destinationPrealloc, host: run.host };
       measured.push(entry);
       out.runs.push(entry);
       o.onRun?.(entry);

@@ -121,7 +121,7 @@ async function measure(): Promise<{ runs: SavedRun[]; qemu: string }> {
       const run = await runMigration({ binary: qemu.binary, image, plan });
       const n = out.runs.filter((r) => r.variant === cell.variant).length + 1;
       log(`${cell.variant} [${n}]: ${run.result.status} total ${run.result["total-time"]} ms downtime ${run.result.downtime ?? "-"} ms passes ${run.result.ram["dirty-sync-count"]} (${((Date.now() - started) / 1000).toFixed(0)} s wall)`);
-      out.runs.push({ variant: cell.variant, run: n, scenario: cell.scenario, result: run.result, guest: run.guest, qemu: qemu.version, samples: run.samples, destinationPrealloc: run.destinationPrealloc, batch: args.batch, at: new Date(started).toISOString(), ...(restSeconds > 0 ? { rest: restSeconds } : {}) });
+      out.runs.push({ variant: cell.variant, run: n, scenario: cell.scenario, result: run.result, guest: run.guest, qemu: qemu.version, samples: run.samples, destinationPrealloc: run.destinationPrealloc, host: run.host, batch: args.batch, at: new Date(started).toISOString(), ...(restSeconds > 0 ? { rest: restSeconds } : {}) });
       // Saved after every run: a chunk cut short keeps what it measured.
       writeFileSync(savedRuns, JSON.stringify(out));
     }
@@ -363,6 +363,28 @@ function goals(judged: Judged[]): string {
   ].join("\n");
 }
 
+/** The migration's own two threads: the source's migration thread and the destination's main thread (it loads the stream). */
+const migrationThreads = (t: { role: string; thread: string }) => (t.role === "source" ? t.thread.startsWith("mig/src/main") : t.thread.startsWith("qemu-system"));
+
+/**
+ * The load each batch's runs saw, where recorded: the load average at the start, and how long
+ * the migration's two threads waited for a CPU (run-queue wait) as a share of the run.
+ */
+function loadLines(runs: SavedRun[]): string {
+  const lines: string[] = [];
+  for (const batch of [...new Set(runs.filter((r) => r.host).map((r) => r.batch))]) {
+    const mine = runs.filter((r) => r.batch === batch && r.host && r.result["total-time"] > 0);
+    const waitShare = (kind: "idle" | "busy") =>
+      mine
+        .filter((r) => isIdle(r.scenario) === (kind === "idle"))
+        .map((r) => (r.host!.threads.filter(migrationThreads).reduce((a, t) => a + t["wait-ms"], 0) / r.result["total-time"]) * 100);
+    const loads = mine.map((r) => r.host!["load-average"]);
+    const f = (xs: number[], d = 0) => (xs.length ? `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)})` : "-");
+    lines.push(`- batch ${batch}: load average at the start ${f(loads, 1)}; the two migration threads waited for a CPU, in % of the run: idle runs ${f(waitShare("idle"))}, busy runs ${f(waitShare("busy"))} (median (range))`);
+  }
+  return lines.length ? `\nThe load the runs saw (recorded per run: the 1-minute load average when the migration started; the source's migration thread and the destination's main thread's run-queue wait, from schedstat, summed):\n${lines.join("\n")}\n` : "";
+}
+
 function render(rows: Row[], fit: Fit, qemu: string, runs: MeasuredRun[]): string {
   const judged = rows.map(judge);
   const table = [
@@ -414,7 +436,7 @@ gives its distance to the nearer of them, in percent of the median. Errors are o
 prediction against the median of all the cell's runs, over cells where both converged. "gave up" =
 livemig cancelled the migration by the scenario's give-up rule.
 ${unsafe} of ${completedRuns} completed migrations left a destination guest that crashed or lost writes.
-${fit.notes.length ? `\nCalibration notes: ${fit.notes.join("; ")}.\n` : ""}
+${loadLines(runs as SavedRun[])}${fit.notes.length ? `\nCalibration notes: ${fit.notes.join("; ")}.\n` : ""}
 ${[capLines(rows, fit), ...capEffect(rows), downtimeLine(rows)].filter(Boolean).join("\n")}
 `;
 }

@@ -1,0 +1,61 @@
+// What each QEMU thread did while a migration ran: CPU time, and time it was runnable but
+// waited for a CPU (the kernel's schedstat run-queue wait). On a shared machine this is the
+// load a run saw, measured where it acts: a migration whose threads waited for a CPU for a
+// tenth of the run went slower than the per-page costs say, whatever caused the wait.
+
+import { readdirSync, readFileSync } from "node:fs";
+
+export interface ThreadTime {
+  /** "source" or "destination". */
+  role: string;
+  /** The thread's name (QEMU names the migration thread `mig/src/main`, vCPUs `CPU n/TCG`). */
+  thread: string;
+  "cpu-ms": number;
+  "wait-ms": number;
+}
+
+interface Snapshot {
+  role: string;
+  byTid: Map<string, { thread: string; cpuNs: number; waitNs: number }>;
+}
+
+/** Every thread of a process now; empty where /proc or schedstat is not there. */
+export function snapshotThreads(role: string, pid: number | undefined): Snapshot {
+  const byTid = new Map<string, { thread: string; cpuNs: number; waitNs: number }>();
+  if (pid === undefined) return { role, byTid };
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return { role, byTid };
+  }
+  for (const tid of tids) {
+    try {
+      const [cpuNs, waitNs] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(/\s+/).map(Number);
+      const thread = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      if (Number.isFinite(cpuNs) && Number.isFinite(waitNs)) byTid.set(tid, { thread, cpuNs, waitNs });
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return { role, byTid };
+}
+
+/** Per thread name and role, what was used between two snapshots (threads born since count whole). */
+export function threadTimesBetween(pairs: { before: Snapshot; after: Snapshot }[]): ThreadTime[] {
+  const sums = new Map<string, ThreadTime>();
+  for (const { before, after } of pairs) {
+    for (const [tid, now] of after.byTid) {
+      const then = before.byTid.get(tid);
+      const key = `${after.role}\0${now.thread}`;
+      const t = sums.get(key) ?? { role: after.role, thread: now.thread, "cpu-ms": 0, "wait-ms": 0 };
+      t["cpu-ms"] += (now.cpuNs - (then?.cpuNs ?? 0)) / 1e6;
+      t["wait-ms"] += (now.waitNs - (then?.waitNs ?? 0)) / 1e6;
+      sums.set(key, t);
+    }
+  }
+  return [...sums.values()]
+    .map((t) => ({ ...t, "cpu-ms": Math.round(t["cpu-ms"]), "wait-ms": Math.round(t["wait-ms"]) }))
+    .filter((t) => t["cpu-ms"] > 0 || t["wait-ms"] > 0)
+    .sort((a, b) => b["cpu-ms"] - a["cpu-ms"]);
+}

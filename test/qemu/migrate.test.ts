@@ -77,6 +77,9 @@ describe.skipIf(!haveQemu)("real QEMU migrations (TCG)", () => {
     expect(run.result.ram["dirty-sync-count"]).toBeGreaterThanOrEqual(2);
     expect(run.guest.healthy).toBe(true);
     expect(run.guest["heartbeats-after"]).toBeGreaterThanOrEqual(5);
+    // The load the run saw: both QEMUs' threads, each side's CPU for the migration.
+    expect(run.host["load-average"]).toBeGreaterThanOrEqual(0);
+    for (const role of ["source", "destination"]) expect(run.host.threads.some((t: { role: string; "cpu-ms": number }) => t.role === role && t["cpu-ms"] > 0)).toBe(true);
     // QEMU 10 migrates this guest in 80-175 ms here, so it may finish between two 50 ms polls
     // (no active-phase poll at all): the polls are checked on the busy run below, which lasts
     // seconds. Whatever polls there are lie inside the migration, in order.

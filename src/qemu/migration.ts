@@ -16,10 +16,12 @@ import type { GuestImage } from "./guest.js";
 import { checkHealth, type Health } from "./health.js";
 import type { QemuModes, QemuPlan } from "./plan.js";
 import { QemuRunError, QemuVm } from "./vm.js";
-import { snapshotThreads, threadTimesBetween, type ThreadTime } from "./thread-times.js";
+import { ThreadClock, threadTimesBetween, type ThreadTime } from "./thread-times.js";
 
 /** guestperf's polling interval (reference §13). */
 const pollMs = 50;
+/** How often the QEMU threads' CPU and run-queue wait are read: the migration thread's last ~20 ms may be missed. */
+const threadSampleMs = 20;
 /** While QEMU is still setting up: it goes active within a few ms. */
 const setupPollMs = 2;
 /** A migration without a give-up rule still ends: this is far beyond any sensible run here. */
@@ -105,10 +107,11 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
 
     o.onStatus?.("migrating");
     const loadAverage = loadavg()[0];
-    const threadsBefore = [snapshotThreads("source", source.child.pid), snapshotThreads("destination", destination.child.pid)];
-    const polled = await migrateAndPoll(source, destination, uri, o.plan, o.onStatus);
-    const after = [snapshotThreads("source", source.child.pid), snapshotThreads("destination", destination.child.pid)];
-    const host = { "load-average": loadAverage, threads: threadTimesBetween(threadsBefore.map((b, i) => ({ before: b, after: after[i] }))) };
+    const clocks = [new ThreadClock("source", source.child.pid), new ThreadClock("destination", destination.child.pid)];
+    const sampling = setInterval(() => clocks.forEach((c) => c.sample()), threadSampleMs);
+    const polled = await migrateAndPoll(source, destination, uri, o.plan, o.onStatus).finally(() => clearInterval(sampling));
+    clocks.forEach((c) => c.sample());
+    const host = { "load-average": loadAverage, threads: threadTimesBetween(clocks.map((c) => c.pair())) };
     writeFileSync(join(dir, "query-migrate.jsonl"), polled.replies.map((r) => JSON.stringify(r)).join("\n") + "\n");
     const result = toResult(polled.replies);
     if (polled.gaveUp) result["error-desc"] = polled.gaveUp;

@@ -41,6 +41,29 @@ export function snapshotThreads(role: string, pid: number | undefined): Snapshot
   return { role, byTid };
 }
 
+/**
+ * A process's threads followed through a migration: sampled while it runs, since QEMU's
+ * migration thread ends with the migration (and a destination that gave up exits), so a
+ * snapshot taken afterwards would miss them. Each thread keeps its last sampled figures.
+ */
+export class ThreadClock {
+  private readonly first: Snapshot;
+  private readonly last: Snapshot;
+
+  constructor(role: string, private readonly pid: number | undefined) {
+    this.first = snapshotThreads(role, pid);
+    this.last = { role, byTid: new Map(this.first.byTid) };
+  }
+
+  sample(): void {
+    for (const [tid, t] of snapshotThreads(this.last.role, this.pid).byTid) this.last.byTid.set(tid, t);
+  }
+
+  pair(): { before: Snapshot; after: Snapshot } {
+    return { before: this.first, after: this.last };
+  }
+}
+
 /** Per thread name and role, what was used between two snapshots (threads born since count whole). */
 export function threadTimesBetween(pairs: { before: Snapshot; after: Snapshot }[]): ThreadTime[] {
   const sums = new Map<string, ThreadTime>();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { snapshotThreads, threadTimesBetween } from "../../src/qemu/thread-times.js";
+import { snapshotThreads, ThreadClock, threadTimesBetween } from "../../src/qemu/thread-times.js";
 
 describe("a process's thread times (schedstat)", () => {
   it("charges the CPU a thread used between two snapshots to it, by role and name", () => {
@@ -25,5 +25,25 @@ describe("a process's thread times (schedstat)", () => {
     const total = [...after.byTid.values()].reduce((a, t) => a + t.cpuNs, 0) / 1e6;
     expect(Math.abs(times.reduce((a, t) => a + t["cpu-ms"], 0) - total)).toBeLessThanOrEqual(times.length);
     expect(snapshotThreads("source", 2 ** 22 + 7).byTid.size).toBe(0);
+  });
+});
+
+describe("a process's threads followed through a run", () => {
+  it("keeps a thread that used CPU and ended before the last sample (QEMU's migration thread)", async () => {
+    const { Worker } = await import("node:worker_threads");
+    const clock = new ThreadClock("source", process.pid);
+    const sampling = setInterval(() => clock.sample(), 5);
+    // A thread that spins ~80 ms of CPU, then ends.
+    const worker = new Worker("const t = process.cpuUsage().user; let x = 0; while (process.cpuUsage().user - t < 80000) x += Math.sqrt(x + 1);", { eval: true });
+    await new Promise((resolve) => worker.once("exit", resolve));
+    clearInterval(sampling);
+    clock.sample();
+    const now = snapshotThreads("source", process.pid);
+    const { before, after } = clock.pair();
+    const gone = [...after.byTid].filter(([tid]) => !now.byTid.has(tid) && !before.byTid.has(tid));
+    // the worker's thread is gone now, and the clock still holds what it used
+    expect(gone.some(([, t]) => t.cpuNs >= 40e6)).toBe(true);
+    const total = threadTimesBetween([clock.pair()]).reduce((a, t) => a + t["cpu-ms"], 0);
+    expect(total).toBeGreaterThanOrEqual(40);
   });
 });

@@ -151,6 +151,8 @@ interface Row {
   atFastPace: MigrationResult;
   /** The median downtime over the predictions at the training runs' pace deciles (downtimeOverPaces). */
   downtime: number | undefined;
+  /** The total-time predicted for each run given the CPU wait measured in it (contentionAdjusted), their median. */
+  adjustedTotal: number | undefined;
 }
 
 const pct = (p: number, m: number) => (m > 0 ? ((p - m) / m) * 100 : NaN);
@@ -192,6 +194,8 @@ async function fitAndPredict(train: MeasuredRun[], predictFrom: MeasuredRun[]): 
     if (!idleProblem({ label, scenario: r.scenario, result: r.result })) idle.push({ label, scenario: r.scenario, result: r.result, samples: r.samples, destinationPrealloc: r.destinationPrealloc, qemu: r.qemu });
   }
   const fit = fitProfile(idle);
+  const trainingWaits = train.filter((r) => isIdle(r.scenario)).map(bottleneckWait).filter((w): w is number => w !== undefined);
+  const trainingWait = trainingWaits.length ? median(trainingWaits) : undefined;
   const footprint = idleFootprint(train.filter((r) => r.scenario.vm.workload.kind === "idle" && r.result.status === "completed"));
   const rows: Row[] = [];
   for (const cell of [...new Set(predictFrom.map((r) => r.variant))]) {
@@ -199,12 +203,13 @@ async function fitAndPredict(train: MeasuredRun[], predictFrom: MeasuredRun[]): 
     const s = measured[0].scenario;
     const scenario: Scenario = { ...s, vm: { ...s.vm, used: Math.min(s.vm.memory, Math.round(footprint(s.vm.memory) + workingSetOf(s))) } };
     const rate = achievedRate(measured);
+    const predicted = await predict(scenario, rate, fit.profile);
     rows.push({
-      cell, scenario, measured, rate,
-      predicted: await predict(scenario, rate, fit.profile),
+      cell, scenario, measured, rate, predicted,
       atSlowPace: await predict(scenario, rate, atPace(fit.profile, fit.paceSpread.slow)),
       atFastPace: await predict(scenario, rate, atPace(fit.profile, fit.paceSpread.fast)),
       downtime: await downtimeOverPaces(scenario, rate, fit),
+      adjustedTotal: converged(predicted) ? contentionAdjusted(predicted["total-time"], measured, trainingWait) : undefined,
     });
   }
   return { fit, rows, idle };
@@ -351,6 +356,13 @@ function goals(judged: Judged[]): string {
   const tb = abs(busy.map((j) => j.eTotalBeyond));
   const db = abs(judged.filter((j) => j.kind === "idle").map((j) => j.eDownBeyond));
   const hours = judged.filter((j) => (j.totalSpread?.apartMinutes ?? 0) >= 45).length;
+  const adjusted = (mode: boolean | undefined) =>
+    abs(busy.filter((j) => j.mConv && j.row.adjustedTotal !== undefined && (mode === undefined || j.prealloc === mode)).map((j) => pct(j.row.adjustedTotal!, j.totalSpread?.median ?? NaN)));
+  const adjustedLine = (mode: boolean | undefined, label: string) => {
+    const a = adjusted(mode);
+    return a.length ? `${label} ${quantile(a, 0.5).toFixed(1)} % / ${quantile(a, 0.9).toFixed(1)} % (${a.length} cells)` : undefined;
+  };
+  const adjustedLines = [adjustedLine(undefined, "all"), adjustedLine(false, "destination not preallocated"), adjustedLine(true, "destination preallocated")].filter(Boolean);
   return [
     `- ${check("busy total-time median |error|", t.length ? quantile(t, 0.5) : NaN, 10)}`,
     `- ${check("busy total-time 90th percentile", t.length ? quantile(t, 0.9) : NaN, 20)}`,
@@ -360,11 +372,44 @@ function goals(judged: Judged[]): string {
     `- judged against each cell's spread (${hours} of ${judged.length} cells measured in batches 45 minutes or more apart): busy total-time ` +
       `inside the spread in ${tb.filter((x) => x === 0).length} of ${tb.length} cells, |error beyond it| median ${stat(tb, 0.5)}, p90 ${stat(tb, 0.9)}; ` +
       `idle downtime inside in ${db.filter((x) => x === 0).length} of ${db.length}, median beyond ${stat(db, 0.5)}`,
+    ...(adjustedLines.length
+      ? [`- given each run's measured CPU wait (the prediction scaled by (1 - the training runs' median wait share) / (1 - the run's), for runs whose bottleneck thread was running or runnable >= ${cpuBoundShare * 100} % of the run; the median over the cell's runs): busy total-time median / p90 |error|: ${adjustedLines.join("; ")}`]
+      : []),
   ].join("\n");
 }
 
 /** The migration's own two threads: the source's migration thread and the destination's main thread (it loads the stream). */
 const migrationThreads = (t: { role: string; thread: string }) => (t.role === "source" ? t.thread.startsWith("mig/src/main") : t.thread.startsWith("qemu-system"));
+
+/**
+ * How long the run's bottleneck thread waited for a CPU, as a share of the run: of the two
+ * migration threads, the one running or runnable for longer. Only a thread that was running or
+ * runnable for most of the run (cpuBoundShare) set the run's pace; one that also slept (the
+ * rate limiter's sleeps, a faster peer) would have turned less wait into more sleep.
+ */
+function bottleneckWait(run: MeasuredRun): number | undefined {
+  const total = run.result["total-time"];
+  if (!run.host || !(total > 0)) return undefined;
+  const sides = ["source", "destination"].map((role) => run.host!.threads.filter((t) => t.role === role && migrationThreads(t)));
+  const [busiest] = sides
+    .map((ts) => ({ busy: ts.reduce((a, t) => a + t["cpu-ms"] + t["wait-ms"], 0), wait: ts.reduce((a, t) => a + t["wait-ms"], 0) }))
+    .sort((a, b) => b.busy - a.busy);
+  return busiest.busy >= cpuBoundShare * total ? Math.min(busiest.wait / total, 0.9) : undefined;
+}
+
+/** Running or runnable for at least this share of the run: the thread was the run's bottleneck. */
+const cpuBoundShare = 0.9;
+
+/**
+ * A run's prediction given the CPU wait measured in it: the fitted costs carry the training
+ * runs' typical wait (their median), so a run whose bottleneck thread waited more (or less)
+ * took that much longer (or shorter). Undefined without recorded waits.
+ */
+function contentionAdjusted(predictedMs: number, runs: MeasuredRun[], trainingWait: number | undefined): number | undefined {
+  if (trainingWait === undefined) return undefined;
+  const adjusted = runs.filter((r) => converged(r.result) && r.host).map((r) => predictedMs * (1 - trainingWait) / (1 - (bottleneckWait(r) ?? trainingWait)));
+  return adjusted.length ? median(adjusted) : undefined;
+}
 
 /**
  * The load each batch's runs saw, where recorded: the load average at the start, and how long

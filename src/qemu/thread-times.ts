@@ -82,3 +82,27 @@ export function threadTimesBetween(pairs: { before: Snapshot; after: Snapshot }[
     .filter((t) => t["cpu-ms"] > 0 || t["wait-ms"] > 0)
     .sort((a, b) => b["cpu-ms"] - a["cpu-ms"]);
 }
+
+/** The migration's own two threads: the source's migration thread (QEMU 10 `mig/src/main`, 7.2 `live_migration`) and the destination's main thread, which loads the stream. */
+export const migrationThreads = (t: { role: string; thread: string }) =>
+  t.role === "source" ? /^(mig\/src\/main|live_migration)/.test(t.thread) : t.thread.startsWith("qemu-system");
+
+/**
+ * How long the run's bottleneck thread waited for a CPU, as a share of the run: of the two
+ * migration threads, the one running or runnable for longer. Only a thread that was running or
+ * runnable for most of the run (cpuBoundShare) set the run's pace; one that also slept (the
+ * rate limiter's sleeps, a faster peer) would have turned less wait into more sleep.
+ */
+export function bottleneckWait(run: { result: { "total-time": number }; host?: { threads: ThreadTime[] } }): number | undefined {
+  const total = run.result["total-time"];
+  if (!run.host || !(total > 0)) return undefined;
+  const sides = ["source", "destination"].map((role) => run.host!.threads.filter((t) => t.role === role && migrationThreads(t)));
+  const [busiest] = sides
+    .map((ts) => ({ busy: ts.reduce((a, t) => a + t["cpu-ms"] + t["wait-ms"], 0), wait: ts.reduce((a, t) => a + t["wait-ms"], 0) }))
+    .sort((a, b) => b.busy - a.busy);
+  return busiest.busy >= cpuBoundShare * total ? Math.min(busiest.wait / total, 0.9) : undefined;
+}
+
+/** Running or runnable for at least this share of the run: the thread was the run's bottleneck. */
+export const cpuBoundShare = 0.9;
+

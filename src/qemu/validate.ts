@@ -22,6 +22,7 @@ import { atPace, bareFinalPassBytes, fitProfile, idleProblem, isIdle, type Fit, 
 import { ensureGuest } from "./guest.js";
 import { projectRoot } from "../project-root.js";
 import { runMigration } from "./migration.js";
+import { bottleneckWait, cpuBoundShare, migrationThreads } from "./thread-times.js";
 import { planFor } from "./plan.js";
 import { achievedRate, predict } from "./predict.js";
 import { figureLine, writeProfile } from "./profile.js";
@@ -378,27 +379,6 @@ function goals(judged: Judged[]): string {
   ].join("\n");
 }
 
-/** The migration's own two threads: the source's migration thread and the destination's main thread (it loads the stream). */
-const migrationThreads = (t: { role: string; thread: string }) => (t.role === "source" ? t.thread.startsWith("mig/src/main") : t.thread.startsWith("qemu-system"));
-
-/**
- * How long the run's bottleneck thread waited for a CPU, as a share of the run: of the two
- * migration threads, the one running or runnable for longer. Only a thread that was running or
- * runnable for most of the run (cpuBoundShare) set the run's pace; one that also slept (the
- * rate limiter's sleeps, a faster peer) would have turned less wait into more sleep.
- */
-function bottleneckWait(run: MeasuredRun): number | undefined {
-  const total = run.result["total-time"];
-  if (!run.host || !(total > 0)) return undefined;
-  const sides = ["source", "destination"].map((role) => run.host!.threads.filter((t) => t.role === role && migrationThreads(t)));
-  const [busiest] = sides
-    .map((ts) => ({ busy: ts.reduce((a, t) => a + t["cpu-ms"] + t["wait-ms"], 0), wait: ts.reduce((a, t) => a + t["wait-ms"], 0) }))
-    .sort((a, b) => b.busy - a.busy);
-  return busiest.busy >= cpuBoundShare * total ? Math.min(busiest.wait / total, 0.9) : undefined;
-}
-
-/** Running or runnable for at least this share of the run: the thread was the run's bottleneck. */
-const cpuBoundShare = 0.9;
 
 /**
  * A run's prediction given the CPU wait measured in it: the fitted costs carry the training

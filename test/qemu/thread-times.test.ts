@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { snapshotThreads, ThreadClock, threadTimesBetween } from "../../src/qemu/thread-times.js";
+import { bottleneckWait, migrationThreads, snapshotThreads, ThreadClock, threadTimesBetween } from "../../src/qemu/thread-times.js";
 
 describe("a process's thread times (schedstat)", () => {
   it("charges the CPU a thread used between two snapshots to it, by role and name", () => {
@@ -45,5 +45,27 @@ describe("a process's threads followed through a run", () => {
     expect(gone.some(([, t]) => t.cpuNs >= 40e6)).toBe(true);
     const total = threadTimesBetween([clock.pair()]).reduce((a, t) => a + t["cpu-ms"], 0);
     expect(total).toBeGreaterThanOrEqual(40);
+  });
+});
+
+describe("the run's bottleneck thread and its wait", () => {
+  const thread = (role: string, name: string, cpu: number, wait: number) => ({ role, thread: name, "cpu-ms": cpu, "wait-ms": wait });
+  it("is the migration thread running or runnable longer, its wait a share of the run", () => {
+    // destination: 3000 + 800 = 3800 ms of 4000 (>= 90 %): the bottleneck, waited 800 / 4000
+    const cold = { result: { "total-time": 4000 }, host: { threads: [thread("destination", "qemu-system-x86", 3000, 800), thread("source", "mig/src/main", 2000, 500), thread("source", "CPU 0/TCG", 3900, 0)] } };
+    expect(bottleneckWait(cold)).toBeCloseTo(0.2, 12);
+    // QEMU 7.2's migration thread: 1700 + 200 of 2000 ms
+    const warm72 = { result: { "total-time": 2000 }, host: { threads: [thread("source", "live_migration", 1700, 200), thread("destination", "qemu-system-x86", 300, 10)] } };
+    expect(bottleneckWait(warm72)).toBeCloseTo(0.1, 12);
+  });
+
+  it("is none where no thread ran or waited for 90 % of the run (a cap's sleeps), or nothing was recorded", () => {
+    const capped = { result: { "total-time": 10_000 }, host: { threads: [thread("source", "mig/src/main", 1000, 200), thread("destination", "qemu-system-x86", 300, 100)] } };
+    expect(bottleneckWait(capped)).toBeUndefined();
+    expect(bottleneckWait({ result: { "total-time": 10_000 } })).toBeUndefined();
+    // the vCPU and the source's main thread are not migration threads
+    expect(migrationThreads({ role: "source", thread: "qemu-system-x86" })).toBe(false);
+    expect(migrationThreads({ role: "source", thread: "CPU 0/TCG" })).toBe(false);
+    expect(migrationThreads({ role: "destination", thread: "qemu-system-x86" })).toBe(true);
   });
 });

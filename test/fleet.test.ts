@@ -47,6 +47,28 @@ devices: [{kind: vf-tracked}]
     expect(alone.status).toBe("completed");
   });
 
+  it("with a machine profile, one VM alone gives exactly simulate --profile's result (the profile's stream caps the flow)", async () => {
+    // A stream of 40 MB/s, far below the 10 Gbit/s NICs: the profile, not the link, binds.
+    const profile = { copyBytesPerSecond: 40e6, pageReadBytesPerSecond: 5e9, sourceFirstReadUsPerPage: 2, setupMs: 6, switchoverMs: 14, qemu: "10.0.2" };
+    const text = fleet(`  - {name: solo, host: a, vm: ${busy}}`);
+    const plan = loadFleet(text, "fleet.yaml")[0].plan;
+    const out = await evacuate({ ...plan, profile });
+    const solo = `
+name: solo
+seed: 7
+vm: ${busy}
+link: {bandwidth: 10Gbit/s, latency: 0.05ms}
+migration: {maxBandwidth: 0, giveUp: {time: 2592000s}}
+probe: {interval: 1ms}
+`;
+    const alone = await simulate(scenario(solo), { profile });
+    expect(out.vms[0].result).toEqual(alone);
+    expect(alone.status).toBe("completed");
+    // And the profile did apply: 768 MiB at 40 MB/s takes at least 20 s, against ~0.7 s at 10 Gbit/s.
+    expect(alone["total-time"]).toBeGreaterThan((768 * 2 ** 20 * 1000) / 40e6);
+    expect((await evacuate(plan)).vms[0].result["total-time"]).toBeLessThan(2000);
+  });
+
   it("two link-bound VMs at parallelism 2 each take ~2x alone; the drain equals the serial drain within 10 %", async () => {
     // 1 Gbit/s NICs: the link, not the sender's page reads (15 GB/s), bounds each stream.
     const idle = "{memory: 4GiB, used: 3GiB}";

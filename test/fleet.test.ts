@@ -24,24 +24,25 @@ policy: ${policy}
 
 const busy = "{memory: 1GiB, used: 768MiB, workload: {kind: uniform, workingSet: 64MiB, rate: 2000}}";
 const run = async (text: string) => evacuate(loadFleet(text, "fleet.yaml")[0].plan);
-
-describe("evacuate", () => {
-  it("one VM alone gives exactly the simulate result of the same VM", async () => {
-    const out = await run(fleet(`  - {name: solo, host: a, vm: ${busy}, devices: [{kind: vf-tracked}]}`));
-    // The same VM as a scenario, written out by hand: the link a dedicated migration between
-    // the hosts has, KubeVirt's bandwidthPerMigration 0 (unlimited), and no give-up bound of
-    // livemig's own (the policy's timeouts bound a fleet migration; 30 days is the field's most).
-    const alone = await simulate(
-      scenario(`
+/**
+ * The fleet's lone `busy` VM as a scenario, written out by hand: the link a dedicated migration
+ * between the hosts has, KubeVirt's bandwidthPerMigration 0 (unlimited), and no give-up bound of
+ * livemig's own (the policy's timeouts bound a fleet migration; 30 days is the field's most).
+ */
+const soloScenario = (devices = "") =>
+  scenario(`
 name: solo
 seed: 7
 vm: ${busy}
 link: {bandwidth: 10Gbit/s, latency: 0.05ms}
 migration: {maxBandwidth: 0, giveUp: {time: 2592000s}}
 probe: {interval: 1ms}
-devices: [{kind: vf-tracked}]
-`),
-    );
+${devices}`);
+
+describe("evacuate", () => {
+  it("one VM alone gives exactly the simulate result of the same VM", async () => {
+    const out = await run(fleet(`  - {name: solo, host: a, vm: ${busy}, devices: [{kind: vf-tracked}]}`));
+    const alone = await simulate(soloScenario("devices: [{kind: vf-tracked}]\n"));
     expect(out.vms).toHaveLength(1);
     expect(out.vms[0].result).toEqual(alone);
     expect(alone.status).toBe("completed");
@@ -53,15 +54,7 @@ devices: [{kind: vf-tracked}]
     const text = fleet(`  - {name: solo, host: a, vm: ${busy}}`);
     const plan = loadFleet(text, "fleet.yaml")[0].plan;
     const out = await evacuate({ ...plan, profile });
-    const solo = `
-name: solo
-seed: 7
-vm: ${busy}
-link: {bandwidth: 10Gbit/s, latency: 0.05ms}
-migration: {maxBandwidth: 0, giveUp: {time: 2592000s}}
-probe: {interval: 1ms}
-`;
-    const alone = await simulate(scenario(solo), { profile });
+    const alone = await simulate(soloScenario(), { profile });
     expect(out.vms[0].result).toEqual(alone);
     expect(alone.status).toBe("completed");
     // And the profile did apply: 768 MiB at 40 MB/s takes at least 20 s, against ~0.7 s at 10 Gbit/s.

@@ -1,9 +1,9 @@
 // Validation of `evacuate` on real QEMU (issue 16): N small TCG guests migrated at once from
 // one network namespace to another over one tc-shaped veth (src/live/netns.ts's two hosts:
 // the source QEMUs in one namespace, the destinations, `-incoming tcp:10.77.0.2:PORT`, in the
-// other), against `evacuate --profile`'s prediction of the same drain (all N at once over one
-// NIC each way, the machine profile of this host). Compared: the drain (first `migrate` to
-// the last completion) and each guest's total-time, both from QMP's query-migrate.
+// other), against `evacuate --profile`'s prediction of the same drain (the same guests over
+// one NIC each way, the machine profile of this host). Compared: the drain (first `migrate` to
+// the last completion) and each guest's total-time (and start), all from QMP's query-migrate.
 //
 // First, once, the same guests (not writing) over an unshaped veth, N at once: their rate
 // there shows whether the host's two cores or the link bind the shaped runs, and their RAM
@@ -12,7 +12,10 @@
 // `flock /tmp/livemig-measure.lock`; figures go in docs/validation.md.
 //
 //   node dist/bench/fleet-qemu.js [--guests 2,3] [--repeat 2] [--bandwidth 150Mbit/s]
-//     [--memory 256MiB] [--working-set 64MiB] [--rate 0] [--profile scenarios/qemu-profile.yaml] [--json FILE]
+//     [--parallel P] [--memory 256MiB] [--working-set 64MiB] [--rate 0] [--profile scenarios/qemu-profile.yaml] [--json FILE]
+//
+// --parallel P: P migrations at a time (KubeVirt's per-node slots, in the fleet too); each
+// next guest starts when QEMU reports one over. Default: all N at once.
 
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -34,6 +37,8 @@ const arg = (name: string, fallback: string) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const guestCounts = arg("--guests", "2,3").split(",").map(Number);
+/** Migrations at once (the policy's per-node slots); default: all the guests. */
+const parallelArg = process.argv.includes("--parallel") ? Number(arg("--parallel", "")) : undefined;
 const repeat = Number(arg("--repeat", "2"));
 const bandwidth = arg("--bandwidth", "150Mbit/s");
 const memory = arg("--memory", "256MiB");
@@ -53,14 +58,14 @@ const guestScenario = (k: number, writes: number) =>
   loadScenario(`name: g${k + 1}\nseed: ${seed + k}\nvm: ${vmOf(writes)}\nlink: {bandwidth: ${bandwidth}}\nmigration: ${migration}\n`, `g${k + 1}.yaml`)[0].scenario;
 
 /** The same guests as a fleet: all on host a, all at once to b, over NICs of `nic`, each VM with its own write rate. */
-const fleetText = (nic: string, used: number, rates: number[]) => `name: qemu-${rates.length}
+const fleetText = (nic: string, used: number, rates: number[], parallel = rates.length) => `name: qemu-${rates.length}
 seed: ${seed}
 hosts: [{name: a, nic: ${nic}}, {name: b, nic: ${nic}}]
 vms:
 ${rates.map((r, k) => `  - {name: g${k + 1}, host: a, vm: ${vmOf(r, used)}}`).join("\n")}
 evacuate: {from: [a], to: [b]}
 migration: ${migration}
-policy: {preset: kubevirt, parallelMigrationsPerCluster: ${rates.length}, parallelOutboundMigrationsPerNode: ${rates.length}, completionTimeoutPerGiB: 0s, progressTimeout: 0s}
+policy: {preset: kubevirt, parallelMigrationsPerCluster: ${parallel}, parallelOutboundMigrationsPerNode: ${parallel}, completionTimeoutPerGiB: 0s, progressTimeout: 0s}
 `;
 
 const problem = netnsProblem();
@@ -83,19 +88,32 @@ interface Drain {
   runs: QemuRun[];
   /** ms from the first `migrate` to the last completion. */
   drain: number;
-  spread: number;
+  /** Each guest's `migrate`, ms after the first. */
+  starts: number[];
+  parallel: number;
 }
 
-/** N guests booted in their namespaces, then migrated together (each waits for the others before `migrate`). */
-async function measureDrain(n: number, shape: LinkShape, writes: number): Promise<Drain> {
+/**
+ * N guests booted in their namespaces, then migrated `parallel` at a time in their order, as
+ * the orchestrator's per-node slots would: the first ones together once every guest is up,
+ * each next one as soon as QEMU reports a migration over (each run waits at its `migrate`).
+ */
+async function measureDrain(n: number, shape: LinkShape, writes: number, parallel = n): Promise<Drain> {
   const hosts = createLinkedHosts(shape);
   try {
     const linkMbps = await hosts.measureThroughput(32 << 20);
+    const gates = Array.from({ length: n }, () => {
+      let open!: () => void;
+      let abandon!: (e: Error) => void;
+      const opened = new Promise<void>((resolve, reject) => ((open = resolve), (abandon = reject)));
+      opened.catch(() => {});
+      return { opened, open, abandon };
+    });
     let arrived = 0;
-    let go!: () => void;
-    let abandon!: (e: Error) => void;
-    const together = new Promise<void>((resolve, reject) => ((go = resolve), (abandon = reject)));
-    together.catch(() => {});
+    let next = 0;
+    const startNext = () => {
+      if (next < n) gates[next++].open();
+    };
     let load0: number[] = [];
     let at = "";
     const runs = Promise.all(
@@ -109,12 +127,13 @@ async function measureDrain(n: number, shape: LinkShape, writes: number): Promis
             if (++arrived === n) {
               load0 = loadavg();
               at = new Date().toISOString();
-              go();
+              for (let i = 0; i < parallel; i++) startNext();
             }
-            return together;
+            return gates[k].opened;
           },
+          afterMigrate: startNext,
         }).catch((e: Error) => {
-          abandon(e); // the others stop waiting and shut their QEMUs down
+          for (const g of gates) g.abandon(e); // the others stop waiting and shut their QEMUs down
           throw e;
         }),
       ),
@@ -123,9 +142,9 @@ async function measureDrain(n: number, shape: LinkShape, writes: number): Promis
     const load1 = loadavg();
     const first = Math.min(...done.map((r) => r.startedAt));
     return {
-      guests: n, shaped: Number.isFinite(shape.bandwidth), at, load: [load0, load1], linkMbps, qdisc: hosts.qdiscStats(hosts.source), runs: done,
+      guests: n, parallel, shaped: Number.isFinite(shape.bandwidth), at, load: [load0, load1], linkMbps, qdisc: hosts.qdiscStats(hosts.source), runs: done,
       drain: Math.max(...done.map((r) => r.startedAt + r.result["total-time"])) - first,
-      spread: Math.max(...done.map((r) => r.startedAt)) - first,
+      starts: done.map((r) => r.startedAt - first),
     };
   } finally {
     hosts.destroy();
@@ -151,22 +170,26 @@ out.push({ reference: true, ...ref, used });
 
 for (const n of guestCounts) {
   for (let rep = 1; rep <= repeat; rep++) {
-    const d = await measureDrain(n, { bandwidth: linkBandwidth, latencyMs: 0 }, rate);
+    const parallel = Math.min(n, parallelArg ?? n);
+    const d = await measureDrain(n, { bandwidth: linkBandwidth, latencyMs: 0 }, rate, parallel);
     // The prediction: the guests as they wrote (a TCG guest may write slower than asked).
     const rates = d.runs.map((r) => achievedRate([r]));
-    const predictOver = async (nic: string): Promise<FleetRun> => evacuate({ ...loadFleet(fleetText(nic, used, rates), "qemu.yaml")[0].plan, profile });
+    const predictOver = async (nic: string): Promise<FleetRun> => evacuate({ ...loadFleet(fleetText(nic, used, rates, parallel), "qemu.yaml")[0].plan, profile });
     const predicted = await predictOver(bandwidth);
     // Beside it, the NIC at what one bulk TCP stream got through the same tbf just before.
     const atGoodput = await predictOver(`${d.linkMbps.toFixed(1)}Mbit/s`);
     const p = summarize(predicted);
     const g = summarize(atGoodput);
+    // Guest k is the fleet's VM g<k+1>, wherever the drain lists it.
+    const byGuest = (run: FleetRun) => d.runs.map((_, k) => run.vms.find((v) => v.vm === `g${k + 1}`)!);
+    const [pv, gv] = [byGuest(predicted), byGuest(atGoodput)];
     console.log(
-      `${n} guests at once over ${bandwidth}, run ${rep}/${repeat} (${d.at}, load ${loads(d)}; bulk TCP ${d.linkMbps.toFixed(0)} Mbit/s, tc overlimits ${d.qdisc.overlimits}, dropped ${d.qdisc.dropped})`,
+      `${n} guests, ${parallel} at a time, over ${bandwidth}, run ${rep}/${repeat} (${d.at}, load ${loads(d)}; bulk TCP ${d.linkMbps.toFixed(0)} Mbit/s, tc overlimits ${d.qdisc.overlimits}, dropped ${d.qdisc.dropped})`,
     );
-    console.log(`  drain: measured ${s(d.drain)} (starts spread over ${d.spread} ms), predicted ${s(p["drain-time"])}: ${pct(d.drain, p["drain-time"])}; at the bulk TCP rate ${s(g["drain-time"])}: ${pct(d.drain, g["drain-time"])}`);
+    console.log(`  drain: measured ${s(d.drain)} (starts at ${d.starts.map((t) => s(t)).join(", ")}; predicted ${pv.map((v) => s(v.start)).join(", ")}), predicted ${s(p["drain-time"])}: ${pct(d.drain, p["drain-time"])}; at the bulk TCP rate ${s(g["drain-time"])}: ${pct(d.drain, g["drain-time"])}`);
     d.runs.forEach((r, k) => {
-      const q = predicted.vms[k].result;
-      const qg = atGoodput.vms[k].result;
+      const q = pv[k].result;
+      const qg = gv[k].result;
       console.log(
         `  g${k + 1}: ${r.result.status}${r.guest.healthy ? ", healthy" : ", UNHEALTHY"} (${r.guest["heartbeats-after"]} heartbeats, ${r.guest["verified-pages-after"]} pages verified after), ` +
           `total-time ${s(r.result["total-time"])}, predicted ${s(q["total-time"])}: ${pct(r.result["total-time"], q["total-time"])} (at the TCP rate ${pct(r.result["total-time"], qg["total-time"])}); ` +
@@ -174,7 +197,7 @@ for (const n of guestCounts) {
           `${r.result.ram["dirty-sync-count"]} syncs (predicted ${q.ram["dirty-sync-count"]}), ${rates[k]} writes/s`,
       );
     });
-    out.push({ ...d, rep, rates, predicted: p, predictedAtGoodput: g, predictedVms: predicted.vms.map((v) => v.result), predictedVmsAtGoodput: atGoodput.vms.map((v) => v.result) });
+    out.push({ ...d, rep, rates, predicted: p, predictedAtGoodput: g, predictedVms: pv.map((v) => v.result), predictedStarts: pv.map((v) => v.start), predictedVmsAtGoodput: gv.map((v) => v.result) });
   }
 }
 if (jsonFile) writeFileSync(jsonFile, JSON.stringify(out) + "\n");

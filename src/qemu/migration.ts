@@ -81,6 +81,8 @@ export interface MigrationRunOptions {
   hosts?: { sourceNs: string; destinationNs: string; address: string; port: number };
   /** Awaited with both QEMUs ready, just before `migrate`: several runs then start together. */
   beforeMigrate?: () => Promise<void>;
+  /** Called as soon as QEMU reports the migration over (before the health check): an orchestrator's slot frees there. */
+  afterMigrate?: () => void;
 }
 
 export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
@@ -112,6 +114,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
     o.onStatus?.("migrating");
     const startedAt = Date.now();
     const polled = await migrateAndPoll(source, destination, uri, o.plan, o.onStatus);
+    o.afterMigrate?.();
     writeFileSync(join(dir, "query-migrate.jsonl"), polled.replies.map((r) => JSON.stringify(r)).join("\n") + "\n");
     const result = toResult(polled.replies);
     if (polled.gaveUp) result["error-desc"] = polled.gaveUp;

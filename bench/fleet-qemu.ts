@@ -12,7 +12,7 @@
 // `flock /tmp/livemig-measure.lock`; figures go in docs/validation.md.
 //
 //   node dist/bench/fleet-qemu.js [--guests 2,3] [--repeat 2] [--bandwidth 150Mbit/s]
-//     [--parallel P] [--memory 256MiB] [--working-set 64MiB] [--rate 0] [--profile scenarios/qemu-profile.yaml] [--json FILE]
+//     [--parallel P] [--cap 40Mbit/s] [--memory 256MiB] [--working-set 64MiB] [--rate 0] [--profile scenarios/qemu-profile.yaml] [--json FILE]
 //
 // --parallel P: P migrations at a time (KubeVirt's per-node slots, in the fleet too); each
 // next guest starts when QEMU reports one over. Default: all N at once.
@@ -44,12 +44,14 @@ const bandwidth = arg("--bandwidth", "150Mbit/s");
 const memory = arg("--memory", "256MiB");
 const workingSet = arg("--working-set", "64MiB");
 const rate = Number(arg("--rate", "0"));
+/** Each migration's max-bandwidth (QEMU's cap; KubeVirt's bandwidthPerMigration in the fleet); 0: none. */
+const cap = arg("--cap", "0");
 const profileFile = arg("--profile", "scenarios/qemu-profile.yaml");
 const jsonFile = process.argv.includes("--json") ? arg("--json", "") : undefined;
 const seed = 1;
-// As the shipped profile was fitted: destinations with -mem-prealloc, no cap, QEMU's 300 ms.
+// As the shipped profile was fitted: destinations with -mem-prealloc, no cap (unless --cap), QEMU's 300 ms.
 // No orchestrator cancels a real run here, so both sides give up only at 120 s.
-const migration = "{downtimeLimit: 300ms, maxBandwidth: 0, destinationPrealloc: true, giveUp: {time: 120s}}";
+const migration = `{downtimeLimit: 300ms, maxBandwidth: ${cap}, destinationPrealloc: true, giveUp: {time: 120s}}`;
 const vmOf = (writes: number, used?: number) =>
   `{memory: ${memory}, ${used !== undefined ? `used: ${Math.round(used)}B, ` : ""}vcpus: 1, workload: {kind: uniform, workingSet: ${workingSet}, rate: ${writes}}}`;
 
@@ -65,7 +67,7 @@ vms:
 ${rates.map((r, k) => `  - {name: g${k + 1}, host: a, vm: ${vmOf(r, used)}}`).join("\n")}
 evacuate: {from: [a], to: [b]}
 migration: ${migration}
-policy: {preset: kubevirt, parallelMigrationsPerCluster: ${parallel}, parallelOutboundMigrationsPerNode: ${parallel}, completionTimeoutPerGiB: 0s, progressTimeout: 0s}
+policy: {preset: kubevirt, parallelMigrationsPerCluster: ${parallel}, parallelOutboundMigrationsPerNode: ${parallel}, bandwidthPerMigration: ${cap}, completionTimeoutPerGiB: 0s, progressTimeout: 0s}
 `;
 
 const problem = netnsProblem();

@@ -59,7 +59,7 @@ const vmOf = (writes: number, used?: number) =>
 const guestScenario = (k: number, writes: number) =>
   loadScenario(`name: g${k + 1}\nseed: ${seed + k}\nvm: ${vmOf(writes)}\nlink: {bandwidth: ${bandwidth}}\nmigration: ${migration}\n`, `g${k + 1}.yaml`)[0].scenario;
 
-/** The same guests as a fleet: all on host a, all at once to b, over NICs of `nic`, each VM with its own write rate. */
+/** The same guests as a fleet: all on host a, `parallel` at a time to b, over NICs of `nic`, each VM with its own write rate. */
 const fleetText = (nic: string, used: number, rates: number[], parallel = rates.length) => `name: qemu-${rates.length}
 seed: ${seed}
 hosts: [{name: a, nic: ${nic}}, {name: b, nic: ${nic}}]

@@ -57,12 +57,12 @@ export interface QemuRun {
   guest: GuestReport;
   /** The polls of the active phase, every ~50 ms. */
   samples: Sample[];
+  /** When `migrate` was sent (epoch ms): where several runs at once line up on one clock. */
+  startedAt: number;
   /** Whether the destination's RAM was faulted in before the migration (-mem-prealloc). */
   destinationPrealloc: boolean;
   /** The run's files (consoles, logs, QMP transcript, replies), when kept. */
   dir?: string;
-  /** When `migrate` was sent (epoch ms): where several runs at once line up on one clock. */
-  startedAt: number;
 }
 
 export interface MigrationRunOptions {
@@ -110,13 +110,13 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
     await destination.qmp.execute("migrate-incoming", { uri });
     await configure(source, o.plan);
     await o.beforeMigrate?.();
+    const startedAt = Date.now();
 
     o.onStatus?.("migrating");
-    const startedAt = Date.now();
     const polled = await migrateAndPoll(source, destination, uri, o.plan, o.onStatus);
-    o.afterMigrate?.();
     writeFileSync(join(dir, "query-migrate.jsonl"), polled.replies.map((r) => JSON.stringify(r)).join("\n") + "\n");
     const result = toResult(polled.replies);
+    o.afterMigrate?.();
     if (polled.gaveUp) result["error-desc"] = polled.gaveUp;
     if (o.plan.migration.modes.postcopy && result.status === "completed") await addBlocktime(result, destination);
     source.console.poll();

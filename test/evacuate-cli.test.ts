@@ -102,6 +102,37 @@ describe("livemig evacuate", () => {
     expect(missing.stderr).toMatch(/^livemig: .*nope\.yaml: cannot read the fleet file \(no such file or directory\)\n$/);
   }, 30_000); // three CLI processes: seconds each on a loaded 2-core machine
 
+  it("--profile: each VM migrates on the profile's machine, as simulate --profile; a bad profile is one line, exit 2", () => {
+    const vm = "{memory: 256MiB, used: 128MiB, workload: {kind: uniform, workingSet: 16MiB, rate: 1000}}";
+    const fleetFile = file("solo.yaml", `name: solo
+seed: 3
+hosts: [{name: a, nic: 10Gbit/s}, {name: b, nic: 10Gbit/s}]
+vms: [{name: g, host: a, vm: ${vm}}]
+evacuate: {from: [a], to: [b]}
+migration: {giveUp: {time: 300s}}
+policy: {preset: kubevirt, completionTimeoutPerGiB: 0s, progressTimeout: 0s}
+`);
+    const scenarioFile = file("solo-scenario.yaml", `name: solo
+seed: 3
+vm: ${vm}
+link: {bandwidth: 10Gbit/s}
+migration: {maxBandwidth: 0, giveUp: {time: 300s}}
+`);
+    const profile = "scenarios/qemu-profile.yaml";
+    const fleetRun = livemig(["evacuate", fleetFile, "--json", "--profile", profile]);
+    expect(fleetRun.status).toBe(0);
+    const sim = livemig(["simulate", scenarioFile, "--json", "--profile", profile]);
+    expect(sim.status).toBe(0);
+    const predicted = JSON.parse(fleetRun.stdout).runs[0].vms[0].result;
+    expect(predicted).toEqual(JSON.parse(sim.stdout).runs[0].result);
+    // Without the profile the same VM is another machine's (15 GB/s reads, no setup cost).
+    const plain = JSON.parse(livemig(["evacuate", fleetFile, "--json"]).stdout).runs[0].vms[0].result;
+    expect(plain["total-time"]).not.toBe(predicted["total-time"]);
+    const bad = livemig(["evacuate", fleetFile, "--profile", file("bad-profile.yaml", "copyBytesPerSecond: fast\n")]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^livemig: .*bad-profile\.yaml: copyBytesPerSecond: .*\n$/);
+  }, 30_000); // four CLI processes
+
   it("--html: per run a Gantt chart with the downtime windows, link utilisation and the downtime distribution", () => {
     const html = join(dir, "report.html");
     const r = livemig(["evacuate", file("small3.yaml", small.replace(/  - \{name: hog.*\n/, "")), "--html", html]);

@@ -24,27 +24,42 @@ policy: ${policy}
 
 const busy = "{memory: 1GiB, used: 768MiB, workload: {kind: uniform, workingSet: 64MiB, rate: 2000}}";
 const run = async (text: string) => evacuate(loadFleet(text, "fleet.yaml")[0].plan);
-
-describe("evacuate", () => {
-  it("one VM alone gives exactly the simulate result of the same VM", async () => {
-    const out = await run(fleet(`  - {name: solo, host: a, vm: ${busy}, devices: [{kind: vf-tracked}]}`));
-    // The same VM as a scenario, written out by hand: the link a dedicated migration between
-    // the hosts has, KubeVirt's bandwidthPerMigration 0 (unlimited), and no give-up bound of
-    // livemig's own (the policy's timeouts bound a fleet migration; 30 days is the field's most).
-    const alone = await simulate(
-      scenario(`
+/**
+ * The fleet's lone `busy` VM as a scenario, written out by hand: the link a dedicated migration
+ * between the hosts has, KubeVirt's bandwidthPerMigration 0 (unlimited), and no give-up bound of
+ * livemig's own (the policy's timeouts bound a fleet migration; 30 days is the field's most).
+ */
+const soloScenario = (devices = "") =>
+  scenario(`
 name: solo
 seed: 7
 vm: ${busy}
 link: {bandwidth: 10Gbit/s, latency: 0.05ms}
 migration: {maxBandwidth: 0, giveUp: {time: 2592000s}}
 probe: {interval: 1ms}
-devices: [{kind: vf-tracked}]
-`),
-    );
+${devices}`);
+
+describe("evacuate", () => {
+  it("one VM alone gives exactly the simulate result of the same VM", async () => {
+    const out = await run(fleet(`  - {name: solo, host: a, vm: ${busy}, devices: [{kind: vf-tracked}]}`));
+    const alone = await simulate(soloScenario("devices: [{kind: vf-tracked}]\n"));
     expect(out.vms).toHaveLength(1);
     expect(out.vms[0].result).toEqual(alone);
     expect(alone.status).toBe("completed");
+  });
+
+  it("with a machine profile, one VM alone gives exactly simulate --profile's result (the profile's stream caps the flow)", async () => {
+    // A stream of 40 MB/s, far below the 10 Gbit/s NICs: the profile, not the link, binds.
+    const profile = { copyBytesPerSecond: 40e6, pageReadBytesPerSecond: 5e9, sourceFirstReadUsPerPage: 2, setupMs: 6, switchoverMs: 14, qemu: "10.0.2" };
+    const text = fleet(`  - {name: solo, host: a, vm: ${busy}}`);
+    const plan = loadFleet(text, "fleet.yaml")[0].plan;
+    const out = await evacuate({ ...plan, profile });
+    const alone = await simulate(soloScenario(), { profile });
+    expect(out.vms[0].result).toEqual(alone);
+    expect(alone.status).toBe("completed");
+    // And the profile did apply: 768 MiB at 40 MB/s takes at least 20 s, against ~0.7 s at 10 Gbit/s.
+    expect(alone["total-time"]).toBeGreaterThan((768 * 2 ** 20 * 1000) / 40e6);
+    expect((await evacuate(plan)).vms[0].result["total-time"]).toBeLessThan(2000);
   });
 
   it("two link-bound VMs at parallelism 2 each take ~2x alone; the drain equals the serial drain within 10 %", async () => {

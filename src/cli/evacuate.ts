@@ -12,7 +12,8 @@ export function registerEvacuate(program: Command): void {
     .option("--json", 'print one JSON object: {fleet, runs: [{variant, summary, vms: [{vm, from, to, start, end, result}]}]}')
     .option("--html <file>", "also write an HTML report: per run a Gantt chart (downtime windows marked), link utilisation, the downtime distribution")
     .option("--plan", "also search every ordering and concurrency within the policy's limits for the shortest drain in which every VM completes")
-    .action(async (file: string, opts: { json?: boolean; html?: string; plan?: boolean }) => {
+    .option("--profile <file>", "machine profile (from livemig calibrate) every migration runs with, as simulate --profile")
+    .action(async (file: string, opts: { json?: boolean; html?: string; plan?: boolean; profile?: string }) => {
       if (!file) throw new UsageError("evacuate: expected a fleet file");
       const { runEvacuate } = await import("./evacuate-run.js");
       process.exitCode = await runEvacuate(file, opts);

@@ -60,6 +60,8 @@ export interface QemuRun {
   guest: GuestReport;
   /** The polls of the active phase, every ~50 ms. */
   samples: Sample[];
+  /** When `migrate` was sent (epoch ms): where several runs at once line up on one clock. */
+  startedAt: number;
   /** Whether the destination's RAM was faulted in before the migration (-mem-prealloc). */
   destinationPrealloc: boolean;
   /** The run's files (consoles, logs, QMP transcript, replies), when kept. */
@@ -77,6 +79,15 @@ export interface MigrationRunOptions {
   bootTimeoutMs?: number;
   healthTimeoutMs?: number;
   onStatus?: (line: string) => void;
+  /**
+   * Two hosts instead of loopback (bench/fleet-qemu.ts): the source QEMU in one network
+   * namespace, the destination in another, listening on `address:port` there.
+   */
+  hosts?: { sourceNs: string; destinationNs: string; address: string; port: number };
+  /** Awaited with both QEMUs ready, just before `migrate`: several runs then start together. */
+  beforeMigrate?: () => Promise<void>;
+  /** Called as soon as QEMU reports the migration over (before the health check): an orchestrator's slot frees there. */
+  afterMigrate?: () => void;
 }
 
 export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
@@ -89,21 +100,22 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
   let run: QemuRun | undefined;
   try {
     o.onStatus?.("booting the source guest");
-    const source = await QemuVm.start({ ...vmOptions, role: "source" });
+    const source = await QemuVm.start({ ...vmOptions, role: "source", ...(o.hosts ? { netns: o.hosts.sourceNs } : {}) });
     vms.push(source);
     await waitForWarmGuest(source, o.bootTimeoutMs ?? bootTimeout(o.plan));
     const before = source.console.lastHeartbeat();
 
     // The scenario's migration.destinationPrealloc (see VmOptions.prealloc).
     const prealloc = o.plan.migration.destinationPrealloc;
-    const destination = await QemuVm.start({ ...vmOptions, role: "destination", incoming: true, prealloc });
+    const destination = await QemuVm.start({ ...vmOptions, role: "destination", incoming: true, prealloc, ...(o.hosts ? { netns: o.hosts.destinationNs } : {}) });
     vms.push(destination);
-    const port = await freePort();
-    const uri = `tcp:127.0.0.1:${port}`;
+    const uri = o.hosts ? `tcp:${o.hosts.address}:${o.hosts.port}` : `tcp:127.0.0.1:${await freePort()}`;
     // The destination must have the modes' capabilities before it listens.
     await configureDestination(destination, o.plan.migration.modes);
     await destination.qmp.execute("migrate-incoming", { uri });
     await configure(source, o.plan);
+    await o.beforeMigrate?.();
+    const startedAt = Date.now();
 
     o.onStatus?.("migrating");
     const loadAverage = loadavg()[0];
@@ -114,6 +126,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
     const host = { "load-average": loadAverage, threads: threadTimesBetween(clocks.map((c) => c.pair())) };
     writeFileSync(join(dir, "query-migrate.jsonl"), polled.replies.map((r) => JSON.stringify(r)).join("\n") + "\n");
     const result = toResult(polled.replies);
+    o.afterMigrate?.();
     if (polled.gaveUp) result["error-desc"] = polled.gaveUp;
     if (o.plan.migration.modes.postcopy && result.status === "completed") await addBlocktime(result, destination);
     source.console.poll();
@@ -131,7 +144,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<QemuRun> {
       const health = await checkHealth(destination, last, o.plan.guest.workingSetBytes > 0, o.healthTimeoutMs ?? 8000);
       applyHealth(result, guest, health);
     }
-    run = { result, guest, samples: samplesOf(polled.replies), destinationPrealloc: prealloc, host, ...(o.traceDir ? { dir } : {}) };
+    run = { result, guest, samples: samplesOf(polled.replies), destinationPrealloc: prealloc, startedAt, host, ...(o.traceDir ? { dir } : {}) };
   } finally {
     // Stopped first: QEMU's log file is complete once it exits.
     await Promise.all(vms.map((vm) => vm.stop()));

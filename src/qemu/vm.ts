@@ -60,6 +60,8 @@ export interface VmOptions {
   traceEvents?: string[];
   /** Every QMP line, for --trace. */
   transcript?: (line: string) => void;
+  /** Run QEMU inside this network namespace (`ip netns exec`; bench/fleet-qemu.ts's two hosts). Its QMP socket is a file: reachable from here. */
+  netns?: string;
 }
 
 /** The QEMU binary: the one asked for (--qemu), else $LIVEMIG_QEMU, else qemu-system-x86_64 on the PATH; its version line. */
@@ -132,7 +134,9 @@ export class QemuVm {
     const logFd = openSync(paths.log, "w");
     let child: ChildProcess;
     try {
-      child = spawn(o.binary, qemuArgs(o, paths), { detached: true, stdio: ["ignore", logFd, logFd] });
+      // `ip netns exec` execs QEMU in place: the pid and process group are QEMU's own.
+      const [command, args] = o.netns ? ["ip", ["netns", "exec", o.netns, o.binary, ...qemuArgs(o, paths)]] : [o.binary, qemuArgs(o, paths)];
+      child = spawn(command, args, { detached: true, stdio: ["ignore", logFd, logFd] });
     } finally {
       closeSync(logFd);
     }

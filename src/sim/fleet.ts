@@ -9,7 +9,7 @@ import type { MigrationResult } from "../core/result.js";
 import type { Scenario } from "../scenario/schema.js";
 import { VirtualClock } from "./clock.js";
 import { SharedNetwork, utilisationBinMs, type Flow, type NetLink } from "./network.js";
-import { prepareMigration } from "./simulate.js";
+import { prepareMigration, streamCap, type MachineProfile } from "./simulate.js";
 
 export interface FleetHost {
   name: string;
@@ -67,6 +67,8 @@ export interface FleetPlan {
   to: string[];
   policy: FleetPolicy;
   order: FleetOrder;
+  /** The machine every migration runs on (`evacuate --profile`), as `simulate --profile` takes it. */
+  profile?: MachineProfile;
 }
 
 /** What the orchestrator did to a migration, when and why. */
@@ -179,16 +181,18 @@ export async function evacuate(plan: FleetPlan, options: EvacuateOptions = {}): 
     // The link a dedicated migration between the two hosts would have: what `simulate` of this VM alone takes.
     const bandwidth = Math.min(source.nic, hostByName.get(to)!.nic, fabric?.capacity ?? Infinity);
     const scenario = withPolicy({ ...vm.scenario, link: { bandwidth, latency: latencyMs } }, policy);
+    // The profile's one stream caps a sender as it caps `simulate`'s link.
+    const copy = streamCap(scenario, plan.profile);
     const flow = network.flow({
       path: [tx.get(vm.host)!, ...(fabric ? [fabric] : []), rx.get(to)!],
       cap: scenario.migration.maxBandwidth,
-      ceiling: source.streamRate ?? Infinity,
+      ceiling: Math.min(source.streamRate ?? Infinity, copy !== undefined && copy > 0 ? copy : Infinity),
       latencyMs,
     });
     const a: Active = { vm, index, from: vm.host, to, start: clock.now(), flow, actions: [], ended: false };
     active.add(a);
     const watch = watchdog(a, scenario);
-    const m = prepareMigration(scenario, clock, flow, { seed: vmSeed(plan.seed, index), onProgress: watch.onSync });
+    const m = prepareMigration(scenario, clock, flow, { seed: vmSeed(plan.seed, index), onProgress: watch.onSync, ...(plan.profile ? { profile: plan.profile } : {}) });
     watch.bind(m.env.params, () => m.ram.stopVcpus());
     // The slot is the orchestrator's, and it frees it when QEMU reports the migration completed
     // or failed (libvirt's job ends there; KubeVirt's migration then succeeds, nova's monitor

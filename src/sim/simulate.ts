@@ -125,7 +125,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
  * What caps the link besides its bandwidth: the profile's one precopy stream, unless multifd
  * channels with their own send rate carry the pages.
  */
-function streamCap(scenario: Scenario, profile: MachineProfile | undefined): number | undefined {
+export function streamCap(scenario: Scenario, profile: MachineProfile | undefined): number | undefined {
   if (scenario.migration.multifd && profile?.multifdSendBytesPerSecond !== undefined) return undefined;
   return profile?.copyBytesPerSecond;
 }

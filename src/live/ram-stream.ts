@@ -33,9 +33,11 @@ export const sectionBytes = 2 << 20;
  * The pages of `runs`, in order, as sections of at most `sectionBytes` each (a frame each), a
  * section as its chunks: record headers and slices of `ram` itself. No copy: the bytes leave
  * when the socket takes them, as QEMU's pages leave guest RAM when its buffer is flushed; a
- * page written meanwhile is dirty and sent again.
+ * page written meanwhile is dirty and sent again. `checkedZero`: pages the sender found zero
+ * since they were last synced (the controller's walk), taken as zero without a second look, as
+ * QEMU checks a page once (save_zero_page): a write after that check is in the dirty log.
  */
-export function encodeSections(ram: Buffer, words: Int32Array, pageSize: number, runs: PageRuns): Uint8Array[][] {
+export function encodeSections(ram: Buffer, words: Int32Array, pageSize: number, runs: PageRuns, checkedZero?: PageBitmap): Uint8Array[][] {
   const sections: Uint8Array[][] = [];
   let section: Uint8Array[] = [];
   let size = 0;
@@ -48,7 +50,8 @@ export function encodeSections(ram: Buffer, words: Int32Array, pageSize: number,
   };
   for (let r = 0; r < runs.count; r++) {
     for (let page = runs.starts[r], end = page + runs.lengths[r]; page < end; ) {
-      const zero = runOfKind(ram, words, page, end - page, true);
+      let zero = checkedZero ? checkedZero.runLength(page, end - page, true) : 0;
+      if (page + zero < end) zero += runOfKind(ram, words, page + zero, end - page - zero, true);
       if (zero > 0) {
         if (size + 2 * runHeaderBytes > sectionBytes) close();
         section.push(record(kindZero, page, zero));

@@ -2,7 +2,7 @@
 // ports need), and those ports: the guest's RAM as the controller sees it, and the channel.
 
 import { connect } from "node:net";
-import { PageRuns, type PageBitmap } from "../core/bitmap.js";
+import { PageBitmap, PageRuns } from "../core/bitmap.js";
 import type { AnnounceParams } from "../core/params.js";
 import type { Channel, GuestRam, StreamPayload } from "../core/ports.js";
 import { Connection, defaultPeerTimeoutMs } from "./connection.js";
@@ -158,6 +158,14 @@ export class LiveGuestRam implements GuestRam {
   private stale: number[] = [];
   /** Both sides' RAM compared equal: only then may the guest run at the destination. */
   private verified = false;
+  /**
+   * Pages the controller's walk found zero since the last read: the read encodes them as zero
+   * without comparing them again. Each zero page of an idle first pass was compared twice,
+   * the larger part of the source's long event-loop stretches (docs/live.md, ninth round).
+   */
+  private readonly checkedZero: PageBitmap;
+  /** The ranges set in `checkedZero`, to clear only those. */
+  private readonly checkedRuns: PageRuns;
 
   constructor(
     private readonly guest: Guest,
@@ -172,6 +180,8 @@ export class LiveGuestRam implements GuestRam {
     private readonly hashAllPages = false,
   ) {
     this.pageCount = guest.pageCount;
+    this.checkedZero = new PageBitmap(guest.pageCount);
+    this.checkedRuns = new PageRuns(64);
   }
 
   startDirtyLog(): void {
@@ -183,6 +193,7 @@ export class LiveGuestRam implements GuestRam {
   stopDirtyLog(): void {}
 
   syncDirtyLog(into: PageBitmap): number {
+    this.forgetChecks();
     const n = this.guest.syncDirtyLog(into, this.hashAllPages ? (words) => this.hasher.markWords(words) : undefined);
     // The final sync: vCPUs and NIC are stopped. Untracked DMA may have written the NIC's
     // pages behind the log's back: hash them (again).
@@ -196,15 +207,33 @@ export class LiveGuestRam implements GuestRam {
   }
 
   isZero(page: number): boolean {
-    return isZeroPage(this.guest.buffer, page);
+    const zero = isZeroPage(this.guest.buffer, page);
+    if (zero) this.checked(page, 1);
+    return zero;
   }
 
   runOfKind(from: number, max: number, zero: boolean): number {
-    return runOfKind(this.guest.buffer, this.guest.words, from, max, zero);
+    const n = runOfKind(this.guest.buffer, this.guest.words, from, max, zero);
+    if (zero && n > 0) this.checked(from, n);
+    return n;
+  }
+
+  private checked(from: number, pages: number): void {
+    this.checkedZero.setRange(from, from + pages);
+    this.checkedRuns.add(from, pages);
+  }
+
+  /** Forgets the walk's zero checks: from here on a page must be looked at again. */
+  private forgetChecks(): void {
+    const r = this.checkedRuns;
+    for (let i = 0; i < r.count; i++) this.checkedZero.clearRange(r.starts[i], r.starts[i] + r.lengths[i]);
+    r.clear();
   }
 
   async readPages(runs: PageRuns): Promise<StreamPayload> {
-    return encodeSections(this.guest.buffer, this.guest.words, pageSize, runs);
+    const payload = encodeSections(this.guest.buffer, this.guest.words, pageSize, runs, this.checkedZero);
+    this.forgetChecks();
+    return payload;
   }
 
   stopVcpus(): void {

@@ -11,11 +11,12 @@
 // Under flock /tmp/livemig-measure.lock when its figures are reported (it is a measurement).
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TimelineEvent } from "../src/core/timeline.js";
+import { snapshotThreads } from "../src/qemu/thread-times.js";
 
 const intervalMs = 25;
 const preload = fileURLToPath(new URL("../../bench/thread-names.cjs", import.meta.url));
@@ -35,15 +36,6 @@ function machineTimes(): [number, number] {
   const [user, nice, system, , , irq, softirq, steal] = f;
   const tick = 1e9 / 100; // USER_HZ
   return [(user + nice + system + irq + softirq + steal) * tick, nice * tick];
-}
-
-function readSchedstat(pid: string, tid: string): [number, number] | undefined {
-  try {
-    const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ").map(Number);
-    return [run, wait];
-  } catch {
-    return undefined;
-  }
 }
 
 /** Thread names from the preload's log: "pid/tid" -> name; unnamed threads (V8, libuv) by process. */
@@ -96,18 +88,7 @@ async function main(): Promise<void> {
   const timer = setInterval(() => {
     const { pids } = threadNames(log);
     const threads: Sample["threads"] = {};
-    for (const pid of pids) {
-      let tids: string[];
-      try {
-        tids = readdirSync(`/proc/${pid}/task`);
-      } catch {
-        continue;
-      }
-      for (const tid of tids) {
-        const s = readSchedstat(pid, tid);
-        if (s) threads[`${pid}/${tid}`] = s;
-      }
-    }
+    for (const pid of pids) for (const [tid, t] of snapshotThreads("", Number(pid)).byTid) threads[`${pid}/${tid}`] = [t.cpuNs, t.waitNs];
     samples.push({ t: Date.now(), threads, machine: machineTimes() });
   }, intervalMs);
   await new Promise<void>((resolve) => child.once("exit", () => resolve()));

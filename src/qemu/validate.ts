@@ -357,13 +357,6 @@ function goals(judged: Judged[]): string {
   const tb = abs(busy.map((j) => j.eTotalBeyond));
   const db = abs(judged.filter((j) => j.kind === "idle").map((j) => j.eDownBeyond));
   const hours = judged.filter((j) => (j.totalSpread?.apartMinutes ?? 0) >= 45).length;
-  const adjusted = (mode: boolean | undefined) =>
-    abs(busy.filter((j) => j.mConv && j.row.adjustedTotal !== undefined && (mode === undefined || j.prealloc === mode)).map((j) => pct(j.row.adjustedTotal!, j.totalSpread?.median ?? NaN)));
-  const adjustedLine = (mode: boolean | undefined, label: string) => {
-    const a = adjusted(mode);
-    return a.length ? `${label} ${quantile(a, 0.5).toFixed(1)} % / ${quantile(a, 0.9).toFixed(1)} % (${a.length} cells)` : undefined;
-  };
-  const adjustedLines = [adjustedLine(undefined, "all"), adjustedLine(false, "destination not preallocated"), adjustedLine(true, "destination preallocated")].filter(Boolean);
   return [
     `- ${check("busy total-time median |error|", t.length ? quantile(t, 0.5) : NaN, 10)}`,
     `- ${check("busy total-time 90th percentile", t.length ? quantile(t, 0.9) : NaN, 20)}`,
@@ -373,10 +366,22 @@ function goals(judged: Judged[]): string {
     `- judged against each cell's spread (${hours} of ${judged.length} cells measured in batches 45 minutes or more apart): busy total-time ` +
       `inside the spread in ${tb.filter((x) => x === 0).length} of ${tb.length} cells, |error beyond it| median ${stat(tb, 0.5)}, p90 ${stat(tb, 0.9)}; ` +
       `idle downtime inside in ${db.filter((x) => x === 0).length} of ${db.length}, median beyond ${stat(db, 0.5)}`,
-    ...(adjustedLines.length
-      ? [`- given each run's measured CPU wait (the prediction scaled by (1 - the training runs' median wait share) / (1 - the run's), for runs whose bottleneck thread was running or runnable >= ${cpuBoundShare * 100} % of the run; the median over the cell's runs): busy total-time median / p90 |error|: ${adjustedLines.join("; ")}`]
-      : []),
+    ...givenWaitLines(busy),
   ].join("\n");
+}
+
+/** The busy cells' errors given each run's measured CPU wait (Row.adjustedTotal), per destination mode; none without recorded waits. */
+function givenWaitLines(busy: Judged[]): string[] {
+  const errors = (mode: boolean | undefined) =>
+    abs(busy.filter((j) => j.mConv && j.row.adjustedTotal !== undefined && (mode === undefined || j.prealloc === mode)).map((j) => pct(j.row.adjustedTotal!, j.totalSpread?.median ?? NaN)));
+  const line = (mode: boolean | undefined, label: string) => {
+    const e = errors(mode);
+    return e.length ? `${label} ${quantile(e, 0.5).toFixed(1)} % / ${quantile(e, 0.9).toFixed(1)} % (${e.length} cells)` : undefined;
+  };
+  const lines = [line(undefined, "all"), line(false, "destination not preallocated"), line(true, "destination preallocated")].filter(Boolean);
+  return lines.length
+    ? [`- given each run's measured CPU wait (the prediction scaled by (1 - the training runs' median wait share) / (1 - the run's), for runs whose bottleneck thread was running or runnable >= ${cpuBoundShare * 100} % of the run; the median over the cell's runs): busy total-time median / p90 |error|: ${lines.join("; ")}`]
+    : [];
 }
 
 
@@ -477,6 +482,7 @@ function driftSection(train: string, test: string, runs: MeasuredRun[], rows: Ro
 Profile from batch ${train}'s idle runs: ${fit.figures.map(figureLine).join("; ")}.
 
 ${summaryRows(judged).join("\n")}
+${givenWaitLines(judged.filter((j) => j.kind === "busy")).join("\n")}
 `;
 }
 

@@ -100,6 +100,9 @@ describe("slices of quiet pages sent as one", () => {
     // 0.5 s above is a window's end, where the window alone already stops a join).
     ["a time-bound give-up inside a window", guest("{kind: uniform, workingSet: 64MiB, rate: 200000}", "migration: {maxBandwidth: 0, giveUp: {time: 0.43s}}\n"), 2],
     ["post-copy after a time inside a window", guest("{kind: uniform, workingSet: 512MiB, rate: 300000}", "migration: {maxBandwidth: 0, postcopy: {after: {time: 0.43s}}}\n"), 1],
+    // A VF whose pre-copy state changes all along (20 MB/s after its initial data): its buffers go
+    // between slices, so no slice is joined once the state is dirty: 0, the same reads.
+    ["a VF whose pre-copy state changes", guest("{kind: uniform, workingSet: 64MiB, rate: 20000}", `migration: {maxBandwidth: 0}\ndevices: [{kind: vf-tracked, preCopyBytes: ${2 ** 20}, stopCopyBytes: ${2 ** 20}, preCopyDirtyBytesPerSecond: 20000000}]\n`), 0],
   ])("%s: the same pages in the same order, the same counts and passes, the same times but for float sums, fewer reads", async (_, yaml, fewer) => {
     await same(yaml, fewer);
   });
@@ -129,6 +132,7 @@ async function same(yaml: string, fewer: number, profile?: MachineProfile, syncE
     expect(Math.abs((b.downtime ?? 0) - (a.downtime ?? 0))).toBeLessThan(1e-3);
     // Most of the stream is the first pass's pages nobody writes: far fewer reads (post-copy's
     // background push goes slice by slice: fewer only by its precopy passes).
-    expect(joined.ram.reads).toBeLessThan(one.ram.reads / fewer);
+    if (fewer === 0) expect(joined.ram.reads).toBe(one.ram.reads);
+    else expect(joined.ram.reads).toBeLessThan(one.ram.reads / fewer);
   }
 }

@@ -75,3 +75,24 @@ describe("evacuate --plan search", () => {
     expect(search.given.failed).toBe(1);
   }, 60_000);
 });
+
+describe("evacuate --plan trials", () => {
+  it("tries per source host up to the busiest source's VMs and per cluster up to all sources' slots, in each ordering", () => {
+    // Sources a (3 VMs) and b (1); d's 4 VMs stay and count for no limit. KubeVirt 3 per cluster, 5 per node:
+    // per source 1..min(5, 3); per cluster 1..min(3, perSource x 2 sources): 2 + 3 + 3 = 8 trials an ordering.
+    const vm = "vm: {memory: 64MiB, used: 32MiB}";
+    const p = plan(`
+name: t
+hosts: [{name: a, nic: 10Gbit/s}, {name: b, nic: 10Gbit/s}, {name: c, nic: 10Gbit/s}, {name: d, nic: 10Gbit/s}]
+vms:
+  - {name: x, host: a, count: 3, ${vm}}
+  - {name: y, host: b, ${vm}}
+  - {name: z, host: d, count: 4, ${vm}}
+evacuate: {from: [a, b], to: [c]}
+policy: {preset: kubevirt, parallelMigrationsPerCluster: 3, parallelOutboundMigrationsPerNode: 5}
+`);
+    const limits = [[1, 1], [1, 2], [2, 1], [2, 2], [2, 3], [3, 1], [3, 2], [3, 3]];
+    const expected = ["given", "largest-first", "smallest-first", "least-dirty-first"].flatMap((order) => limits.map(([perSource, perCluster]) => ({ order, perCluster, perSource })));
+    expect(planTrials(p)).toEqual(expected);
+  });
+});

@@ -53,6 +53,26 @@ describe("evacuate --plan search", () => {
       const f = full.find((x) => x.order === t.order && x.perCluster === t.perCluster && x.perSource === t.perSource)!;
       expect([t["drain-time"], t.completed, t.failed]).toEqual([f["drain-time"], f.completed, f.failed]);
     }
+    // The file's own plan (its order, its limits cut to what can run at once: the last trial of
+    // that order) is run in full and is that trial; what the plan saves is its full drain less the best's.
+    const own = full.filter((t) => t.order === p.order).at(-1)!;
+    expect(search.given).toEqual({ order: own.order, perCluster: own.perCluster, perSource: own.perSource, "drain-time": own["drain-time"], completed: own.completed, failed: own.failed });
+    expect(search.tried.find((t) => t.order === own.order && t.perCluster === own.perCluster && t.perSource === own.perSource)).toEqual(search.given);
+    expect(search.saves).toBeCloseTo(own["drain-time"] - best["drain-time"], 3);
+  }, 60_000);
+
+  it("the file's own plan when another drains sooner: run in full, its own trial, and what the plan saves", async () => {
+    // least-dirty-first sends the two small VMs first; its own trial is not stopped at the best drain
+    // so far (as a losing trial would be): the file's plan is what is printed, and what it loses is the difference.
+    const p = plan(fleet("order: least-dirty-first"));
+    const search = await searchPlan(p);
+    const full = await exhaustive(p);
+    const best = full.filter((t) => t.failed === 0).reduce((b, t) => (t["drain-time"] < b["drain-time"] ? t : b));
+    const own = full.filter((t) => t.order === "least-dirty-first").at(-1)!;
+    expect(own["drain-time"]).toBeGreaterThan(best["drain-time"]);
+    expect(search.given).toEqual({ order: own.order, perCluster: own.perCluster, perSource: own.perSource, "drain-time": own["drain-time"], completed: own.completed, failed: own.failed });
+    expect(search.tried.find((t) => t.order === own.order && t.perCluster === own.perCluster && t.perSource === own.perSource)).toEqual(search.given);
+    expect(search.saves).toBeCloseTo(own["drain-time"] - best["drain-time"], 3);
   }, 60_000);
 
   it("stops a trial at its first failed VM: it cannot be the plan", async () => {

@@ -119,6 +119,46 @@ describe("the destination's memory, port by port", () => {
     expect(times).toEqual([20, 25, 30]);
   });
 
+  it("a destination keeping up queues nothing: a slice with nothing to populate while it is idle costs the source no wait", async () => {
+    const clock = new VirtualClock();
+    // 1 ms a normal page to copy, a buffer of 1000 bytes: 3000 bytes of 3 normal pages would hold the source
+    // 2 ms were they queued; with nothing to populate and the thread idle, the copy is inside the stream's rate.
+    const dest = new SimDestinationMemory(1 << 20, 0.01, false, 0, { clock, bufferBytes: 1000, copyMsPerNormalPage: 1 });
+    const times = await clock.run(async () => {
+      await dest.apply(3000, 3, 0);
+      const first = clock.now();
+      await dest.applied();
+      return [first, clock.now()];
+    });
+    expect(times).toEqual([0, 0]);
+  });
+
+  it("the source's wait spans slices applied at different paces: each slice's bytes at its own pace", async () => {
+    const clock = new VirtualClock();
+    const dest = new SimDestinationMemory(1 << 20, 0.01, false, 0, { clock, bufferBytes: 500, copyMsPerNormalPage: 0 });
+    const times = await clock.run(async () => {
+      // 1000 bytes in 10 ms (100 B/ms): the source goes on once 500 are applied, at 5 ms.
+      await dest.apply(1000, 0, 10);
+      const first = clock.now();
+      // 1000 more in 40 ms (25 B/ms), started when the first ends (10 ms): 2000 queued, 1500 must be applied,
+      // the first slice's 1000 and 500 of the second's, 20 ms into it: at 30 ms (not 15, the first's pace).
+      await dest.apply(1000, 0, 40);
+      const second = clock.now();
+      await dest.applied();
+      return [first, second, clock.now()];
+    });
+    expect(times).toEqual([5, 30, 50]);
+  });
+
+  it("multifd's channels have no load thread here: one channel waits for each page's first touch", async () => {
+    // 256 MiB used = 65,536 normal pages at 5 us a first touch: 327.68 ms more than into a preallocated destination.
+    const mf = (prealloc: boolean) => scenario(idle("1GiB", "256MiB", prealloc).replace("maxBandwidth: 0", "maxBandwidth: 0, multifd: {channels: 1}"));
+    const cold = await simulate(mf(false), { profile });
+    const warm = await simulate(mf(true), { profile });
+    expect(cold.status).toBe("completed");
+    expect(precopyMs(cold) - precopyMs(warm)).toBeCloseTo((65536 * 5) / 1000, 6);
+  });
+
   it("without a profile, a page's first touch costs one core's clear rate, 4 KiB at 15 GB/s, and hides behind the source's read at the same rate", async () => {
     const slow = (prealloc: boolean) => scenario(idle("1GiB", "256MiB", prealloc).replace("100Gbit/s", "1Gbit/s"));
     const cold = await simulate(slow(false));

@@ -7,7 +7,9 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/bitmap.test.ts", "test/sim-ram.test.ts", "test/page-walk.test.ts", "test/stale-oracle.test.ts", "test/qemu-rules.test.ts"],
+    include: ["test/bitmap.test.ts", "test/sim-ram.test.ts", "test/page-walk.test.ts", "test/stale-oracle.test.ts", "test/qemu-rules.test.ts",
+      // Round 9: pastNthSet and PageRuns.addSet, through the joined slices of quiet pages.
+      "test/quiet-slices.test.ts"],
     testTimeout: 60_000, isolate: false,
     env: { LIVEMIG_MUTATION: "1" },
   },

@@ -18,6 +18,8 @@ export default defineConfig({
       "test/nesting.test.ts",
       // src/core/format.ts's own (elsewhere only the CLI's and the report's tests read its strings).
       "test/format.test.ts",
+      // Round 9: slices of quiet pages sent as one (quietSlices, takeQuietSlices; ~0.5 s).
+      "test/quiet-slices.test.ts",
     ],
     testTimeout: 60_000, isolate: false,
     env: { LIVEMIG_MUTATION: "1" },

@@ -81,6 +81,21 @@ describe("PageBitmap, counting set pages", () => {
   });
 });
 
+describe("PageBitmap.pastNthSet, cases worked by hand", () => {
+  it("looks no further than `to`, also where `to` is the last page of a word, and finds nothing from past `to`", () => {
+    const b = new PageBitmap(128);
+    b.setRange(62, 66); // 62, 63 | 64, 65: the first word boundary at 64
+    expect(b.pastNthSet(0, 1, 63)).toBe(63); // 62 is below 63
+    expect(b.pastNthSet(0, 2, 63)).toBe(-1); // 63 is not below 63
+    expect(b.pastNthSet(0, 2, 64)).toBe(64);
+    expect(b.pastNthSet(0, 4, 128)).toBe(66);
+    // From past `to` (or at it) nothing lies in [from, to), set pages after `from` or not.
+    expect(b.pastNthSet(63, 1, 10)).toBe(-1);
+    expect(b.pastNthSet(62, 1, 62)).toBe(-1);
+    expect(b.pastNthSet(64, 1, 64)).toBe(-1); // an empty range at a word's start (64 itself is set)
+  });
+});
+
 describe("PageBitmap reuse", () => {
   it("a bitmap made after others of its size were released reads clear, whatever they held (their bits set, cleared or taken)", () => {
     fc.assert(

@@ -16,6 +16,13 @@ const idle = (memory: string, used: string, prealloc?: boolean, devices?: string
 const precopyMs = (r: MigrationResult) => r["total-time"] - r["setup-time"] - r.downtime!;
 const profile: MachineProfile = { pageReadBytesPerSecond: 2000 * MiB, copyBytesPerSecond: 1000 * MiB, firstTouchUsPerPage: 5 };
 
+/** A destination of 2^20 pages with a load thread of this buffer and copy cost; the clock's times `body` returns. */
+async function loadTimes(bufferBytes: number, copyMsPerNormalPage: number, body: (dest: SimDestinationMemory, now: () => number) => Promise<number[]>) {
+  const clock = new VirtualClock();
+  const dest = new SimDestinationMemory(1 << 20, 0.01, false, 0, { clock, bufferBytes, copyMsPerNormalPage });
+  return clock.run(() => body(dest, () => clock.now()));
+}
+
 describe("destination first touch", () => {
   it("costs each normal page once on a destination without preallocation, nothing on a preallocated one", async () => {
     const cold = await simulate(scenario(idle("1GiB", "256MiB", false)), { profile });
@@ -104,19 +111,59 @@ describe("the destination's memory, port by port", () => {
   });
 
   it("the load thread holds the source at most a buffer ahead, also within a slice larger than the buffer", async () => {
-    const clock = new VirtualClock();
-    const dest = new SimDestinationMemory(1 << 20, 0.01, false, 0, { clock, bufferBytes: 1000, copyMsPerNormalPage: 0 });
-    const times = await clock.run(async () => {
+    const times = await loadTimes(1000, 0, async (dest, now) => {
       // 3000 bytes taking 30 ms: the source goes on once 2000 of them are applied (20 ms).
       await dest.apply(3000, 3000, 30);
-      const first = clock.now();
+      const first = now();
       // A slice with nothing to populate behind it queues too, and waits for room.
       await dest.apply(500, 0, 0);
-      const second = clock.now();
+      const second = now();
       await dest.applied();
-      return [first, second, clock.now()];
+      return [first, second, now()];
     });
     expect(times).toEqual([20, 25, 30]);
+  });
+
+  it("a destination keeping up queues nothing: a slice with nothing to populate while it is idle costs the source no wait", async () => {
+    // 1 ms a normal page to copy, a buffer of 1000 bytes: 3000 bytes of 3 normal pages would hold the source
+    // 2 ms were they queued; with nothing to populate and the thread idle, the copy is inside the stream's rate.
+    const times = await loadTimes(1000, 1, async (dest, now) => {
+      await dest.apply(3000, 3, 0);
+      const first = now();
+      await dest.applied();
+      // 500 bytes with 10 ms of population queue (within the buffer: no wait); once applied (at 10 ms, the very
+      // instant the thread is free), 3000 bytes with nothing to populate again cost no wait.
+      await dest.apply(500, 0, 10);
+      await dest.applied();
+      const free = now();
+      await dest.apply(3000, 3, 0);
+      return [first, free, now()];
+    });
+    expect(times).toEqual([0, 10, 10]);
+  });
+
+  it("the source's wait spans slices applied at different paces: each slice's bytes at its own pace", async () => {
+    const times = await loadTimes(500, 0, async (dest, now) => {
+      // 1000 bytes in 10 ms (100 B/ms): the source goes on once 500 are applied, at 5 ms.
+      await dest.apply(1000, 0, 10);
+      const first = now();
+      // 1000 more in 40 ms (25 B/ms), started when the first ends (10 ms): 2000 queued, 1500 must be applied,
+      // the first slice's 1000 and 500 of the second's, 20 ms into it: at 30 ms (not 15, the first's pace).
+      await dest.apply(1000, 0, 40);
+      const second = now();
+      await dest.applied();
+      return [first, second, now()];
+    });
+    expect(times).toEqual([5, 30, 50]);
+  });
+
+  it("multifd's channels have no load thread here: one channel waits for each page's first touch", async () => {
+    // 256 MiB used = 65,536 normal pages at 5 us a first touch: 327.68 ms more than into a preallocated destination.
+    const mf = (prealloc: boolean) => scenario(idle("1GiB", "256MiB", prealloc).replace("maxBandwidth: 0", "maxBandwidth: 0, multifd: {channels: 1}"));
+    const cold = await simulate(mf(false), { profile });
+    const warm = await simulate(mf(true), { profile });
+    expect(cold.status).toBe("completed");
+    expect(precopyMs(cold) - precopyMs(warm)).toBeCloseTo((65536 * 5) / 1000, 6);
   });
 
   it("without a profile, a page's first touch costs one core's clear rate, 4 KiB at 15 GB/s, and hides behind the source's read at the same rate", async () => {

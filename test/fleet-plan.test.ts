@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { loadFleet } from "../src/scenario/fleet.js";
 import { evacuate, type FleetPlan } from "../src/sim/fleet.js";
-import { planTrials, searchPlan } from "../src/sim/fleet-plan.js";
+import { planTrials, searchPlan, type PlanSearch } from "../src/sim/fleet-plan.js";
 import { summarize } from "../src/sim/fleet-summary.js";
 
 const fleet = (extra = "") => `
@@ -28,6 +28,18 @@ async function exhaustive(p: FleetPlan) {
   const out = [];
   for (const c of planTrials(p)) out.push({ ...c, ...summarize(await evacuate({ ...p, order: c.order, policy: { ...p.policy, perCluster: c.perCluster, perSource: c.perSource } })) });
   return out;
+}
+
+/**
+ * The file's own plan (its order, its limits cut to what can run at once: the last trial of that order) is run in
+ * full and is that trial in `tried`; what the plan saves is its full drain less the best's. Returns its full run.
+ */
+function expectOwnPlan(p: FleetPlan, search: PlanSearch, full: Awaited<ReturnType<typeof exhaustive>>, best: { "drain-time": number }) {
+  const own = full.filter((t) => t.order === p.order).at(-1)!;
+  expect(search.given).toEqual({ order: own.order, perCluster: own.perCluster, perSource: own.perSource, "drain-time": own["drain-time"], completed: own.completed, failed: own.failed });
+  expect(search.tried.find((t) => t.order === own.order && t.perCluster === own.perCluster && t.perSource === own.perSource)).toEqual(search.given);
+  expect(search.saves).toBeCloseTo(own["drain-time"] - best["drain-time"], 3);
+  return own;
 }
 
 describe("evacuate --plan search", () => {
@@ -53,6 +65,17 @@ describe("evacuate --plan search", () => {
       const f = full.find((x) => x.order === t.order && x.perCluster === t.perCluster && x.perSource === t.perSource)!;
       expect([t["drain-time"], t.completed, t.failed]).toEqual([f["drain-time"], f.completed, f.failed]);
     }
+    expectOwnPlan(p, search, full, best);
+  }, 60_000);
+
+  it("the file's own plan when another drains sooner: run in full, its own trial, and what the plan saves", async () => {
+    // least-dirty-first sends the two small VMs first; its own trial is not stopped at the best drain
+    // so far (as a losing trial would be): the file's plan is what is printed, and what it loses is the difference.
+    const p = plan(fleet("order: least-dirty-first"));
+    const search = await searchPlan(p);
+    const full = await exhaustive(p);
+    const best = full.filter((t) => t.failed === 0).reduce((b, t) => (t["drain-time"] < b["drain-time"] ? t : b));
+    expect(expectOwnPlan(p, search, full, best)["drain-time"]).toBeGreaterThan(best["drain-time"]);
   }, 60_000);
 
   it("stops a trial at its first failed VM: it cannot be the plan", async () => {
@@ -74,4 +97,25 @@ describe("evacuate --plan search", () => {
     expect(search.given.stopped).toBeUndefined();
     expect(search.given.failed).toBe(1);
   }, 60_000);
+});
+
+describe("evacuate --plan trials", () => {
+  it("tries per source host up to the busiest source's VMs and per cluster up to all sources' slots, in each ordering", () => {
+    // Sources a (3 VMs) and b (1); d's 4 VMs stay and count for no limit. KubeVirt 3 per cluster, 5 per node:
+    // per source 1..min(5, 3); per cluster 1..min(3, perSource x 2 sources): 2 + 3 + 3 = 8 trials an ordering.
+    const vm = "vm: {memory: 64MiB, used: 32MiB}";
+    const p = plan(`
+name: t
+hosts: [{name: a, nic: 10Gbit/s}, {name: b, nic: 10Gbit/s}, {name: c, nic: 10Gbit/s}, {name: d, nic: 10Gbit/s}]
+vms:
+  - {name: x, host: a, count: 3, ${vm}}
+  - {name: y, host: b, ${vm}}
+  - {name: z, host: d, count: 4, ${vm}}
+evacuate: {from: [a, b], to: [c]}
+policy: {preset: kubevirt, parallelMigrationsPerCluster: 3, parallelOutboundMigrationsPerNode: 5}
+`);
+    const limits = [[1, 1], [1, 2], [2, 1], [2, 2], [2, 3], [3, 1], [3, 2], [3, 3]];
+    const expected = ["given", "largest-first", "smallest-first", "least-dirty-first"].flatMap((order) => limits.map(([perSource, perCluster]) => ({ order, perCluster, perSource })));
+    expect(planTrials(p)).toEqual(expected);
+  });
 });

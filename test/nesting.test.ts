@@ -15,6 +15,8 @@ const cases: Record<string, Case[]> = {
     ["over lines", "a: 1\nb: [\n  {c: [x]}\n]\n", 3, 3],
     ["depth 2 on lines 2 and 3: the first", "[1]\n[[2]]\n[[3]]", 2, 2],
     ["a closing bracket with nothing open closes nothing", "]] [", 1, 1],
+    // Were } not a close, the { of line 1 would stay open and line 2 reach 3.
+    ["} closes a map as ] closes a list", "{a: 1}\n{b: [1]}", 2, 2],
   ],
   "skips brackets inside strings: double quotes with backslash escapes, single quotes with ''": [
     ["brackets in keys and values", '{"a[": "}{[["}', 1, 1],

@@ -91,6 +91,25 @@ describe("buildResult", () => {
     expect(r.timeline[r.timeline.length - 1]).toEqual({ t: 1500, kind: "probe-gap", end: 1600, lost: 100 });
   });
 
+  it("reports the throttle parameters in percent, as query-migrate-parameters does", () => {
+    // 0.35, 0.05, 0.8 as fractions are 35, 5 and 80 percent (integers in QEMU's QAPI).
+    const params = { ...qemuDefaults, throttle: { ...qemuDefaults.throttle, initial: 0.35, increment: 0.05, max: 0.8, tailslow: true } };
+    const r = buildResult(completed(), { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1, params });
+    expect(r.parameters).toMatchObject({ "cpu-throttle-initial": 35, "cpu-throttle-increment": 5, "max-cpu-throttle": 80, "cpu-throttle-tailslow": true });
+  });
+
+  it("gives a piece covered by two spans of the same extent to the one recorded first (the inner: spans are recorded as they end)", () => {
+    // The device log read fills the whole final sync [2500, 2502]; the inner work ends first,
+    // so it is recorded first (as the controller's `work` records a span at its end).
+    const tl = completed();
+    const at = tl.events.findIndex((e) => e.kind === "span" && e.component === "final-sync");
+    tl.events.splice(at, 2,
+      { t: 2500, kind: "span", end: 2502, name: "device log", component: "dirty-log-read", side: "source" },
+      { t: 2500, kind: "span", end: 2502, name: "final sync", component: "final-sync", side: "source" });
+    const r = buildResult(tl, { ramBytes: 1 << 20, pageSize: 4096, probeIntervalMs: 1, params: qemuDefaults });
+    expect(r["downtime-breakdown"]).toEqual({ "dirty-log-read": 2, "final-ram": 8, "device-state": 2, other: 18 });
+  });
+
   it("a network still degraded at the end counts until the end", () => {
     const tl = completed();
     tl.events.splice(tl.events.findIndex((e) => e.kind === "net" && e.state === "up"), 1);

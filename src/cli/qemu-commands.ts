@@ -135,7 +135,7 @@ export function calibrateCommand(files: string[], opts: { output: string }): voi
       const file = readRunsFile(f);
       for (const run of file.runs) {
         const label = `${f}#${run.variant}[${run.run}]`;
-        const r: IdleRun = { label, scenario: run.scenario, result: run.result, samples: run.samples, destinationPrealloc: run.destinationPrealloc, qemu: run.qemu ?? file.qemu };
+        const r: IdleRun = { label, scenario: run.scenario, result: run.result, samples: run.samples, destinationPrealloc: run.destinationPrealloc, qemu: run.qemu ?? file.qemu, host: run.host };
         const problem = idleProblem(r);
         const multifdProblem = isIdle(r.scenario) ? multifdRunProblem(r) : problem;
         if (!problem) idle.push(r);

@@ -24,6 +24,7 @@ import { coreMemoryBytesPerSecond, type MachineProfile } from "../sim/simulate.j
 import { normalPageBytes, zeroPageBytes } from "../core/wire.js";
 import type { Sample } from "./migration.js";
 import { measurementOf } from "./runs-file.js";
+import { bottleneckWait, type ThreadTime } from "./thread-times.js";
 
 /** What calibration reads of one measured run. */
 export interface IdleRun {
@@ -36,6 +37,8 @@ export interface IdleRun {
   destinationPrealloc?: boolean;
   /** The QEMU that ran it, its --version line (absent in files from before it was kept). */
   qemu?: string;
+  /** The QEMU threads' CPU and run-queue wait while it ran (absent in files from before they were kept). */
+  host?: { threads: ThreadTime[] };
 }
 
 /** One fitted figure and what supports it. */
@@ -196,20 +199,30 @@ export function fitProfile(runs: IdleRun[]): Fit {
   const pageSize = 4096;
   const setupMs = median(runs.map((r) => r.result["setup-time"]));
 
-  const perRun: RunIntervals[] = runs.map((r) => {
+  // Each run's poll intervals at the training runs' typical CPU wait: a run whose bottleneck
+  // thread waited for a CPU longer than the median (another job on the cores) took longer for
+  // the same pages, and without this its intervals would count as dearer pages.
+  const waits = runs.map((r) => bottleneckWait(r));
+  const recorded = waits.filter((w): w is number => w !== undefined);
+  const typicalWait = recorded.length ? median(recorded) : undefined;
+  const atTypicalWait = (i: number) => (typicalWait === undefined || waits[i] === undefined ? 1 : (1 - waits[i]!) / (1 - typicalWait));
+  const perRun: RunIntervals[] = runs.map((r, n) => {
     const extra = measurementOf(r.result);
     // Without polls the whole precopy is one interval.
     const samples = r.samples ?? extra.samples ?? [];
     const prealloc = r.destinationPrealloc ?? extra.destinationPrealloc ?? r.scenario.migration.destinationPrealloc ?? false;
     const points = pointsOf(r.result, samples);
+    const scale = atTypicalWait(n);
     return {
       label: r.label,
       cap: r.scenario.migration.maxBandwidth,
       prealloc,
-      measuredMs: points[points.length - 1].ms,
-      intervals: intervalsOf(points, r.scenario.migration.maxBandwidth, !prealloc),
+      measuredMs: points[points.length - 1].ms * scale,
+      intervals: intervalsOf(points, r.scenario.migration.maxBandwidth, !prealloc).map((i) => ({ ...i, ms: i.ms * scale })),
     };
   });
+  if (typicalWait !== undefined)
+    notes.push(`each run's intervals at the training runs' median CPU wait (${(typicalWait * 100).toFixed(1)} % of a run, the bottleneck thread's run-queue wait; ${recorded.length} of ${runs.length} runs CPU-bound with waits recorded)`);
   const countSupport = () => {
     const kept = perRun.flatMap((r) => r.intervals.filter((i) => !i.capBound));
     return Object.fromEntries(allKinds.map((kind) => [kind, kept.filter((i) => i[kind] > 0).length])) as Record<PageKind, number>;
@@ -342,6 +355,7 @@ export function fitProfile(runs: IdleRun[]): Fit {
   if (destinationFirstRead !== undefined) profile.destinationFirstReadUsPerPage = destinationFirstRead * 1000;
   const layout = fitIdleLayout(runs);
   if (layout) profile.idleLayout = layout;
+  if (typicalWait !== undefined) profile.cpuWaitShare = typicalWait;
   const qemu = qemuRelease(runs);
   if (qemu) profile.qemu = qemu;
   else notes.push("the runs do not say which QEMU ran them: the profile names none, and the simulator checks the threshold after every slice instead of QEMU's 50 ms iterations");

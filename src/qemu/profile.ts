@@ -23,7 +23,10 @@
 // - laggingBufferBytes: what the socket buffers hold while the destination is the slower end
 //   (tcp_wmem maximum + tcp_rmem default): its backlog at the switch-over is at most that;
 // - qemu: the QEMU release the runs were made with (the simulator then follows its iteration
-//   cadence).
+//   cadence);
+// - cpuWaitShare: informative, the share of a run the calibrating runs' bottleneck migration
+//   thread waited for a CPU (their median): the per-page costs hold at that load, each run's
+//   intervals brought to it before fitting.
 // `livemig calibrate` fits the per-page costs from the query-migrate polls of idle runs;
 // `fitted` says, per figure, what it came from.
 
@@ -65,6 +68,7 @@ export const profileSchema = z.strictObject({
   socketBufferBytes: z.optional(positive),
   laggingBufferBytes: z.optional(positive),
   qemu: z.optional(z.string().check(z.regex(/^\d+\.\d+(\.\d+)?$/))),
+  cpuWaitShare: z.optional(z.number().check(z.gte(0), z.lt(1))),
 });
 
 export type ProfileFile = z.infer<typeof profileSchema>;

@@ -192,7 +192,7 @@ async function fitAndPredict(train: MeasuredRun[], predictFrom: MeasuredRun[]): 
   const idle: IdleRun[] = [];
   for (const r of train) {
     const label = `${r.variant}[${r.run}]`;
-    if (!idleProblem({ label, scenario: r.scenario, result: r.result })) idle.push({ label, scenario: r.scenario, result: r.result, samples: r.samples, destinationPrealloc: r.destinationPrealloc, qemu: r.qemu });
+    if (!idleProblem({ label, scenario: r.scenario, result: r.result })) idle.push({ label, scenario: r.scenario, result: r.result, samples: r.samples, destinationPrealloc: r.destinationPrealloc, qemu: r.qemu, host: r.host });
   }
   const fit = fitProfile(idle);
   const trainingWaits = train.filter((r) => isIdle(r.scenario)).map(bottleneckWait).filter((w): w is number => w !== undefined);

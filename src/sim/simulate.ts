@@ -102,6 +102,11 @@ export interface MachineProfile {
    * QEMU's iteration cadence (params.iterationMs); absent: livemig's per-slice checks.
    */
   qemu?: string;
+  /**
+   * Informative, not read here: the share of a run the calibrating runs' bottleneck thread
+   * waited for a CPU (their median), which the per-page costs include.
+   */
+  cpuWaitShare?: number;
 }
 
 export interface SimulateOptions {

@@ -233,6 +233,31 @@ describe("fitProfile", () => {
     expect(mixed.paceSpread.slow / mixed.paceSpread.fast).toBeCloseTo(1.5, 1);
   });
 
+  it("brings each run to the training runs' median CPU wait: runs slowed by waiting for a CPU are no dearer pages", () => {
+    const sizes = [262144, 393216, 524288, 655360];
+    // A run's bottleneck (the source's migration thread) running or runnable the whole run,
+    // waiting for a CPU `wait` of it.
+    const waited = (run: IdleRun, wait: number): IdleRun => {
+      const t = run.result["total-time"];
+      return { ...run, host: { threads: [{ role: "source", thread: "mig/src/main", "cpu-ms": t * (1 - wait), "wait-ms": t * wait }, { role: "destination", thread: "qemu-system-x86", "cpu-ms": t / 10, "wait-ms": 0 }] } };
+    };
+    const runsAt = (slowdown: number, wait: number) =>
+      sizes.map((memoryPages, i) => waited(qemuLikeRun({ label: `w${slowdown}-${i}`, memoryPages, fillPages: i * 32768, cap: 0, prealloc: true, zeroUs: truth.zeroUs * slowdown, normalUs: truth.normalUs * slowdown }), wait));
+    // Four runs that waited 20 % of their time, four twice as slow that waited 60 %: the same CPU
+    // work (0.8 and 2 x 0.4 of the first's time). The median wait is 0.4; brought to it, the first
+    // take (1 - 0.2) / (1 - 0.4) = 4/3 of their time, the others 2 x (1 - 0.6) / (1 - 0.4) = 4/3:
+    // one pace, 4/3 of the first runs' costs, the pace spread gone.
+    const fit = fitProfile([...runsAt(1, 0.2), ...runsAt(2, 0.6)]);
+    expect(fit.profile.cpuWaitShare).toBeCloseTo(0.4, 6);
+    expect(Math.abs(fit.perPage.normalUs / (truth.normalUs * 4 / 3) - 1)).toBeLessThan(0.05);
+    expect(Math.abs(fit.perPage.zeroUs / (truth.zeroUs * 4 / 3) - 1)).toBeLessThan(0.05);
+    expect(fit.paceSpread.slow / fit.paceSpread.fast).toBeLessThan(1.05);
+    // Without the waits recorded the two paces stay apart (2x), as in the test above.
+    const unrecorded = fitProfile([...runsAt(1, 0.2), ...runsAt(2, 0.6)].map(({ host: _, ...r }) => r));
+    expect(unrecorded.profile.cpuWaitShare).toBeUndefined();
+    expect(unrecorded.paceSpread.slow / unrecorded.paceSpread.fast).toBeGreaterThan(1.5);
+  });
+
   it("atPace scales every per-page cost and keeps the fixed ones", async () => {
     const profile: MachineProfile = { pageReadBytesPerSecond: 4096e6 / 0.4, copyBytesPerSecond: 4096e6 / 2.6, firstTouchUsPerPage: 5, setupMs: 2, switchoverMs: 3 };
     const half = atPace(profile, 2);

@@ -110,18 +110,37 @@ describe("the destination's memory, port by port", () => {
     expect(warm).toEqual(warmBefore);
   });
 
-  it("the load thread holds the source at most a buffer ahead, also within a slice larger than the buffer", async () => {
-    const times = await loadTimes(1000, 0, async (dest, now) => {
-      // 3000 bytes taking 30 ms: the source goes on once 2000 of them are applied (20 ms).
-      await dest.apply(3000, 3000, 30);
-      const first = now();
-      // A slice with nothing to populate behind it queues too, and waits for room.
-      await dest.apply(500, 0, 0);
-      const second = now();
+  // Two slices applied back to back: when the source may go on after each, and when the
+  // destination has applied both. Worked by hand from the buffer and each slice's pace.
+  it.each([
+    {
+      name: "the load thread holds the source at most a buffer ahead, also within a slice larger than the buffer",
+      bufferBytes: 1000,
+      // 3000 bytes taking 30 ms: the source goes on once 2000 of them are applied (20 ms); a slice
+      // with nothing to populate behind it queues too, and waits for room (25 ms).
+      slices: [[3000, 3000, 30], [500, 0, 0]],
+      times: [20, 25, 30],
+    },
+    {
+      name: "the source's wait spans slices applied at different paces: each slice's bytes at its own pace",
+      bufferBytes: 500,
+      // 1000 bytes in 10 ms (100 B/ms): the source goes on once 500 are applied, at 5 ms. 1000 more
+      // in 40 ms (25 B/ms), started when the first ends (10 ms): 2000 queued, 1500 must be applied,
+      // the first slice's 1000 and 500 of the second's, 20 ms into it: at 30 ms (not 15, the first's pace).
+      slices: [[1000, 0, 10], [1000, 0, 40]],
+      times: [5, 30, 50],
+    },
+  ])("$name", async ({ bufferBytes, slices, times }) => {
+    const got = await loadTimes(bufferBytes, 0, async (dest, now) => {
+      const out: number[] = [];
+      for (const [bytes, normal, populateMs] of slices) {
+        await dest.apply(bytes, normal, populateMs);
+        out.push(now());
+      }
       await dest.applied();
-      return [first, second, now()];
+      return [...out, now()];
     });
-    expect(times).toEqual([20, 25, 30]);
+    expect(got).toEqual(times);
   });
 
   it("a destination keeping up queues nothing: a slice with nothing to populate while it is idle costs the source no wait", async () => {
@@ -140,21 +159,6 @@ describe("the destination's memory, port by port", () => {
       return [first, free, now()];
     });
     expect(times).toEqual([0, 10, 10]);
-  });
-
-  it("the source's wait spans slices applied at different paces: each slice's bytes at its own pace", async () => {
-    const times = await loadTimes(500, 0, async (dest, now) => {
-      // 1000 bytes in 10 ms (100 B/ms): the source goes on once 500 are applied, at 5 ms.
-      await dest.apply(1000, 0, 10);
-      const first = now();
-      // 1000 more in 40 ms (25 B/ms), started when the first ends (10 ms): 2000 queued, 1500 must be applied,
-      // the first slice's 1000 and 500 of the second's, 20 ms into it: at 30 ms (not 15, the first's pace).
-      await dest.apply(1000, 0, 40);
-      const second = now();
-      await dest.applied();
-      return [first, second, now()];
-    });
-    expect(times).toEqual([5, 30, 50]);
   });
 
   it("multifd's channels have no load thread here: one channel waits for each page's first touch", async () => {

@@ -63,6 +63,7 @@ const files: Record<string, string> = {
   "many-problems.yaml": "colour: blue\n",
   "deep.jsonl": `${"[".repeat(900)}${"]".repeat(900)}\n`.repeat(2),
   "profile.yaml": "not: [a profile\n",
+  "no-wait-profile.yaml": "pageReadBytesPerSecond: 10000000000\nswitchoverMs: 14\n",
   "runs.json": '{"garbage": 1}\n',
   "secret": "s3cret\n",
   "collection-key.yaml": scenario("{}: 1\n"),
@@ -124,6 +125,9 @@ const table: [string[], RegExp][] = [
   [["simulate", "ok.yaml", "--seed", "x"], /--seed: expected an integer/],
   [["simulate", "ok.yaml", "--profile", "missing.yaml"], /missing\.yaml: cannot read the profile \(no such file or directory\)/],
   [["simulate", "ok.yaml", "--profile", "profile.yaml"], /profile\.yaml: not YAML/],
+  [["simulate", "ok.yaml", "--cpu-wait", "0.2"], /--cpu-wait: needs --profile/],
+  [["simulate", "ok.yaml", "--profile", "no-wait-profile.yaml", "--cpu-wait", "1.5"], /--cpu-wait: expected a share between 0 and 0\.9/],
+  [["simulate", "ok.yaml", "--profile", "no-wait-profile.yaml", "--cpu-wait", "0.2"], /--cpu-wait: no-wait-profile\.yaml does not say the CPU wait its costs were fitted at \(cpuWaitShare\)/],
   [["simulate", "ok.yaml", "--html", "no-such-dir/x.html"], /--html no-such-dir\/x\.html: cannot write the report \(no such file or directory\)/],
   [["simulate", "ok.yaml", "--html", "a-directory"], /--html a-directory: cannot write the report \(it is a directory\)/],
   // analyze and compare

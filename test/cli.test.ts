@@ -171,6 +171,27 @@ describe("command-line conventions", () => {
     expect(bad.stderr).toMatch(/^livemig: stdin:2: vm\.memory: /);
   }, 30_000);
 
+  it("simulate --cpu-wait predicts with the profile's per-page costs at another host's CPU wait", () => {
+    // Per-page costs fitted where the migration thread waited 10 % of its time; a host where it
+    // waits 55 % takes (1 - 0.1) / (1 - 0.55) = 2x as long for each page. An idle 1 GiB guest
+    // (512 MiB used), no cap, a preallocated destination, a link far faster than the pages: its
+    // migration is the pages' cost but for the fixed 10 ms switch-over.
+    const profile = join(dir, "waited.yaml");
+    writeFileSync(profile, "pageReadBytesPerSecond: 4000000000\ncopyBytesPerSecond: 1000000000\nswitchoverMs: 10\ncpuWaitShare: 0.1\n");
+    const scenario = join(dir, "idle.yaml");
+    writeFileSync(scenario, "name: idle\nvm: {memory: 1GiB, used: 512MiB, workload: {kind: idle}}\nlink: {bandwidth: 100Gbit/s}\nmigration: {maxBandwidth: 0, destinationPrealloc: true}\n");
+    const pageWork = (...extra: string[]) => {
+      const r = livemig("simulate", scenario, "--json", "--profile", profile, ...extra);
+      expect(r.status).toBe(0);
+      const result = JSON.parse(r.stdout).runs[0].result;
+      return result["total-time"] - result["setup-time"] - 10;
+    };
+    const plain = pageWork();
+    expect(plain).toBeGreaterThan(500); // 512 MiB at 1 GB/s
+    expect(pageWork("--cpu-wait", "0.1")).toBe(plain);
+    expect(pageWork("--cpu-wait", "0.55") / plain).toBeCloseTo(2, 1);
+  }, 30_000);
+
   it("simulate --costs --json prints every strategy's costs as JSON", () => {
     const r = livemig("simulate", "--costs", "--json");
     expect(r.status).toBe(0);

@@ -34,6 +34,13 @@ export function parseSeed(value: string): number {
   return n;
 }
 
+/** `--cpu-wait`: the share of the run the target host's migration thread waits for a CPU. */
+export function parseCpuWait(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 0.9) throw new UsageError(`--cpu-wait: expected a share between 0 and 0.9 (0.2: the migration thread waits for a CPU a fifth of the run), got "${value}"`);
+  return n;
+}
+
 /** `pipedProgressMs`: how long a piped simulation runs before it says so on stderr. */
 export async function runSimulations(runs: ScenarioRun[], seed?: number, profile?: MachineProfile, pipedProgressMs = 10_000): Promise<NamedResult[]> {
   const { simulate } = await import("../sim/simulate.js");
@@ -138,26 +145,36 @@ export function registerSimulate(program: Command): void {
     .option("--costs", "print every strategy's cost table (with --json: as JSON) and exit")
     .option("--html <file>", "also write an HTML report with plots to FILE")
     .option("--profile <file>", "machine profile (from livemig calibrate): this host's page read rate, stream rate, setup and switch-over costs")
-    .action(async (file: string | undefined, opts: { json?: boolean; seed?: number; costs?: boolean; html?: string; profile?: string }) => {
+    .option("--cpu-wait <share>", "with --profile: predict a host whose migration thread waits this share of the run for a CPU (the profile's costs hold at its cpuWaitShare)", parseCpuWait)
+    .action(async (file: string | undefined, opts: { json?: boolean; seed?: number; costs?: boolean; html?: string; profile?: string; cpuWait?: number }) => {
       if (opts.costs) {
         process.stdout.write((opts.json ? await costsJson() : await costsTable()) + "\n");
         return;
       }
       if (!file) throw new UsageError("simulate: expected a scenario file (or --costs)");
       const runs = await readScenarioFile(file);
-      const profile = opts.profile ? await readProfileOption(opts.profile) : undefined;
+      if (opts.cpuWait !== undefined && !opts.profile) throw new UsageError("--cpu-wait: needs --profile (it rescales the profile's costs from the CPU wait they were fitted at)");
+      const profile = opts.profile ? await readProfileOption(opts.profile, opts.cpuWait) : undefined;
       const results = await runSimulations(runs, opts.seed, profile);
       if (opts.html) await writeHtml(opts.html, { title: `livemig simulate ${runs[0].scenario.name}`, runs: results });
       process.exitCode = await report(runs[0].scenario.name, results, !!opts.json);
     });
 }
 
-/** `--profile FILE` (simulate, run --predict): the machine profile, or one `livemig:` line naming what is wrong with it. */
-export async function readProfileOption(file: string): Promise<MachineProfile> {
+/**
+ * `--profile FILE` (simulate, run --predict): the machine profile, at `cpuWait` if given, or one
+ * `livemig:` line naming what is wrong with it.
+ */
+export async function readProfileOption(file: string, cpuWait?: number): Promise<MachineProfile> {
   const { ProfileError, readProfile } = await import("../qemu/profile.js");
+  let profile: MachineProfile;
   try {
-    return readProfile(file);
+    profile = readProfile(file);
   } catch (e) {
     throw e instanceof ProfileError ? new UsageError(e.message) : e;
   }
+  if (cpuWait === undefined) return profile;
+  if (profile.cpuWaitShare === undefined) throw new UsageError(`--cpu-wait: ${file} does not say the CPU wait its costs were fitted at (cpuWaitShare); calibrate it from runs that recorded their threads (livemig qemu --json records them)`);
+  const { atCpuWait } = await import("../qemu/calibrate.js");
+  return atCpuWait(profile, cpuWait);
 }

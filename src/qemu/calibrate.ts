@@ -478,6 +478,17 @@ export function atPace(profile: MachineProfile, factor: number): MachineProfile 
   return out;
 }
 
+/**
+ * The profile on a host where the migration's bottleneck thread waits `share` of its time for
+ * a CPU, from the share its costs were fitted at (`cpuWaitShare`): a page that takes c of CPU
+ * takes c / (1 - wait share) of wall time, so each per-page cost scales by
+ * (1 - cpuWaitShare) / (1 - share). Fixed costs are kept as atPace keeps them.
+ */
+export function atCpuWait(profile: MachineProfile, share: number): MachineProfile {
+  if (profile.cpuWaitShare === undefined) throw new CalibrationError("the profile does not say the CPU wait its costs were fitted at (cpuWaitShare): calibrate it from runs that recorded their threads (livemig qemu records them)");
+  return { ...atPace(profile, (1 - profile.cpuWaitShare) / (1 - share)), cpuWaitShare: share };
+}
+
 /** How finely an idle guest's memory map is kept: shares of its non-zero pages per 1/32 of RAM. */
 export const layoutBins = 32;
 

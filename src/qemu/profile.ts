@@ -91,25 +91,11 @@ export function readProfile(file: string): MachineProfile {
     const issue = parsed.error.issues[0];
     const field = issue.path.length ? issue.path.join(".") : "(top level)";
     const what = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}` : issue.message;
-    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, sourceFirstReadUsPerPage, destinationFirstReadUsPerPage, idleLayout, setupMs, switchoverMs, hostCores, multifdQueueUsPerPage, multifdSendBytesPerSecond, socketBufferBytes, laggingBufferBytes, qemu)`);
+    throw new ProfileError(`${file}: ${field}: ${what} (expected pageReadBytesPerSecond, copyBytesPerSecond, firstTouchUsPerPage, sourceFirstReadUsPerPage, destinationFirstReadUsPerPage, idleLayout, setupMs, switchoverMs, hostCores, multifdQueueUsPerPage, multifdSendBytesPerSecond, socketBufferBytes, laggingBufferBytes, qemu, cpuWaitShare)`);
   }
-  const p = parsed.data;
-  const out: MachineProfile = {};
-  if (p.pageReadBytesPerSecond !== undefined) out.pageReadBytesPerSecond = p.pageReadBytesPerSecond;
-  if (p.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = p.copyBytesPerSecond;
-  if (p.firstTouchUsPerPage !== undefined) out.firstTouchUsPerPage = p.firstTouchUsPerPage;
-  if (p.sourceFirstReadUsPerPage !== undefined) out.sourceFirstReadUsPerPage = p.sourceFirstReadUsPerPage;
-  if (p.destinationFirstReadUsPerPage !== undefined) out.destinationFirstReadUsPerPage = p.destinationFirstReadUsPerPage;
-  if (p.idleLayout !== undefined) out.idleLayout = p.idleLayout;
-  if (p.setupMs !== undefined) out.setupMs = p.setupMs;
-  if (p.switchoverMs !== undefined) out.switchoverMs = p.switchoverMs;
-  if (p.hostCores !== undefined) out.hostCores = p.hostCores;
-  if (p.multifdQueueUsPerPage !== undefined) out.multifdQueueUsPerPage = p.multifdQueueUsPerPage;
-  if (p.multifdSendBytesPerSecond !== undefined) out.multifdSendBytesPerSecond = p.multifdSendBytesPerSecond;
-  if (p.socketBufferBytes !== undefined) out.socketBufferBytes = p.socketBufferBytes;
-  if (p.laggingBufferBytes !== undefined) out.laggingBufferBytes = p.laggingBufferBytes;
-  if (p.qemu !== undefined) out.qemu = p.qemu;
-  return out;
+  // The schema is strict: besides the informative fields, exactly MachineProfile's.
+  const { machine: _machine, fittedFrom: _fittedFrom, fitted: _fitted, ...profile } = parsed.data;
+  return profile;
 }
 
 export function writeProfile(file: string, profile: MachineProfile, about: { machine: string; fittedFrom: string[]; figures?: Figure[] }): void {
@@ -119,21 +105,12 @@ export function writeProfile(file: string, profile: MachineProfile, about: { mac
 }
 
 function roundProfile(p: MachineProfile): MachineProfile {
-  const out: MachineProfile = {};
-  if (p.pageReadBytesPerSecond !== undefined) out.pageReadBytesPerSecond = Math.round(p.pageReadBytesPerSecond);
-  if (p.copyBytesPerSecond !== undefined) out.copyBytesPerSecond = Math.round(p.copyBytesPerSecond);
-  if (p.firstTouchUsPerPage !== undefined) out.firstTouchUsPerPage = Math.round(p.firstTouchUsPerPage * 1000) / 1000;
-  if (p.sourceFirstReadUsPerPage !== undefined) out.sourceFirstReadUsPerPage = Math.round(p.sourceFirstReadUsPerPage * 1000) / 1000;
-  if (p.destinationFirstReadUsPerPage !== undefined) out.destinationFirstReadUsPerPage = Math.round(p.destinationFirstReadUsPerPage * 1000) / 1000;
-  if (p.idleLayout !== undefined) out.idleLayout = p.idleLayout.map((x) => Math.round(x * 1e4) / 1e4);
-  if (p.setupMs !== undefined) out.setupMs = Math.round(p.setupMs * 1000) / 1000;
-  if (p.switchoverMs !== undefined) out.switchoverMs = Math.round(p.switchoverMs * 1000) / 1000;
-  if (p.hostCores !== undefined) out.hostCores = p.hostCores;
-  if (p.multifdQueueUsPerPage !== undefined) out.multifdQueueUsPerPage = Math.round(p.multifdQueueUsPerPage * 1000) / 1000;
-  if (p.multifdSendBytesPerSecond !== undefined) out.multifdSendBytesPerSecond = Math.round(p.multifdSendBytesPerSecond);
-  if (p.socketBufferBytes !== undefined) out.socketBufferBytes = p.socketBufferBytes;
-  if (p.laggingBufferBytes !== undefined) out.laggingBufferBytes = p.laggingBufferBytes;
-  if (p.qemu !== undefined) out.qemu = p.qemu;
+  const out: MachineProfile = { ...p };
+  const to = (x: number | undefined, places: number) => (x === undefined ? undefined : Math.round(x * 10 ** places) / 10 ** places);
+  for (const k of ["pageReadBytesPerSecond", "copyBytesPerSecond", "multifdSendBytesPerSecond"] as const) if (p[k] !== undefined) out[k] = to(p[k], 0);
+  for (const k of ["firstTouchUsPerPage", "sourceFirstReadUsPerPage", "destinationFirstReadUsPerPage", "setupMs", "switchoverMs", "multifdQueueUsPerPage"] as const) if (p[k] !== undefined) out[k] = to(p[k], 3);
+  if (p.cpuWaitShare !== undefined) out.cpuWaitShare = to(p.cpuWaitShare, 4);
+  if (p.idleLayout !== undefined) out.idleLayout = p.idleLayout.map((x) => to(x, 4)!);
   return out;
 }
 

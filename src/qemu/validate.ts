@@ -18,7 +18,7 @@ import { loadScenario } from "../scenario/load.js";
 import type { Scenario } from "../scenario/schema.js";
 import { median, quantile } from "../measure/stats.js";
 import type { MachineProfile } from "../sim/simulate.js";
-import { atPace, bareFinalPassBytes, fitProfile, idleProblem, isIdle, type Fit, type IdleRun } from "./calibrate.js";
+import { atCpuWait, atPace, bareFinalPassBytes, fitProfile, idleProblem, isIdle, type Fit, type IdleRun } from "./calibrate.js";
 import { ensureGuest } from "./guest.js";
 import { projectRoot } from "../project-root.js";
 import { runMigration } from "./migration.js";
@@ -195,8 +195,6 @@ async function fitAndPredict(train: MeasuredRun[], predictFrom: MeasuredRun[]): 
     if (!idleProblem({ label, scenario: r.scenario, result: r.result })) idle.push({ label, scenario: r.scenario, result: r.result, samples: r.samples, destinationPrealloc: r.destinationPrealloc, qemu: r.qemu, host: r.host });
   }
   const fit = fitProfile(idle);
-  const trainingWaits = train.filter((r) => isIdle(r.scenario)).map(bottleneckWait).filter((w): w is number => w !== undefined);
-  const trainingWait = trainingWaits.length ? median(trainingWaits) : undefined;
   const footprint = idleFootprint(train.filter((r) => r.scenario.vm.workload.kind === "idle" && r.result.status === "completed"));
   const rows: Row[] = [];
   for (const cell of [...new Set(predictFrom.map((r) => r.variant))]) {
@@ -210,7 +208,7 @@ async function fitAndPredict(train: MeasuredRun[], predictFrom: MeasuredRun[]): 
       atSlowPace: await predict(scenario, rate, atPace(fit.profile, fit.paceSpread.slow)),
       atFastPace: await predict(scenario, rate, atPace(fit.profile, fit.paceSpread.fast)),
       downtime: await downtimeOverPaces(scenario, rate, fit),
-      adjustedTotal: converged(predicted) ? contentionAdjusted(predicted["total-time"], measured, trainingWait) : undefined,
+      adjustedTotal: converged(predicted) ? await contentionAdjusted(scenario, rate, predicted["total-time"], measured, fit.profile) : undefined,
     });
   }
   return { fit, rows, idle };
@@ -380,19 +378,27 @@ function givenWaitLines(busy: Judged[]): string[] {
   };
   const lines = [line(undefined, "all"), line(false, "destination not preallocated"), line(true, "destination preallocated")].filter(Boolean);
   return lines.length
-    ? [`- given each run's measured CPU wait (the prediction scaled by (1 - the training runs' median wait share) / (1 - the run's), for runs whose bottleneck thread was running or runnable >= ${cpuBoundShare * 100} % of the run; the median over the cell's runs): busy total-time median / p90 |error|: ${lines.join("; ")}`]
+    ? [`- given each run's measured CPU wait (each run predicted with the profile's per-page costs at its wait, \`simulate --cpu-wait\`: scaled by (1 - the training runs' median wait share) / (1 - the run's), for runs whose bottleneck thread was running or runnable >= ${cpuBoundShare * 100} % of the run; the median over the cell's runs): busy total-time median / p90 |error|: ${lines.join("; ")}`]
     : [];
 }
 
 
 /**
- * A run's prediction given the CPU wait measured in it: the fitted costs carry the training
- * runs' typical wait (their median), so a run whose bottleneck thread waited more (or less)
- * took that much longer (or shorter). Undefined without recorded waits.
+ * The cell's total-time predicted for each run given the CPU wait measured in it, their median:
+ * the fitted costs hold at the training runs' typical wait (the profile's cpuWaitShare), so a
+ * run whose bottleneck thread waited more (or less) is predicted with the costs at its own wait
+ * (atCpuWait, what `simulate --cpu-wait` does). A run whose thread also slept has no wait to
+ * read and keeps the plain prediction. Undefined without recorded waits.
  */
-function contentionAdjusted(predictedMs: number, runs: MeasuredRun[], trainingWait: number | undefined): number | undefined {
-  if (trainingWait === undefined) return undefined;
-  const adjusted = runs.filter((r) => converged(r.result) && r.host).map((r) => predictedMs * (1 - trainingWait) / (1 - (bottleneckWait(r) ?? trainingWait)));
+async function contentionAdjusted(scenario: Scenario, rate: number, predictedMs: number, runs: MeasuredRun[], profile: MachineProfile): Promise<number | undefined> {
+  if (profile.cpuWaitShare === undefined) return undefined;
+  const adjusted: number[] = [];
+  for (const r of runs.filter((r) => converged(r.result) && r.host)) {
+    const wait = bottleneckWait(r);
+    const predicted = wait === undefined ? undefined : await predict(scenario, rate, atCpuWait(profile, wait));
+    if (wait === undefined) adjusted.push(predictedMs);
+    else if (predicted && converged(predicted)) adjusted.push(predicted["total-time"]);
+  }
   return adjusted.length ? median(adjusted) : undefined;
 }
 

@@ -103,8 +103,9 @@ export interface MachineProfile {
    */
   qemu?: string;
   /**
-   * Informative, not read here: the share of a run the calibrating runs' bottleneck thread
-   * waited for a CPU (their median), which the per-page costs include.
+   * The share of a run the calibrating runs' bottleneck thread waited for a CPU (their
+   * median), which the per-page costs include. Not read here: `simulate --cpu-wait` rescales
+   * the costs from it to another host's wait (atCpuWait, src/qemu/calibrate.ts).
    */
   cpuWaitShare?: number;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { MigrationResult } from "../../src/core/result.js";
-import { atPace, CalibrationError, fitIdleLayout, fitProfile, idleProblem, qemuRelease, type IdleRun } from "../../src/qemu/calibrate.js";
+import { atCpuWait, atPace, CalibrationError, fitIdleLayout, fitProfile, idleProblem, qemuRelease, type IdleRun } from "../../src/qemu/calibrate.js";
 import type { Sample } from "../../src/qemu/migration.js";
 import { ProfileError, readProfile, writeProfile } from "../../src/qemu/profile.js";
 import { prepareMigration, simulate, type MachineProfile } from "../../src/sim/simulate.js";
@@ -233,16 +233,16 @@ describe("fitProfile", () => {
     expect(mixed.paceSpread.slow / mixed.paceSpread.fast).toBeCloseTo(1.5, 1);
   });
 
+  // Idle runs whose bottleneck (the source's migration thread) was running or runnable the whole
+  // run, waiting for a CPU `wait` of it, at `slowdown` times the true per-page costs.
+  const waited = (run: IdleRun, wait: number): IdleRun => {
+    const t = run.result["total-time"];
+    return { ...run, host: { threads: [{ role: "source", thread: "mig/src/main", "cpu-ms": t * (1 - wait), "wait-ms": t * wait }, { role: "destination", thread: "qemu-system-x86", "cpu-ms": t / 10, "wait-ms": 0 }] } };
+  };
+  const runsAt = (slowdown: number, wait: number) =>
+    [262144, 393216, 524288, 655360].map((memoryPages, i) => waited(qemuLikeRun({ label: `w${slowdown}-${i}`, memoryPages, fillPages: i * 32768, cap: 0, prealloc: true, zeroUs: truth.zeroUs * slowdown, normalUs: truth.normalUs * slowdown }), wait));
+
   it("brings each run to the training runs' median CPU wait: runs slowed by waiting for a CPU are no dearer pages", () => {
-    const sizes = [262144, 393216, 524288, 655360];
-    // A run's bottleneck (the source's migration thread) running or runnable the whole run,
-    // waiting for a CPU `wait` of it.
-    const waited = (run: IdleRun, wait: number): IdleRun => {
-      const t = run.result["total-time"];
-      return { ...run, host: { threads: [{ role: "source", thread: "mig/src/main", "cpu-ms": t * (1 - wait), "wait-ms": t * wait }, { role: "destination", thread: "qemu-system-x86", "cpu-ms": t / 10, "wait-ms": 0 }] } };
-    };
-    const runsAt = (slowdown: number, wait: number) =>
-      sizes.map((memoryPages, i) => waited(qemuLikeRun({ label: `w${slowdown}-${i}`, memoryPages, fillPages: i * 32768, cap: 0, prealloc: true, zeroUs: truth.zeroUs * slowdown, normalUs: truth.normalUs * slowdown }), wait));
     // Four runs that waited 20 % of their time, four twice as slow that waited 60 %: the same CPU
     // work (0.8 and 2 x 0.4 of the first's time). The median wait is 0.4; brought to it, the first
     // take (1 - 0.2) / (1 - 0.4) = 4/3 of their time, the others 2 x (1 - 0.6) / (1 - 0.4) = 4/3:
@@ -256,6 +256,29 @@ describe("fitProfile", () => {
     const unrecorded = fitProfile([...runsAt(1, 0.2), ...runsAt(2, 0.6)].map(({ host: _, ...r }) => r));
     expect(unrecorded.profile.cpuWaitShare).toBeUndefined();
     expect(unrecorded.paceSpread.slow / unrecorded.paceSpread.fast).toBeGreaterThan(1.5);
+  });
+
+  it("atCpuWait predicts a host that waits longer for a CPU from a profile fitted at a shorter wait", async () => {
+    // Fitted on runs that waited 20 % of their time; runs of the same CPU work that waited 60 %
+    // take (1 - 0.2) / (1 - 0.6) = 2x as long (runsAt(2, 0.6)).
+    const fit = fitProfile(runsAt(1, 0.2));
+    expect(fit.profile.cpuWaitShare).toBeCloseTo(0.2, 6);
+    const busier = atCpuWait(fit.profile, 0.6);
+    expect(busier.cpuWaitShare).toBe(0.6);
+    expect(busier.firstTouchUsPerPage).toBe(fit.profile.firstTouchUsPerPage === undefined ? undefined : fit.profile.firstTouchUsPerPage * 2);
+    expect(busier.switchoverMs).toBe(fit.profile.switchoverMs);
+    // The profile fitted from the slow runs themselves has the same per-page costs.
+    const slow = fitProfile(runsAt(2, 0.6)).profile;
+    expect(Math.abs(busier.pageReadBytesPerSecond! / slow.pageReadBytesPerSecond! - 1)).toBeLessThan(0.05);
+    expect(Math.abs(busier.copyBytesPerSecond! / slow.copyBytesPerSecond! - 1)).toBeLessThan(0.05);
+    // An idle migration's page work (total less setup; where its final pass falls between the
+    // precopy and the downtime moves with the pace) is predicted twice as long, but for the
+    // fixed 3 ms switch-over.
+    const s = scenario(idleYaml("1GiB", "100MiB"));
+    const pageWork = (r: MigrationResult) => r["total-time"] - r["setup-time"];
+    const [atFitted, atBusier] = [await simulate(s, { profile: fit.profile }), await simulate(s, { profile: busier })];
+    expect(pageWork(atBusier) / pageWork(atFitted)).toBeCloseTo(2, 1);
+    expect(() => atCpuWait({ pageReadBytesPerSecond: 1e9 }, 0.3)).toThrow(CalibrationError);
   });
 
   it("atPace scales every per-page cost and keeps the fixed ones", async () => {
@@ -384,6 +407,16 @@ describe("simulate --profile", () => {
       expect(readProfile(file)).toEqual({ pageReadBytesPerSecond: 1e9, qemu: "10.0.2" });
       writeProfile(file, { firstTouchUsPerPage: 10.2344, sourceFirstReadUsPerPage: 13.1, destinationFirstReadUsPerPage: 1.3314 }, { machine: "m", fittedFrom: ["a"] });
       expect(readProfile(file)).toEqual({ firstTouchUsPerPage: 10.234, sourceFirstReadUsPerPage: 13.1, destinationFirstReadUsPerPage: 1.331 });
+      writeProfile(file, { cpuWaitShare: 0.123456 }, { machine: "m", fittedFrom: ["a"] });
+      expect(readProfile(file)).toEqual({ cpuWaitShare: 0.1235 });
+      // Every field of a profile survives the file (a field left out of the reader or writer is lost).
+      const every: Required<MachineProfile> = {
+        pageReadBytesPerSecond: 1e10, copyBytesPerSecond: 2e9, firstTouchUsPerPage: 9.5, sourceFirstReadUsPerPage: 12, destinationFirstReadUsPerPage: 1.25,
+        idleLayout: [0.5, 0.25, 0.25], setupMs: 3, switchoverMs: 14.5, hostCores: 2, multifdQueueUsPerPage: 0.75, socketBufferBytes: 6291456,
+        laggingBufferBytes: 4325376, multifdSendBytesPerSecond: 3e9, qemu: "10.0.2", cpuWaitShare: 0.118,
+      };
+      writeProfile(file, every, { machine: "m", fittedFrom: ["a"] });
+      expect(readProfile(file)).toEqual(every);
       writeFileSync(file, "qemu: ten\n");
       expect(() => readProfile(file)).toThrow(/qemu/);
       writeFileSync(file, "pageReadBytesPerSecond: -1\n");

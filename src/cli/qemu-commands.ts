@@ -15,6 +15,7 @@ import { UnsupportedScenarioError } from "../qemu/plan.js";
 import { figureLine, ProfileError, readProfile, writeProfile } from "../qemu/profile.js";
 import { readRunsFile, RunsFileError, type MeasuredRun, type RunsFile } from "../qemu/runs-file.js";
 import { runSession } from "../qemu/session.js";
+import { bottleneckWait } from "../qemu/thread-times.js";
 import { QemuMissingError, QemuRunError } from "../qemu/vm.js";
 import { QmpCommandError, QmpConnectionError } from "../qemu/qmp.js";
 import { UsageError, exitCodeOf, exitCodes } from "./errors.js";
@@ -40,7 +41,10 @@ function runLine(run: MeasuredRun): string {
   const down = r.downtime !== undefined ? `, downtime ${formatValue(r.downtime, "ms")}` : "";
   const why = r["error-desc"] ? `: ${r["error-desc"]}` : "";
   const qemu = run.qemu?.match(/version (\S+)/)?.[1];
-  return `${run.variant} run ${run.run}: ${r.status}${why}; total ${formatValue(r["total-time"], "ms")}${down}, ${r.ram["dirty-sync-count"]} passes${rate}${qemu ? ` (QEMU ${qemu})` : ""}`;
+  // What `simulate --cpu-wait` takes to predict this host.
+  const w = bottleneckWait(run);
+  const wait = w !== undefined ? `; the migration's busiest thread waited for a CPU ${(w * 100).toFixed(0)} % of the run` : "";
+  return `${run.variant} run ${run.run}: ${r.status}${why}; total ${formatValue(r["total-time"], "ms")}${down}, ${r.ram["dirty-sync-count"]} passes${rate}${qemu ? ` (QEMU ${qemu})` : ""}${wait}`;
 }
 
 /** Measured medians beside the prediction, per variant (the same report as run --predict). */

@@ -204,7 +204,11 @@ export function fitProfile(runs: IdleRun[]): Fit {
   // the same pages, and without this its intervals would count as dearer pages.
   const waits = runs.map((r) => bottleneckWait(r));
   const recorded = waits.filter((w): w is number => w !== undefined);
-  const typicalWait = recorded.length ? median(recorded) : undefined;
+  // A run that did not record its threads ran at an unknown wait: its costs cannot be brought
+  // to the others', so with any such run none is, and the profile names no wait.
+  const unrecorded = runs.filter((r) => !r.host).length;
+  const typicalWait = recorded.length && !unrecorded ? median(recorded) : undefined;
+  if (recorded.length && unrecorded) notes.push(`${unrecorded} of ${runs.length} runs did not record their threads' CPU wait: no run's intervals were brought to a common wait, and the profile names none (cpuWaitShare)`);
   const atTypicalWait = (i: number) => (typicalWait === undefined || waits[i] === undefined ? 1 : (1 - waits[i]!) / (1 - typicalWait));
   const perRun: RunIntervals[] = runs.map((r, n) => {
     const extra = measurementOf(r.result);

@@ -256,6 +256,12 @@ describe("fitProfile", () => {
     const unrecorded = fitProfile([...runsAt(1, 0.2), ...runsAt(2, 0.6)].map(({ host: _, ...r }) => r));
     expect(unrecorded.profile.cpuWaitShare).toBeUndefined();
     expect(unrecorded.paceSpread.slow / unrecorded.paceSpread.fast).toBeGreaterThan(1.5);
+    // Some recorded, some not: the unrecorded ones' wait is unknown, so none is brought to a
+    // common wait (the 2x stays) and the profile names no wait; a note says why.
+    const mixed = fitProfile([...runsAt(1, 0.2), ...runsAt(2, 0.6).map(({ host: _, ...r }) => r)]);
+    expect(mixed.profile.cpuWaitShare).toBeUndefined();
+    expect(mixed.paceSpread.slow / mixed.paceSpread.fast).toBeGreaterThan(1.5);
+    expect(mixed.notes.join("\n")).toMatch(/4 of 8 runs did not record their threads' CPU wait/);
   });
 
   it("atCpuWait predicts a host that waits longer for a CPU from a profile fitted at a shorter wait", async () => {

@@ -131,7 +131,14 @@ migration: {maxBandwidth: 0, giveUp: {time: 300s}}
     const bad = livemig(["evacuate", fleetFile, "--profile", file("bad-profile.yaml", "copyBytesPerSecond: fast\n")]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^livemig: .*bad-profile\.yaml: copyBytesPerSecond: .*\n$/);
-  }, 30_000); // four CLI processes
+    // --cpu-wait as simulate's: hosts whose migration threads wait for a CPU take longer.
+    const waiting = livemig(["evacuate", fleetFile, "--json", "--profile", profile, "--cpu-wait", "0.5"]);
+    expect(waiting.status).toBe(0);
+    expect(JSON.parse(waiting.stdout).runs[0].vms[0].result["total-time"]).toBeGreaterThan(predicted["total-time"] * 1.5);
+    const alone = livemig(["evacuate", fleetFile, "--cpu-wait", "0.5"]);
+    expect(alone.status).toBe(2);
+    expect(alone.stderr).toBe("livemig: --cpu-wait: needs --profile (it rescales the profile's costs from the CPU wait they were fitted at)\n");
+  }, 30_000); // six CLI processes
 
   it("--html: per run a Gantt chart with the downtime windows, link utilisation and the downtime distribution", () => {
     const html = join(dir, "report.html");

@@ -6,7 +6,7 @@ import { summarize, type FleetSummary } from "../sim/fleet-summary.js";
 import { searchPlan, type PlanSearch } from "../sim/fleet-plan.js";
 import { fleetTables } from "../report/fleet.js";
 import { exitCodes } from "./errors.js";
-import { readInput, readProfileOption, writeReport } from "./simulate.js";
+import { readInput, profileOptions, writeReport } from "./simulate.js";
 
 export interface FleetVariantRun {
   variant: string;
@@ -15,8 +15,8 @@ export interface FleetVariantRun {
   plan?: PlanSearch;
 }
 
-export async function runEvacuate(file: string, opts: { json?: boolean; html?: string; plan?: boolean; profile?: string }): Promise<number> {
-  const profile = opts.profile ? await readProfileOption(opts.profile) : undefined;
+export async function runEvacuate(file: string, opts: { json?: boolean; html?: string; plan?: boolean; profile?: string; cpuWait?: string }): Promise<number> {
+  const profile = await profileOptions(opts);
   const { name, text } = readInput(file, "fleet file");
   const specs = loadFleet(text, name).map((s) => (profile ? { ...s, plan: { ...s.plan, profile } } : s));
   const fleet = specs[0].plan.name;

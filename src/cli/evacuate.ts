@@ -13,7 +13,8 @@ export function registerEvacuate(program: Command): void {
     .option("--html <file>", "also write an HTML report: per run a Gantt chart (downtime windows marked), link utilisation, the downtime distribution")
     .option("--plan", "also search every ordering and concurrency within the policy's limits for the shortest drain in which every VM completes")
     .option("--profile <file>", "machine profile (from livemig calibrate) every migration runs with, as simulate --profile")
-    .action(async (file: string, opts: { json?: boolean; html?: string; plan?: boolean; profile?: string }) => {
+    .option("--cpu-wait <share>", "with --profile: the hosts' migration threads wait this share of the run for a CPU, as simulate --cpu-wait")
+    .action(async (file: string, opts: { json?: boolean; html?: string; plan?: boolean; profile?: string; cpuWait?: string }) => {
       if (!file) throw new UsageError("evacuate: expected a fleet file");
       const { runEvacuate } = await import("./evacuate-run.js");
       process.exitCode = await runEvacuate(file, opts);

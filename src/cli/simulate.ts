@@ -153,12 +153,18 @@ export function registerSimulate(program: Command): void {
       }
       if (!file) throw new UsageError("simulate: expected a scenario file (or --costs)");
       const runs = await readScenarioFile(file);
-      if (opts.cpuWait !== undefined && !opts.profile) throw new UsageError("--cpu-wait: needs --profile (it rescales the profile's costs from the CPU wait they were fitted at)");
-      const profile = opts.profile ? await readProfileOption(opts.profile, opts.cpuWait) : undefined;
+      const profile = await profileOptions(opts);
       const results = await runSimulations(runs, opts.seed, profile);
       if (opts.html) await writeHtml(opts.html, { title: `livemig simulate ${runs[0].scenario.name}`, runs: results });
       process.exitCode = await report(runs[0].scenario.name, results, !!opts.json);
     });
+}
+
+/** `--profile FILE [--cpu-wait W]` (simulate, evacuate): the profile at that wait; undefined without --profile. */
+export async function profileOptions(opts: { profile?: string; cpuWait?: number | string }): Promise<MachineProfile | undefined> {
+  const cpuWait = typeof opts.cpuWait === "string" ? parseCpuWait(opts.cpuWait) : opts.cpuWait;
+  if (cpuWait !== undefined && !opts.profile) throw new UsageError("--cpu-wait: needs --profile (it rescales the profile's costs from the CPU wait they were fitted at)");
+  return opts.profile ? readProfileOption(opts.profile, cpuWait) : undefined;
 }
 
 /**

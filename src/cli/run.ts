@@ -4,6 +4,8 @@
 import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
 import type { MigrationResult } from "../core/result.js";
+import type { MachineProfile } from "../sim/simulate.js";
+import { normalPageBytes } from "../core/wire.js";
 import type { LinkEmulation } from "../live/migration.js";
 import type { NamedResult } from "../report/table.js";
 import { UsageError, exitCodeOf, fileProblem } from "./errors.js";
@@ -85,7 +87,7 @@ export function registerRun(program: Command): void {
     .argument("<file>", "scenario file (YAML or JSON), as simulate takes it")
     .option("--json", "print one JSON object: {scenario, runs: [{variant, result}]} (and predicted with --predict)")
     .option("--predict", "also simulate the scenario and print measured and predicted side by side")
-    .option("--profile <file>", "with --predict: the machine profile the prediction uses (its first-touch cost is replaced by the one the destination measures in the run)")
+    .option("--profile <file>", "with --predict: the machine profile the prediction uses (its first-touch cost, copy rate and page read rate are replaced by the ones measured in the run)")
     .option("--dest <host:port>", "a destination started with `livemig dest` (needs --secret-file)", parseAddress("--dest", false))
     .option("--secret-file <file>", `with --dest: ${secretFileHelp}`)
     .option(
@@ -147,12 +149,12 @@ export function registerRun(program: Command): void {
         }
         measured.push({ variant: r.variant, results });
         if (opts.predict) {
-          // The destination's first touch as measured in these runs (this host's physics that
-          // minute) replaces the profile's: a profile's figure from earlier is not the run's.
-          const firstTouch = measuredFirstTouchUs(results, median);
-          const runProfile = firstTouch !== undefined ? { ...profile, firstTouchUsPerPage: firstTouch } : profile;
+          // The hosts' rates as measured in these runs (their physics that minute) replace the
+          // profile's: a profile's figures from earlier are not the run's.
+          const figures = measuredFigures(results, median);
+          const runProfile = figures ? { ...profile, ...profileOfFigures(figures, r.scenario.vm.pageSize) } : profile;
           const result = await simulate(r.scenario, { seed: opts.seed, ...(runProfile ? { profile: runProfile } : {}) });
-          predicted.push({ variant: r.variant, result, ...(firstTouch !== undefined ? { firstTouchUs: firstTouch } : {}) });
+          predicted.push({ variant: r.variant, result, ...(figures ? { figures } : {}) });
         }
       }
       const name = runs[0].scenario.name;
@@ -201,20 +203,59 @@ function parseRuns(value: string): number {
   return n;
 }
 
-/** A variant's prediction, and the destination's first touch (us a page, measured in its live runs) it used. */
+/** The hosts' figures a prediction used, us a page, the medians of the variant's live runs' probes. */
+export interface MeasuredFigures {
+  /** The destination's first touch of fresh memory. */
+  firstTouchUs: number;
+  /** The destination's check and copy of a data page into populated memory. */
+  applyUs: number;
+  /** The source's zero check of a page the guest never wrote. */
+  zeroCheckUs: number;
+}
+
+/** A variant's prediction, and the measured figures it used. */
 interface Prediction extends NamedResult {
-  firstTouchUs?: number;
+  figures?: MeasuredFigures;
 }
 
-/** The median of the runs' first-touch figures (the destination's probe at each run's start). */
-function measuredFirstTouchUs(results: MigrationResult[], median: (values: number[]) => number): number | undefined {
-  const figures = results.flatMap((r) => (r.destination ? [r.destination["first-touch-us"]] : []));
-  return figures.length > 0 ? median(figures) : undefined;
+/** The medians of the runs' probes (each measured at its run's start). */
+function measuredFigures(results: MigrationResult[], median: (values: number[]) => number): MeasuredFigures | undefined {
+  const probed = results.flatMap((r) => (r.destination && r.source ? [{ destination: r.destination, source: r.source }] : []));
+  if (probed.length === 0) return undefined;
+  return {
+    firstTouchUs: median(probed.map((p) => p.destination["first-touch-us"])),
+    applyUs: median(probed.map((p) => p.destination["apply-us"])),
+    zeroCheckUs: median(probed.map((p) => p.source["zero-check-us"])),
+  };
 }
 
-/** The line that says which first-touch figure a prediction used. */
-function firstTouchNote(variant: string, p: Prediction | undefined): string {
-  return p?.firstTouchUs !== undefined ? `${variant}: predicted with the destination's first touch measured in the run: ${p.firstTouchUs.toFixed(2)} us a page\n` : "";
+/**
+ * The machine profile's rates from the measured figures: the destination's first touch; its
+ * copy of a normal page (stream bytes a second: a page's wire bytes per apply), so that the
+ * simulator's copy of a page takes what the live destination's did; the source's read of a page
+ * (its bytes per zero check), so that a pass over RAM the guest never wrote takes what the
+ * live walk's did.
+ */
+export function profileOfFigures(f: MeasuredFigures, pageSize: number): MachineProfile {
+  return {
+    firstTouchUsPerPage: f.firstTouchUs,
+    copyBytesPerSecond: (normalPageBytes(pageSize) * 1e6) / f.applyUs,
+    pageReadBytesPerSecond: (pageSize * 1e6) / f.zeroCheckUs,
+  };
+}
+
+/** The line that says which measured figures a prediction used. */
+function figuresNote(variant: string, p: Prediction | undefined): string {
+  const f = p?.figures;
+  return f
+    ? `${variant}: predicted with the figures measured in the run, us a page: destination first touch ${f.firstTouchUs.toFixed(2)}, apply ${f.applyUs.toFixed(2)}; source zero check ${f.zeroCheckUs.toFixed(2)}\n`
+    : "";
+}
+
+/** A prediction's measured figures, as --json gives them. */
+function predictedFigures(p: Prediction): Record<string, number> {
+  const f = p.figures;
+  return f ? { "predicted-first-touch-us": f.firstTouchUs, "predicted-apply-us": f.applyUs, "predicted-zero-check-us": f.zeroCheckUs } : {};
 }
 
 /** A variant's live runs. */
@@ -252,7 +293,7 @@ async function reportRuns(name: string, measured: LiveRuns[], predicted: Predict
       result: representative(m.results),
       results: m.results,
       summary: summarizeRuns(analyses[i]),
-      ...(predicted[i] ? { predicted: predicted[i].result, ...(predicted[i].firstTouchUs !== undefined ? { "predicted-first-touch-us": predicted[i].firstTouchUs } : {}) } : {}),
+      ...(predicted[i] ? { predicted: predicted[i].result, ...predictedFigures(predicted[i]) } : {}),
     }));
     process.stdout.write(JSON.stringify({ scenario: name, runs }) + "\n");
   } else {
@@ -260,7 +301,7 @@ async function reportRuns(name: string, measured: LiveRuns[], predicted: Predict
     measured.forEach((m, i) => {
       process.stdout.write(`\nvariant ${m.variant}: ${m.results.length} live runs\n${runsReport(analyses[i], summarizeRuns(analyses[i]))}\n`);
       const p = predicted[i]?.result;
-      if (p) process.stdout.write(predictionReport([{ variant: m.variant, measured: m.results, predicted: p }]) + "\n" + firstTouchNote(m.variant, predicted[i]));
+      if (p) process.stdout.write(predictionReport([{ variant: m.variant, measured: m.results, predicted: p }]) + "\n" + figuresNote(m.variant, predicted[i]));
       const warnings = new Set(m.results.flatMap((r) => r.warnings));
       for (const w of warnings) process.stdout.write(`${m.variant}: ${w}\n`);
     });
@@ -272,8 +313,7 @@ async function reportRuns(name: string, measured: LiveRuns[], predicted: Predict
 async function reportSideBySide(name: string, measured: NamedResult[], predicted: Prediction[], json: boolean): Promise<number> {
   if (json) {
     const runs = measured.map((m, i) => ({
-      variant: m.variant, result: m.result, predicted: predicted[i].result,
-      ...(predicted[i].firstTouchUs !== undefined ? { "predicted-first-touch-us": predicted[i].firstTouchUs } : {}),
+      variant: m.variant, result: m.result, predicted: predicted[i].result, ...predictedFigures(predicted[i]),
     }));
     process.stdout.write(JSON.stringify({ scenario: name, runs }) + "\n");
   } else {
@@ -286,7 +326,7 @@ async function reportSideBySide(name: string, measured: NamedResult[], predicted
     const breakdown = breakdownTable(rows);
     if (breakdown) process.stdout.write(`${breakdown}\n`);
     process.stdout.write(predictionReport(measured.map((m, i) => ({ variant: m.variant, measured: [m.result], predicted: predicted[i].result }))) + "\n");
-    for (const [i, m] of measured.entries()) process.stdout.write(firstTouchNote(m.variant, predicted[i]));
+    for (const [i, m] of measured.entries()) process.stdout.write(figuresNote(m.variant, predicted[i]));
     for (const m of measured) for (const w of m.result.warnings) process.stdout.write(`${m.variant}: ${w}\n`);
   }
   return exitCodeOf(name, measured.map((m) => ({ variant: m.variant, result: m.result })));

@@ -75,10 +75,23 @@ export interface DestinationHost {
   "first-touch-us": number;
   "first-touch-wall-us": number;
   "first-touch-probe-pages": number;
+  /**
+   * Checking and copying a data page of the stream into memory already populated (the Memory
+   * frame's GMAC check and the copy into guest RAM, src/live/apply-probe.ts): us of CPU, and of wall time.
+   */
+  "apply-us": number;
+  "apply-wall-us": number;
   /** With migration.destinationPrealloc: how long faulting in all guest RAM took before the migration (ms). */
   "prealloc-ms"?: number;
   /** multifd, live: what the destination applied from each channel's connection (Memory frames, the pages they named, sync points). */
   "multifd-channels"?: { frames: number; pages: number; syncs: number }[];
+}
+
+/** Live runs: the source host, measured when the migration started (src/live/zero-probe.ts). */
+export interface SourceHost {
+  /** The zero check of a page the guest never wrote (mapped, read once): us of CPU, and of wall time. */
+  "zero-check-us": number;
+  "zero-check-wall-us": number;
 }
 
 export interface MigrationResult extends ModeResultFields {
@@ -113,8 +126,10 @@ export interface MigrationResult extends ModeResultFields {
   network?: NetworkStats;
   /** Live runs: how busy the machine was meanwhile. */
   host?: HostLoad;
-  /** Live runs: what the destination host's first touch of memory cost at the start. */
+  /** Live runs: what the destination host's first touch of memory and apply of a page cost at the start. */
   destination?: DestinationHost;
+  /** Live runs: what the source host's zero check of a page cost at the start. */
+  source?: SourceHost;
   passes: PassRecord[];
   timeline: TimelineEvent[];
 }

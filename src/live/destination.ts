@@ -19,7 +19,8 @@ import {
 } from "./protocol.js";
 import { MultifdReceiver } from "./multifd.js";
 import { applySection, StreamError } from "./ram-stream.js";
-import { measureFirstTouch } from "./first-touch.js";
+import { firstTouchProbePages, measureFirstTouch } from "./first-touch.js";
+import { measureApply } from "./apply-probe.js";
 import { PageBitmap } from "../core/bitmap.js";
 
 export interface DestinationOptions {
@@ -169,8 +170,11 @@ async function receive(conn: Connection, peer: string, o: DestinationOptions, mi
     const config = await conn.next();
     expect(config, Command.Config, state);
     const guestConfig = checkGuestConfig(parseJson<GuestConfig>(config));
-    // This host's first touch now, before the guest's threads start (the figure is the process's CPU time).
-    const firstTouch = await measureFirstTouch();
+    // This host's first touch now, before the guest's threads start (the figures are the
+    // process's CPU time), then what applying a data page costs in the memory it populated.
+    const probe = new SharedArrayBuffer(firstTouchProbePages * pageSize);
+    const firstTouch = await measureFirstTouch(firstTouchProbePages, probe);
+    const apply = await measureApply(probe);
     incoming = await Incoming.create(guestConfig);
     if (guestConfig.multifdChannels) {
       const job = incoming;
@@ -184,7 +188,7 @@ async function receive(conn: Connection, peer: string, o: DestinationOptions, mi
       await incoming.pinner.pin();
       preallocMs = performance.now() - t;
     }
-    conn.reply(config.id, jsonPayload({ firstTouch, ...(preallocMs !== undefined ? { preallocMs } : {}) }));
+    conn.reply(config.id, jsonPayload({ firstTouch, apply, ...(preallocMs !== undefined ? { preallocMs } : {}) }));
     o.log(`migration from ${peer}: ${incoming.guest.pageCount * pageSize / 2 ** 20} MiB guest`);
     state = "Receiving";
     for (;;) {

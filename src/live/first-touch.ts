@@ -10,7 +10,8 @@ import { touchPages } from "./guest/pages.js";
 /** Pages the probe in each run touches: 64 MiB, 50-350 ms on this machine (3-20 us a page). */
 export const firstTouchProbePages = (64 << 20) / pageSize;
 
-export interface FirstTouch {
+/** A per-page figure the destination measures at Config (first touch, apply-probe.ts's apply). */
+export interface PageProbe {
   /** CPU time (user and kernel, the whole process) per page: other jobs on the cores do not lengthen it. */
   cpuUs: number;
   /** Wall time per page. */
@@ -25,29 +26,40 @@ export interface FirstTouch {
 const probeChunkPages = (1 << 20) / pageSize;
 
 /**
- * Touches `pages` pages of a fresh SharedArrayBuffer once each, a chunk at a time with the
- * event loop turning between chunks; the figures add up the chunks only. Run it where nothing
- * else in the process works meanwhile (the CPU figure is the process's).
+ * Runs `work(i)` for each of `chunks` chunks, the event loop turning between them, and returns
+ * the CPU time (the process's) and wall time of the work alone, summed; `prepare(i)`, untimed,
+ * runs before each. Run it where nothing else in the process works meanwhile.
  */
-export async function measureFirstTouch(pages = firstTouchProbePages): Promise<FirstTouch> {
-  const words = new Int32Array(new SharedArrayBuffer(pages * pageSize));
+export async function timeChunks(chunks: number, work: (chunk: number) => void, prepare?: (chunk: number) => void): Promise<{ cpuUs: number; wallUs: number }> {
   let cpuUs = 0;
   let wallMs = 0;
-  for (let from = 0; from < pages; from += probeChunkPages) {
-    if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  for (let i = 0; i < chunks; i++) {
+    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    prepare?.(i);
     const cpu0 = process.cpuUsage();
     const t = performance.now();
-    touchPages(words, from, Math.min(pages, from + probeChunkPages));
+    work(i);
     wallMs += performance.now() - t;
     const c = process.cpuUsage(cpu0);
     cpuUs += c.user + c.system;
   }
-  return { cpuUs: cpuUs / pages, wallUs: (wallMs * 1000) / pages, pages };
+  return { cpuUs, wallUs: wallMs * 1000 };
 }
 
-/** A destination's first-touch figure, from the network: checked before it is believed. */
-export function checkFirstTouch(v: unknown): FirstTouch | undefined {
-  const f = v as Partial<FirstTouch> | undefined;
+/**
+ * Touches `pages` pages of `ram` (fresh: never touched) once each, a chunk at a time with the
+ * event loop turning between chunks; the figures add up the chunks only.
+ */
+export async function measureFirstTouch(pages = firstTouchProbePages, ram = new SharedArrayBuffer(pages * pageSize)): Promise<PageProbe> {
+  const words = new Int32Array(ram, 0, (pages * pageSize) / 4);
+  const chunks = Math.ceil(pages / probeChunkPages);
+  const t = await timeChunks(chunks, (i) => touchPages(words, i * probeChunkPages, Math.min(pages, (i + 1) * probeChunkPages)));
+  return { cpuUs: t.cpuUs / pages, wallUs: t.wallUs / pages, pages };
+}
+
+/** A destination's per-page figure, from the network: checked before it is believed. */
+export function checkPageProbe(v: unknown): PageProbe | undefined {
+  const f = v as Partial<PageProbe> | undefined;
   const ok = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x >= 0 && x < 1e6;
   if (!ok(f?.cpuUs) || !ok(f!.wallUs) || !(Number.isInteger(f!.pages) && f!.pages! > 0)) return undefined;
   return { cpuUs: f!.cpuUs!, wallUs: f!.wallUs!, pages: f!.pages! };

@@ -5,7 +5,7 @@
 
 import { migrate } from "../core/controller.js";
 import type { Device } from "../core/device.js";
-import { buildResult, type DestinationHost, type MigrationResult } from "../core/result.js";
+import { buildResult, type DestinationHost, type MigrationResult, type SourceHost } from "../core/result.js";
 import { Timeline } from "../core/timeline.js";
 import { createDevices, migrationParams } from "../scenario/assemble.js";
 import type { Scenario } from "../scenario/schema.js";
@@ -22,6 +22,7 @@ import { Nic } from "./nic.js";
 import { addProbeGaps, answered } from "./prober.js";
 import { MultifdChannels, readMultifdStats } from "./multifd.js";
 import { LiveChannel, LiveGuestRam, SourceSession } from "./source.js";
+import { measureZeroCheck } from "./zero-probe.js";
 
 export interface LiveRunOptions {
   /** A destination started with `livemig dest`; by default one is started on loopback. */
@@ -70,6 +71,9 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
   const probeInterval = scenario.probe?.interval ?? 1;
   const cleanup: (() => unknown)[] = [];
   try {
+    // This host's zero check now, before this process starts its other threads (the figure is its CPU time).
+    const zeroCheck = await measureZeroCheck();
+    const sourceHost: SourceHost = { "zero-check-us": zeroCheck.cpuUs, "zero-check-wall-us": zeroCheck.wallUs };
     const fabric = await Fabric.start(o.dest ? "0.0.0.0" : "127.0.0.1");
     cleanup.push(() => fabric.close());
     const mac = Uint8Array.from(guestMac.split(":").map((h) => parseInt(h, 16)));
@@ -122,6 +126,8 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
         "first-touch-us": dest.firstTouch.cpuUs,
         "first-touch-wall-us": dest.firstTouch.wallUs,
         "first-touch-probe-pages": dest.firstTouch.pages,
+        "apply-us": dest.apply.cpuUs,
+        "apply-wall-us": dest.apply.wallUs,
         ...(dest.preallocMs !== undefined ? { "prealloc-ms": dest.preallocMs } : {}),
       };
       if (params.multifd) {
@@ -209,6 +215,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       if (starved) result.warnings.push(starved);
     }
     if (destination) result.destination = destination;
+    result.source = sourceHost;
     result["started-at"] = start;
     if (resumedAnswers && resumedAnswers.sent > 0 && resumedAnswers.answered === 0) {
       result.warnings.push(

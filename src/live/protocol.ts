@@ -34,8 +34,8 @@
 //     |<-- Reply {migration id} -------------------------------|  (or Error: bad proof, busy)
 //     |=== every frame from here on tagged; Keepalive both ways when idle ====|
 //     |--- Config {guest shape, workload, NIC, switch,         |  AwaitConfig: first touch
-//     |            prealloc} ---------------------------------->|  probed, RAM allocated (and
-//     |<-- Reply {firstTouch, preallocMs} ---------------------|  faulted in if prealloc),
+//     |            prealloc} ---------------------------------->|  and apply probed, RAM allocated (and
+//     |<-- Reply {firstTouch, apply, preallocMs} --------------|  faulted in if prealloc),
 //     |                                                        |  vCPUs created (stopped)
 //     |--- Memory {RAM section} ... (no replies) ------------->|  Receiving
 //     |--- Sync (before a dirty sync) ------------> <-- Reply -|  everything before it applied
@@ -91,8 +91,9 @@ import { tagBytes, type FrameMac } from "./integrity.js";
  *    channel; Config may ask for channels; Sync {round} is a channel's sync point.
  *    Verify's hashes are of the NIC's pages only (the rest hash as zero pages), unless Config
  *    says verifyAllPages.
+ * 6: Config's Reply also carries what applying a data page costs the destination (apply-probe.ts).
  */
-export const protocolVersion = 5;
+export const protocolVersion = 6;
 export const magic = Buffer.from("livemig\0", "latin1");
 export const headerBytes = 12;
 export const maxPayloadBytes = 64 << 20;

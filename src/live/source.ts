@@ -14,7 +14,7 @@ import type { RamHasher } from "./guest/hasher.js";
 import { nicPages, pageSize } from "./guest/layout.js";
 import { hashGroupPages, isZeroPage, runOfKind } from "./guest/pages.js";
 import { Command, ProtocolError, authPayload, jsonPayload, newNonce, parseJson, readChallenge, startPayload, type ChannelJoin } from "./protocol.js";
-import { checkFirstTouch, type FirstTouch } from "./first-touch.js";
+import { checkPageProbe, type PageProbe } from "./first-touch.js";
 import { encodeSections } from "./ram-stream.js";
 import { wallNow } from "./clock.js";
 
@@ -64,19 +64,21 @@ export class SourceSession {
   }
 
   /**
-   * The guest's shape; the reply says what a first touch of fresh memory costs at the
-   * destination now, and how long preallocating its RAM took (preallocation, like Pin, grows
-   * with the guest: liveness watches it instead of a deadline).
+   * The guest's shape; the reply says what a first touch of fresh memory and the apply of a
+   * data page into populated memory cost at the destination now, and how long preallocating
+   * its RAM took (preallocation, like Pin, grows with the guest: liveness watches it instead
+   * of a deadline).
    */
-  async config(c: GuestConfig): Promise<{ firstTouch: FirstTouch; preallocMs?: number }> {
+  async config(c: GuestConfig): Promise<{ firstTouch: PageProbe; apply: PageProbe; preallocMs?: number }> {
     const reply = await this.conn.request(Command.Config, jsonPayload(c), { unbounded: c.prealloc === true });
-    const r = parseJson<{ firstTouch?: unknown; preallocMs?: unknown } | null>(reply);
-    const firstTouch = checkFirstTouch(r?.firstTouch);
+    const r = parseJson<{ firstTouch?: unknown; apply?: unknown; preallocMs?: unknown } | null>(reply);
+    const firstTouch = checkPageProbe(r?.firstTouch);
+    const apply = checkPageProbe(r?.apply);
     const preallocMs = r?.preallocMs;
-    if (!firstTouch || (preallocMs !== undefined && !(typeof preallocMs === "number" && preallocMs >= 0))) {
-      throw new ProtocolError("malformed Config reply: expected {firstTouch: {cpuUs, wallUs, pages}, preallocMs?}");
+    if (!firstTouch || !apply || (preallocMs !== undefined && !(typeof preallocMs === "number" && preallocMs >= 0))) {
+      throw new ProtocolError("malformed Config reply: expected {firstTouch: {cpuUs, wallUs, pages}, apply: {cpuUs, wallUs, pages}, preallocMs?}");
     }
-    return { firstTouch, ...(typeof preallocMs === "number" ? { preallocMs } : {}) };
+    return { firstTouch, apply, ...(typeof preallocMs === "number" ? { preallocMs } : {}) };
   }
 
   async pin(): Promise<void> {

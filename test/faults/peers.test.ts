@@ -168,8 +168,8 @@ describe("a destination whose RAM still differs after the re-send", () => {
           const f = await conn.next();
           if (f.type === Command.Config) {
             pageCount = parseJson<{ pageCount: number }>(f).pageCount;
-            // Protocol 4: the reply carries the destination's first-touch figure.
-            conn.reply(f.id, jsonPayload({ firstTouch: { cpuUs: 3, wallUs: 3, pages: 16384 } }));
+            // Protocol 6: the reply carries the destination's first-touch and apply figures.
+            conn.reply(f.id, jsonPayload({ firstTouch: { cpuUs: 3, wallUs: 3, pages: 16384 }, apply: { cpuUs: 1, wallUs: 1, pages: 16384 } }));
           } else if (f.type === Command.Verify) {
             // Protocol 3: no payload asks for the group digests; a list of groups, for their page hashes.
             const groups = f.payload.length / 4;

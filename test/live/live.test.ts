@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { firstTouchProbePages } from "../../src/live/first-touch.js";
+import { profileOfFigures } from "../../src/cli/run.js";
 import { loadScenario } from "../../src/scenario/load.js";
 import { simulate } from "../../src/sim/simulate.js";
 import { Command, FrameReader, encodeFrame, newNonce, protocolVersion, startPayload, type Frame } from "../../src/live/protocol.js";
@@ -157,7 +158,7 @@ variants: [{name: early, set: {devices.0.pinning: early}}]
     expect(inDowntime("pinning")).toBeLessThan(before.end! - before.t);
   }, 90_000);
 
-  it("--predict uses the destination's first touch measured in the run; destinationPrealloc faults its RAM in first", async () => {
+  it("--predict uses the first touch, apply and zero check measured in the run; destinationPrealloc faults its RAM in first", async () => {
     const text = `name: live-touch
 vm: {memory: 96MiB, used: 24MiB, vcpus: 1, workload: {kind: idle}}
 link: {bandwidth: 1Gbit/s}
@@ -168,15 +169,20 @@ variants: [{name: prealloc, set: {migration.destinationPrealloc: true}}]
 `;
     const { status, out } = await liveJson(file("touch.yaml", text), "--predict");
     expect(status).toBe(0);
-    const [base, prealloc] = out.runs as { variant: string; result: Record<string, any>; predicted: Record<string, any>; "predicted-first-touch-us": number }[];
+    const [base, prealloc] = out.runs as { variant: string; result: Record<string, any>; predicted: Record<string, any>; "predicted-first-touch-us": number; "predicted-apply-us": number; "predicted-zero-check-us": number }[];
     for (const run of [base, prealloc]) {
       const touch = run.result.destination;
       expect(touch["first-touch-probe-pages"]).toBe(firstTouchProbePages);
       expect(touch["first-touch-us"]).toBeGreaterThan(0);
-      // The prediction is the simulator's with the figure this run measured (one run: its own).
+      expect(touch["apply-us"]).toBeGreaterThan(0);
+      // The prediction is the simulator's with the figures this run measured (one run: its own).
       expect(run["predicted-first-touch-us"]).toBe(touch["first-touch-us"]);
+      expect(run["predicted-apply-us"]).toBe(touch["apply-us"]);
       const scenario = loadScenario(text, "touch.yaml").find((r) => r.variant === run.variant)!.scenario;
-      const expected = await simulate(scenario, { profile: { firstTouchUsPerPage: touch["first-touch-us"] } });
+      expect(run.result.source["zero-check-us"]).toBeGreaterThan(0);
+      expect(run["predicted-zero-check-us"]).toBe(run.result.source["zero-check-us"]);
+      const profile = profileOfFigures({ firstTouchUs: touch["first-touch-us"], applyUs: touch["apply-us"], zeroCheckUs: run.result.source["zero-check-us"] }, 4096);
+      const expected = await simulate(scenario, { profile });
       expect(run.predicted.downtime).toBe(expected.downtime);
       expect(run.predicted["total-time"]).toBe(expected["total-time"]);
     }

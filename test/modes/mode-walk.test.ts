@@ -1,0 +1,117 @@
+// The modes' bitmap walk (QEMU 10.0's find_dirty_block, migration/ram.c) on guests small enough
+// to follow by hand, every page non-zero, the guest writing given pages before each sync:
+// - multifd (multifd_queue_page, multifd_ram_flush_and_sync): a packet holds at most 128 pages
+//   (MULTIFD_PACKET_SIZE, 512 KiB of 4 KiB pages) queued in the walk's order; passing the end of
+//   RAM ends the packet being filled and sends it, then every channel's SYNC packet, and the walk
+//   starts again from the first dirty page; SYNC packets also at setup and at completion.
+// - xbzrle: the cache is used from the second round on (xbzrle_started, set where the walk wraps),
+//   and its copies take the migration thread's time: a miss inserts the page (2 pages of memory
+//   moved), a hit copies it out, compares and copies back (6), as test/modes/xbzrle.test.ts derives.
+
+import { describe, expect, it } from "vitest";
+import type { PageBitmap, PageRuns } from "../../src/core/bitmap.js";
+import { migrate, type ModeCosts } from "../../src/core/controller.js";
+import { qemuDefaults, type MigrationParams } from "../../src/core/params.js";
+import type { Channel, GuestRam } from "../../src/core/ports.js";
+import { buildResult } from "../../src/core/result.js";
+import { VirtualClock } from "../../src/sim/clock.js";
+import { SimLink } from "../../src/sim/link.js";
+
+const pageSize = 4096;
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+/**
+ * Migrates `pages` non-zero pages; `written(k)` are the pages the guest writes before sync k > 0
+ * (sync 0 hands over all of RAM; nothing is written once the guest is stopped). Returns what was
+ * read, each read with its time, and the SYNC packets, in the order they came.
+ */
+async function migrateByHand(pages: number, written: (k: number) => number[], params: Partial<MigrationParams>, o: { bandwidth: number; modeCosts?: ModeCosts }) {
+  const log: ({ pages: number[]; t: number } | "sync")[] = [];
+  const clock = new VirtualClock();
+  let syncs = 0;
+  let stopped = false;
+  const ram: GuestRam = {
+    pageCount: pages,
+    pageSize,
+    startDirtyLog() {},
+    stopDirtyLog() {},
+    syncDirtyLog(into: PageBitmap) {
+      const k = syncs++;
+      let fresh = 0;
+      for (const p of k === 0 ? range(0, pages) : stopped ? [] : written(k)) {
+        if (!into.test(p)) fresh++;
+        into.set(p);
+      }
+      return fresh;
+    },
+    isZero: () => false,
+    async readPages(runs: PageRuns) {
+      const read: number[] = [];
+      for (let r = 0; r < runs.count; r++) read.push(...range(runs.starts[r], runs.starts[r] + runs.lengths[r]));
+      log.push({ pages: read, t: clock.now() });
+      return undefined;
+    },
+    stopVcpus() {
+      stopped = true;
+    },
+    resumeVcpus() {},
+    setThrottle() {},
+    stalePages: () => [],
+  };
+  const link = new SimLink(clock, { bandwidth: o.bandwidth, latencyMs: 0 });
+  const channel: Channel = {
+    send: (b) => link.send(b),
+    drain: () => link.drain(),
+    async syncPoint() {
+      log.push("sync");
+    },
+  };
+  const p: MigrationParams = { ...qemuDefaults, maxBandwidth: 0, ...params };
+  const multifdChannels = p.multifd ? [channel] : undefined;
+  const timeline = await clock.run(() => migrate({ clock, ram, channel, devices: [], params: p, ...(multifdChannels ? { multifdChannels } : {}), ...(o.modeCosts ? { modeCosts: o.modeCosts } : {}) }));
+  return { log, result: buildResult(timeline, { ramBytes: pages * pageSize, pageSize, params: p }) };
+}
+
+describe("multifd's walk, worked by hand", () => {
+  it("packets of at most 128 pages in the walk's order, each pass's last one ended at the end of RAM and followed by the SYNC", async () => {
+    // 1024 pages, one channel. After the first pass the guest writes pages 100-109, 300-499 and
+    // 1016-1023 before each of the next three syncs (218 pages, 893 KB: above the threshold of a
+    // 10 MB/s link and a 20 ms downtime limit, 200 KB), then only 1016-1023 (32 KB: below it).
+    const busy = [...range(100, 110), ...range(300, 500), ...range(1016, 1024)];
+    const { log, result } = await migrateByHand(1024, (k) => (k <= 3 ? busy : range(1016, 1024)), {
+      downtimeLimitMs: 20,
+      giveUp: { passes: 10 },
+      multifd: { channels: 1, hostCores: 32 },
+    }, { bandwidth: 1e7 });
+    expect(result.status).toBe("completed");
+    // Pass 1: eight full packets, the last ending at the end of RAM. Passes 2-4: the walk from the
+    // start takes 100-109 and then 118 of 300-499 (a full packet), then the rest and 1016-1023,
+    // ended by the end of RAM. At completion the last 8 pages, again after a SYNC, and a SYNC.
+    const later = [[...range(100, 110), ...range(300, 418)], [...range(418, 500), ...range(1016, 1024)]];
+    const expected = [
+      "sync",
+      ...range(0, 8).map((k) => range(128 * k, 128 * (k + 1))),
+      ...[1, 2, 3].flatMap(() => ["sync", ...later]),
+      "sync",
+      range(1016, 1024),
+      "sync",
+    ];
+    expect(log.map((e) => (e === "sync" ? e : e.pages))).toEqual(expected);
+  });
+});
+
+describe("xbzrle's walk, worked by hand", () => {
+  it("the first round's last slice goes without the cache; from the second the cache's copies take the thread's time before the pages are read", async () => {
+    // 64 pages (one slice of 262,656 B), then pages 0-7 written before every sync. Memory moves at
+    // 4096 B/ms (a page a ms), the link at 1 TB/s (its times are below a microsecond).
+    // Pass 2: 8 misses, inserted: 16 pages moved, 16 ms. Pass 3: 8 hits: 48 pages, 48 ms.
+    const { log } = await migrateByHand(64, () => range(0, 8), { giveUp: { passes: 3 }, xbzrle: { cacheSize: 64 * pageSize } }, {
+      bandwidth: 1e12,
+      modeCosts: { vcpus: 1, bytesPerWrite: 64, memoryBytesPerMs: pageSize, latencyMs: 0 },
+    });
+    const reads = log.filter((e) => e !== "sync");
+    expect(reads.map((r) => r.pages)).toEqual([range(0, 64), range(0, 8), range(0, 8)]);
+    expect(reads[1].t - reads[0].t).toBeCloseTo(16, 2);
+    expect(reads[2].t - reads[1].t).toBeCloseTo(48, 2);
+  });
+});

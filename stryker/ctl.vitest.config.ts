@@ -20,6 +20,8 @@ export default defineConfig({
       "test/format.test.ts",
       // Round 9: slices of quiet pages sent as one (quietSlices, takeQuietSlices; ~0.5 s).
       "test/quiet-slices.test.ts",
+      // Round 10: multifd's packets and SYNCs and xbzrle's first round, walked by hand (~1 s).
+      "test/modes/mode-walk.test.ts",
     ],
     testTimeout: 60_000, isolate: false,
     env: { LIVEMIG_MUTATION: "1" },

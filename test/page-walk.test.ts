@@ -174,17 +174,18 @@ describe("the page walk and its sections", () => {
   });
 
   it("a bitmap word whose dirty pages are of both kinds is not taken as one kind: each page costs its own kind", async () => {
-    // Worked by hand. Pages 1-2 and 35 are zero, every other page of the two words is not. After
-    // the first pass the guest writes pages 1, 3, 33 and 35 at every sync: word 0 holds a zero
-    // page (1) and, past a clean zero page (2), a normal one (3); word 1 a normal page (33) and,
-    // past a clean one (34), a zero one (35). Neither word is dirty to its end, so the sender may
-    // take a word's dirty pages at once only if they are all of its first page's kind: they are
-    // not, and the slice is 9 + 4104 + 4104 + 9 B of pages and the 8-byte EOS.
-    const zero = new Array<boolean>(64).fill(false);
-    zero[1] = zero[2] = zero[35] = true;
+    // Worked by hand. Pages 1-2, 33-34 and 67 are zero, every other page of the three words is not.
+    // After the first pass the guest writes pages 1, 3, 33, 35, 65 and 67 at every sync: words 0 and 1
+    // each hold a zero page and, past a clean zero page, a normal one; word 2 a normal page and, past a
+    // clean normal one, a zero one. No word is dirty to its end, so the sender may take a word's dirty
+    // pages at once only if they are all of its first page's kind: they are not, and the slice is
+    // 3 x 9 + 3 x 4104 B of pages and the 8-byte EOS (taken by the first page's kind: 2 x 9 + 2 x 9 +
+    // 2 x 4104 B, one normal page fewer).
+    const zero = new Array<boolean>(96).fill(false);
+    for (const p of [1, 2, 33, 34, 67]) zero[p] = true;
     for (const fast of [true, false]) {
-      const sections = await walkChecked(zero, [[1, 3, 33, 35]], 400_000, fast);
-      expect(sections.some((s) => s.pages.join() === "1,3,33,35")).toBe(true);
+      const sections = await walkChecked(zero, [[1, 3, 33, 35, 65, 67]], 400_000, fast);
+      expect(sections.some((s) => s.pages.join() === "1,3,33,35,65,67")).toBe(true);
     }
   });
 });

@@ -98,6 +98,10 @@ describe("multifd's walk, worked by hand", () => {
       "sync",
     ];
     expect(log.map((e) => (e === "sync" ? e : e.pages))).toEqual(expected);
+    // multifd-bytes: each packet's 4096 B a page and its 1344 B of header and offset slots (320 + 128 x 8),
+    // and each SYNC packet's 1344 B (six above).
+    const packet = (pages: number) => pages * 4096 + 1344;
+    expect(result.ram["multifd-bytes"]).toBe(8 * packet(128) + 3 * (packet(128) + packet(90)) + packet(8) + 6 * 1344);
   });
 });
 

@@ -4,6 +4,9 @@
 //   (MULTIFD_PACKET_SIZE, 512 KiB of 4 KiB pages) queued in the walk's order; passing the end of
 //   RAM ends the packet being filled and sends it, then every channel's SYNC packet, and the walk
 //   starts again from the first dirty page; SYNC packets also at setup and at completion.
+// - post-copy (postcopy_start, ram_save_queue_pages): after the switch every page still dirty goes once,
+//   pushed in the background or requested by the destination, zero pages as 9 bytes, each section with
+//   its 8-byte EOS.
 // - xbzrle: the cache is used from the second round on (xbzrle_started, set where the walk wraps),
 //   and its copies take the migration thread's time: a miss inserts the page (2 pages of memory
 //   moved), a hit copies it out, compares and copies back (6), as test/modes/xbzrle.test.ts derives.
@@ -27,7 +30,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
  */
 async function migrateByHand(pages: number, written: (k: number) => number[], params: Partial<MigrationParams>, o: { bandwidth: number; zero?: number[]; modeCosts?: ModeCosts }) {
   const zero = new Set(o.zero ?? []);
-  const log: ({ pages: number[]; t: number } | "sync")[] = [];
+  const log: ({ pages: number[]; t: number } | "sync" | "resume")[] = [];
   const clock = new VirtualClock();
   let syncs = 0;
   let stopped = false;
@@ -55,7 +58,10 @@ async function migrateByHand(pages: number, written: (k: number) => number[], pa
     stopVcpus() {
       stopped = true;
     },
-    resumeVcpus() {},
+    resumeVcpus() {
+      stopped = false;
+      log.push("resume");
+    },
     setThrottle() {},
     stalePages: () => [],
   };
@@ -97,7 +103,7 @@ describe("multifd's walk, worked by hand", () => {
       range(1016, 1024),
       "sync",
     ];
-    expect(log.map((e) => (e === "sync" ? e : e.pages))).toEqual(expected);
+    expect(log.filter((e) => e !== "resume").map((e) => (e === "sync" ? e : e.pages))).toEqual(expected);
     // multifd-bytes: each packet's 4096 B a page and its 1344 B of header and offset slots (320 + 128 x 8),
     // and each SYNC packet's 1344 B (six above).
     const packet = (pages: number) => pages * 4096 + 1344;
@@ -117,7 +123,7 @@ describe("xbzrle's walk, worked by hand", () => {
       zero: [7, 63],
       modeCosts: { vcpus: 1, bytesPerWrite: 64, memoryBytesPerMs: pageSize, latencyMs: 0 },
     });
-    const reads = log.filter((e) => e !== "sync");
+    const reads = log.filter((e) => e !== "sync" && e !== "resume");
     expect(reads.map((r) => r.pages)).toEqual([range(0, 64), range(0, 8), range(0, 8)]);
     expect(reads[1].t - reads[0].t).toBeCloseTo(16, 2);
     expect(reads[2].t - reads[1].t).toBeCloseTo(44, 2);
@@ -126,5 +132,35 @@ describe("xbzrle's walk, worked by hand", () => {
     expect(result.ram.normal).toBe(62 + 7);
     expect(result.ram.duplicate).toBe(2 + 1 + 1);
     expect(result.ram.transferred).toBe(62 * 4104 + 2 * 9 + 8 + (9 + 7 * 4104 + 8) + (9 + 7 * 78 + 8));
+  });
+});
+
+describe("post-copy's pages, worked by hand", () => {
+  it("after the switch each page still missing goes exactly once, pushed or requested, a zero one as 9 B; post-copy's bytes are those sections'", async () => {
+    // 1024 pages, page 599 zero; the guest writes pages 0-599 before every sync, and touches them on the
+    // destination after the switch (faults on those still missing). Post-copy after the first pass, with
+    // preempt, a 1 ms link latency, 10 MB/s and a 20 ms downtime limit (no pre-copy convergence): the
+    // background push (slices of 256 pages) is slower than the guest's touches, so pages are requested.
+    const { log, result } = await migrateByHand(1024, () => range(0, 600), { downtimeLimitMs: 20, giveUp: { passes: 10 }, postcopy: { afterPasses: 1, preempt: true } }, {
+      bandwidth: 1e7,
+      zero: [599],
+      modeCosts: { vcpus: 2, bytesPerWrite: 4096, memoryBytesPerMs: 0, latencyMs: 1 },
+    });
+    expect(result.status).toBe("completed");
+    expect(result.ram["postcopy-requests"]).toBeGreaterThan(0);
+    const reads = log.filter((e) => e !== "sync" && e !== "resume");
+    const after = log.slice(log.indexOf("resume") + 1).filter((e) => e !== "sync" && e !== "resume");
+    const pages = after.flatMap((r) => r.pages);
+    expect(pages).toContain(599);
+    expect(new Set(pages).size).toBe(pages.length);
+    // A page asked for is sent then and missing no more: asked for at most once.
+    expect(result.ram["postcopy-requests"]).toBeLessThanOrEqual(pages.length);
+    // Each section: 8 + 4096 B a normal page, 8 + 1 a zero one, and its 8-byte EOS.
+    const cost = (p: number) => (p === 599 ? 9 : 4104);
+    expect(result.ram["postcopy-bytes"]).toBe(pages.reduce((sum, p) => sum + cost(p), 0) + 8 * after.length);
+    // Every page read, before the switch or after it, counted by its kind.
+    const all = reads.flatMap((r) => r.pages);
+    expect(result.ram.duplicate).toBe(all.filter((p) => p === 599).length);
+    expect(result.ram.normal).toBe(all.length - result.ram.duplicate);
   });
 });

@@ -191,6 +191,20 @@ devices: [${vf(multifd)}, ${vf(multifd)}]
     const besideMultifd = (r: Result) => r.ram.transferred - r.ram["multifd-bytes"]!;
     expect(besideMultifd(main) - besideMultifd(multifd)).toBe(2 * stopCopy);
     expect(multifd.ram["downtime-bytes"]).toBe(main.ram["downtime-bytes"]);
+    // Each device's STOP_COPY data is recorded as such, whichever channel took it; over multifd each goes in a
+    // span of its own on the source, and the destination waits for both loaded in one.
+    for (const r of [main, multifd]) {
+      const data = r.timeline.filter((e): e is Extract<typeof e, { kind: "device-data" }> => e.kind === "device-data" && e.phase === "stop-copy");
+      expect(data.map((e) => [e.device, e.bytes])).toEqual([["vf-tracked", stopCopy], ["vf-tracked", stopCopy]]);
+    }
+    // (and the main channel's device state, which then holds no device's data).
+    const state = spans(multifd, "device-state").map((e) => `${e.name} (${e.side})`).sort();
+    expect(state).toEqual([
+      "device state (source)",
+      "vf-tracked state over multifd (source)",
+      "vf-tracked state over multifd (source)",
+      "wait for device state loaded over multifd (destination)",
+    ]);
   });
 });
 

@@ -166,5 +166,8 @@ describe("post-copy's pages, worked by hand", () => {
     const all = reads.flatMap((r) => r.pages);
     expect(result.ram.duplicate).toBe(all.filter((p) => p === 512).length);
     expect(result.ram.normal).toBe(all.length - result.ram.duplicate);
+    // The discard bitmap goes in the downtime, on the source, in its own span.
+    const discard = result.timeline.filter((e) => e.kind === "span" && e.component === "discard-bitmap");
+    expect(discard.map((e) => (e.kind === "span" ? `${e.name} (${e.side})` : ""))).toEqual(["discard bitmap (source)"]);
   });
 });

@@ -181,6 +181,12 @@ devices: [${vf(multifd)}, ${vf(multifd)}]
     expect(main.downtime! - multifd.downtime!).toBeCloseTo(saveAndLoad + (mainSaves[0].t - saves[0].t), 2);
   });
 
+  it("a device without mlx5's timing (no save step of its own) sends its state over multifd too", async () => {
+    const r = await run(twoVfs(true).replaceAll(", deviceTiming: mlx5-cx7", ""));
+    expect(r.status).toBe("completed");
+    expect(r.vfio).toEqual({ transferred: 2 * (8 * MiB + stopCopy) });
+  });
+
   it("the state counts in vfio.transferred either way, and in multifd-bytes when it goes over multifd", async () => {
     const [main, multifd] = [await run(twoVfs(false)), await run(twoVfs(true))];
     expect(main.vfio).toEqual({ transferred: 2 * (8 * MiB + stopCopy) });

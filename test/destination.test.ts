@@ -6,6 +6,7 @@ import type { MigrationResult } from "../src/core/result.js";
 import { fitProfile } from "../src/qemu/calibrate.js";
 import { PageBitmap, PageRuns } from "../src/core/bitmap.js";
 import { SimDestinationMemory } from "../src/sim/destination.js";
+import { SimGuestRam } from "../src/sim/ram.js";
 import { VirtualClock } from "../src/sim/clock.js";
 import { laggingStreamBufferBytes, simulate, type MachineProfile } from "../src/sim/simulate.js";
 import { MiB, mutating, scenario, scenarioYaml } from "./helpers.js";
@@ -159,6 +160,22 @@ describe("the destination's memory, port by port", () => {
       return [first, free, now()];
     });
     expect(times).toEqual([0, 10, 10]);
+  });
+
+  it("a slice of normal and zero pages queues its stream bytes, 4104 B a normal page and 9 B a zero one: the source waits for what the buffer cannot hold", async () => {
+    // 64 pages, 8 used: pages 0-15 are 8 normal and 8 zero, 8 x 4104 + 8 x 9 = 32,904 B. The destination
+    // copies a normal page in 1 ms and populates it in 1 ms (16 ms for the slice); a buffer of 28,800 B
+    // leaves 4104 B to apply before the source goes on: 4104 / 32,904 of the slice's 16 ms.
+    const clock = new VirtualClock();
+    const destination = new SimDestinationMemory(64, 1, false, 0, { clock, bufferBytes: 28_800, copyMsPerNormalPage: 1 });
+    const ram = new SimGuestRam({ clock, pageCount: 64, pageSize: 4096, usedPages: 8, writes: { rate: 0, support: 0, write() {}, writeMany() {} }, memoryReadBytesPerSecond: 0, destination });
+    const runs = new PageRuns(1);
+    runs.add(0, 16);
+    const t = await clock.run(async () => {
+      await ram.readPages(runs);
+      return clock.now();
+    });
+    expect(t).toBeCloseTo((16 * 4104) / 32_904, 9);
   });
 
   it("multifd's channels have no load thread here: one channel waits for each page's first touch", async () => {

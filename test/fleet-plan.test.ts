@@ -99,6 +99,42 @@ describe("evacuate --plan search", () => {
   }, 60_000);
 });
 
+describe("evacuate --plan search, worked by hand", () => {
+  // One VM: every ordering sends it alone, so every trial must run alike (the same VM, one slot).
+  const solo = (order: string) => `
+name: t
+seed: 3
+hosts: [{name: a, nic: 10Gbit/s}, {name: b, nic: 10Gbit/s}]
+vms:
+  - {name: solo, host: a, vm: {memory: 64MiB, used: 32MiB, workload: {kind: uniform, workingSet: 4MiB, rate: 2000}}}
+evacuate: {from: [a], to: [b]}
+order: ${order}
+policy: {preset: kubevirt}
+`;
+
+  it("trials that must run alike are run once, their figures the first's; of equal drains the first tried is the plan", async () => {
+    // The file's order is the last tried, so the first trial (given) is run on its own, without a
+    // bound: it drains in the VM's time; the two after it are its twins, the last is the file's own.
+    const p = plan(solo("least-dirty-first"));
+    const search = await searchPlan(p);
+    const own = summarize(await evacuate(p));
+    expect(search.tried.map((t) => t.order)).toEqual(["given", "largest-first", "smallest-first", "least-dirty-first"]);
+    for (const t of search.tried) {
+      expect(t).toEqual({ order: t.order, perCluster: 1, perSource: 1, "drain-time": own["drain-time"], completed: 1, failed: 0 });
+    }
+    expect(search.best).toEqual(search.tried[0]);
+    expect(search.saves).toBe(0);
+  });
+
+  it("a plan whose sources hold no VM has no trial: its own plan is the file's limits, moving nothing", async () => {
+    const p = plan(solo("smallest-first"));
+    const search = await searchPlan({ ...p, from: ["b"], to: ["a"] });
+    expect(search.tried).toEqual([]);
+    expect(search.best).toBeUndefined();
+    expect(search.given).toMatchObject({ order: "smallest-first", perCluster: p.policy.perCluster, perSource: p.policy.perSource, completed: 0, failed: 0 });
+  });
+});
+
 describe("evacuate --plan trials", () => {
   it("tries per source host up to the busiest source's VMs and per cluster up to all sources' slots, in each ordering", () => {
     // Sources a (3 VMs) and b (1); d's 4 VMs stay and count for no limit. KubeVirt 3 per cluster, 5 per node:

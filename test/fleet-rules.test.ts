@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { departures, dirtyRate, evacuate, type FleetPlan, type FleetPolicy, type FleetVm, type VmRun } from "../src/sim/fleet.js";
 import { utilisationBinMs } from "../src/sim/network.js";
-import { simulate } from "../src/sim/simulate.js";
+import { simulate, type MachineProfile } from "../src/sim/simulate.js";
 import { scenario } from "./helpers.js";
 
 const MiB = 2 ** 20;
@@ -308,5 +308,20 @@ describe("the links and the VMs' own seeds", () => {
     const other = await simulate(scenario(`name: second\nvm: ${busy}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\n`), { seed: 7 });
     expect(alone.ram.transferred).not.toBe(other.ram.transferred); // the seed shows in the result
     expect(out.vms[1].result.ram.transferred).toBe(alone.ram.transferred);
+  });
+});
+
+describe("a machine profile (evacuate --profile)", () => {
+  it("every migration runs on the profile's machine: a VM alone is `simulate --profile` of it, the profile's stream capping its flow", async () => {
+    // 8 MiB used of 64 MiB, written at 500 pages/s over 1 MiB; the profile's one stream at 4 MB/s,
+    // far below the 1 Gbit/s NICs (the shape of a calibrated profile, docs/validation.md).
+    const guest = "{memory: 64MiB, used: 8MiB, workload: {kind: uniform, workingSet: 1MiB, rate: 500}}";
+    const profile: MachineProfile = { copyBytesPerSecond: 4e6, pageReadBytesPerSecond: 5e9, sourceFirstReadUsPerPage: 2, setupMs: 6, switchoverMs: 14, qemu: "10.0.2" };
+    const out = await evacuate(plan([vm("solo", "a", guest)], { profile }));
+    const alone = await simulate(scenario(`name: solo\nvm: ${guest}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\n`), { seed: 7, profile });
+    expect(out.vms[0].result).toEqual(alone);
+    expect(alone.status).toBe("completed");
+    // The cap applied: 8 MiB through a 4 MB/s stream takes over 2 s (at 1 Gbit/s, ~70 ms).
+    expect(alone["total-time"]).toBeGreaterThan((8 * MiB * 1000) / 4e6);
   });
 });

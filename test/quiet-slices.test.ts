@@ -95,6 +95,10 @@ describe("slices of quiet pages sent as one", () => {
     ["hot and cold pages, auto-converge", guest("{kind: hotcold, workingSet: 128MiB, rate: 60000, hotFraction: 0.1, hotShare: 0.9}", "migration: {maxBandwidth: 0, autoConverge: true, giveUp: {passes: 40}}\n"), 2],
     // Writes that reach zero pages (a working set above the used memory): a page's kind may change until every
     // page the vCPUs reach is non-zero, so none of theirs joins meanwhile (and above, only zero pages: none joins).
+    // Round 10: a cap whose window holds 8.5 slices (89.3 MB/s: 8,930,000 B, a slice 256 x 4104 + 8 B): a
+    // quarter of a window's time allows joins of 2, and the window's last join (2.5 slices of budget left)
+    // is bound by the budget; a join past it would send a window more than its budget and a page.
+    ["scattered writes, a cap of 8.5 slices a window", guest("{kind: uniform, workingSet: 64MiB, rate: 20000}", "migration: {maxBandwidth: 89.3MB/s}\n"), 1.5],
     ["writes that reach zero pages", guest("{kind: uniform, workingSet: 1536MiB, rate: 20000}", "migration: {maxBandwidth: 0}\n"), 0],
     // A VF whose DMA the dirty log does not see: a receive buffer joined into a slice would be read at the
     // join's start, not when the walk reaches it, and a frame landing between would go stale; none joins over one.

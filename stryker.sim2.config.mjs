@@ -1,5 +1,0 @@
-// src/sim but the RAM, the workloads (stryker.sim1.config.mjs) and the fleet (stryker.fleet.config.mjs) against the
-// sim tests (stryker.sim.vitest.config.ts) (docs/mutation.md, round 7).
-import { narrowRun } from "./stryker.narrow.mjs";
-
-export default narrowRun("sim2", ["src/sim/**/*.ts", "!src/sim/ram.ts", "!src/sim/workload.ts", "!src/sim/fleet.ts", "!src/sim/fleet-plan.ts"], "sim");

@@ -53,7 +53,7 @@ function qemuPredictions(file: RunsFile): string {
     (file.predictions ?? []).map((p) => ({
       variant: p.variant,
       measured: file.runs.filter((r) => r.variant === p.variant).map((r) => r.result),
-      predicted: p.result,
+      predicted: [p.result],
       at: `${p.rate} page writes/s`,
     })),
   );

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
 import type { MigrationResult } from "../core/result.js";
 import type { MachineProfile } from "../sim/simulate.js";
+import { qemuIterationMs } from "../core/params.js";
 import { normalPageBytes } from "../core/wire.js";
 import type { LinkEmulation } from "../live/migration.js";
 import type { NamedResult } from "../report/table.js";
@@ -149,12 +150,19 @@ export function registerRun(program: Command): void {
         }
         measured.push({ variant: r.variant, results });
         if (opts.predict) {
-          // The hosts' rates as measured in these runs (their physics that minute) replace the
-          // profile's: a profile's figures from earlier are not the run's.
+          // Each run is predicted with the rates its own probes measured (its minute's physics
+          // replace the profile's), at the live engine's cadence (QEMU's, src/live/migration.ts).
+          // Per run, not once at the runs' median rates: the downtime can be a step function of
+          // a rate (whether the zero tail fills the last rate window, docs/live.md), and then the
+          // prediction at the median rate is not the median of the runs' predictions.
+          const each: MigrationResult[] = [];
+          for (const result of results) {
+            const figures = figuresOf(result);
+            const runProfile = figures ? { ...profile, ...profileOfFigures(figures, r.scenario.vm.pageSize) } : profile;
+            each.push(await simulate(r.scenario, { seed: opts.seed, iterationMs: qemuIterationMs, ...(runProfile ? { profile: runProfile } : {}) }));
+          }
           const figures = measuredFigures(results, median);
-          const runProfile = figures ? { ...profile, ...profileOfFigures(figures, r.scenario.vm.pageSize) } : profile;
-          const result = await simulate(r.scenario, { seed: opts.seed, ...(runProfile ? { profile: runProfile } : {}) });
-          predicted.push({ variant: r.variant, result, ...(figures ? { figures } : {}) });
+          predicted.push({ variant: r.variant, result: representative(each), results: each, ...(figures ? { figures } : {}) });
         }
       }
       const name = runs[0].scenario.name;
@@ -213,19 +221,37 @@ export interface MeasuredFigures {
   zeroCheckUs: number;
 }
 
-/** A variant's prediction, and the measured figures it used. */
+/** A variant's prediction: each run's (with its own figures), the median one, and the figures' medians. */
 interface Prediction extends NamedResult {
+  results: MigrationResult[];
   figures?: MeasuredFigures;
+}
+
+/**
+ * Zero pages the walk must have checked for its own figure to replace the probe's: a run
+ * chunk's worth (src/core/controller.ts runChunkMaxPages), so a few timer ticks do not make it.
+ */
+const walkFigurePages = 4096;
+
+/**
+ * One run's figures: the destination's from its probes at Config; the source's zero check from
+ * the migration's own walk where it checked enough zero pages (what a pass's zero pages really
+ * cost that run), else from the probe at the run's start.
+ */
+function figuresOf(r: MigrationResult): MeasuredFigures | undefined {
+  if (!r.destination || !r.source) return undefined;
+  const walked = (r.source["walk-zero-pages"] ?? 0) >= walkFigurePages ? r.source["walk-zero-check-us"] : undefined;
+  return { firstTouchUs: r.destination["first-touch-us"], applyUs: r.destination["apply-us"], zeroCheckUs: walked ?? r.source["zero-check-us"] };
 }
 
 /** The medians of the runs' probes (each measured at its run's start). */
 function measuredFigures(results: MigrationResult[], median: (values: number[]) => number): MeasuredFigures | undefined {
-  const probed = results.flatMap((r) => (r.destination && r.source ? [{ destination: r.destination, source: r.source }] : []));
+  const probed = results.flatMap((r) => figuresOf(r) ?? []);
   if (probed.length === 0) return undefined;
   return {
-    firstTouchUs: median(probed.map((p) => p.destination["first-touch-us"])),
-    applyUs: median(probed.map((p) => p.destination["apply-us"])),
-    zeroCheckUs: median(probed.map((p) => p.source["zero-check-us"])),
+    firstTouchUs: median(probed.map((f) => f.firstTouchUs)),
+    applyUs: median(probed.map((f) => f.applyUs)),
+    zeroCheckUs: median(probed.map((f) => f.zeroCheckUs)),
   };
 }
 
@@ -248,7 +274,7 @@ export function profileOfFigures(f: MeasuredFigures, pageSize: number): MachineP
 function figuresNote(variant: string, p: Prediction | undefined): string {
   const f = p?.figures;
   return f
-    ? `${variant}: predicted with the figures measured in the run, us a page: destination first touch ${f.firstTouchUs.toFixed(2)}, apply ${f.applyUs.toFixed(2)}; source zero check ${f.zeroCheckUs.toFixed(2)}\n`
+    ? `${variant}: ${p!.results.length > 1 ? "each run predicted with the figures measured in it; their medians" : "predicted with the figures measured in the run"}, us a page: destination first touch ${f.firstTouchUs.toFixed(2)}, apply ${f.applyUs.toFixed(2)}; source zero check ${f.zeroCheckUs.toFixed(2)}\n`
     : "";
 }
 
@@ -293,15 +319,15 @@ async function reportRuns(name: string, measured: LiveRuns[], predicted: Predict
       result: representative(m.results),
       results: m.results,
       summary: summarizeRuns(analyses[i]),
-      ...(predicted[i] ? { predicted: predicted[i].result, ...predictedFigures(predicted[i]) } : {}),
+      ...(predicted[i] ? { predicted: predicted[i].result, "predicted-runs": predicted[i].results, ...predictedFigures(predicted[i]) } : {}),
     }));
     process.stdout.write(JSON.stringify({ scenario: name, runs }) + "\n");
   } else {
     process.stdout.write(`scenario ${name}\n`);
     measured.forEach((m, i) => {
       process.stdout.write(`\nvariant ${m.variant}: ${m.results.length} live runs\n${runsReport(analyses[i], summarizeRuns(analyses[i]))}\n`);
-      const p = predicted[i]?.result;
-      if (p) process.stdout.write(predictionReport([{ variant: m.variant, measured: m.results, predicted: p }]) + "\n" + figuresNote(m.variant, predicted[i]));
+      const p = predicted[i];
+      if (p) process.stdout.write(predictionReport([{ variant: m.variant, measured: m.results, predicted: p.results }]) + "\n" + figuresNote(m.variant, p));
       const warnings = new Set(m.results.flatMap((r) => r.warnings));
       for (const w of warnings) process.stdout.write(`${m.variant}: ${w}\n`);
     });
@@ -325,7 +351,7 @@ async function reportSideBySide(name: string, measured: NamedResult[], predicted
     process.stdout.write(`scenario ${name}\n${resultTable(rows)}\n${ratesTable(rows)}\n`);
     const breakdown = breakdownTable(rows);
     if (breakdown) process.stdout.write(`${breakdown}\n`);
-    process.stdout.write(predictionReport(measured.map((m, i) => ({ variant: m.variant, measured: [m.result], predicted: predicted[i].result }))) + "\n");
+    process.stdout.write(predictionReport(measured.map((m, i) => ({ variant: m.variant, measured: [m.result], predicted: predicted[i].results }))) + "\n");
     for (const [i, m] of measured.entries()) process.stdout.write(figuresNote(m.variant, predicted[i]));
     for (const m of measured) for (const w of m.result.warnings) process.stdout.write(`${m.variant}: ${w}\n`);
   }

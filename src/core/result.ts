@@ -92,6 +92,9 @@ export interface SourceHost {
   /** The zero check of a page the guest never wrote (mapped, read once): us of CPU, and of wall time. */
   "zero-check-us": number;
   "zero-check-wall-us": number;
+  /** The migration's own walk: pages it found zero, and the wall time a check took (us a page). */
+  "walk-zero-pages"?: number;
+  "walk-zero-check-us"?: number;
 }
 
 export interface MigrationResult extends ModeResultFields {

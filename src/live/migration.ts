@@ -7,6 +7,7 @@ import { migrate } from "../core/controller.js";
 import type { Device } from "../core/device.js";
 import { buildResult, type DestinationHost, type MigrationResult, type SourceHost } from "../core/result.js";
 import { Timeline } from "../core/timeline.js";
+import { qemuIterationMs } from "../core/params.js";
 import { createDevices, migrationParams } from "../scenario/assemble.js";
 import type { Scenario } from "../scenario/schema.js";
 import type { WorkloadSpec } from "../sim/workload.js";
@@ -117,6 +118,10 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       const switchHost = o.dest ? (session.conn.socket.localAddress ?? "127.0.0.1").replace(/^::ffff:/, "") : "127.0.0.1";
       const prealloc = scenario.migration.destinationPrealloc === true;
       const params = migrationParams(scenario);
+      // QEMU looks at the threshold once ram_save_iterate returns (MAX_WAIT, 50 ms), not after
+      // each slice: a live slice ends after 2 ms of walking (sliceBuildMs), so per-slice checks
+      // met the threshold inside a pass's zero tail, which QEMU and the simulator walk past.
+      params.iterationMs = qemuIterationMs;
       const channels = params.multifd?.channels;
       const dest = await session.config({
         pageCount, vcpus: vm.vcpus, workload, seed, mac: guestMac, switch: { host: switchHost, port: fabric.port },
@@ -215,7 +220,9 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       if (starved) result.warnings.push(starved);
     }
     if (destination) result.destination = destination;
-    result.source = sourceHost;
+    result.source = ram && ram.zeroWalk.pages > 0
+      ? { ...sourceHost, "walk-zero-pages": ram.zeroWalk.pages, "walk-zero-check-us": (ram.zeroWalk.ms * 1000) / ram.zeroWalk.pages }
+      : sourceHost;
     result["started-at"] = start;
     if (resumedAnswers && resumedAnswers.sent > 0 && resumedAnswers.answered === 0) {
       result.warnings.push(

@@ -113,6 +113,11 @@ export interface MachineProfile {
 export interface SimulateOptions {
   seed?: number;
   profile?: MachineProfile;
+  /**
+   * Look at the threshold between iterations of this many ms (params.iterationMs), whatever the
+   * profile: the live engine does (src/live/migration.ts), so its prediction must too.
+   */
+  iterationMs?: number;
   onProgress?: (p: { pass: number; remainingBytes: number; bandwidth: number; t: number }) => void;
 }
 
@@ -207,6 +212,7 @@ export function prepareMigration(scenario: Scenario, clock: Clock, channel: Chan
   }
   // A profile measured on a QEMU predicts that QEMU, which looks at the threshold between iterations only.
   if (profile?.qemu) params.iterationMs = qemuIterationMs;
+  if (options.iterationMs !== undefined) params.iterationMs = options.iterationMs;
   const autoConvergeSyncMs = profile?.qemu ? autoConvergeSyncMsOf(profile.qemu) : undefined;
   if (autoConvergeSyncMs) params.autoConvergeSyncMs = autoConvergeSyncMs;
   const memoryReadBytesPerSecond = profile?.pageReadBytesPerSecond ?? coreMemoryBytesPerSecond;

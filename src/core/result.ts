@@ -83,6 +83,13 @@ export interface DestinationHost {
   "apply-wall-us": number;
   /** With migration.destinationPrealloc: how long faulting in all guest RAM took before the migration (ms). */
   "prealloc-ms"?: number;
+  /**
+   * vDPA, live, without preallocation: what pinning all guest RAM took the destination's pinning
+   * thread (ms): wall time, CPU, and time it waited runnable for a core (Linux schedstat).
+   */
+  "pin-ms"?: number;
+  "pin-cpu-ms"?: number;
+  "pin-wait-ms"?: number;
   /** multifd, live: what the destination applied from each channel's connection (Memory frames, the pages they named, sync points). */
   "multifd-channels"?: { frames: number; pages: number; syncs: number }[];
 }

@@ -206,7 +206,7 @@ async function receive(conn: Connection, peer: string, o: DestinationOptions, mi
           expectState(state, "Receiving", f);
           // Pinning runs in its own thread; closing the guest (Abandon, a failure) stops it, and no reply follows.
           const job = incoming;
-          void job.pinner.pin().then(() => job.isOpen && conn.reply(f.id));
+          void job.pinner.pin().then((times) => job.isOpen && conn.reply(f.id, jsonPayload(times ?? null)));
           break;
         }
         case Command.Sync:

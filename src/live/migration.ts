@@ -15,6 +15,7 @@ import { WallClock } from "./clock.js";
 import { liveDevice } from "./device.js";
 import { Fabric } from "./fabric.js";
 import { Guest } from "./guest/guest.js";
+import type { PinTimes } from "./guest/pinner.js";
 import { RamHasher } from "./guest/hasher.js";
 import { nicLayout, pageSize } from "./guest/layout.js";
 import { startLocalDestination, type LocalDestination } from "./local-destination.js";
@@ -56,6 +57,18 @@ export const guestMac = "52:54:00:12:34:56";
 const warmUpMs = 300;
 /** After a failure: how long the prober checks that the source guest still answers. */
 const livenessCheckMs = 300;
+
+/**
+ * The pinning thread is always runnable, so where it has a core it waits next to nothing; the
+ * prediction gives it one. Waiting more than this share of its time, it shared a core with the
+ * run's other threads (docs/live.md, eleventh round: 15-18 % on this 2-core machine).
+ */
+const pinWaitShare = 0.1;
+
+function pinWaitWarning(t: PinTimes): string | undefined {
+  if (t.waitMs <= pinWaitShare * t.wallMs) return undefined;
+  return `the destination's pinning waited ${t.waitMs.toFixed(0)} ms for a core, ${((100 * t.waitMs) / t.wallMs).toFixed(0)} % of its ${t.wallMs.toFixed(0)} ms (${t.cpuMs.toFixed(0)} ms of CPU): a prediction gives the pinning a core of its own, so here it ends later than predicted`;
+}
 
 export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promise<MigrationResult> {
   const clock = new WallClock();
@@ -220,6 +233,13 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
       if (starved) result.warnings.push(starved);
     }
     if (destination) result.destination = destination;
+    // Preallocated, the Pin reply carries the preallocation's times (prealloc-ms): not pinning's.
+    const pin = scenario.migration.destinationPrealloc ? undefined : session?.pinTimes;
+    if (destination && pin) {
+      Object.assign(destination, { "pin-ms": pin.wallMs, "pin-cpu-ms": pin.cpuMs, "pin-wait-ms": pin.waitMs });
+      const waited = pinWaitWarning(pin);
+      if (waited) result.warnings.push(waited);
+    }
     result.source = ram && ram.zeroWalk.pages > 0
       ? { ...sourceHost, "walk-zero-pages": ram.zeroWalk.pages, "walk-zero-check-us": (ram.zeroWalk.ms * 1000) / ram.zeroWalk.pages }
       : sourceHost;

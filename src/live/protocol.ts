@@ -92,8 +92,9 @@ import { tagBytes, type FrameMac } from "./integrity.js";
  *    Verify's hashes are of the NIC's pages only (the rest hash as zero pages), unless Config
  *    says verifyAllPages.
  * 6: Config's Reply also carries what applying a data page costs the destination (apply-probe.ts).
+ * 7: Pin's Reply carries the pinning thread's wall time, CPU and run-queue wait (or null).
  */
-export const protocolVersion = 6;
+export const protocolVersion = 7;
 export const magic = Buffer.from("livemig\0", "latin1");
 export const headerBytes = 12;
 export const maxPayloadBytes = 64 << 20;

@@ -10,6 +10,7 @@ import { frameMacs } from "./integrity.js";
 import type { LinkTime } from "./link.js";
 import type { GuestConfig } from "./guest-config.js";
 import type { Guest } from "./guest/guest.js";
+import type { PinTimes } from "./guest/pinner.js";
 import type { RamHasher } from "./guest/hasher.js";
 import { nicPages, pageSize } from "./guest/layout.js";
 import { hashGroupPages, isZeroPage, runOfKind } from "./guest/pages.js";
@@ -81,8 +82,15 @@ export class SourceSession {
     return { firstTouch, apply, ...(typeof preallocMs === "number" ? { preallocMs } : {}) };
   }
 
+  /** What the destination's pinning thread reported with its Pin reply (protocol 7), once pinned. */
+  pinTimes: PinTimes | undefined;
+
   async pin(): Promise<void> {
-    await this.conn.request(Command.Pin, undefined, { unbounded: true });
+    const reply = await this.conn.request(Command.Pin, undefined, { unbounded: true });
+    const t = parseJson<Partial<PinTimes> | null>(reply);
+    const ms = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0;
+    if (t !== null && !(ms(t?.wallMs) && ms(t?.cpuMs) && ms(t?.waitMs))) throw new ProtocolError("malformed Pin reply: expected {wallMs, cpuMs, waitMs} or null");
+    this.pinTimes = t === null ? undefined : (t as PinTimes);
   }
 
   /**

@@ -2,15 +2,32 @@
 // kernel's pinning runs on a core beside QEMU's incoming migration: the RAM stream keeps being
 // applied on the main thread meanwhile.
 
+import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { touchPages } from "./pages.js";
+import type { PinTimes } from "./pinner.js";
 import { threadLoaded } from "./thread.js";
 
 const { ram, pageCount } = workerData as { ram: SharedArrayBuffer; pageCount: number };
 const words = new Int32Array(ram);
 
+/** This thread's CPU time and run-queue wait so far (Linux schedstat), ms; undefined elsewhere. */
+function schedstat(): [number, number] | undefined {
+  try {
+    const [cpuNs, waitNs] = readFileSync("/proc/thread-self/schedstat", "utf8").trim().split(/\s+/).map(Number);
+    return [cpuNs / 1e6, waitNs / 1e6];
+  } catch {
+    return undefined;
+  }
+}
+
 parentPort!.on("message", () => {
+  const before = schedstat();
+  const t = performance.now();
   touchPages(words, 0, pageCount);
-  parentPort!.postMessage("pinned");
+  const wallMs = performance.now() - t;
+  const after = schedstat();
+  const times: PinTimes | undefined = before && after ? { wallMs, cpuMs: after[0] - before[0], waitMs: after[1] - before[1] } : undefined;
+  parentPort!.postMessage(times ?? null);
 });
 threadLoaded();

@@ -4,21 +4,28 @@
 import { Thread } from "./thread.js";
 import type { Guest } from "./guest.js";
 
+/** What pinning all of guest RAM took its thread: wall time, CPU, and waiting runnable for a core (ms). */
+export interface PinTimes {
+  wallMs: number;
+  cpuMs: number;
+  waitMs: number;
+}
+
 export class Pinner {
   private readonly thread: Thread;
-  private pinned: Promise<void> | undefined;
+  private pinned: Promise<PinTimes | undefined> | undefined;
 
   constructor(guest: Guest) {
     this.thread = new Thread(new URL("./pin-worker.js", import.meta.url), { ram: guest.ram, pageCount: guest.pageCount });
   }
 
-  /** Pins all of guest RAM (once); resolves when every page is in. */
-  pin(): Promise<void> {
+  /** Pins all of guest RAM (once); resolves when every page is in, with the thread's times (where Linux gives them). */
+  pin(): Promise<PinTimes | undefined> {
     const worker = this.thread.worker;
     this.pinned ??= this.thread.up.then(
       () =>
-        new Promise<void>((resolve, reject) => {
-          worker.once("message", () => resolve());
+        new Promise<PinTimes | undefined>((resolve, reject) => {
+          worker.once("message", (times: PinTimes | null) => resolve(times ?? undefined));
           worker.once("error", reject);
           worker.postMessage("pin");
         }),

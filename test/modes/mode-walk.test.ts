@@ -33,7 +33,7 @@ async function migrateByHand(
   pages: number,
   written: (k: number) => number[],
   params: Partial<MigrationParams>,
-  o: { bandwidth: number; zero?: number[]; modeCosts?: ModeCosts; devices?: Device[] },
+  o: { bandwidth: number; zero?: number[]; modeCosts?: ModeCosts; devices?: Device[]; startAt?: number },
 ) {
   const zero = new Set(o.zero ?? []);
   const log: ({ pages: number[]; t: number } | "sync" | "resume")[] = [];
@@ -81,7 +81,11 @@ async function migrateByHand(
   };
   const p: MigrationParams = { ...qemuDefaults, maxBandwidth: 0, ...params };
   const multifdChannels = p.multifd ? [channel] : undefined;
-  const timeline = await clock.run(() => migrate({ clock, ram, channel, devices: o.devices ?? [], params: p, ...(multifdChannels ? { multifdChannels } : {}), ...(o.modeCosts ? { modeCosts: o.modeCosts } : {}) }));
+  const timeline = await clock.run(async () => {
+    // A migration need not start at the clock's zero (the live runtime's clock, a fleet's later VMs).
+    if (o.startAt) await clock.sleep(o.startAt);
+    return migrate({ clock, ram, channel, devices: o.devices ?? [], params: p, ...(multifdChannels ? { multifdChannels } : {}), ...(o.modeCosts ? { modeCosts: o.modeCosts } : {}) });
+  });
   return { log, result: buildResult(timeline, { ramBytes: pages * pageSize, pageSize, params: p }) };
 }
 
@@ -233,5 +237,37 @@ describe("post-copy's pages, worked by hand", () => {
     const pages = after.flatMap((r) => r.pages);
     expect([...pages].sort((a, b) => a - b)).toEqual(range(0, 16));
     expect(result.ram["postcopy-bytes"]).toBe(16 * 4104 + 8 * after.length);
+  });
+
+  it("post-copy after a time counts it from the migration's start, not from the clock's zero", async () => {
+    // Started at 1000 ms on the clock; post-copy due 150 ms after the start, looked at between slices. 1024 pages,
+    // all written before every sync (no convergence), at 10 MB/s: a slice of 256 normal pages (256 x 4104 + 8 B)
+    // takes 105.0632 ms, so the first slice ends before the deadline and the second after it: the switch then,
+    // 210.126 ms after the start (the result's times are from the migration's start).
+    const { log, result } = await migrateByHand(1024, () => range(0, 1024), { downtimeLimitMs: 20, postcopy: { afterMs: 150 } }, { bandwidth: 1e7, startAt: 1000 });
+    expect(result.status).toBe("completed");
+    const before = log.slice(0, log.indexOf("resume")).filter((e) => e !== "sync" && e !== "resume");
+    expect(before.map((r) => r.pages)).toEqual([range(0, 256), range(256, 512)]);
+    expect(before[0].t).toBe(1000);
+    const stop = result.timeline.find((e) => e.kind === "vm-stop")!;
+    expect(stop.t).toBeCloseTo((2 * (256 * 4104 + 8)) / 1e4, 2);
+  });
+});
+
+describe("dirty-limit's adjustments, worked by hand", () => {
+  it("once on, the limit is adjusted once a rate period, at the sync that closes it; rates high twice again do not turn it on again", async () => {
+    // QEMU: migration_dirty_limit_guest sets the quota once (again it is a no-op while the limit is in service),
+    // and the dirtylimit thread adjusts each vCPU's sleep once a vcpu-dirty-limit-period. 1024 pages, all written
+    // before every sync whatever the sleep (this guest ignores it), at 4 MB/s: a sync every ~0.75 s, a rate period
+    // closed at every other one, each dirtying far more than half of what was sent (throttle-trigger-threshold),
+    // so the trigger's count reaches two again every two periods once the limit is on.
+    const { result } = await migrateByHand(1024, () => range(0, 1024), { giveUp: { timeMs: 8000 }, dirtyLimit: { bytesPerSecond: 2 ** 20, ringSize: 4096 } }, { bandwidth: 4e6 });
+    expect(result.status).toBe("failed");
+    const limits = result.timeline.filter((e) => e.kind === "dirty-limit").map((e) => e.t);
+    const syncs = new Set(result.timeline.filter((e) => e.kind === "sync").map((e) => e.t));
+    // Turned on, then adjusted at least three times: enough for the trigger's count to reach two again.
+    expect(limits.length).toBeGreaterThanOrEqual(4);
+    for (const t of limits) expect(syncs.has(t)).toBe(true);
+    for (let i = 1; i < limits.length; i++) expect(limits[i] - limits[i - 1]).toBeGreaterThanOrEqual(1000);
   });
 });

@@ -178,5 +178,9 @@ describe("refusals name the place and what was expected", () => {
     expect(problems(fleet({ extra: "variants:\n  - {name: bad, set: {evacuate.to: [a]}}\n" }))).toEqual([
       'fleet.yaml:7: variants.0.set: evacuate.to.0: host "a" is also in evacuate.from: a drained host cannot take VMs (variant "bad")',
     ]);
+    // A list inside a mapping is named by its whole path.
+    expect(problems(fleet({ extra: "variants:\n  - {name: bad, set: {evacuate.from.3: b}}\n" }))).toEqual([
+      'fleet.yaml:7: variants.0.set: "evacuate.from.3": "evacuate.from.3" does not exist: evacuate.from has 1 entry (evacuate.from.0) (variant "bad")',
+    ]);
   });
 });

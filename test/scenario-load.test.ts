@@ -188,6 +188,17 @@ describe("the VM's own rules", () => {
 });
 
 describe("the file's shape, before and while it is parsed", () => {
+  it("a text given without a file name is named <scenario> in the problems", () => {
+    expect(problemsOf(() => loadScenario(base("colour: blue")))).toEqual(['<scenario>:1: (top level): unknown key "colour"']);
+  });
+  it("parsing leaves the process's stack trace limit as it was, a file refused or not (it is 0 only while the parser runs)", () => {
+    const before = Error.stackTraceLimit;
+    expect(before).toBeGreaterThan(0);
+    load(base());
+    expect(Error.stackTraceLimit).toBe(before);
+    problems("name: [");
+    expect(Error.stackTraceLimit).toBe(before);
+  });
   it("the error's message is its first problem and how many more there are", () => {
     expect(new ScenarioError(["a"]).message).toBe("a");
     expect(new ScenarioError(["a", "b"]).message).toBe("a (and 1 more problem)");
@@ -297,6 +308,11 @@ describe("variants", () => {
     at("devices.-1", '"devices.-1": expected a list index 0..0');
     at("devices.1.queuePairs", '"devices.1" does not exist: devices has 1 entry (devices.0)');
     at("extra.0.x", '"extra.0" does not exist: the scenario has no extra list to index');
+    // A list index is the whole key, of any number of digits: "10" is one, "x1" and "1x" are field names (the
+    // file has no such field: the variant is the base with an unknown key).
+    at("extra.10.x", '"extra.10" does not exist: the scenario has no extra list to index');
+    expect(problem(v('{"probe.x1": 1}'))).toBe('s.yaml:6: variants.0.set: probe: unknown key "x1" (variant "v")');
+    expect(problem(v('{"probe.1x": 1}'))).toBe('s.yaml:6: variants.0.set: probe: unknown key "1x" (variant "v")');
     expect(problem(base("devices: [{kind: virtio}, {kind: virtio}]\nvariants:\n  - {name: v, set: {devices.2: 1}}"))).toBe(
       's.yaml:6: variants.0.set: "devices.2": "devices.2" does not exist: devices has 2 entries (devices.0..devices.1) (variant "v")',
     );

@@ -120,6 +120,8 @@ describe("every bound of every quantity, with the line and the limit", () => {
       "s.yaml:2: vm.workload.hotShare: expected a number in [0, 1], got 1.5",
     );
     expect(problem(base("", "{memory: 1GiB, workload: {kind: uniform, workingSet: 1MiB, rate: -1}}"))).toBe("s.yaml:2: vm.workload.rate: expected a number in [0, 1e+12], got -1");
+    // A number in quotes is text, even where its value would be in range.
+    expect(problem(base("", '{memory: 1GiB, workload: {kind: hotcold, workingSet: 1MiB, rate: 5, hotShare: "0.5"}}'))).toBe('s.yaml:2: vm.workload.hotShare: expected a number in [0, 1], got "0.5"');
   });
 });
 
@@ -142,6 +144,8 @@ describe("what zod finds, said in the file's terms", () => {
     );
     expect(problem(base("devices: [{kind: e1000}]"))).toMatch(/^s\.yaml:4: devices\.0\.kind: expected kind to be one of virtio \| .*vdpa.*, got "e1000"$/);
     expect(problem(base("devices: [{queuePairs: 2}]"))).toMatch(/^s\.yaml:4: devices\.0\.kind: expected kind to be one of .*, got undefined$/);
+    // A kind is a string: a list holding a kind's name is none (its text would name the strategy).
+    expect(problem(base("devices: [{kind: [virtio]}]"))).toMatch(/^s\.yaml:4: devices\.0\.kind: expected kind to be one of .*, got \["virtio"\]$/);
     expect(problem(base("devices: [null]"))).toMatch(/^s\.yaml:4: devices\.0\.kind: expected kind to be one of .*, got undefined$/);
     // A name every object inherits is no strategy (it once crashed the parse with a stack trace).
     for (const inherited of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {

@@ -315,6 +315,8 @@ describe("variants", () => {
     // A list index is the whole key, of any number of digits: "10" is one, "x1" and "1x" are field names (the
     // file has no such field: the variant is the base with an unknown key).
     at("extra.10.x", '"extra.10" does not exist: the scenario has no extra list to index');
+    // Through a value an earlier path of the same variant set: null is no mapping either.
+    expect(problem(v("{probe: null, probe.interval: 1ms}"))).toBe('s.yaml:6: variants.0.set: "probe.interval": "probe" is not a mapping or list (variant "v")');
     expect(problem(v('{"probe.x1": 1}'))).toBe('s.yaml:6: variants.0.set: probe: unknown key "x1" (variant "v")');
     expect(problem(v('{"probe.1x": 1}'))).toBe('s.yaml:6: variants.0.set: probe: unknown key "1x" (variant "v")');
     expect(problem(base("devices: [{kind: virtio}, {kind: virtio}]\nvariants:\n  - {name: v, set: {devices.2: 1}}"))).toBe(

@@ -3,15 +3,9 @@
 // scan, the formatting) and the two fast files that check results of whole migrations worked by hand (the
 // controller's hooks, QEMU's rules). Narrower than ctl.vitest.config.ts: a result.ts mutant reaches every
 // test that builds a result, and there each surviving one cost ~9 s of tests (round 7's first ctl3 run).
-import { defineConfig } from "vitest/config";
+import { mutationTests } from "./mutation-tests.ts";
 
-export default defineConfig({
-  test: {
-    include: [
-      "test/result.test.ts", "test/modes/mode-results.test.ts", "test/nesting.test.ts", "test/format.test.ts",
-      "test/controller-hooks.test.ts", "test/qemu-rules.test.ts",
-    ],
-    testTimeout: 60_000, isolate: false,
-    env: { LIVEMIG_MUTATION: "1" },
-  },
-});
+export default mutationTests([
+  "test/result.test.ts", "test/modes/mode-results.test.ts", "test/nesting.test.ts", "test/format.test.ts",
+  "test/controller-hooks.test.ts", "test/qemu-rules.test.ts",
+]);

@@ -1,4 +1,4 @@
 // The tests `definitions.config.mjs` runs against each mutant (docs/mutation.md, round 4).
-import { defineConfig } from "vitest/config";
+import { mutationTests } from "./mutation-tests.ts";
 
-export default defineConfig({ test: { include: ["test/measure/definitions.test.ts", "test/measure/properties.test.ts"], testTimeout: 60_000, env: { LIVEMIG_MUTATION: "1" } } });
+export default mutationTests(["test/measure/definitions.test.ts", "test/measure/properties.test.ts"]);

@@ -1,6 +1,6 @@
 // The tests `fleet.config.mjs` runs against each mutant (docs/mutation.md, round 4): the orchestrator's
 // rules on 32 to 256 MiB guests, the drain's early stops (round 7), and the drain summary. test/fleet.test.ts (1 to 4 GiB guests, a 200 s nova run)
 // checks the same rules on the issue's figures but takes tens of seconds per mutant.
-import { defineConfig } from "vitest/config";
+import { mutationTests } from "./mutation-tests.ts";
 
-export default defineConfig({ test: { include: ["test/fleet-rules.test.ts", "test/fleet-summary.test.ts", "test/fleet-stop.test.ts"], testTimeout: 60_000, isolate: false, env: { LIVEMIG_MUTATION: "1" } } });
+export default mutationTests(["test/fleet-rules.test.ts", "test/fleet-summary.test.ts", "test/fleet-stop.test.ts"]);

@@ -1,5 +1,5 @@
 // The tests `fleetplan.config.mjs` runs against each mutant of src/sim/fleet-plan.ts (docs/mutation.md,
 // round 7): the plan search against every trial run to its end (1.5 to 2 GiB guests, ~5 s uninstrumented).
-import { defineConfig } from "vitest/config";
+import { mutationTests } from "./mutation-tests.ts";
 
-export default defineConfig({ test: { include: ["test/fleet-plan.test.ts"], testTimeout: 120_000, isolate: false, env: { LIVEMIG_MUTATION: "1" } } });
+export default mutationTests(["test/fleet-plan.test.ts"], { testTimeout: 120_000 });

@@ -1,4 +1,4 @@
 // src/core/nesting.ts's own test, alone (docs/mutation.md, round 9): ctl3 ran it with the controller's neighbours.
-import { defineConfig } from "vitest/config";
+import { mutationTests } from "./mutation-tests.ts";
 
-export default defineConfig({ test: { include: ["test/nesting.test.ts"], testTimeout: 60_000, isolate: false, env: { LIVEMIG_MUTATION: "1" } } });
+export default mutationTests(["test/nesting.test.ts"]);

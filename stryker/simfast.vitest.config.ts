@@ -2,16 +2,10 @@
 // files it mutates, each file a fraction of a second uninstrumented (~4 s for the set, 2026-12-01 17:26 UTC), without
 // the whole-migration files of sim.vitest.config.ts (the controller's, QEMU's rules, the bounds, the page walk,
 // the RAM oracle), which a clock mutant reaches in every test. A lower bound: those can only kill more.
-import { defineConfig } from "vitest/config";
+import { mutationTests } from "./mutation-tests.ts";
 
-export default defineConfig({
-  test: {
-    include: [
-      "test/clock-order.test.ts", "test/clock-awaited.test.ts", "test/clock-tasks.test.ts", "test/network.test.ts", "test/sim-link.test.ts",
-      "test/prober.test.ts", "test/destination.test.ts", "test/simulate.test.ts", "test/simulate-profile.test.ts",
-      "test/fleet-summary.test.ts", "test/workload.test.ts", "test/zipf-rank-table.test.ts",
-    ],
-    testTimeout: 60_000, isolate: false,
-    env: { LIVEMIG_MUTATION: "1" },
-  },
-});
+export default mutationTests([
+  "test/clock-order.test.ts", "test/clock-awaited.test.ts", "test/clock-tasks.test.ts", "test/network.test.ts", "test/sim-link.test.ts",
+  "test/prober.test.ts", "test/destination.test.ts", "test/simulate.test.ts", "test/simulate-profile.test.ts",
+  "test/fleet-summary.test.ts", "test/workload.test.ts", "test/zipf-rank-table.test.ts",
+]);

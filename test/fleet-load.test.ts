@@ -25,7 +25,8 @@ describe("the plan", () => {
     const p = plan(fleet());
     expect(p.name).toBe("f");
     expect(p.seed).toBe(1);
-    expect(p.hosts).toEqual([{ name: "a", nic: 1.25e9 }, { name: "b", nic: 1.25e9, streamRate: 1e9 }]);
+    // Strictly: a host without a stream rate has no streamRate key.
+    expect(p.hosts).toStrictEqual([{ name: "a", nic: 1.25e9 }, { name: "b", nic: 1.25e9, streamRate: 1e9 }]);
     expect(p.fabric).toBeUndefined();
     expect([p.from, p.to, p.order]).toEqual([["a"], ["b"], "given"]);
     expect(plan(fleet({ extra: "seed: 9\nfabric: {bandwidth: 100Gbit/s, latency: 0.5ms}\norder: largest-first\n" }))).toMatchObject({
@@ -152,6 +153,10 @@ describe("refusals name the place and what was expected", () => {
     expect(plan(fleet({ vms: many })).vms).toHaveLength(100_000);
     expect(problems(fleet({ vms: `${many}\n${vm}` }))).toEqual(["fleet.yaml:6: vms.2.count: the fleet expands to more than 100000 VMs"]);
   });
+  it("a text given without a file name is named <fleet>; a top level that is no mapping says what it should hold", () => {
+    expect(problemsOf(() => loadFleet(fleet({ extra: "colour: blue\n" })))).toEqual(['<fleet>:1: (top level): unknown key "colour"']);
+    expect(problems("[1]")).toEqual(["fleet.yaml: expected a mapping with name, hosts, vms, evacuate, ... at the top level"]);
+  });
   it("post-copy policies: each preset's own option, and what to set instead", () => {
     const refused = "post-copy is not modelled yet (its own issue); livemig cannot predict it";
     expect(problems(fleet({ policy: "{preset: kubevirt, allowPostCopy: true}" }))).toEqual([
@@ -177,6 +182,10 @@ describe("refusals name the place and what was expected", () => {
     expect(runs[1].fleet.policy.preset).toBe("nova");
     expect(problems(fleet({ extra: "variants:\n  - {name: bad, set: {evacuate.to: [a]}}\n" }))).toEqual([
       'fleet.yaml:7: variants.0.set: evacuate.to.0: host "a" is also in evacuate.from: a drained host cannot take VMs (variant "bad")',
+    ]);
+    // A list inside a mapping is named by its whole path.
+    expect(problems(fleet({ extra: "variants:\n  - {name: bad, set: {evacuate.from.3: b}}\n" }))).toEqual([
+      'fleet.yaml:7: variants.0.set: "evacuate.from.3": "evacuate.from.3" does not exist: evacuate.from has 1 entry (evacuate.from.0) (variant "bad")',
     ]);
   });
 });

@@ -5,7 +5,7 @@
 // worked out from the rule as the policies' documentation states it (docs/fleet.md), not from a run.
 
 import { describe, expect, it } from "vitest";
-import { departures, dirtyRate, evacuate, type FleetPlan, type FleetPolicy, type FleetVm, type VmRun } from "../src/sim/fleet.js";
+import { departures, dirtyRate, evacuate, type FleetPlan, type FleetPolicy, type FleetVm, type StallStep, type VmRun } from "../src/sim/fleet.js";
 import { utilisationBinMs } from "../src/sim/network.js";
 import { simulate, type MachineProfile } from "../src/sim/simulate.js";
 import { scenario } from "./helpers.js";
@@ -273,6 +273,38 @@ describe("the policy's timers", () => {
       { t: expect.closeTo(syncs[4], 3), action: "abort", reason: "convergence schedule exhausted after 4 iterations without progress (64.00 MiB remaining, lowest 64.00 MiB)" },
     ]);
     expect(v.result.status).toBe("failed");
+  });
+
+  it("once it has cancelled a migration it does nothing more to it: no later sync takes a step, no timer due before the failure acts", async () => {
+    // The hog with a VF whose STOP_COPY transition takes 123.4 ms (mlx5 timing). Sync 1 (setup) sets the lowest
+    // (all 64 MiB dirty, as at every sync after it); stall 1, the next sync, raises the downtime limit to 2 s, whose
+    // threshold (1 Gbit/s x 2 s = 250 MB) is above the hog's 64 MiB once a window has closed; stall 2, the sync
+    // then, is the abort, and there the migration has also converged: the switch-over begins (the guest stopped,
+    // the VF's transition) and its first send fails on the cancelled stream. Its final sync (a stall 3) and a
+    // downtime step due during the transition come after the abort: neither acts.
+    const hogVf: FleetVm = {
+      name: "hogvf",
+      host: "a",
+      scenario: scenario(`name: hogvf\nvm: ${hog}\nlink: {bandwidth: 1Gbit/s}\nmigration: {maxBandwidth: 0}\ndevices: [{kind: vf-tracked, deviceTiming: mlx5-cx7}]\n`),
+    };
+    const stallSchedule: StallStep[] = [{ stalls: 1, action: { setDowntimeMs: 2000 } }, { stalls: 2, action: "abort" }, { stalls: 3, action: { setDowntimeMs: 3000 } }];
+    const run = async (p: Partial<FleetPolicy>) => (await evacuate(plan([hogVf], { policy: policy({ stallSchedule, ...p }) }))).vms[0];
+    // Where the transition falls (a first run, without the timer): the step is set in its middle.
+    const [transition] = (await run({})).result.timeline.flatMap((e) => (e.kind === "span" && e.name === "VF STOP_COPY" ? [e] : []));
+    const stepAt = (transition.t + transition.end) / 2;
+    const v = await run({ downtimeSteps: () => [{ afterMs: stepAt, downtimeMs: 4000 }] });
+    const syncs = syncTimes(v.result);
+    expect(v.actions).toEqual([
+      { t: expect.closeTo(syncs[1], 3), action: "set-downtime", downtimeMs: 2000, reason: "1 iterations without progress (64.00 MiB remaining, lowest 64.00 MiB)" },
+      { t: expect.closeTo(syncs[2], 3), action: "abort", reason: "convergence schedule exhausted after 2 iterations without progress (64.00 MiB remaining, lowest 64.00 MiB)" },
+    ]);
+    expect(v.result.status).toBe("failed");
+    expect(v.result["error-desc"]).toBe(`migration aborted: cancelled by test: ${v.actions[1].reason}`);
+    // The run is the one described: the switch-over's final sync after the abort, the step due between the abort and the failure.
+    expect(syncs).toHaveLength(4);
+    expect(syncs[3]).toBeGreaterThan(syncs[2]);
+    expect(stepAt).toBeGreaterThan(syncs[2]);
+    expect(stepAt).toBeLessThan(v.end);
   });
 });
 

@@ -39,6 +39,9 @@ const cases: Record<string, Case[]> = {
     ["at the start", "#[[\n[1]", 1, 2],
     ["after a collection", "a: [1] # [[[", 1, 1],
     ["not after white space: part of a word, the brackets after it count", "[a#[b]]", 2, 1],
+    // The character before the # decides, not the one after it.
+    ["after white space, a bracket right after it", "a: 1 #[[\nb: [1]", 1, 2],
+    ["after a word, white space right after it", "[a# [b]]", 2, 1],
   ],
   "stops counting once past the limit": [
     ["past the limit of 3", "[[[\n[[[[[", 4, 2, 3],

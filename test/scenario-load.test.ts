@@ -120,6 +120,8 @@ describe("every bound of every quantity, with the line and the limit", () => {
       "s.yaml:2: vm.workload.hotShare: expected a number in [0, 1], got 1.5",
     );
     expect(problem(base("", "{memory: 1GiB, workload: {kind: uniform, workingSet: 1MiB, rate: -1}}"))).toBe("s.yaml:2: vm.workload.rate: expected a number in [0, 1e+12], got -1");
+    // A number in quotes is text, even where its value would be in range.
+    expect(problem(base("", '{memory: 1GiB, workload: {kind: hotcold, workingSet: 1MiB, rate: 5, hotShare: "0.5"}}'))).toBe('s.yaml:2: vm.workload.hotShare: expected a number in [0, 1], got "0.5"');
   });
 });
 
@@ -142,6 +144,8 @@ describe("what zod finds, said in the file's terms", () => {
     );
     expect(problem(base("devices: [{kind: e1000}]"))).toMatch(/^s\.yaml:4: devices\.0\.kind: expected kind to be one of virtio \| .*vdpa.*, got "e1000"$/);
     expect(problem(base("devices: [{queuePairs: 2}]"))).toMatch(/^s\.yaml:4: devices\.0\.kind: expected kind to be one of .*, got undefined$/);
+    // A kind is a string: a list holding a kind's name is none (its text would name the strategy).
+    expect(problem(base("devices: [{kind: [virtio]}]"))).toMatch(/^s\.yaml:4: devices\.0\.kind: expected kind to be one of .*, got \["virtio"\]$/);
     expect(problem(base("devices: [null]"))).toMatch(/^s\.yaml:4: devices\.0\.kind: expected kind to be one of .*, got undefined$/);
     // A name every object inherits is no strategy (it once crashed the parse with a stack trace).
     for (const inherited of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
@@ -188,6 +192,17 @@ describe("the VM's own rules", () => {
 });
 
 describe("the file's shape, before and while it is parsed", () => {
+  it("a text given without a file name is named <scenario> in the problems", () => {
+    expect(problemsOf(() => loadScenario(base("colour: blue")))).toEqual(['<scenario>:1: (top level): unknown key "colour"']);
+  });
+  it("parsing leaves the process's stack trace limit as it was, a file refused or not (it is 0 only while the parser runs)", () => {
+    const before = Error.stackTraceLimit;
+    expect(before).toBeGreaterThan(0);
+    load(base());
+    expect(Error.stackTraceLimit).toBe(before);
+    problems("name: [");
+    expect(Error.stackTraceLimit).toBe(before);
+  });
   it("the error's message is its first problem and how many more there are", () => {
     expect(new ScenarioError(["a"]).message).toBe("a");
     expect(new ScenarioError(["a", "b"]).message).toBe("a (and 1 more problem)");
@@ -297,6 +312,13 @@ describe("variants", () => {
     at("devices.-1", '"devices.-1": expected a list index 0..0');
     at("devices.1.queuePairs", '"devices.1" does not exist: devices has 1 entry (devices.0)');
     at("extra.0.x", '"extra.0" does not exist: the scenario has no extra list to index');
+    // A list index is the whole key, of any number of digits: "10" is one, "x1" and "1x" are field names (the
+    // file has no such field: the variant is the base with an unknown key).
+    at("extra.10.x", '"extra.10" does not exist: the scenario has no extra list to index');
+    // Through a value an earlier path of the same variant set: null is no mapping either.
+    expect(problem(v("{probe: null, probe.interval: 1ms}"))).toBe('s.yaml:6: variants.0.set: "probe.interval": "probe" is not a mapping or list (variant "v")');
+    expect(problem(v('{"probe.x1": 1}'))).toBe('s.yaml:6: variants.0.set: probe: unknown key "x1" (variant "v")');
+    expect(problem(v('{"probe.1x": 1}'))).toBe('s.yaml:6: variants.0.set: probe: unknown key "1x" (variant "v")');
     expect(problem(base("devices: [{kind: virtio}, {kind: virtio}]\nvariants:\n  - {name: v, set: {devices.2: 1}}"))).toBe(
       's.yaml:6: variants.0.set: "devices.2": "devices.2" does not exist: devices has 2 entries (devices.0..devices.1) (variant "v")',
     );

@@ -14,6 +14,7 @@
 import { describe, expect, it } from "vitest";
 import type { PageBitmap, PageRuns } from "../../src/core/bitmap.js";
 import { migrate, type ModeCosts } from "../../src/core/controller.js";
+import type { Device } from "../../src/core/device.js";
 import { qemuDefaults, type MigrationParams } from "../../src/core/params.js";
 import type { Channel, GuestRam } from "../../src/core/ports.js";
 import { buildResult } from "../../src/core/result.js";
@@ -28,7 +29,12 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
  * (sync 0 hands over all of RAM; nothing is written once the guest is stopped). Returns what was
  * read, each read with its time, and the SYNC packets, in the order they came.
  */
-async function migrateByHand(pages: number, written: (k: number) => number[], params: Partial<MigrationParams>, o: { bandwidth: number; zero?: number[]; modeCosts?: ModeCosts }) {
+async function migrateByHand(
+  pages: number,
+  written: (k: number) => number[],
+  params: Partial<MigrationParams>,
+  o: { bandwidth: number; zero?: number[]; modeCosts?: ModeCosts; devices?: Device[]; startAt?: number },
+) {
   const zero = new Set(o.zero ?? []);
   const log: ({ pages: number[]; t: number } | "sync" | "resume")[] = [];
   const clock = new VirtualClock();
@@ -75,7 +81,11 @@ async function migrateByHand(pages: number, written: (k: number) => number[], pa
   };
   const p: MigrationParams = { ...qemuDefaults, maxBandwidth: 0, ...params };
   const multifdChannels = p.multifd ? [channel] : undefined;
-  const timeline = await clock.run(() => migrate({ clock, ram, channel, devices: [], params: p, ...(multifdChannels ? { multifdChannels } : {}), ...(o.modeCosts ? { modeCosts: o.modeCosts } : {}) }));
+  const timeline = await clock.run(async () => {
+    // A migration need not start at the clock's zero (the live runtime's clock, a fleet's later VMs).
+    if (o.startAt) await clock.sleep(o.startAt);
+    return migrate({ clock, ram, channel, devices: o.devices ?? [], params: p, ...(multifdChannels ? { multifdChannels } : {}), ...(o.modeCosts ? { modeCosts: o.modeCosts } : {}) });
+  });
   return { log, result: buildResult(timeline, { ramBytes: pages * pageSize, pageSize, params: p }) };
 }
 
@@ -133,6 +143,47 @@ describe("xbzrle's walk, worked by hand", () => {
     expect(result.ram.duplicate).toBe(2 + 1 + 1);
     expect(result.ram.transferred).toBe(62 * 4104 + 2 * 9 + 8 + (9 + 7 * 4104 + 8) + (9 + 7 * 78 + 8));
   });
+  it("an iteration whose device buffer and RAM slice are the same size is no idle one: the switch-over follows it at once", async () => {
+    // The iteration (ram_save_iterate with vfio_save_iterate beside it) waits for the rate-limit window's end
+    // only when it sent nothing; here a device's 1 MiB buffer of changed state and a RAM slice of exactly
+    // 1 MiB go in one iteration (a sum of 2 MiB, which a difference of the two would take for nothing sent).
+    // 512 pages at 1 GB/s (1,000,000 B/ms); pass 1 sends them all, page 0 is written before sync 1 (pass 2
+    // puts it in the cache: xbzrle starts where the walk wraps), pages 0-255 before sync 2, nothing after.
+    // At sync 2 the device has 1 MiB of changed state. Pass 3 walks from the start: page 0 a hit of 2033 changed
+    // bytes, 8 + 3 + (2 + 2 + 2033) B (uleb128 of 2063 unchanged bytes and of the run's length, the run), then
+    // pages 1-255 misses, 4104 B each: 2048 + 255 x 4104 + 8 (EOS) = 1,048,576 B.
+    let deviceSyncs = 0;
+    let changed = 0;
+    const device: Device = {
+      kind: "changing-state",
+      dmaLogged: () => true,
+      stateBytes: () => 0,
+      async sync() {
+        if (++deviceSyncs === 3) changed = 1 << 20;
+      },
+      preCopyDirtyBytes: () => changed,
+      preCopyDirtySent(_now, bytes) {
+        changed -= bytes;
+      },
+    };
+    const { log, result } = await migrateByHand(512, (k) => (k === 1 ? [0] : k === 2 ? range(0, 256) : []), { xbzrle: { cacheSize: 512 * pageSize } }, {
+      bandwidth: 1e9,
+      modeCosts: { vcpus: 1, bytesPerWrite: 2033, memoryBytesPerMs: 0, latencyMs: 0 },
+      devices: [device],
+    });
+    expect(result.status).toBe("completed");
+    const reads = log.filter((e) => e !== "sync" && e !== "resume");
+    expect(reads.map((r) => r.pages)).toEqual([range(0, 256), range(256, 512), [0], range(0, 256)]);
+    expect(result["xbzrle-cache"]).toMatchObject({ pages: 1, "cache-miss": 256 });
+    // Pass 2's slice (4104 + 8 B), then the device's 1 MiB, before pass 3's read.
+    expect(reads[3].t - reads[2].t).toBeCloseTo((4112 + 2 ** 20) / 1e6, 6);
+    // Pass 1's two slices, pass 2's, the device's buffer and pass 3's slice: the two of 1 MiB each.
+    expect(result.ram.transferred).toBe(2 * (256 * 4104 + 8) + (4104 + 8) + 2 ** 20 + 2 ** 20);
+    // The guest stops as soon as pass 3's slice is on the link (1.049 ms after its read; the result's times are
+    // to the microsecond), not at the window's end, 100 ms after the start.
+    const stop = result.timeline.find((e) => e.kind === "vm-stop")!;
+    expect(stop.t - reads[3].t).toBeCloseTo(2 ** 20 / 1e6, 2);
+  });
 });
 
 describe("post-copy's pages, worked by hand", () => {
@@ -186,5 +237,37 @@ describe("post-copy's pages, worked by hand", () => {
     const pages = after.flatMap((r) => r.pages);
     expect([...pages].sort((a, b) => a - b)).toEqual(range(0, 16));
     expect(result.ram["postcopy-bytes"]).toBe(16 * 4104 + 8 * after.length);
+  });
+
+  it("post-copy after a time counts it from the migration's start, not from the clock's zero", async () => {
+    // Started at 1000 ms on the clock; post-copy due 150 ms after the start, looked at between slices. 1024 pages,
+    // all written before every sync (no convergence), at 10 MB/s: a slice of 256 normal pages (256 x 4104 + 8 B)
+    // takes 105.0632 ms, so the first slice ends before the deadline and the second after it: the switch then,
+    // 210.126 ms after the start (the result's times are from the migration's start).
+    const { log, result } = await migrateByHand(1024, () => range(0, 1024), { downtimeLimitMs: 20, postcopy: { afterMs: 150 } }, { bandwidth: 1e7, startAt: 1000 });
+    expect(result.status).toBe("completed");
+    const before = log.slice(0, log.indexOf("resume")).filter((e) => e !== "sync" && e !== "resume");
+    expect(before.map((r) => r.pages)).toEqual([range(0, 256), range(256, 512)]);
+    expect(before[0].t).toBe(1000);
+    const stop = result.timeline.find((e) => e.kind === "vm-stop")!;
+    expect(stop.t).toBeCloseTo((2 * (256 * 4104 + 8)) / 1e4, 2);
+  });
+});
+
+describe("dirty-limit's adjustments, worked by hand", () => {
+  it("once on, the limit is adjusted once a rate period, at the sync that closes it; rates high twice again do not turn it on again", async () => {
+    // QEMU: migration_dirty_limit_guest sets the quota once (again it is a no-op while the limit is in service),
+    // and the dirtylimit thread adjusts each vCPU's sleep once a vcpu-dirty-limit-period. 1024 pages, all written
+    // before every sync whatever the sleep (this guest ignores it), at 4 MB/s: a sync every ~0.75 s, a rate period
+    // closed at every other one, each dirtying far more than half of what was sent (throttle-trigger-threshold),
+    // so the trigger's count reaches two again every two periods once the limit is on.
+    const { result } = await migrateByHand(1024, () => range(0, 1024), { giveUp: { timeMs: 8000 }, dirtyLimit: { bytesPerSecond: 2 ** 20, ringSize: 4096 } }, { bandwidth: 4e6 });
+    expect(result.status).toBe("failed");
+    const limits = result.timeline.filter((e) => e.kind === "dirty-limit").map((e) => e.t);
+    const syncs = new Set(result.timeline.filter((e) => e.kind === "sync").map((e) => e.t));
+    // Turned on, then adjusted at least three times: enough for the trigger's count to reach two again.
+    expect(limits.length).toBeGreaterThanOrEqual(4);
+    for (const t of limits) expect(syncs.has(t)).toBe(true);
+    for (let i = 1; i < limits.length; i++) expect(limits[i] - limits[i - 1]).toBeGreaterThanOrEqual(1000);
   });
 });

@@ -90,7 +90,6 @@ export function writeModel(spec: WorkloadSpec, base: number, random: Random): Wr
       /** The rank table's ranks as the pages they land on (from `base`): a draw it answers costs no modulo either. */
       let offsets: Int32Array | undefined;
       let drawn = 0;
-      let cold: ((k: number) => number) | undefined;
       return {
         rate: spec.rate,
         support: n,
@@ -105,12 +104,10 @@ export function writeModel(spec: WorkloadSpec, base: number, random: Random): Wr
             return;
           }
           offsets ??= ranks.map((r) => (r >= 0 ? modulo(r * stride, n) : -1));
-          // Where the table does not answer: the formula, by the series where it is harmonic (expSeries).
-          cold ??= harmonic ? harmonicSeriesRank(n) : (k: number) => rank(k / 2 ** 32);
           for (let i = 0; i < count; i++) {
             const k = random.bits();
             const known = offsets[k >>> rankTableShift];
-            mark(base + (known >= 0 ? known : modulo(rankIndex(cold(k), n) * stride, n)));
+            mark(base + (known >= 0 ? known : modulo(rankIndex(rank(k / 2 ** 32), n) * stride, n)));
           }
         },
         writeMany(count, mark) {
@@ -190,57 +187,6 @@ export function rankTable(n: number, exponent: number, rank: (u: number) => numb
   }
   rankTables.set(key, table);
   return table;
-}
-
-/**
- * How far from an integer (relative) a value of `expSeries` must lie for its floor to be the
- * formula's: the series and Math.exp are each within a few ulps (< 1e-15) of exp(x).
- */
-const seriesMargin = 1e-12;
-/** expSeries by working set (the fleet's zipf VMs of one size share them, as the rank tables). */
-const expSeriesTables = new Map<number, { starts: Float64Array; exps: Float64Array }>();
-
-/**
- * For the harmonic zipf model (rank = exp(u ln(n + 1)) for a draw u = k / 2^32), each rank-table
- * entry's first x = u ln(n + 1) and exp(x) there. A draw of the entry then has exp(x) =
- * exp(start) exp(d), d = x - start exact (the two within a factor of 2, Sterbenz), and 0 <= d <=
- * ln(n + 1) / 2^14 < 1.4e-3 for any guest below 2^32 pages: exp(d)'s series to d^4 is off by
- * d^5 / 120 < 5e-17 and its rounding a few ulps: a multiply-add chain instead of an exp call
- * (V8's is a C function, about half the zipf writer's time where the table does not answer).
- */
-function expSeries(n: number, logTop: number): { starts: Float64Array; exps: Float64Array } {
-  let s = expSeriesTables.get(n);
-  if (s) return s;
-  const entries = 2 ** (32 - rankTableShift);
-  const starts = new Float64Array(entries);
-  const exps = new Float64Array(entries);
-  for (let e = 0; e < entries; e++) {
-    // Exactly the formula's x at the entry's first draw (so that no draw of the entry lies below it).
-    starts[e] = ((e * 2 ** rankTableShift) / 2 ** 32) * logTop;
-    exps[e] = Math.exp(starts[e]);
-  }
-  s = { starts, exps };
-  expSeriesTables.set(n, s);
-  return s;
-}
-
-/**
- * The harmonic model's exp(x), x = (k / 2^32) ln(n + 1), for a draw k, from exp at its table
- * entry's first draw (`expSeries`): where the value lies clear of an integer by far more than it
- * and Math.exp can be off, its floor is the formula's rank; elsewhere (a draw in 10^6 at 2^19
- * pages, fewer below) the formula itself.
- */
-export function harmonicSeriesRank(n: number): (k: number) => number {
-  const logTop = Math.log(n + 1);
-  const { starts, exps } = expSeries(n, logTop);
-  return (k) => {
-    const entry = k >>> rankTableShift;
-    const x = (k / 2 ** 32) * logTop;
-    const d = x - starts[entry];
-    const y = exps[entry] * (1 + d * (1 + d * (0.5 + d * (1 / 6 + d / 24))));
-    const r = Math.floor(y);
-    return y - r > seriesMargin * y && r + 1 - y > seriesMargin * y ? y : Math.exp(x);
-  };
 }
 
 /**

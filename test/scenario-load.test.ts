@@ -318,6 +318,8 @@ describe("variants", () => {
     // Through a value an earlier path of the same variant set: null is no mapping either.
     expect(problem(v("{probe: null, probe.interval: 1ms}"))).toBe('s.yaml:6: variants.0.set: "probe.interval": "probe" is not a mapping or list (variant "v")');
     expect(problem(v('{"probe.x1": 1}'))).toBe('s.yaml:6: variants.0.set: probe: unknown key "x1" (variant "v")');
+    // A key the variant adds at the top level is named as the base file's would be.
+    expect(problem(v("{extra: 1}"))).toBe('s.yaml:6: variants.0.set: (top level): unknown key "extra" (variant "v")');
     expect(problem(v('{"probe.1x": 1}'))).toBe('s.yaml:6: variants.0.set: probe: unknown key "1x" (variant "v")');
     expect(problem(base("devices: [{kind: virtio}, {kind: virtio}]\nvariants:\n  - {name: v, set: {devices.2: 1}}"))).toBe(
       's.yaml:6: variants.0.set: "devices.2": "devices.2" does not exist: devices has 2 entries (devices.0..devices.1) (variant "v")',

@@ -84,7 +84,7 @@ export function loadRuns<T extends { variants: { name: string; set: Record<strin
       const problem = setPath(copy, path.split("."), value, copied);
       if (problem) throw new ScenarioError([`${here}: "${path}": ${problem} (variant "${v.name}")`]);
     }
-    runs.push({ variant: v.name, value: check(copy, (p) => `${here}: ${p.join(".")}`, ` (variant "${v.name}")`) });
+    runs.push({ variant: v.name, value: check(copy, (p) => `${here}: ${p.length ? p.join(".") : "(top level)"}`, ` (variant "${v.name}")`) });
   });
   return runs;
 }

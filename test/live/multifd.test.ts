@@ -116,8 +116,8 @@ devices: [{kind: virtio}]
     await c0.send(4104, encodeSections(a.buffer, a.words, 4096, runs));
     await c0.syncPoint();
     await mf.drain();
-    expect(await hashAt()).toBe(hashPage(b.words, page) >>> 0);
-    expect(hashPage(b.words, page)).not.toBe(hashPage(a.words, page));
+    expect(await hashAt()).toBe(hashPage(b.buffer, page));
+    expect(hashPage(b.buffer, page)).not.toBe(hashPage(a.buffer, page));
 
     // Joining: another migration's id, a channel beyond the count, a channel twice.
     const join = (migration: Buffer, channel: number) => SourceSession.open(address, secret, shape, undefined, undefined, { migration, channel });

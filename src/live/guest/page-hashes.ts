@@ -15,7 +15,6 @@ export interface PageHashBuffers {
 }
 
 export class PageHashing {
-  private readonly words: Int32Array;
   private readonly buffer: Buffer;
   private readonly pending: Int32Array;
   private readonly hashes: Int32Array;
@@ -24,7 +23,6 @@ export class PageHashing {
   private readonly staleGroups: Uint8Array;
 
   constructor(b: PageHashBuffers) {
-    this.words = new Int32Array(b.ram);
     this.buffer = ramBuffer(b.ram);
     this.pending = new Int32Array(b.pending);
     this.hashes = new Int32Array(b.hashes);
@@ -42,7 +40,7 @@ export class PageHashing {
         const bit = 31 - Math.clz32(w & -w);
         w &= w - 1;
         const page = (i << 5) + bit;
-        Atomics.store(hashes, page, hashPageOrZero(this.buffer, this.words, page));
+        Atomics.store(hashes, page, hashPageOrZero(this.buffer, page));
         staleGroups[(page / hashGroupPages) | 0] = 1;
       }
     }

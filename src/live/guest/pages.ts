@@ -2,6 +2,9 @@
 // sides compare at switch-over, and the touch that faults a page in (pinning).
 
 import { pageSize, wordsPerPage } from "./layout.js";
+import { hashPage } from "./page-hash.js";
+
+export { hashPage };
 
 const zeroPage = Buffer.alloc(pageSize);
 
@@ -15,26 +18,13 @@ export function isZeroPage(ram: Buffer, page: number): boolean {
   return ram.compare(zeroPage, 0, pageSize, page * pageSize, (page + 1) * pageSize) === 0;
 }
 
-/** 32-bit hash of a page (two multiplicative lanes, mixed): only equality matters. */
-export function hashPage(words: Int32Array, page: number): number {
-  let a = 0x811c9dc5 | 0;
-  let b = 0x01234567 | 0;
-  const from = page * wordsPerPage;
-  const to = from + wordsPerPage;
-  for (let i = from; i < to; i += 2) {
-    a = Math.imul(a ^ words[i], 0x01000193);
-    b = Math.imul(b ^ words[i + 1], 0x5bd1e995);
-  }
-  return (a ^ Math.imul(b ^ (b >>> 15), 0x27d4eb2d)) >>> 0;
-}
-
 /** hashPage, with the zero check first: most of a guest's RAM is often zero. */
-export function hashPageOrZero(ram: Buffer, words: Int32Array, page: number): number {
-  return isZeroPage(ram, page) ? zeroPageHash : hashPage(words, page);
+export function hashPageOrZero(ram: Buffer, page: number): number {
+  return isZeroPage(ram, page) ? zeroPageHash : hashPage(ram, page);
 }
 
 /** The hash of an all-zero page. */
-export const zeroPageHash = hashPage(new Int32Array(wordsPerPage), 0);
+export const zeroPageHash = hashPage(new Uint8Array(pageSize), 0);
 
 /**
  * Pages per group of the switch-over comparison: the sides exchange a digest per group

@@ -25,7 +25,7 @@ for (const mib of [256, 2048]) {
   const pages = (mib * 2 ** 20) / pageSize;
   const ram = new SharedArrayBuffer(pages * pageSize);
   const pending = new Int32Array(new SharedArrayBuffer(pages / 8));
-  const hashing = new PageHashing({ ram, pending: pending.buffer as SharedArrayBuffer, hashes: new SharedArrayBuffer(pages * 4), digests: new SharedArrayBuffer(hashGroups(pages) * 4) });
+  const hashing = new PageHashing({ ram, pending: pending.buffer as SharedArrayBuffer, hashes: new SharedArrayBuffer(pages * 4), digests: new SharedArrayBuffer(hashGroups(pages) * 4) }, false);
   const bitmap = new PageBitmap(pages);
   const log = new PageBitmap(pages);
   const stride = Math.floor(pages / dirtyPages);

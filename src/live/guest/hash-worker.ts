@@ -9,7 +9,7 @@ import { threadLoaded } from "./thread.js";
 
 const d = workerData as HashWorkerData;
 const ctl = new Int32Array(d.ctl);
-const hashing = new PageHashing(d);
+const hashing = new PageHashing(d, true);
 
 threadLoaded();
 for (;;) {

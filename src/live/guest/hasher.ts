@@ -60,7 +60,7 @@ export class RamHasher {
       digests: this.digests.buffer as SharedArrayBuffer,
     };
     if (poll) this.thread = new Thread(new URL("./hash-worker.js", import.meta.url), { ...buffers, ctl: this.ctl.buffer as SharedArrayBuffer } satisfies HashWorkerData);
-    else this.here = new PageHashing(buffers);
+    else this.here = new PageHashing(buffers, false);
   }
 
   /** Pages [from, to) changed: hash them (again). The thread looks every `pollMs` (hash-worker.ts). */

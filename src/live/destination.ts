@@ -312,9 +312,8 @@ class Incoming {
     await nic.open();
     const incoming = new Incoming(guest, nic, new RamHasher(guest, c.verifyAllPages === true), new Pinner(guest), c.verifyAllPages === true);
     // The NIC's pages are hashed at Verify, inside the downtime. Hashed once now, the pages the
-    // stream never writes (buffers that held no frame) are mapped and the hash code compiled:
-    // left to Verify, their first reads' faults made its hashing take 2.7-7.3 ms (~10-25 us a
-    // page) against ~0.5 ms (docs/live.md, eleventh round).
+    // stream never writes (buffers that held no frame) are mapped: left to Verify, their first
+    // reads' faults (~10-25 us a page here) were part of its hashing (docs/live.md, eleventh round).
     incoming.markNicPages();
     await incoming.hasher.settle();
     return incoming;

@@ -1,9 +1,9 @@
 // The page hash both sides compare at switch-over, in WebAssembly. The comparison runs once per
-// migration, inside the downtime, on a few hundred pages: as JavaScript its loop ran in V8's
-// interpreter there (nothing had warmed it; a hash of zero pages takes the zero check's early
-// return) at ~15 us a page, 3-7 ms on each side for the NIC's 292 pages. WebAssembly is compiled
-// before it first runs (V8's baseline compiler, Liftoff), so the first hash is as fast as the
-// hundredth: ~1 us a page with its copy (docs/live.md, twelfth round).
+// migration, inside the downtime, on a few hundred pages: as JavaScript, its loop ran there for
+// the first time (nothing had warmed it: at Config the pages are zero, and a zero page was not
+// hashed), in V8's interpreter: the destination's hashing of the NIC's 292 pages took 2.3-7.6 ms.
+// WebAssembly is compiled before it first runs (V8's baseline compiler, Liftoff), so the first
+// hash is about as fast as the hundredth: 0.9-2.8 ms there (docs/live.md, twelfth round).
 //
 // The function, in WebAssembly's text format (the bytes below are this, encoded by hand):
 //

@@ -63,10 +63,17 @@ export class RamHasher {
     else this.here = new PageHashing(buffers, false);
   }
 
+  /**
+   * Pending words marked since the last settle, when it hashes them itself (no thread): the
+   * few hundred NIC pages' words, so a settle need not scan the whole pending bitmap.
+   */
+  private readonly markedWords: number[] = [];
+
   /** Pages [from, to) changed: hash them (again). The thread looks every `pollMs` (hash-worker.ts). */
   mark(from: number, to: number): void {
     const p = this.pending;
     for (let i = from >>> 5; i <= (to - 1) >>> 5 && from < to; i++) {
+      if (this.here) this.markedWords.push(i);
       const lo = i === from >>> 5 ? from & 31 : 0;
       const hi = i === (to - 1) >>> 5 ? ((to - 1) & 31) + 1 : 32;
       Atomics.or(p, i, hi - lo === 32 ? -1 : ((1 << (hi - lo)) - 1) << lo);
@@ -75,7 +82,11 @@ export class RamHasher {
 
   /** The pages set in `words` (a page bitmap's words) changed. */
   markWords(words: Uint32Array): void {
-    for (let i = 0; i < words.length; i++) if (words[i] !== 0) Atomics.or(this.pending, i, words[i] | 0);
+    for (let i = 0; i < words.length; i++) {
+      if (words[i] === 0) continue;
+      Atomics.or(this.pending, i, words[i] | 0);
+      if (this.here) this.markedWords.push(i);
+    }
   }
 
   markAll(): void {
@@ -91,7 +102,8 @@ export class RamHasher {
   /** Resolves once the pages marked so far are hashed and their groups' digests current. */
   async settle(): Promise<void> {
     if (this.here) {
-      this.here.hashPending();
+      this.here.hashPending(this.markedWords);
+      this.markedWords.length = 0;
       this.here.updateDigests();
       return;
     }

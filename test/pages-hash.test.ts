@@ -4,7 +4,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { pageSize, wordsPerPage } from "../src/live/guest/layout.js";
-import { hashPage, hashPageOrZero, isZeroPage, zeroPageHash } from "../src/live/guest/pages.js";
+import { PageHashing } from "../src/live/guest/page-hashes.js";
+import { groupDigest, hashGroupPages, hashPage, hashPageOrZero, isZeroPage, zeroPageHash } from "../src/live/guest/pages.js";
 
 /** The hash as its definition states it (page-hash.ts), in JavaScript: the WebAssembly must agree. */
 function definedHash(words: Int32Array, page: number): number {
@@ -56,5 +57,35 @@ describe("page hashes (src/live/guest/pages.ts)", () => {
     expect(isZeroPage(buffer, 0)).toBe(true);
     expect(hashPageOrZero(buffer, 1)).not.toBe(zeroPageHash);
     expect(wordsPerPage * 4).toBe(pageSize);
+  });
+});
+
+describe("group digests kept current page by page (src/live/guest/page-hashes.ts)", () => {
+  it("equal the digest computed afresh from the group's hashes, after any marks and writes", () => {
+    const pages = 3 * hashGroupPages + 7;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(pages - 1), fc.nat(wordsPerPage - 1), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })), { maxLength: 60 }), fc.boolean(), (writes, zeroFirst) => {
+        const ram = new SharedArrayBuffer(pages * pageSize);
+        const words = new Int32Array(ram);
+        const pending = new Int32Array(new SharedArrayBuffer(Math.ceil(pages / 32) * 4));
+        const hashes = new Int32Array(new SharedArrayBuffer(pages * 4)).fill(zeroPageHash | 0);
+        const digests = new Int32Array(new SharedArrayBuffer(Math.ceil(pages / hashGroupPages) * 4));
+        for (let g = 0; g < digests.length; g++) digests[g] = groupDigest(hashes, g);
+        const hashing = new PageHashing({ ram, pending: pending.buffer as SharedArrayBuffer, hashes: hashes.buffer as SharedArrayBuffer, digests: digests.buffer as SharedArrayBuffer }, zeroFirst);
+        // Rounds of writes, each followed by marking the written pages and hashing them.
+        for (let at = 0; at < writes.length; at += 7) {
+          const marked: number[] = [];
+          for (const [page, word, value] of writes.slice(at, at + 7)) {
+            words[page * wordsPerPage + word] = value;
+            Atomics.or(pending, page >>> 5, 1 << (page & 31));
+            marked.push(page >>> 5);
+          }
+          hashing.hashPending(at % 2 === 0 ? marked : undefined);
+        }
+        for (let p = 0; p < pages; p++) expect(hashes[p] >>> 0).toBe(hashPage(new Uint8Array(ram), p));
+        for (let g = 0; g < digests.length; g++) expect(digests[g]).toBe(groupDigest(hashes, g));
+      }),
+      { numRuns: 60 },
+    );
   });
 });

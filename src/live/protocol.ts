@@ -93,8 +93,9 @@ import { tagBytes, type FrameMac } from "./integrity.js";
  *    says verifyAllPages.
  * 6: Config's Reply also carries what applying a data page costs the destination (apply-probe.ts).
  * 7: Pin's Reply carries the pinning thread's wall time, CPU and run-queue wait (or null).
+ * 8: a group's digest is the sum of its pages' shares (guest/pages.ts digestTerm), not a chain.
  */
-export const protocolVersion = 7;
+export const protocolVersion = 8;
 export const magic = Buffer.from("livemig\0", "latin1");
 export const headerBytes = 12;
 export const maxPayloadBytes = 64 << 20;

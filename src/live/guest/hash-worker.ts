@@ -16,7 +16,6 @@ for (;;) {
   const kicked = Atomics.load(ctl, hashCtl.kick);
   const requested = Atomics.load(ctl, hashCtl.requested);
   hashing.hashPending();
-  hashing.updateDigests();
   if (Atomics.load(ctl, hashCtl.done) !== requested) {
     Atomics.store(ctl, hashCtl.done, requested);
     Atomics.notify(ctl, hashCtl.done);

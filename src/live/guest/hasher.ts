@@ -104,7 +104,6 @@ export class RamHasher {
     if (this.here) {
       this.here.hashPending(this.markedWords);
       this.markedWords.length = 0;
-      this.here.updateDigests();
       return;
     }
     const wanted = Atomics.add(this.ctl, hashCtl.requested, 1) + 1;
@@ -117,7 +116,7 @@ export class RamHasher {
 
   /** Every group's digest (a copy), as of the last settle. */
   groupDigests(): Uint32Array {
-    return Uint32Array.from(new Uint32Array(this.digests.buffer));
+    return new Uint32Array(this.digests.buffer).slice();
   }
 
   /** The page hashes of `groups`, group after group (a copy), as of the last settle. */

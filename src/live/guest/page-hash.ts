@@ -79,7 +79,8 @@ function hasher(): { hash: (at: number) => number; bytes: Uint8Array } {
 /** 32-bit hash of page `page` of `ram` (two multiplicative lanes, mixed): only equality matters. */
 export function hashPage(ram: Uint8Array, page: number): number {
   const h = hasher();
-  // Guest RAM is a SharedArrayBuffer of its own, not this module's memory: the page is copied in (a memcpy).
-  h.bytes.set(ram.subarray(page * pageSize, (page + 1) * pageSize));
+  // Guest RAM is a SharedArrayBuffer of its own, not this module's memory: the page is copied
+  // in (a memcpy). A plain view, not `subarray`, whose Buffer species runs Node's JavaScript.
+  h.bytes.set(new Uint8Array(ram.buffer, ram.byteOffset + page * pageSize, pageSize));
   return h.hash(0) >>> 0;
 }

@@ -2,7 +2,7 @@
 // the stream, or on the thread that settles (hasher.ts), when only a few pages are marked
 // right before the comparison.
 
-import { groupDigest, hashGroupPages, hashPage, hashPageOrZero, ramBuffer } from "./pages.js";
+import { digestTerm, hashGroupPages, hashPage, hashPageOrZero, ramBuffer } from "./pages.js";
 
 export interface PageHashBuffers {
   ram: SharedArrayBuffer;
@@ -19,8 +19,6 @@ export class PageHashing {
   private readonly pending: Int32Array;
   private readonly hashes: Int32Array;
   private readonly digests: Int32Array;
-  /** Groups with a page hashed since their digest was last computed (none at first: the digests given are current). */
-  private readonly staleGroups: Uint8Array;
 
   /**
    * `zeroFirst`: check for a zero page before hashing, for RAM that is mostly zero (every page
@@ -34,7 +32,6 @@ export class PageHashing {
     this.pending = new Int32Array(b.pending);
     this.hashes = new Int32Array(b.hashes);
     this.digests = new Int32Array(b.digests);
-    this.staleGroups = new Uint8Array(this.digests.length);
   }
 
   /**
@@ -49,24 +46,19 @@ export class PageHashing {
   }
 
   private hashWord(i: number): void {
-    const { hashes, staleGroups } = this;
+    const { hashes, digests } = this;
     let w = Atomics.exchange(this.pending, i, 0);
     while (w !== 0) {
       const bit = 31 - Math.clz32(w & -w);
       w &= w - 1;
       const page = (i << 5) + bit;
-      Atomics.store(hashes, page, this.zeroFirst ? hashPageOrZero(this.buffer, page) : hashPage(this.buffer, page));
-      staleGroups[(page / hashGroupPages) | 0] = 1;
-    }
-  }
-
-  /** Recomputes the digests of the groups whose pages were hashed again (each round, so a settle finds few). */
-  updateDigests(): void {
-    const { staleGroups } = this;
-    for (let g = 0; g < staleGroups.length; g++) {
-      if (staleGroups[g] === 0) continue;
-      staleGroups[g] = 0;
-      Atomics.store(this.digests, g, groupDigest(this.hashes, g));
+      const was = hashes[page];
+      const now = this.zeroFirst ? hashPageOrZero(this.buffer, page) : hashPage(this.buffer, page);
+      if (now === was) continue;
+      Atomics.store(hashes, page, now);
+      // The group's digest stays current: this page's share out, its new one in (pages.ts).
+      const group = (page / hashGroupPages) | 0;
+      Atomics.store(digests, group, (digests[group] - digestTerm(page, was) + digestTerm(page, now)) | 0);
     }
   }
 }

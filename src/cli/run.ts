@@ -228,20 +228,25 @@ interface Prediction extends NamedResult {
 }
 
 /**
- * Zero pages the walk must have checked for its own figure to replace the probe's: a run
- * chunk's worth (src/core/controller.ts runChunkMaxPages), so a few timer ticks do not make it.
+ * Zero pages the walk must have checked (pages the pinning must have faulted in) for its own
+ * figure to replace the probe's: a run chunk's worth (src/core/controller.ts runChunkMaxPages),
+ * so a few timer ticks do not make it.
  */
 const walkFigurePages = 4096;
 
 /**
- * One run's figures: the destination's from its probes at Config; the source's zero check from
- * the migration's own walk where it checked enough zero pages (what a pass's zero pages really
- * cost that run), else from the probe at the run's start.
+ * One run's figures, each from the migration's own work where it did enough of it, else from
+ * the probe at the run's start: the source's zero check from its walk (what a pass's zero pages
+ * really cost that run); the first touch from vDPA's pinning, its CPU per page fault (the
+ * 64 MiB probe at Config read 14.9, 23.7 and 23.5 us a page in three runs whose pinning faulted
+ * 2 GiB in at 15.3-15.6, docs/live.md, twelfth round); the apply from the probe.
  */
 function figuresOf(r: MigrationResult): MeasuredFigures | undefined {
-  if (!r.destination || !r.source) return undefined;
+  const d = r.destination;
+  if (!d || !r.source) return undefined;
   const walked = (r.source["walk-zero-pages"] ?? 0) >= walkFigurePages ? r.source["walk-zero-check-us"] : undefined;
-  return { firstTouchUs: r.destination["first-touch-us"], applyUs: r.destination["apply-us"], zeroCheckUs: walked ?? r.source["zero-check-us"] };
+  const pinned = d["pin-faults"] !== undefined && d["pin-faults"] >= walkFigurePages && d["pin-cpu-ms"] !== undefined ? (d["pin-cpu-ms"] * 1000) / d["pin-faults"] : undefined;
+  return { firstTouchUs: pinned ?? d["first-touch-us"], applyUs: d["apply-us"], zeroCheckUs: walked ?? r.source["zero-check-us"] };
 }
 
 /** The medians of the runs' probes (each measured at its run's start). */

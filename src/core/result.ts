@@ -90,6 +90,8 @@ export interface DestinationHost {
   "pin-ms"?: number;
   "pin-cpu-ms"?: number;
   "pin-wait-ms"?: number;
+  /** The page faults the pinning thread took: the pages it found unpopulated and faulted in. */
+  "pin-faults"?: number;
   /** multifd, live: what the destination applied from each channel's connection (Memory frames, the pages they named, sync points). */
   "multifd-channels"?: { frames: number; pages: number; syncs: number }[];
 }

@@ -236,7 +236,7 @@ export async function runLive(scenario: Scenario, o: LiveRunOptions = {}): Promi
     // Preallocated, the Pin reply carries the preallocation's times (prealloc-ms): not pinning's.
     const pin = scenario.migration.destinationPrealloc ? undefined : session?.pinTimes;
     if (destination && pin) {
-      Object.assign(destination, { "pin-ms": pin.wallMs, "pin-cpu-ms": pin.cpuMs, "pin-wait-ms": pin.waitMs });
+      Object.assign(destination, { "pin-ms": pin.wallMs, "pin-cpu-ms": pin.cpuMs, "pin-wait-ms": pin.waitMs, "pin-faults": pin.faults });
       const waited = pinWaitWarning(pin);
       if (waited) result.warnings.push(waited);
     }

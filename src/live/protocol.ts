@@ -93,7 +93,8 @@ import { tagBytes, type FrameMac } from "./integrity.js";
  *    says verifyAllPages.
  * 6: Config's Reply also carries what applying a data page costs the destination (apply-probe.ts).
  * 7: Pin's Reply carries the pinning thread's wall time, CPU and run-queue wait (or null).
- * 8: a group's digest is the sum of its pages' shares (guest/pages.ts digestTerm), not a chain.
+ * 8: a group's digest is the sum of its pages' shares (guest/pages.ts digestTerm), not a chain;
+ *    Pin's Reply also carries the page faults the pinning thread took.
  */
 export const protocolVersion = 8;
 export const magic = Buffer.from("livemig\0", "latin1");

@@ -89,7 +89,7 @@ export class SourceSession {
     const reply = await this.conn.request(Command.Pin, undefined, { unbounded: true });
     const t = parseJson<Partial<PinTimes> | null>(reply);
     const ms = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0;
-    if (t !== null && !(ms(t?.wallMs) && ms(t?.cpuMs) && ms(t?.waitMs))) throw new ProtocolError("malformed Pin reply: expected {wallMs, cpuMs, waitMs} or null");
+    if (t !== null && !(ms(t?.wallMs) && ms(t?.cpuMs) && ms(t?.waitMs) && ms(t?.faults))) throw new ProtocolError("malformed Pin reply: expected {wallMs, cpuMs, waitMs, faults} or null");
     this.pinTimes = t === null ? undefined : (t as PinTimes);
   }
 

@@ -21,13 +21,28 @@ function schedstat(): [number, number] | undefined {
   }
 }
 
+/** This thread's minor page faults so far (Linux /proc/thread-self/stat); undefined elsewhere. */
+function minorFaults(): number | undefined {
+  try {
+    const stat = readFileSync("/proc/thread-self/stat", "utf8");
+    // Fields after the command name (which may hold spaces): state is field 3, minflt field 10.
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+  } catch {
+    return undefined;
+  }
+}
+
 parentPort!.on("message", () => {
   const before = schedstat();
+  const faultsBefore = minorFaults();
   const t = performance.now();
   touchPages(words, 0, pageCount);
   const wallMs = performance.now() - t;
   const after = schedstat();
-  const times: PinTimes | undefined = before && after ? { wallMs, cpuMs: after[0] - before[0], waitMs: after[1] - before[1] } : undefined;
+  const faultsAfter = minorFaults();
+  const times: PinTimes | undefined = before && after && faultsBefore !== undefined && faultsAfter !== undefined
+    ? { wallMs, cpuMs: after[0] - before[0], waitMs: after[1] - before[1], faults: faultsAfter - faultsBefore }
+    : undefined;
   parentPort!.postMessage(times ?? null);
 });
 threadLoaded();

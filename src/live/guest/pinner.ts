@@ -4,11 +4,15 @@
 import { Thread } from "./thread.js";
 import type { Guest } from "./guest.js";
 
-/** What pinning all of guest RAM took its thread: wall time, CPU, and waiting runnable for a core (ms). */
+/**
+ * What pinning all of guest RAM took its thread: wall time, CPU, and waiting runnable for a
+ * core (ms); and the page faults it took, i.e. the pages it found unpopulated.
+ */
 export interface PinTimes {
   wallMs: number;
   cpuMs: number;
   waitMs: number;
+  faults: number;
 }
 
 export class Pinner {
